@@ -1,0 +1,23 @@
+"""One place for paths and report settings."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SYNTHETIC_DATA = PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv"
+PRIVATE_DATA_DIR = PROJECT_ROOT / "data" / "private"
+
+# Horizons of the headline estimates and the ticks of every curve (months).
+HORIZONS = (12, 60)
+RISK_TABLE_TIMES = (0, 12, 24, 36, 48, 60)
+EFS_LANDMARK_MONTHS = 12
+
+
+def data_path() -> Path:
+    """The extract the report reads: $REPORT_DATA if set, else the synthetic cohort."""
+    chosen = os.environ.get("REPORT_DATA")
+    if not chosen:
+        return SYNTHETIC_DATA
+    path = Path(chosen)
+    return path if path.is_absolute() else PROJECT_ROOT / path

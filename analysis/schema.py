@@ -1,0 +1,74 @@
+"""The registry extract format of SPEC.md: columns, types and codes.
+
+One row per patient, first allo-HCT.  Every `X_date` column may instead
+arrive as `X_day` (whole days after HCT); validation turns both forms into
+`X_day` so that analyses never see calendar dates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "id", "date", "number", "integer", "code", "flag", "text"
+    required: bool = False
+    codes: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("patient_id", "id", required=True),
+    Column("hct_date", "date"),
+    Column("age", "number", required=True, minimum=0, maximum=120),
+    Column("sex", "code", required=True, codes=("M", "F")),
+    Column("status_at_hct", "code", required=True, codes=("CR", "PR", "NR")),
+    Column("pif", "flag"),
+    Column("cr_after_hct_date", "date"),
+    Column("graft_source", "code", required=True, codes=("CB", "PB", "BM")),
+    Column("donor_type", "code", required=True, codes=("related", "unrelated")),
+    Column("conditioning", "code", required=True, codes=("MAC", "RIC")),
+    Column("ps", "integer", minimum=0, maximum=4),
+    Column("hct_year", "integer", minimum=1950, maximum=2100),
+    Column("disease", "text"),
+    Column("vital_status", "code", required=True, codes=("alive", "dead")),
+    Column("last_contact_date", "date", required=True),
+    Column(
+        "cause_of_death",
+        "code",
+        codes=("relapse", "gvhd", "infection", "organ_failure", "graft_failure", "other", "unknown"),
+    ),
+    Column("relapse", "flag", required=True),
+    Column("relapse_date", "date"),
+    Column("neutrophil_engraftment", "flag"),
+    Column("neutrophil_engraftment_date", "date"),
+    Column("platelet_engraftment", "flag"),
+    Column("platelet_engraftment_date", "date"),
+    Column("agvhd_grade", "integer", minimum=0, maximum=4),
+    Column("agvhd_date", "date"),
+    Column("cgvhd", "code", codes=("none", "limited", "extensive")),
+    Column("cgvhd_date", "date"),
+)
+
+BY_NAME = {c.name: c for c in COLUMNS}
+DATE_COLUMNS = tuple(c.name for c in COLUMNS if c.kind == "date")
+EVENT_DATE_COLUMNS = tuple(c for c in DATE_COLUMNS if c != "hct_date")
+
+# Each event flag (or grade) and the date column that must accompany it.
+EVENT_DATES = {
+    "relapse": "relapse_date",
+    "neutrophil_engraftment": "neutrophil_engraftment_date",
+    "platelet_engraftment": "platelet_engraftment_date",
+}
+
+
+def day_column(date_column: str) -> str:
+    """'relapse_date' -> 'relapse_day'."""
+    return date_column[: -len("_date")] + "_day"
+
+
+def code_order(column: str) -> tuple[str, ...]:
+    """Codes in SPEC order (the first is the reference level of models)."""
+    return BY_NAME[column].codes if column in BY_NAME else ()

@@ -1,0 +1,132 @@
+# Reference values for `python -m analysis estimates DATA --by graft_source --json` on the synthetic
+# cohort, computed independently in R: endpoints derived from the CSV here, Kaplan-Meier by
+# survival::survfit (log-log CI), log-rank by survival::survdiff, cumulative incidence by
+# cmprsk::cuminc with the log(-log) CI of SPEC.md (z = 1.96 as written there), Gray's test from cuminc.
+# Usage (from the project root): Rscript tests/reference/endpoints_reference.R [OUTPUT.json]
+suppressPackageStartupMessages({ library(survival); library(cmprsk) })
+
+args <- commandArgs(trailingOnly = TRUE)
+output <- if (length(args) >= 1) args[1] else "tests/reference/endpoints_reference.json"
+input <- "data/synthetic/ankl_cohort.csv"
+times <- c(12, 60)
+month <- 30.4375
+
+to_json <- function(x) {
+  if (is.null(x)) return("null")
+  if (is.list(x)) {
+    if (!is.null(names(x))) {
+      body <- mapply(function(k, v) sprintf("\"%s\": %s", k, to_json(v)), names(x), x)
+      return(paste0("{", paste(body, collapse = ", "), "}"))
+    }
+    return(paste0("[", paste(vapply(x, to_json, ""), collapse = ", "), "]"))
+  }
+  if (is.character(x)) return(sprintf("\"%s\"", x))
+  if (is.logical(x) && is.na(x)) return("null")
+  if (is.na(x) || !is.finite(x)) return("null")
+  sprintf("%.17g", x)
+}
+
+d <- read.csv(input, stringsAsFactors = FALSE, na.strings = "", colClasses = "character")
+hct <- as.Date(d$hct_date)
+day <- function(column) as.numeric(as.Date(d[[column]]) - hct)
+last <- day("last_contact_date")
+dead <- d$vital_status == "dead"
+relapsed <- d$relapse == "1"
+relapse_day <- ifelse(relapsed, day("relapse_date"), Inf)
+death_day <- ifelse(dead, last, Inf)
+relapse_or_death <- pmin(relapse_day, death_day)
+
+# An event that comes on or before its competing event counts; otherwise the competing event, if any.
+competing <- function(event, onset, competing_day) {
+  first <- event & onset <= competing_day
+  comp <- !first & is.finite(competing_day)
+  list(time = ifelse(first, onset, ifelse(comp, competing_day, last)),
+       status = ifelse(first, 1, ifelse(comp, 2, 0)))
+}
+
+grade <- as.numeric(d$agvhd_grade)
+acute_onset <- day("agvhd_date")
+chronic_onset <- day("cgvhd_date")
+engrafted <- d$neutrophil_engraftment == "1"
+platelets <- d$platelet_engraftment == "1"
+severe_acute <- ifelse(grade >= 3, acute_onset, Inf)
+extensive <- ifelse(d$cgvhd == "extensive", chronic_onset, Inf)
+grfs_first <- pmin(severe_acute, extensive, relapse_day, death_day)
+
+endpoints <- list(
+  os = list(kind = "survival", time = last, status = as.numeric(dead)),
+  efs = list(kind = "survival", time = ifelse(relapsed, relapse_day, last), status = as.numeric(relapsed | dead)),
+  relapse = list(kind = "incidence", time = ifelse(relapsed, relapse_day, last),
+                 status = ifelse(relapsed, 1, ifelse(dead, 2, 0))),
+  nrm = list(kind = "incidence", time = ifelse(relapsed, relapse_day, last),
+             status = ifelse(relapsed, 2, ifelse(dead, 1, 0))),
+  neutrophil = c(list(kind = "incidence"), competing(engrafted, ifelse(engrafted, day("neutrophil_engraftment_date"), Inf), death_day)),
+  platelet = c(list(kind = "incidence"), competing(platelets, ifelse(platelets, day("platelet_engraftment_date"), Inf), death_day)),
+  agvhd2 = c(list(kind = "incidence"), competing(grade >= 2, ifelse(grade >= 2, acute_onset, Inf), relapse_or_death)),
+  agvhd3 = c(list(kind = "incidence"), competing(grade >= 3, ifelse(grade >= 3, acute_onset, Inf), relapse_or_death)),
+  cgvhd = c(list(kind = "incidence"), competing(d$cgvhd != "none", ifelse(d$cgvhd != "none", chronic_onset, Inf), relapse_or_death)),
+  cgvhd_extensive = c(list(kind = "incidence"), competing(d$cgvhd == "extensive", extensive, relapse_or_death)),
+  grfs = list(kind = "survival", time = ifelse(is.finite(grfs_first), grfs_first, last),
+              status = as.numeric(is.finite(grfs_first)))
+)
+
+km_at <- function(time, status) {
+  fit <- survfit(Surv(time, status) ~ 1, conf.type = "log-log")
+  out <- list()
+  for (t in times) {
+    key <- sprintf("%g", t)
+    if (t > max(time)) { out[[key]] <- list(estimate = NA, lower = NA, upper = NA); next }
+    s <- summary(fit, times = t)
+    out[[key]] <- list(estimate = s$surv, lower = s$lower, upper = s$upper)
+  }
+  out
+}
+
+cif_at <- function(time, status) {
+  fit <- cuminc(time, status, cencode = 0)
+  tp <- timepoints(fit, times)
+  out <- list()
+  for (i in seq_along(times)) {
+    key <- sprintf("%g", times[i])
+    # cuminc has no "1 1" row when a group has no event of interest: F is then 0 throughout.
+    has_events <- "1 1" %in% rownames(tp$est)
+    f <- if (has_events) tp$est["1 1", i] else 0
+    v <- if (has_events) tp$var["1 1", i] else 0
+    if (times[i] > max(time)) f <- NA
+    if (is.na(f)) { out[[key]] <- list(estimate = NA, lower = NA, upper = NA); next }
+    if (f <= 0 || f >= 1) { out[[key]] <- list(estimate = f, lower = NA, upper = NA); next }
+    z <- 1.96 * sqrt(v) / abs(f * log(f))
+    out[[key]] <- list(estimate = f, lower = f^exp(z), upper = f^exp(-z))
+  }
+  out
+}
+
+group_block <- function(e, rows) {
+  time <- e$time[rows] / month; status <- e$status[rows]
+  list(n = length(time), events = sum(status == 1),
+       at = if (e$kind == "survival") km_at(time, status) else cif_at(time, status))
+}
+
+by <- d$graft_source
+levels_in_order <- c("CB", "PB", "BM")
+result <- list()
+for (name in names(endpoints)) {
+  e <- endpoints[[name]]
+  keep <- !is.na(e$status) & !is.na(e$time)
+  groups <- list(all = group_block(e, keep))
+  for (g in levels_in_order) groups[[g]] <- group_block(e, keep & by == g)
+  time <- e$time[keep] / month; status <- e$status[keep]; group <- by[keep]
+  if (e$kind == "survival") {
+    test <- survdiff(Surv(time, status) ~ group)
+    df <- length(test$n) - 1
+    test <- list(name = "log-rank", statistic = test$chisq, df = df, p = pchisq(test$chisq, df, lower.tail = FALSE))
+  } else {
+    tests <- cuminc(time, status, group, cencode = 0)$Tests
+    test <- list(name = "Gray", statistic = tests["1", "stat"], df = tests["1", "df"], p = tests["1", "pv"])
+  }
+  result[[name]] <- list(kind = e$kind, groups = groups, test = test)
+}
+
+document <- list(n = nrow(d), time_unit = "months", endpoints = result)
+writeLines(to_json(document), output)
+cat("wrote", output, "\n")

@@ -1,0 +1,192 @@
+# Reference values for tests/test_incidence.py: cumulative incidence (Aalen-Johansen,
+# Gray's variance) and Gray's test from cmprsk::cuminc.
+#
+# Usage (from the project root):
+#   Rscript tests/reference/incidence_reference.R [OUTPUT]
+# OUTPUT defaults to tests/reference/incidence_reference.json.  The input data of
+# each case are written as CSV to <dirname(OUTPUT)>/incidence/ with full double
+# precision, so that Python reads exactly the numbers R used.  Needs base R,
+# survival, cmprsk and KMsurv (no jsonlite: the JSON is written by hand).
+
+suppressPackageStartupMessages({
+  library(survival)
+  library(cmprsk)
+})
+
+args <- commandArgs(trailingOnly = TRUE)
+output <- if (length(args) >= 1) args[1] else "tests/reference/incidence_reference.json"
+data_dir <- file.path(dirname(output), "incidence")
+dir.create(data_dir, showWarnings = FALSE, recursive = TRUE)
+cohort_file <- "data/synthetic/ankl_cohort.csv"
+month_days <- 30.4375
+
+# ---------------------------------------------------------------- JSON writer
+# Numeric vectors of length 1 become scalars unless wrapped in I(); NA -> null.
+json_num <- function(x) ifelse(is.finite(x), sprintf("%.17g", as.double(x)), "null")
+json_str <- function(x) sprintf("\"%s\"", gsub("\"", "\\\\\"", as.character(x)))
+to_json <- function(x, indent = "") {
+  inner <- paste0(indent, "  ")
+  if (is.null(x)) return("null")
+  if (is.list(x)) {
+    if (length(x) == 0) return(if (is.null(names(x))) "[]" else "{}")
+    items <- vapply(x, to_json, "", indent = inner)
+    if (is.null(names(x))) {
+      return(paste0("[\n", inner, paste(items, collapse = paste0(",\n", inner)), "\n", indent, "]"))
+    }
+    keys <- json_str(names(x))
+    return(paste0("{\n", paste0(inner, keys, ": ", items, collapse = ",\n"), "\n", indent, "}"))
+  }
+  scalar <- length(x) == 1 && !inherits(x, "AsIs")
+  vals <- if (is.character(x) || is.factor(x)) json_str(x) else json_num(x)
+  if (scalar) vals else paste0("[", paste(vals, collapse = ", "), "]")
+}
+
+write_case_csv <- function(d, name) {
+  cols <- lapply(d, function(v) if (is.numeric(v)) sprintf("%.17g", v) else as.character(v))
+  lines <- c(paste(names(d), collapse = ","), do.call(paste, c(cols, sep = ",")))
+  writeLines(lines, file.path(data_dir, paste0(name, ".csv")))
+}
+
+# --------------------------------------------------------- reference blocks
+# One block per cuminc curve: the raw doubled-step output ($time/$est/$var) and
+# timepoints() at every distinct observed time of the curve's data.
+curve_blocks <- function(time, status, by = NULL, group = NULL) {
+  if (is.null(group)) group <- rep("all", length(time))
+  fit <- cuminc(time, status, group)
+  causes <- sort(unique(status[status != 0]))
+  blocks <- list()
+  for (lev in sort(unique(as.character(group)))) {
+    sel <- as.character(group) == lev
+    ut <- sort(unique(time[sel]))
+    km <- survfit(Surv(time[sel], status[sel] != 0) ~ 1)
+    for (cause in causes) {
+      w <- fit[[paste(lev, cause)]]
+      tp <- timepoints(fit[paste(lev, cause)], ut)
+      n_event <- as.vector(table(factor(time[sel & status == cause], levels = ut)))
+      blocks[[length(blocks) + 1]] <- list(
+        by = if (is.null(by)) NULL else by, level = lev, cause = cause,
+        jump_time = I(w$time), jump_est = I(w$est), jump_var = I(w$var),
+        time = I(ut), est = I(as.vector(tp$est)), var = I(as.vector(tp$var)),
+        n_risk = I(km$n.risk), n_censor = I(km$n.censor), n_event = I(n_event)
+      )
+    }
+  }
+  blocks
+}
+
+gray_blocks <- function(time, status, group, by, strata = NULL, strata_by = NULL) {
+  fit <- if (is.null(strata)) cuminc(time, status, group) else cuminc(time, status, group, strata)
+  tests <- fit$Tests
+  lapply(rownames(tests), function(cause) list(
+    by = by, strata = if (is.null(strata_by)) NULL else strata_by,
+    cause = as.numeric(cause), statistic = tests[cause, "stat"],
+    p = tests[cause, "pv"], df = tests[cause, "df"]
+  ))
+}
+
+cases <- list()
+
+# (a) hand-made: ties at time 2 (two relapses) and time 5 (relapse, competing
+# death and censoring together); rows deliberately unsorted.
+hand <- data.frame(
+  time = c(5, 12, 2, 8, 5, 3, 10, 2, 7, 5),
+  status = c(1, 0, 1, 1, 2, 2, 2, 1, 0, 0)
+)
+write_case_csv(hand, "hand")
+cases$hand <- list(data = "incidence/hand.csv",
+                   curves = curve_blocks(hand$time, hand$status), tests = list())
+
+# (b) edge cases of cinc/crst: an event at time 0, group B emptied by an event
+# while A is still at risk (its KM reaches 0), and a last time at which everyone
+# left fails from both causes (S = 0: competing term skipped in cinc).
+edge <- data.frame(
+  time = c(6, 0, 1, 1, 2, 3, 3, 4, 5, 5, 5, 6, 2, 4, 1, 3),
+  status = c(1, 1, 2, 1, 0, 1, 1, 2, 0, 1, 2, 2, 1, 0, 0, 2),
+  group = c("A", "A", "A", "B", "B", "A", "B", "A", "A", "A", "A", "A", "C", "C", "C", "C"),
+  stratum = c(1, 2, 1, 1, 2, 1, 1, 2, 2, 1, 2, 1, 2, 1, 2, 1)
+)
+write_case_csv(edge, "edge")
+cases$edge <- list(
+  data = "incidence/edge.csv",
+  curves = c(curve_blocks(edge$time, edge$status),
+             curve_blocks(edge$time, edge$status, "group", edge$group)),
+  tests = c(gray_blocks(edge$time, edge$status, edge$group, "group"),
+            gray_blocks(edge$time, edge$status, edge$group, "group", edge$stratum, "stratum"))
+)
+
+# (c) KMsurv::bmt, relapse endpoint: t2 (days -> months), 1 = relapse,
+# 2 = death in remission; groups = disease group, strata = FAB (z8).
+data(bmt, package = "KMsurv")
+bmt_d <- data.frame(
+  time = bmt$t2 / month_days,
+  status = ifelse(bmt$d2 == 1, 1, ifelse(bmt$d3 == 1, 2, 0)),
+  group = bmt$group, z8 = bmt$z8
+)
+write_case_csv(bmt_d, "bmt")
+cases$bmt <- list(
+  data = "incidence/bmt.csv",
+  curves = c(curve_blocks(bmt_d$time, bmt_d$status),
+             curve_blocks(bmt_d$time, bmt_d$status, "group", bmt_d$group)),
+  tests = c(gray_blocks(bmt_d$time, bmt_d$status, bmt_d$group, "group"),
+            gray_blocks(bmt_d$time, bmt_d$status, bmt_d$group, "group", bmt_d$z8, "z8"))
+)
+
+# (d) simulated, heavy ties: integer months 1..60, three causes (3 also competes).
+set.seed(20240501)
+n <- 500
+sim <- data.frame(group = sample(c("A", "B", "C"), n, replace = TRUE),
+                  stratum = sample(1:2, n, replace = TRUE))
+rate <- c(A = 0.025, B = 0.04, C = 0.06)[sim$group] * ifelse(sim$stratum == 2, 1.5, 1)
+t_event <- ceiling(rexp(n, rate))
+t_cens <- sample(1:72, n, replace = TRUE)
+cause <- sample(1:3, n, replace = TRUE, prob = c(0.55, 0.35, 0.10))
+sim$time <- pmin(t_event, t_cens, 60)
+sim$status <- ifelse(t_event <= pmin(t_cens, 60), cause, 0)
+sim <- sim[, c("time", "status", "group", "stratum")]
+write_case_csv(sim, "sim")
+cases$sim <- list(
+  data = "incidence/sim.csv",
+  curves = c(curve_blocks(sim$time, sim$status),
+             curve_blocks(sim$time, sim$status, "group", sim$group)),
+  tests = c(gray_blocks(sim$time, sim$status, sim$group, "group"),
+            gray_blocks(sim$time, sim$status, sim$group, "group", sim$stratum, "stratum"))
+)
+
+# (e) the synthetic cohort, when present: relapse and NRM endpoints (SPEC.md).
+if (file.exists(cohort_file)) {
+  co <- read.csv(cohort_file, fileEncoding = "UTF-8-BOM", stringsAsFactors = FALSE,
+                 na.strings = c("", "NA"))
+  day <- function(col) {
+    if (paste0(col, "_day") %in% names(co)) return(as.numeric(co[[paste0(col, "_day")]]))
+    as.numeric(as.Date(co[[paste0(col, "_date")]]) - as.Date(co$hct_date))
+  }
+  relapsed <- co$relapse == 1
+  days <- ifelse(relapsed, day("relapse"), day("last_contact"))
+  death_first <- co$vital_status == "dead" & !relapsed
+  rel_status <- ifelse(relapsed, 1, ifelse(death_first, 2, 0))
+  endpoints <- list(relapse = rel_status, nrm = ifelse(rel_status == 0, 0, 3 - rel_status))
+  for (ep in names(endpoints)) {
+    status <- endpoints[[ep]]
+    time <- days / month_days
+    ok <- !is.na(time) & !is.na(status)
+    tests <- list()
+    curves <- curve_blocks(time[ok], status[ok])
+    for (by in c("graft_source", "status_at_hct")) {
+      g <- co[[by]][ok]
+      curves <- c(curves, curve_blocks(time[ok], status[ok], by, g))
+      tests <- c(tests, Filter(function(b) b$cause == 1, gray_blocks(time[ok], status[ok], g, by)))
+    }
+    cases[[paste0("ankl_", ep)]] <- list(data = cohort_file, endpoint = ep, n = sum(ok),
+                                         curves = curves, tests = tests)
+  }
+} else {
+  message("incidence_reference.R: ", cohort_file, " not found; synthetic-cohort case skipped")
+}
+
+ref <- list(
+  generated_by = "tests/reference/incidence_reference.R",
+  r_version = paste(R.version$major, R.version$minor, sep = "."),
+  cmprsk_version = as.character(packageVersion("cmprsk")),
+  cases = cases
+)
+writeLines(to_json(ref), output)

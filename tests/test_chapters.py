@@ -1,0 +1,68 @@
+"""Every chapter executes the way Quarto's Jupyter engine runs it, without error."""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from analysis.config import PROJECT_ROOT
+from analysis.qmd import INLINE_RE, chapters, execute_qmd, qmd_to_notebook
+
+PAGES = chapters()
+
+
+def test_render_list_names_existing_pages():
+    assert PAGES, "_quarto.yml renders no page"
+    for page in PAGES:
+        assert page.exists(), page
+
+
+def test_split_keeps_cell_options_and_resolves_includes(tmp_path):
+    (tmp_path / "_part.qmd").write_text("```{python}\nshared = 1\n```\n", encoding="utf-8")
+    page = tmp_path / "page.qmd"
+    page.write_text(
+        "---\ntitle: T\n---\n{{< include _part.qmd >}}\n\nValue `{python} shared + 1`.\n\n"
+        "```{python}\n#| label: fig-x\n#| fig-cap: \"X\"\nx = shared\n```\n",
+        encoding="utf-8",
+    )
+    notebook = qmd_to_notebook(page)
+    sources = [c.source for c in notebook.cells if c.cell_type == "code"]
+    assert sources[0] == "shared = 1"
+    assert "shared + 1" in sources[1]
+    assert sources[2].startswith("#| label: fig-x\n#| fig-cap: \"X\"")
+
+
+def test_a_failing_cell_fails_the_page(tmp_path):
+    page = tmp_path / "broken.qmd"
+    page.write_text("```{python}\nraise RuntimeError('boom')\n```\n", encoding="utf-8")
+    with pytest.raises(Exception, match="boom"):
+        execute_qmd(page)
+
+
+def test_a_failing_inline_expression_fails_the_page(tmp_path):
+    page = tmp_path / "broken_inline.qmd"
+    page.write_text("Value `{python} undefined_name`.\n", encoding="utf-8")
+    with pytest.raises(Exception, match="undefined_name"):
+        execute_qmd(page)
+
+
+def test_cells_run_in_the_pages_own_folder(tmp_path):
+    page = tmp_path / "where.qmd"
+    page.write_text("```{python}\nimport os\nassert os.getcwd() == %r\n```\n" % str(tmp_path), encoding="utf-8")
+    execute_qmd(page)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(PROJECT_ROOT).as_posix() for p in PAGES])
+def test_chapter_executes(page):
+    notebook = execute_qmd(page)
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+
+
+def test_chapters_are_thin():
+    """No function definitions or data wrangling in a page: they belong in the package."""
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(def|class)\s", text, re.M), page
+        assert "pd.read_" not in text and "import pandas" not in text, page
