@@ -19,7 +19,8 @@ Tests (SPEC, analysis 2), chosen so that every p-value equals R's:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
 
 import numpy as np
@@ -28,10 +29,14 @@ from scipy import special, stats
 
 __all__ = [
     "CATEGORY_ORDER",
+    "FISHER",
+    "KRUSKAL",
+    "LEVEL_LABELS",
     "VARIABLE_LABELS",
     "Count",
     "MedianRange",
     "MissingCount",
+    "Statistic",
     "VariableTest",
     "CharacteristicsRow",
     "CharacteristicsTable",
@@ -98,13 +103,12 @@ DEFAULT_VARIABLES = (
 )
 
 FISHER = "Fisher's exact test"
-FISHER_MONTE_CARLO = "Fisher's exact test, Monte-Carlo p-value"
 KRUSKAL = "Kruskal-Wallis rank sum test"
 
 #: Tables whose network enumeration needs more than this many elementary
 #: path evaluations get a Monte-Carlo p-value instead (deterministic budget,
 #: so the choice does not depend on the speed of the machine).
-MAX_EXACT_WORK = 20_000_000
+MAX_EXACT_WORK = 30_000_000
 MONTE_CARLO_RESAMPLES = 100_000
 MONTE_CARLO_SEED = 20210347  # fixed: the report must be reproducible
 
@@ -112,6 +116,7 @@ MONTE_CARLO_SEED = 20210347  # fixed: the report must be reproducible
 # length; fisher.test's 2 x 2 branch uses d <= d_obs * (1 + 1e-7).
 _FEXACT_LOG_TOL = 3.45254e-7
 _TWO_BY_TWO_LOG_TOL = float(np.log1p(1e-7))
+_BLOCK_CELLS = 1 << 20  # past lengths x lines evaluated at once
 
 
 # --------------------------------------------------------------------------
@@ -147,150 +152,145 @@ def _log_factorials(n: int) -> np.ndarray:
     return special.gammaln(np.arange(n + 1, dtype=float) + 1.0)
 
 
-def _even_min(total: int, caps: Sequence[int], lf: np.ndarray) -> float:
-    """min sum(log x_i!) over integer x with sum(x) = total, 0 <= x_i <= caps_i.
+def _even_min(total, caps: np.ndarray, lf: np.ndarray) -> np.ndarray:
+    """min sum(log x_i!) over integer x, sum(x) = total, 0 <= x_i <= caps_i.
 
-    log-factorial is convex, so the optimum spreads `total` as evenly as the
-    caps allow (water filling); exact for integers.
+    Row-wise for a matrix of caps sorted ascending within rows (one row per
+    node).  log-factorial is convex, so the optimum spreads `total` as evenly
+    as the caps allow (water filling), which is exact for integers.
     """
-    result = 0.0
-    remaining = total
-    ordered = sorted(caps)
-    k = len(ordered)
-    for i, cap in enumerate(ordered):
-        share = remaining // (k - i)
-        if cap <= share:
-            result += lf[cap]
-            remaining -= cap
-            continue
-        # every remaining cap exceeds the even share: split evenly
-        rest = k - i
-        base, extra = divmod(remaining, rest)
-        return result + extra * lf[base + 1] + (rest - extra) * lf[base]
+    n_rows, width = caps.shape
+    result = np.zeros(n_rows)
+    remaining = np.array(np.broadcast_to(total, n_rows), dtype=np.int64)
+    done = np.zeros(n_rows, dtype=bool)
+    top = len(lf) - 1
+    for i in range(width):
+        cap = caps[:, i]
+        capped = ~done & (cap <= remaining // (width - i))
+        result += np.where(capped, lf[cap], 0.0)
+        remaining -= np.where(capped, cap, 0)
+        # every cap from here on exceeds the even share: split evenly
+        split = ~done & ~capped
+        rest = width - i
+        base, extra = np.divmod(remaining, rest)
+        even = extra * lf[np.minimum(base + 1, top)] + (rest - extra) * lf[base]
+        result += np.where(split, even, 0.0)
+        done |= split
     return result
 
 
-def _greedy_max(total: int, caps: Sequence[int], lf: np.ndarray) -> float:
-    """max sum(log x_i!) over integer x with sum(x) = total, 0 <= x_i <= caps_i.
+def _greedy_max(total, caps: np.ndarray, lf: np.ndarray) -> np.ndarray:
+    """max sum(log x_i!) over integer x, sum(x) = total, 0 <= x_i <= caps_i.
 
-    For a convex function, moving mass to the coordinate with the largest cap
-    never decreases the sum (the result majorizes the start), so filling the
-    largest caps first is optimal.
+    Row-wise as `_even_min`.  For a convex function, moving mass to the
+    coordinate with the largest cap never decreases the sum (the new vector
+    majorizes the old), so filling the largest caps first is optimal.
     """
-    result = 0.0
-    remaining = total
-    for cap in sorted(caps, reverse=True):
-        take = min(cap, remaining)
+    n_rows, width = caps.shape
+    result = np.zeros(n_rows)
+    remaining = np.array(np.broadcast_to(total, n_rows), dtype=np.int64)
+    for i in range(width - 1, -1, -1):
+        take = np.minimum(caps[:, i], remaining)
         result += lf[take]
         remaining -= take
-        if remaining == 0:
-            break
     return result
 
 
 def _compositions(total: int, caps: Sequence[int]) -> np.ndarray:
-    """All integer vectors x with sum(x) = total and 0 <= x <= caps (rows)."""
-    caps = [int(c) for c in caps]
-    if len(caps) == 1:
-        if 0 <= total <= caps[0]:
-            return np.array([[total]], dtype=np.int64)
-        return np.empty((0, 1), dtype=np.int64)
-    if len(caps) == 2:
-        lo = max(0, total - caps[1])
-        hi = min(caps[0], total)
-        if lo > hi:
-            return np.empty((0, 2), dtype=np.int64)
-        first = np.arange(lo, hi + 1, dtype=np.int64)
-        return np.column_stack([first, total - first])
-    rest_cap = sum(caps[1:])
-    parts = []
-    for x0 in range(max(0, total - rest_cap), min(caps[0], total) + 1):
-        sub = _compositions(total - x0, caps[1:])
-        if len(sub):
-            parts.append(np.column_stack([np.full(len(sub), x0, dtype=np.int64), sub]))
-    if not parts:
-        return np.empty((0, len(caps)), dtype=np.int64)
-    return np.concatenate(parts)
+    """All integer vectors x with sum(x) = total and 0 <= x <= caps, as rows."""
+    caps = np.asarray(caps, dtype=np.int64)
+    width = len(caps)
+    tail = np.r_[np.cumsum(caps[::-1])[::-1][1:], 0]  # capacity after coordinate j
+    rows = np.zeros((1, 0), dtype=np.int64)
+    sums = np.zeros(1, dtype=np.int64)
+    for j in range(width - 1):
+        lo = np.maximum(0, total - sums - tail[j])
+        hi = np.minimum(caps[j], total - sums)
+        count = np.maximum(hi - lo + 1, 0)
+        parent = np.repeat(np.arange(len(rows)), count)
+        offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        x = lo[parent] + offset
+        rows = np.column_stack([rows[parent], x])
+        sums = sums[parent] + x
+    last = total - sums
+    ok = (last >= 0) & (last <= caps[-1])
+    return np.column_stack([rows[ok], last[ok]])
 
 
 class _Network:
     """Exact two-sided Fisher p-value of an r x c table (network algorithm).
 
     The table is oriented so that its shorter margin (length `nro`) is the
-    node vector and the longer margin (sorted ascending) gives the stages, as
-    in FEXACT.  A path from the root to the terminal node fills one stage
-    (one line of the table) per step; the arc for a line x with total m has
-    length log(m!) - sum(log x_i!), and a table's probability is
-    exp(path - D), D = log(N!) - sum(log rowsums!).  From a node with
-    remaining vector u the total of exp(remaining path) over all completions
-    is M!/prod(u_i!) in closed form, and valid bounds on the longest and
-    shortest remaining path decide whether all completions count (add the
-    closed form), none count (drop), or the node must be expanded.  Paths that
-    reach the same node with the same past length are merged.
+    node vector and the longer margin, sorted ascending, gives the stages, as
+    in R's FEXACT.  A path from the root to the terminal node fills one line
+    of the table per stage; the arc for a line x with total m has length
+    log(m!) - sum(log x_i!), and a table has probability exp(path - D) with
+    D = log(N!) - sum(log u0_i!).  From a node with remaining vector u, the sum
+    of exp(remaining path) over all completions is M!/prod(u_i!) in closed
+    form; valid bounds on the longest and shortest remaining path decide
+    whether all completions count (add the closed form), none count (drop),
+    or the node is expanded.  Paths reaching the same node with the same past
+    length are merged.  At the last free stage each line determines the
+    table, and a sorted prefix sum serves all past lengths at once.
     """
 
     def __init__(self, table: np.ndarray, log_tol: float, max_work: int):
-        nodes, stages = table.shape
-        if nodes > stages:
+        if table.shape[0] > table.shape[1]:
             table = table.T
         self.nro, self.nco = table.shape
-        self.u0 = tuple(int(v) for v in np.sort(table.sum(axis=1)))
+        if (int(table.sum()) + 1) ** self.nro >= 2**62:  # node keys must fit in int64
+            raise _WorkBudgetExceeded
+        self.u0 = np.sort(table.sum(axis=1)).astype(np.int64)
         self.m = [int(v) for v in np.sort(table.sum(axis=0))]
         self.n = int(table.sum())
         self.lf = _log_factorials(self.n)
-        self.d = self.lf[self.n] - self.lf[list(self.u0)].sum()
-        observed = self.lf[table.sum(axis=0)].sum() - self.lf[table].sum()
-        self.obs_log_prob = float(observed - self.d)
-        self.threshold = float(observed + log_tol)
+        self.d = float(self.lf[self.n] - self.lf[self.u0].sum())
+        observed = float(self.lf[table.sum(axis=0)].sum() - self.lf[table].sum())
+        self.obs_log_prob = observed - self.d
+        self.threshold = observed + log_tol
         self.max_work = max_work
         self.work = 0
-        self.base = self.n + 1
-        self.powers = self.base ** np.arange(self.nro, dtype=np.int64)
-        # per stage k: sum of log m_j! over stages j >= k, and per-value bounds
-        # of splitting one node entry over the remaining stages.
+        self.powers = (self.n + 1) ** np.arange(self.nro, dtype=np.int64)
         self.stage_lf = [float(self.lf[self.m[k:]].sum()) for k in range(self.nco)]
+        # per stage: bounds for splitting one node entry over the remaining stages
+        values = np.arange(self.n + 1, dtype=np.int64)
         self._entry_min = [
-            np.array([_even_min(v, self.m[k:], self.lf) for v in range(self.n + 1)])
-            for k in range(self.nco)
+            _even_min_over(values, self.m[k:], self.lf) for k in range(self.nco)
         ]
         self._entry_max = [
-            np.array([_greedy_max(v, self.m[k:], self.lf) for v in range(self.n + 1)])
-            for k in range(self.nco)
+            _greedy_max_over(values, self.m[k:], self.lf) for k in range(self.nco)
         ]
-        self._bounds: dict[tuple[int, int], tuple[float, float, float]] = {}
 
-    def _decode(self, key: int) -> tuple[int, ...]:
-        out = []
-        for _ in range(self.nro):
-            key, r = divmod(key, self.base)
-            out.append(r)
-        return tuple(out)
+    def _decode(self, keys: np.ndarray) -> np.ndarray:
+        return (keys[:, None] // self.powers[None, :]) % (self.n + 1)
 
     def _total(self, u: np.ndarray) -> np.ndarray:
         """log(M!/prod u_i!) for node vectors u (rows): all completions."""
-        return self.lf[u.sum(axis=-1)] - self.lf[u].sum(axis=-1)
+        return self.lf[u.sum(axis=1)] - self.lf[u].sum(axis=1)
 
-    def bounds(self, k: int, key: int, u: tuple[int, ...]) -> tuple[float, float, float]:
-        """(upper bound of longest path, lower bound of shortest path, total)."""
-        cached = self._bounds.get((k, key))
-        if cached is not None:
-            return cached
+    def bounds(self, k: int, u: np.ndarray):
+        """Per node row of u (sorted) at stage k: an upper bound of the longest
+        remaining path, a lower bound of the shortest, and the closed-form total.
+
+        Relaxations: drop the node margins (each remaining stage split on its
+        own within the caps u) or the stage margins (each entry of u split on
+        its own over the remaining stages); both bound sum(log x!) of every
+        completion from below (even split) and from above (greedy).
+        """
         lf = self.lf
-        total = float(lf[sum(u)] - lf[list(u)].sum())
         remaining = self.m[k:]
-        min_sum = max(
+        min_sum = np.maximum(
             sum(_even_min(mk, u, lf) for mk in remaining),
-            float(self._entry_min[k][list(u)].sum()),
+            self._entry_min[k][u].sum(axis=1),
         )
-        max_sum = min(
+        max_sum = np.minimum(
             sum(_greedy_max(mk, u, lf) for mk in remaining),
-            float(self._entry_max[k][list(u)].sum()),
+            self._entry_max[k][u].sum(axis=1),
         )
-        longest = min(self.stage_lf[k] - min_sum, total)
+        total = self._total(u)
+        longest = np.minimum(self.stage_lf[k] - min_sum, total)
         shortest = self.stage_lf[k] - max_sum
-        result = (longest, shortest, total)
-        self._bounds[(k, key)] = result
-        return result
+        return longest, shortest, total
 
     def _charge(self, amount: int) -> None:
         self.work += amount
@@ -298,41 +298,37 @@ class _Network:
             raise _WorkBudgetExceeded
 
     def p_value(self) -> float:
-        nco, thr, d = self.nco, self.threshold, self.d
-        root_key = int(np.dot(self.u0, self.powers))
-        # stage -> arrays of (node key, past length, frequency)
-        frontier = (
-            np.array([root_key], dtype=np.int64),
-            np.array([0.0]),
-            np.array([1.0]),
-        )
+        thr, d, lf = self.threshold, self.d, self.lf
+        keys = np.array([int(self.u0 @ self.powers)], dtype=np.int64)
+        past = np.array([0.0])
+        freq = np.array([1.0])
         pre = 0.0
-        for k in range(nco - 1):
-            keys, past, freq = frontier
+        for k in range(self.nco - 1):
             if len(keys) == 0:
                 break
-            last_step = k == nco - 2
-            next_keys, next_past, next_freq = [], [], []
-            # group the frontier by node
-            order = np.argsort(keys, kind="stable")
-            keys, past, freq = keys[order], past[order], freq[order]
+            # the frontier is sorted by node key (see _merge)
             starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
             ends = np.r_[starts[1:], len(keys)]
-            for s, e in zip(starts, ends):
-                key = int(keys[s])
-                u = self._decode(key)
-                p_past, p_freq = past[s:e], freq[s:e]
-                longest, shortest, total = self.bounds(k, key, u)
-                every = p_past + longest <= thr
-                if every.any():
-                    pre += float(np.sum(p_freq[every] * np.exp(p_past[every] + total - d)))
-                expand = ~every & (p_past + shortest <= thr)
-                if not expand.any():
-                    continue
-                p_past, p_freq = p_past[expand], p_freq[expand]
+            nodes = self._decode(keys[starts])
+            longest, shortest, total = self.bounds(k, nodes)
+            node_of = np.repeat(np.arange(len(starts)), ends - starts)
+            every = past + longest[node_of] <= thr
+            pre += float(np.sum(freq[every] * np.exp(past[every] + total[node_of][every] - d)))
+            expand = ~every & (past + shortest[node_of] <= thr)
+            last_step = k == self.nco - 2
+            next_keys, next_past, next_freq = [], [], []
+            for i in np.unique(node_of[expand]):
+                s, e = starts[i], ends[i]
+                sel = expand[s:e]
+                p_past, p_freq = past[s:e][sel], freq[s:e][sel]
+                u = nodes[i]
+                # lines of this node (at most C(m + nro - 1, nro - 1)) and the
+                # bounds of their daughters cost work before any path does
+                lines = math.comb(self.m[k] + self.nro - 1, self.nro - 1)
+                self._charge(lines * (1 if last_step else self.nco - k))
                 x = _compositions(self.m[k], u)
-                arc = self.lf[self.m[k]] - self.lf[x].sum(axis=1)
-                child = np.sort(np.asarray(u, dtype=np.int64) - x, axis=1)
+                arc = lf[self.m[k]] - lf[x].sum(axis=1)
+                child = np.sort(u[None, :] - x, axis=1)
                 if last_step:
                     # One stage left: each line x determines the table.  With
                     # q = arc + completion sorted, the tables counted for a
@@ -345,40 +341,69 @@ class _Network:
                     pre += float(np.sum(p_freq * np.exp(p_past + scale - d) * prefix[counted]))
                     continue
                 self._charge(len(p_past) * len(x))
-                child_keys = child @ self.powers
-                uniq, inverse = np.unique(child_keys, return_inverse=True)
-                cb = np.array(
-                    [self.bounds(k + 1, int(c), self._decode(int(c))) for c in uniq]
-                )
-                c_long, c_short, c_total = (cb[inverse, j] for j in range(3))
-                length = p_past[:, None] + arc[None, :]
-                f = np.broadcast_to(p_freq[:, None], length.shape)
-                every = length + c_long[None, :] <= thr
-                if every.any():
-                    contrib = f * np.exp(length + c_total[None, :] - d)
-                    pre += float(contrib[every].sum())
-                keep = ~every & (length + c_short[None, :] <= thr)
-                if keep.any():
+                c_long, c_short, c_total = self.bounds(k + 1, child)
+                c_keys = child @ self.powers
+                block = max(1, _BLOCK_CELLS // len(x))  # bound the memory used
+                for b in range(0, len(p_past), block):
+                    length = p_past[b : b + block, None] + arc[None, :]
+                    all_count = length + c_long[None, :] <= thr
+                    rows, cols = np.nonzero(all_count)
+                    if len(rows):
+                        pre += float(
+                            np.sum(p_freq[b + rows] * np.exp(length[rows, cols] + c_total[cols] - d))
+                        )
+                    keep = ~all_count & (length + c_short[None, :] <= thr)
                     rows, cols = np.nonzero(keep)
-                    next_keys.append(child_keys[cols])
-                    next_past.append(length[rows, cols])
-                    next_freq.append(f[rows, cols])
+                    if len(rows):
+                        next_keys.append(c_keys[cols])
+                        next_past.append(length[rows, cols])
+                        next_freq.append(p_freq[b + rows])
             if not next_keys:
                 break
-            frontier = self._merge(
+            keys, past, freq = self._merge(
                 np.concatenate(next_keys), np.concatenate(next_past), np.concatenate(next_freq)
             )
         return pre
 
     @staticmethod
     def _merge(keys, past, freq):
-        """Merge paths that reach the same node with the same past length."""
-        quantized = np.round(past * 1e9).astype(np.int64)  # 1e-9 in log scale
+        """Merge paths reaching the same node with the same past length
+        (to 1e-9 on the log scale); the result is sorted by node key."""
+        quantized = np.round(past * 1e9).astype(np.int64)
         order = np.lexsort((quantized, keys))
         keys, quantized, past, freq = keys[order], quantized[order], past[order], freq[order]
         first = np.r_[True, (keys[1:] != keys[:-1]) | (quantized[1:] != quantized[:-1])]
         idx = np.flatnonzero(first)
         return keys[idx], past[idx], np.add.reduceat(freq, idx)
+
+
+def _even_min_over(values: np.ndarray, margins: Sequence[int], lf: np.ndarray) -> np.ndarray:
+    """`_even_min` of each value split over fixed margins (the caps)."""
+    caps = np.sort(np.asarray(margins, dtype=np.int64))
+    totals = np.minimum(values, caps.sum())
+    return _even_min(totals, np.broadcast_to(caps, (len(values), len(caps))), lf)
+
+
+def _greedy_max_over(values: np.ndarray, margins: Sequence[int], lf: np.ndarray) -> np.ndarray:
+    """`_greedy_max` of each value split over fixed margins (the caps)."""
+    caps = np.sort(np.asarray(margins, dtype=np.int64))
+    totals = np.minimum(values, caps.sum())
+    return _greedy_max(totals, np.broadcast_to(caps, (len(values), len(caps))), lf)
+
+
+def _fisher_monte_carlo(table: np.ndarray, n_resamples: int, seed: int) -> float:
+    """R's ``fisher.test(simulate.p.value = TRUE, B = n_resamples)`` estimator:
+    (1 + #{simulated tables with -sum(log n_ij!) <= observed / (1 + 64 eps)})
+    / (B + 1), tables drawn with fixed margins (`scipy.stats.random_table`)."""
+    rng = np.random.default_rng(seed)
+    dist = stats.random_table(table.sum(axis=1), table.sum(axis=0), seed=rng)
+    observed = -special.gammaln(table + 1.0).sum()
+    limit = observed / (1 + 64 * np.finfo(float).eps)
+    hits = 0
+    for start in range(0, n_resamples, 10_000):
+        sims = dist.rvs(size=min(10_000, n_resamples - start))
+        hits += int(np.sum(-special.gammaln(sims + 1.0).sum(axis=(1, 2)) <= limit))
+    return (1 + hits) / (n_resamples + 1)
 
 
 def fisher_exact(table, *, max_work: int = MAX_EXACT_WORK) -> VariableTest:
@@ -395,15 +420,17 @@ def fisher_exact(table, *, max_work: int = MAX_EXACT_WORK) -> VariableTest:
     scipy's `fisher_exact` estimates r x c p-values by Monte-Carlo only, so the
     exact value is computed here by a network algorithm.  When that needs more
     than `max_work` elementary path evaluations, the p-value is estimated from
-    `MONTE_CARLO_RESAMPLES` random tables with a fixed seed (R:
-    `fisher.test(simulate.p.value = TRUE)`), and `method` is "monte-carlo".
+    `MONTE_CARLO_RESAMPLES` random tables with a fixed seed, with the
+    estimator of R's `fisher.test(simulate.p.value = TRUE)` (see
+    `_fisher_monte_carlo`; scipy's own Monte-Carlo branch fails on tables with
+    more cells than observations), and `method` is "monte-carlo".
 
     Examples
     --------
     >>> round(fisher_exact([[3, 1], [1, 3]]).p, 6)  # 34/70
     0.485714
-    >>> fisher_exact([[2, 0, 1], [0, 2, 1]]).p  # doctest: +ELLIPSIS
-    0.6000000...
+    >>> round(fisher_exact([[2, 0, 1], [0, 2, 1]]).p, 6)  # 6 tables of 0.1
+    0.6
     """
     t = np.asarray(table)
     if t.ndim != 2:
@@ -416,23 +443,493 @@ def fisher_exact(table, *, max_work: int = MAX_EXACT_WORK) -> VariableTest:
     if t.shape[0] < 2 or t.shape[1] < 2:
         return VariableTest(FISHER, float("nan"), "not computable", n=n_total)
     log_tol = _TWO_BY_TWO_LOG_TOL if t.shape == (2, 2) else _FEXACT_LOG_TOL
-    network = _Network(t, log_tol, max_work)
+    lf = _log_factorials(n_total)
+    prob_observed = float(np.exp(
+        lf[t.sum(axis=0)].sum() + lf[t.sum(axis=1)].sum() - lf[n_total] - lf[t].sum()
+    ))
     try:
-        p = network.p_value()
+        p = _Network(t, log_tol, max_work).p_value()
     except _WorkBudgetExceeded:
-        rng = np.random.default_rng(MONTE_CARLO_SEED)
-        res = stats.fisher_exact(
-            t, method=stats.MonteCarloMethod(n_resamples=MONTE_CARLO_RESAMPLES, rng=rng)
-        )
         return VariableTest(
-            FISHER_MONTE_CARLO,
-            float(res.pvalue),
+            f"Fisher's exact test (Monte-Carlo p-value, {MONTE_CARLO_RESAMPLES:,} simulated tables)",
+            _fisher_monte_carlo(t, MONTE_CARLO_RESAMPLES, MONTE_CARLO_SEED),
             "monte-carlo",
-            statistic=float(np.exp(network.obs_log_prob)),
+            statistic=prob_observed,
             n=n_total,
             n_resamples=MONTE_CARLO_RESAMPLES,
         )
     p = min(1.0, max(0.0, p))
     return VariableTest(
-        FISHER, p, "exact", statistic=float(np.exp(network.obs_log_prob)), n=n_total
+        FISHER, p, "exact", statistic=prob_observed, n=n_total
     )
+
+
+# --------------------------------------------------------------------------
+# Kruskal-Wallis
+# --------------------------------------------------------------------------
+
+
+def kruskal_wallis(values, groups) -> VariableTest:
+    """Kruskal-Wallis rank sum test with the tie correction, as R's
+    ``kruskal.test(values, groups)``.
+
+    Pairs with a missing value or group are dropped first; groups left empty
+    do not count (R drops unused factor levels).  With fewer than two groups,
+    or when all values are tied, R gives an error or NaN and so does this
+    (p = NaN, method "not computable").
+    """
+    frame = pd.DataFrame({"x": pd.to_numeric(pd.Series(values), errors="coerce"),
+                          "g": pd.Series(groups, dtype=object)}).dropna()
+    samples = [grp["x"].to_numpy(dtype=float) for _, grp in frame.groupby("g", sort=True)]
+    n = len(frame)
+    if len(samples) < 2 or np.unique(frame["x"]).size < 2:
+        return VariableTest(KRUSKAL, float("nan"), "not computable", n=n)
+    res = stats.kruskal(*samples)
+    return VariableTest(
+        KRUSKAL, float(res.pvalue), "asymptotic",
+        statistic=float(res.statistic), df=len(samples) - 1, n=n,
+    )
+
+
+# --------------------------------------------------------------------------
+# Table 1
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Count:
+    """n of a level among the `denominator` non-missing values of a group."""
+
+    n: int
+    denominator: int
+
+    @property
+    def percent(self) -> float:
+        """100 n / denominator; NaN when the group has no non-missing value."""
+        return 100.0 * self.n / self.denominator if self.denominator else float("nan")
+
+
+@dataclass(frozen=True)
+class MedianRange:
+    """Median (minimum-maximum) of the `n` non-missing values of a group.
+
+    `integer_valued` says every value is a whole number (ages in years,
+    calendar years): a display hint for the number of decimals.
+    """
+
+    n: int
+    median: float
+    minimum: float
+    maximum: float
+    integer_valued: bool = False
+
+
+@dataclass(frozen=True)
+class MissingCount:
+    """Number of missing values in a group."""
+
+    n: int
+
+
+Statistic = Count | MedianRange | MissingCount | None
+
+
+@dataclass(frozen=True)
+class CharacteristicsRow:
+    """One line of Table 1.
+
+    `row_type` is "variable" (the variable's label; carries the median
+    (range) of a continuous variable and the test), "level" (a category of
+    a categorical variable) or "missing".  `overall` and `groups` hold the
+    statistics of the whole cohort and of each group, in the order of
+    `CharacteristicsTable.groups`.
+    """
+
+    variable: str
+    row_type: Literal["variable", "level", "missing"]
+    label: str
+    level: str | None = None
+    overall: Statistic = None
+    groups: tuple[Statistic, ...] = ()
+    test: VariableTest | None = None
+
+
+@dataclass(frozen=True)
+class CharacteristicsTable:
+    """Table 1: per variable a "variable" row, then level and "Missing" rows.
+
+    `n` is the number of patients summarised (those with a known group when
+    `by` is set); `n_missing_by` patients without a group are left out of
+    every column and every test, as gtsummary does, and reported here.
+    """
+
+    by: str | None
+    by_label: str | None
+    groups: tuple[str, ...]
+    n: int
+    group_n: tuple[int, ...]
+    rows: tuple[CharacteristicsRow, ...]
+    n_missing_by: int = 0
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(r.variable for r in self.rows if r.row_type == "variable")
+
+    def variable_row(self, variable: str) -> CharacteristicsRow:
+        for r in self.rows:
+            if r.variable == variable and r.row_type == "variable":
+                return r
+        raise KeyError(variable)
+
+    def test(self, variable: str) -> VariableTest | None:
+        return self.variable_row(variable).test
+
+    def p_values(self) -> dict[str, float]:
+        """{variable: p} for the variables that have a test."""
+        return {r.variable: r.test.p for r in self.rows if r.test is not None}
+
+    def tests_used(self) -> tuple[str, ...]:
+        """Test names in the order they first appear (for the footnote)."""
+        names: list[str] = []
+        for r in self.rows:
+            if r.test is not None and r.test.name not in names:
+                names.append(r.test.name)
+        return tuple(names)
+
+    def cell(self, variable: str, level: str | None = None, group: str | None = None) -> Statistic:
+        """The statistic of `variable` (at `level`; "Missing" for the missing
+        row) in `group` (None = overall)."""
+        for r in self.rows:
+            if r.variable != variable:
+                continue
+            if level is None and r.row_type != "variable":
+                continue
+            if level is not None and not (
+                (r.row_type == "level" and r.level == level)
+                or (r.row_type == "missing" and level == "Missing")
+            ):
+                continue
+            if group is None:
+                return r.overall
+            return r.groups[self.groups.index(group)]
+        raise KeyError((variable, level))
+
+
+def _as_codes(series: pd.Series) -> pd.Series:
+    """Values as level strings: whole numbers without '.0'; NaN stays NaN."""
+
+    def code(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return np.nan
+        if isinstance(v, (bool, np.bool_)):
+            return str(int(v))
+        if isinstance(v, (int, np.integer)):
+            return str(int(v))
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        return str(v).strip()
+
+    out = series.map(code).astype(object)
+    return out.where(out.notna() & (out != ""), np.nan)
+
+
+def _level_order(variable: str, present) -> list[str]:
+    """SPEC order (all SPEC codes are listed), then other values sorted."""
+    known = list(CATEGORY_ORDER.get(variable, ()))
+    others = sorted(set(present) - set(known), key=_sort_key)
+    return known + others
+
+
+def _sort_key(v: str):
+    try:
+        return (0, float(v), v)
+    except ValueError:
+        return (1, 0.0, v)
+
+
+def _is_continuous(variable: str, series: pd.Series) -> bool:
+    if variable in CONTINUOUS_VARIABLES:
+        return True
+    if variable in CATEGORY_ORDER:
+        return False
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return False
+    return series.dropna().nunique() > 10
+
+
+def default_variables(df: pd.DataFrame, by: str | None = "graft_source") -> tuple[str, ...]:
+    """The SPEC's Table 1 variables present in `df`, plus `disease` when it has
+    more than one distinct value."""
+    out = [v for v in DEFAULT_VARIABLES if v in df.columns and v != by]
+    if "disease" in df.columns and df["disease"].dropna().nunique() > 1 and by != "disease":
+        out.append("disease")
+    return tuple(out)
+
+
+def _median_range(values: pd.Series, integer_valued: bool) -> MedianRange:
+    x = values.dropna().to_numpy(dtype=float)
+    if len(x) == 0:
+        return MedianRange(0, float("nan"), float("nan"), float("nan"), integer_valued)
+    return MedianRange(len(x), float(np.median(x)), float(x.min()), float(x.max()), integer_valued)
+
+
+def characteristics(
+    df: pd.DataFrame,
+    by: str | None = "graft_source",
+    variables: Sequence[str] | Mapping[str, str] | None = None,
+    *,
+    max_work: int = MAX_EXACT_WORK,
+) -> CharacteristicsTable:
+    """Patient characteristics overall and by `by` (Table 1), with p-values.
+
+    Parameters
+    ----------
+    df
+        A validated cohort (SPEC columns; categorical columns as strings with
+        NaN for missing, `age` float, `ps` 0-4 float, `hct_year` int).
+    by
+        The grouping column (groups in SPEC order: CB, PB, BM); None for the
+        overall column only, without tests.
+    variables
+        Column names (default: `default_variables`), or a mapping
+        {column: "continuous" | "categorical"} to set the kind.  `age` and
+        `hct_year` are continuous, SPEC-coded columns categorical, and other
+        numeric columns with more than 10 distinct values continuous.
+    max_work
+        Work budget of the exact Fisher test of each variable (see
+        `fisher_exact`); beyond it the p-value is a Monte-Carlo estimate.
+
+    Returns
+    -------
+    CharacteristicsTable
+        Categorical variables: n (%) per level, % of the non-missing values
+        in the column's group; continuous: median (range); a "Missing" row
+        only when a value is missing.  Tests: Fisher's exact test (exact, as
+        R's `fisher.test`) and Kruskal-Wallis (as R's `kruskal.test`).
+    """
+    if by is not None and by not in df.columns:
+        raise KeyError(f"grouping column {by!r} is not in the data")
+    if variables is None:
+        kinds = {v: None for v in default_variables(df, by)}
+    elif isinstance(variables, Mapping):
+        kinds = dict(variables)
+    else:
+        kinds = {v: None for v in variables}
+    absent = [v for v in kinds if v not in df.columns]
+    if absent:
+        raise KeyError(f"variables not in the data: {', '.join(absent)}")
+    bad = {v: k for v, k in kinds.items() if k not in (None, "continuous", "categorical")}
+    if bad:
+        raise ValueError(f"kind must be 'continuous' or 'categorical': {bad}")
+
+    n_missing_by = 0
+    if by is not None:
+        group_codes = _as_codes(df[by])
+        n_missing_by = int(group_codes.isna().sum())
+        data = df.loc[group_codes.notna()]
+        group_codes = group_codes[group_codes.notna()]
+        present = set(group_codes)
+        groups = tuple(g for g in _level_order(by, present) if g in present)
+    else:
+        data = df
+        group_codes = pd.Series(np.nan, index=df.index, dtype=object)
+        groups = ()
+    masks = [(group_codes == g).to_numpy() for g in groups]
+    group_n = tuple(int(m.sum()) for m in masks)
+
+    rows: list[CharacteristicsRow] = []
+    for variable, kind in kinds.items():
+        series = data[variable]
+        label = VARIABLE_LABELS.get(variable, variable)
+        continuous = (kind == "continuous") if kind else _is_continuous(variable, series)
+        if continuous:
+            values = pd.to_numeric(series, errors="coerce")
+            missing = values.isna().to_numpy()
+            test = kruskal_wallis(values, group_codes) if groups else None
+            observed = values.dropna().to_numpy(dtype=float)
+            whole = bool(np.all(np.equal(np.mod(observed, 1), 0)))  # same digits in every column
+            rows.append(CharacteristicsRow(
+                variable, "variable", label,
+                overall=_median_range(values, whole),
+                groups=tuple(_median_range(values[m], whole) for m in masks),
+                test=test,
+            ))
+        else:
+            codes = _as_codes(series)
+            missing = codes.isna().to_numpy()
+            levels = _level_order(variable, set(codes.dropna()))
+            test = None
+            if groups:
+                counts = np.array([[int(((codes == lev).to_numpy() & m).sum()) for m in masks]
+                                   for lev in levels])
+                test = fisher_exact(counts, max_work=max_work)
+            rows.append(CharacteristicsRow(
+                variable, "variable", label, groups=(None,) * len(groups), test=test,
+            ))
+            denominators = [int((~missing).sum())] + [int((~missing & m).sum()) for m in masks]
+            level_labels = LEVEL_LABELS.get(variable, {})
+            for lev in levels:
+                is_lev = (codes == lev).to_numpy()
+                rows.append(CharacteristicsRow(
+                    variable, "level", level_labels.get(lev, lev), level=lev,
+                    overall=Count(int(is_lev.sum()), denominators[0]),
+                    groups=tuple(Count(int((is_lev & m).sum()), den)
+                                 for m, den in zip(masks, denominators[1:])),
+                ))
+        if missing.any():
+            rows.append(CharacteristicsRow(
+                variable, "missing", "Missing",
+                overall=MissingCount(int(missing.sum())),
+                groups=tuple(MissingCount(int((missing & m).sum())) for m in masks),
+            ))
+
+    return CharacteristicsTable(
+        by=by,
+        by_label=VARIABLE_LABELS.get(by, by) if by else None,
+        groups=groups,
+        n=len(data),
+        group_n=group_n,
+        rows=tuple(rows),
+        n_missing_by=n_missing_by,
+    )
+
+
+# --------------------------------------------------------------------------
+# Missing data (cohort chapter, data quality)
+# --------------------------------------------------------------------------
+
+#: Columns the analyses use, with the condition under which a value is
+#: required (None: always).  A date column may also come as `X_day`.
+_REQUIRED_WHEN = {
+    "hct_date": None,
+    "age": None,
+    "sex": None,
+    "status_at_hct": None,
+    "pif": ("status_at_hct", "NR"),
+    "graft_source": None,
+    "donor_type": None,
+    "conditioning": None,
+    "ps": None,
+    "hct_year": None,
+    "disease": None,
+    "vital_status": None,
+    "last_contact_date": None,
+    "cause_of_death": ("vital_status", "dead"),
+    "relapse": None,
+    "relapse_date": ("relapse", "1"),
+    "neutrophil_engraftment": None,
+    "neutrophil_engraftment_date": ("neutrophil_engraftment", "1"),
+    "platelet_engraftment": None,
+    "platelet_engraftment_date": ("platelet_engraftment", "1"),
+    "agvhd_grade": None,
+    "agvhd_date": ("agvhd_grade", ("2", "3", "4")),
+    "cgvhd": None,
+    "cgvhd_date": ("cgvhd", ("limited", "extensive")),
+}
+
+_CONDITION_TEXT = {
+    "pif": "patients with status NR at HCT",
+    "cause_of_death": "patients who died",
+    "relapse_date": "patients with relapse",
+    "neutrophil_engraftment_date": "patients with neutrophil engraftment",
+    "platelet_engraftment_date": "patients with platelet engraftment",
+    "agvhd_date": "patients with acute GVHD grade II-IV",
+    "cgvhd_date": "patients with chronic GVHD",
+}
+
+
+@dataclass(frozen=True)
+class MissingDataRow:
+    """Missing values of one column among the `applicable` patients (those
+    for whom the value is required: e.g. a relapse date only after relapse)."""
+
+    column: str
+    n_missing: int
+    applicable: int
+    applies_to: str = "all patients"
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.n_missing / self.applicable if self.applicable else float("nan")
+
+
+@dataclass(frozen=True)
+class MissingData:
+    """Missing values per column (`rows`), in SPEC order, for `n` patients."""
+
+    n: int
+    rows: tuple[MissingDataRow, ...]
+
+    def __getitem__(self, column: str) -> MissingDataRow:
+        for r in self.rows:
+            if r.column == column:
+                return r
+        raise KeyError(column)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def any_missing(self) -> bool:
+        return any(r.n_missing for r in self.rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """A new DataFrame: column, applies_to, applicable, n_missing, percent."""
+        return pd.DataFrame(
+            {
+                "column": [r.column for r in self.rows],
+                "applies_to": [r.applies_to for r in self.rows],
+                "applicable": [r.applicable for r in self.rows],
+                "n_missing": [r.n_missing for r in self.rows],
+                "percent": [r.percent for r in self.rows],
+            }
+        )
+
+
+def _is_missing(series: pd.Series) -> np.ndarray:
+    miss = series.isna()
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        miss = miss | (series.astype(str).str.strip() == "")
+    return miss.to_numpy()
+
+
+def missing_data(df: pd.DataFrame, columns: Sequence[str] | None = None) -> MissingData:
+    """Missing values per column the analyses use.
+
+    A value counts as missing only where it is required: `pif` for patients
+    in NR at HCT, `cause_of_death` for the dead, an event date for patients
+    with the event (`relapse_date` when `relapse` = 1, `agvhd_date` for grade
+    II-IV, `cgvhd_date` for limited or extensive cGVHD, ...).  Empty
+    `cr_after_hct_date` means "no CR after HCT" and is not counted.  Dates
+    given as `X_day` are reported under that name.  Default `columns`: the
+    SPEC columns present in `df`; other columns count every empty value.
+    """
+    wanted = list(columns) if columns is not None else list(_REQUIRED_WHEN)
+    rows = []
+    for column in wanted:
+        name = column
+        if name not in df.columns and name.endswith("_date"):
+            day = name[: -len("_date")] + "_day"
+            if day in df.columns:
+                name = day
+        if name not in df.columns:
+            if columns is not None:
+                raise KeyError(f"column {column!r} is not in the data")
+            continue
+        applicable = np.ones(len(df), dtype=bool)
+        applies_to = "all patients"
+        condition = _REQUIRED_WHEN.get(column)
+        if condition is not None:
+            cond_col, cond_values = condition
+            if cond_col not in df.columns:
+                continue
+            if isinstance(cond_values, str):
+                cond_values = (cond_values,)
+            applicable = _as_codes(df[cond_col]).isin(cond_values).to_numpy()
+            applies_to = _CONDITION_TEXT.get(column, applies_to)
+        miss = _is_missing(df[name]) & applicable
+        rows.append(MissingDataRow(name, int(miss.sum()), int(applicable.sum()), applies_to))
+    return MissingData(len(df), tuple(rows))

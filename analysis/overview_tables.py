@@ -4,6 +4,8 @@ from __future__ import annotations
 import pandas as pd
 from great_tables import GT
 
+from .characteristics import MissingData
+from .formatting import fmt_pct
 from .overview import CohortOverview
 
 
@@ -33,3 +35,20 @@ def warnings_markdown(overview: CohortOverview) -> str:
     items = "\n".join(f"- `{w.column}`: {w.message} ({w.count} record{'s' if w.count > 1 else ''})"
                       for w in overview.warnings)
     return f"Questionable records kept in the analysis:\n\n{items}\n"
+
+
+def missing_data_table(missing: MissingData) -> GT:
+    """Missing values per column among the patients for whom the value applies."""
+    frame = pd.DataFrame(
+        {
+            "Column": [r.column for r in missing.rows],
+            "Applies to": [r.applies_to for r in missing.rows],
+            "Patients": [r.applicable for r in missing.rows],
+            "Missing": [f"{r.n_missing} ({fmt_pct(r.percent / 100)})" if r.applicable else "—" for r in missing.rows],
+        }
+    )
+    return (
+        GT(frame)
+        .cols_align("right", columns=["Patients", "Missing"])
+        .tab_source_note("A value counts as missing only where it applies (e.g. a relapse date after a relapse).")
+    )

@@ -17,10 +17,10 @@ from .estimates import estimate_endpoint
 from .figures import plot_curves, plot_panels
 from .loading import Cohort, load_cohort
 from .overview import cohort_overview
-from .overview_tables import endpoint_exclusion_table, flow_table, warnings_markdown
+from .overview_tables import endpoint_exclusion_table, flow_table, missing_data_table, warnings_markdown
 from .reproduction import ReproductionRow, reproduction_rows
 from .results import EndpointResult
-from .tables import comparison_table, estimates_table
+from .tables import ComparisonRow, comparison_table, estimates_table
 
 
 @lru_cache(maxsize=1)
@@ -63,24 +63,14 @@ def reproduction_summary(rows: tuple[ReproductionRow, ...]) -> ReproductionSumma
 
 
 def reproduction_table(rows: tuple[ReproductionRow, ...]):
-    """The published numbers beside ours, formatted by unit."""
-
-    def shown(value: float, unit: str) -> str:
-        if unit == "n":
-            return f"{value:.0f}"
-        if unit == "%":
-            return f"{value:.1f}%"
-        return f"{value:.3f}"
-
-    def difference(row: ReproductionRow) -> str:
-        if row.unit == "n":
-            return f"{row.difference:+.0f}"
-        if row.unit == "%":
-            return f"{row.difference:+.1f} points"
-        return f"{row.difference:+.3f}"
-
+    """The published numbers beside ours, grouped by section; differences in the unit's own terms."""
+    kinds = {"n": "count", "%": "pct", "p": "p"}
+    scale = {"n": 1.0, "%": 0.01, "p": 1.0}  # the table formats percentages from proportions
     return comparison_table(
-        [(f"{r.section}: {r.label}", shown(r.published, r.unit), shown(r.computed, r.unit), difference(r)) for r in rows]
+        [ComparisonRow(r.label, r.published * scale[r.unit], r.computed * scale[r.unit], kind=kinds[r.unit],
+                       section=r.section) for r in rows],
+        source_note="Percentages: Kaplan-Meier or Aalen-Johansen estimates; differences in percentage points. "
+                    "P: log-rank tests.",
     )
 
 
