@@ -1,7 +1,6 @@
 """One place for paths and report settings."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -15,9 +14,7 @@ EFS_LANDMARK_MONTHS = 12
 
 
 def data_path() -> Path:
-    """The extract the report reads: $REPORT_DATA if set, else the synthetic cohort."""
-    chosen = os.environ.get("REPORT_DATA")
-    if not chosen:
-        return SYNTHETIC_DATA
-    path = Path(chosen)
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    """The extract the report reads: $REPORT_DATA if set, else the study configuration's data."""
+    from .study import load_study  # the study file itself lives beside this module's settings
+
+    return load_study().data

@@ -12,7 +12,10 @@ from functools import lru_cache
 from . import __version__
 from .characteristics import characteristics, missing_data
 from .characteristics_table import characteristics_gt
-from .config import HORIZONS, RISK_TABLE_TIMES, data_path
+from .config import HORIZONS, RISK_TABLE_TIMES
+from .formatting import fmt_horizon
+from .prose import findings_markdown, test_phrase
+from .study import Study, load_study
 from .estimates import estimate_endpoint
 from .figures import plot_curves, plot_panels
 from .loading import Cohort, load_cohort
@@ -24,9 +27,16 @@ from .tables import ComparisonRow, comparison_table, estimates_table
 
 
 @lru_cache(maxsize=1)
+def study() -> Study:
+    """The study configuration: $REPORT_STUDY, else study.yml at the project root."""
+    return load_study()
+
+
+@lru_cache(maxsize=1)
 def cohort() -> Cohort:
-    """The validated extract named by $REPORT_DATA (default: the synthetic cohort)."""
-    return load_cohort(data_path())
+    """The validated extract the study names ($REPORT_DATA overrides it)."""
+    s = study()
+    return load_cohort(s.data, synthetic=s.synthetic, encoding=s.encoding, sheet=s.sheet)
 
 
 def outcomes(c: Cohort) -> dict[str, EndpointResult]:
@@ -34,21 +44,68 @@ def outcomes(c: Cohort) -> dict[str, EndpointResult]:
     return {name: estimate_endpoint(c.data, name) for name in ("os", "efs", "relapse", "nrm")}
 
 
-# (key, endpoint, grouping) of the factors chapter, in display order.
-FACTOR_COMPARISONS = (
-    ("os_by_status", "os", "status_crpr_vs_nr"),
-    ("os_by_cb", "os", "graft_cb_vs_other"),
-    ("os_by_graft", "os", "graft_source"),
-    ("relapse_by_status", "relapse", "status_crpr_vs_nr"),
-    ("relapse_by_graft", "relapse", "graft_source"),
-    ("nrm_by_status", "nrm", "status_crpr_vs_nr"),
-    ("nrm_by_graft", "nrm", "graft_source"),
-)
+def risk_times(s: Study) -> tuple[float, ...]:
+    """Axis ticks and numbers-at-risk times: 0 to the last horizon, yearly (6-monthly for short horizons)."""
+    last = max(s.horizons)
+    step = 12 if last >= 36 else 6 if last >= 12 else 1
+    ticks = list(range(0, int(last) + 1, step))
+    return tuple(ticks if ticks[-1] == last else [*ticks, last])
 
 
-def factor_comparisons(c: Cohort) -> dict[str, EndpointResult]:
-    """Each endpoint by each factor, with the log-rank or Gray's test."""
-    return {key: estimate_endpoint(c.data, endpoint, by=by) for key, endpoint, by in FACTOR_COMPARISONS}
+FACTOR_ENDPOINTS = ("os", "relapse", "nrm")
+
+
+@dataclass(frozen=True, eq=False)
+class FactorComparisons:
+    """Each endpoint compared across each grouping of the study (log-rank or Gray's test)."""
+
+    groupings: tuple[str, ...]
+    os: tuple[EndpointResult, ...]
+    relapse: tuple[EndpointResult, ...]
+    nrm: tuple[EndpointResult, ...]
+
+    def all(self) -> list[EndpointResult]:
+        return [*self.os, *self.relapse, *self.nrm]
+
+
+def factor_comparisons(c: Cohort, s: Study) -> FactorComparisons:
+    by_endpoint = {e: tuple(estimate_endpoint(c.data, e, by=g) for g in s.groupings) for e in FACTOR_ENDPOINTS}
+    return FactorComparisons(groupings=s.groupings, **by_endpoint)
+
+
+def panel_titles(results: tuple[EndpointResult, ...]) -> list[str]:
+    return [f"By {r.by[0].lower()}{r.by[1:]}" if r.by else r.title for r in results]
+
+
+PUBLISHED_STUDIES = {
+    "fujimoto2021": "Fujimoto et al., *Allogeneic stem cell transplantation for patients with aggressive NK-cell "
+                    "leukemia*, Bone Marrow Transplant 2021;56:347-356",
+}
+
+
+def reproduction(c: Cohort, s: Study) -> tuple[ReproductionRow, ...]:
+    """The published numbers the study names beside ours (none when it names no publication)."""
+    if s.reproduce is None:
+        return ()
+    if s.reproduce not in PUBLISHED_STUDIES:
+        raise ValueError(f"reproduce: unknown publication {s.reproduce!r}; known: {', '.join(PUBLISHED_STUDIES)}")
+    return reproduction_rows(c.data)
+
+
+def reproduction_intro(rows: tuple[ReproductionRow, ...], c: Cohort, s: Study) -> str:
+    """The paragraph that introduces the reproduction table, with its largest difference."""
+    if not rows:
+        return ("This study's configuration names no publication to reproduce (`reproduce:` in the study "
+                "file), so @tbl-reproduction is empty.")
+    summary = reproduction_summary(rows)
+    return (
+        f"@tbl-reproduction sets each headline number of {PUBLISHED_STUDIES[s.reproduce]} beside the value this "
+        f"report computes from `{c.source}`. Of the {summary.n_percent} percentages, the largest absolute "
+        f"difference is {summary.max_percent_difference:.1f} percentage points. Percentages are Kaplan-Meier "
+        "(survival) or Aalen-Johansen (incidence) estimates; P values are log-rank tests. The comparison of "
+        "patients in CR/PR at HCT with patients who had primary induction failure and reached CR after HCT "
+        "is shown here as naive Kaplan-Meier curves from HCT."
+    )
 
 
 @dataclass(frozen=True)
@@ -64,6 +121,8 @@ def reproduction_summary(rows: tuple[ReproductionRow, ...]) -> ReproductionSumma
 
 def reproduction_table(rows: tuple[ReproductionRow, ...]):
     """The published numbers beside ours, grouped by section; differences in the unit's own terms."""
+    if not rows:
+        return comparison_table([("No published reference for this study", None, None)])
     kinds = {"n": "count", "%": "pct", "p": "p"}
     scale = {"n": 1.0, "%": 0.01, "p": 1.0}  # the table formats percentages from proportions
     return comparison_table(
@@ -93,8 +152,8 @@ def report_version() -> str:
 
 
 __all__ = [
-    "HORIZONS", "RISK_TABLE_TIMES", "characteristics", "characteristics_gt", "cohort", "cohort_overview",
+    "FactorComparisons", "HORIZONS", "RISK_TABLE_TIMES", "findings_markdown", "fmt_horizon", "panel_titles", "risk_times", "test_phrase", "characteristics", "characteristics_gt", "cohort", "cohort_overview",
     "data_banner", "endpoint_exclusion_table", "estimates_table", "factor_comparisons", "flow_table",
     "missing_data", "missing_data_table", "outcomes", "plot_curves", "plot_panels", "report_version",
-    "reproduction_rows", "reproduction_summary", "reproduction_table", "warnings_markdown",
+    "reproduction", "reproduction_intro", "reproduction_table", "study", "warnings_markdown",
 ]
