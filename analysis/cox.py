@@ -116,7 +116,14 @@ class CoxResult:
         ``wald``, ``lr`` and ``score`` (each a TestResult with df = p).
     iterations, converged
         Newton-Raphson iterations used (R's ``fit$iter``) and whether the
-        stopping rule was met (R warns "Ran out of iterations" otherwise).
+        stopping rule was met (R warns "Ran out of iterations" otherwise;
+        R then reports iter.max + 1 for right-censored data, iter.max for
+        counting-process data, and so does this).  Without convergence the
+        coefficients are R's (the last accepted iterate) but the variance
+        is the inverse information there, as agreg.fit reports it; R's
+        coxph.fit reports a variance that is not (it inverts an
+        unfactorised matrix), so SEs of a non-converged right-censored fit
+        differ from R's.
     ties : "efron" or "breslow"
     coef, variance : arrays
         Coefficients and their covariance matrix (R's ``fit$var``).
@@ -316,7 +323,7 @@ def _cholesky2_rank(imat: np.ndarray, toler: float = _TOLER_CHOL) -> np.ndarray:
     singular = np.zeros(p, dtype=bool)
     for i in range(p):
         pivot = m[i, i]
-        if not np.isfinite(pivot) or pivot < eps:
+        if not np.isfinite(pivot) or pivot <= eps:
             singular[i] = True
             continue
         for j in range(i + 1, p):
@@ -370,7 +377,12 @@ class _Design:
         at_risk = self.first < self.last
         self.first = np.where(at_risk, self.first, 0)
         self.last = np.where(at_risk, self.last, 0)
-        self.removed = self.first > 0  # rows whose risk sets do not reach back to group 0
+        # a row enters the reverse sums at the last group it is at risk for and
+        # leaves them before its first (rows at risk from group 0 never leave)
+        self._enter_rows = np.flatnonzero(at_risk)
+        self._enter_at = self.last[self._enter_rows] - 1
+        self._leave_rows = np.flatnonzero(at_risk & (self.first > 0))
+        self._leave_at = self.first[self._leave_rows] - 1
 
         # Efron: each tied group of d deaths becomes d terms with fractions
         # j/d (j = 0..d-1) of the deaths' risk taken out; Breslow: one term
@@ -387,26 +399,21 @@ class _Design:
 
     # -- sums over risk sets -------------------------------------------------
 
-    def _reverse_cumsum(self, index: np.ndarray, values: np.ndarray, mask=None) -> np.ndarray:
-        """out[g] = sum of values[i] over rows with index[i] >= g (index -1 = never)."""
-        if mask is not None:
-            index, values = index[mask], values[mask]
+    def _reverse_cumsum(self, rows: np.ndarray, index: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """out[g] = sum of values[rows] whose index >= g."""
         g = self.n_groups
-        if values.ndim == 1:
-            binned = np.bincount(index, weights=values, minlength=g)[:g]
+        v = values[rows]
+        if v.ndim == 1:
+            binned = np.bincount(index, weights=v, minlength=g)
         else:
-            binned = np.column_stack(
-                [np.bincount(index, weights=values[:, j], minlength=g)[:g] for j in range(values.shape[1])]
-            )
+            binned = np.column_stack([np.bincount(index, weights=v[:, j], minlength=g) for j in range(v.shape[1])])
         return np.cumsum(binned[::-1], axis=0)[::-1]
 
     def risk_sums(self, values: np.ndarray) -> np.ndarray:
         """Per death group: the sum of `values` over the rows at risk."""
-        at_risk = self.last > self.first
-        out = self._reverse_cumsum(self.last - 1, values, at_risk)
-        gone = at_risk & self.removed
-        if gone.any():
-            out = out - self._reverse_cumsum(self.first - 1, values, gone)
+        out = self._reverse_cumsum(self._enter_rows, self._enter_at, values)
+        if self._leave_rows.size:
+            out = out - self._reverse_cumsum(self._leave_rows, self._leave_at, values)
         return out
 
     def dead_sums(self, values: np.ndarray) -> np.ndarray:
@@ -514,7 +521,8 @@ def _newton(design: _Design, iter_max: int, eps: float):
                 beta = newbeta
                 newbeta = newbeta + step
         ll1, u, info = design.loglik_score_info(beta) if iter_max > 1 else (best, u, info)
-        return (beta, (ll0, ll1), sctest, info, u, iter_max, False), None
+        # coxfit6's loop counter ends one past iter.max, and R reports that
+        return (beta, (ll0, ll1), sctest, info, u, iter_max + 1, False), None
 
     # agfit4
     oldbeta = beta
@@ -655,14 +663,18 @@ def cox_model(
     se = np.sqrt(np.diag(var))
     z = beta / se
     pz = stats.chi2.sf(z**2, 1)
+    with np.errstate(over="ignore"):  # exp overflows to inf for a runaway coefficient, as in R
+        hr = np.exp(beta)
+        lower = np.exp(beta - _Z95 * se)
+        upper = np.exp(beta + _Z95 * se)
     terms = tuple(
         CoxTerm(
             term=names[j],
             coef=float(beta[j]),
             se=float(se[j]),
-            hr=float(np.exp(beta[j])),
-            lower=float(np.exp(beta[j] - _Z95 * se[j])),
-            upper=float(np.exp(beta[j] + _Z95 * se[j])),
+            hr=float(hr[j]),
+            lower=float(lower[j]),
+            upper=float(upper[j]),
             z=float(z[j]),
             p=float(pz[j]),
         )
@@ -829,19 +841,17 @@ def _scaled_schoenfeld(design: _Design, beta, info, xbar, assign):
 
     # used[s, j]: events of stratum s if column j varies within it, else 0
     ns = design.n_strata
-    used = np.zeros((ns, p))
+    by_stratum = np.argsort(design.strata, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(design.strata[by_stratum]) != 0])
+    xs = design.x[by_stratum]
+    varies = np.minimum.reduceat(xs, bounds, axis=0) != np.maximum.reduceat(xs, bounds, axis=0)
     events_s = np.bincount(design.strata[dead], minlength=ns)
-    for s in range(ns):
-        rows = design.strata == s
-        varies = np.any(design.x[rows] != design.x[rows][:1], axis=0)
-        used[s] = np.where(varies, events_s[s], 0)
+    used = np.where(varies, events_s[:, None], 0).astype(float)
     for _, cols in assign:
         cols = list(cols)
         if len(cols) > 1:
             used[:, cols] = used[:, cols].max(axis=1, keepdims=True)
-    wtmat = np.zeros((p, p))
-    for s in range(ns):
-        wtmat += np.minimum.outer(used[s], used[s])
+    wtmat = np.minimum(used[:, :, None], used[:, None, :]).sum(axis=0)
     vmean = info / np.where(wtmat == 0, 1, wtmat)
 
     nterm = len(assign)
@@ -856,14 +866,17 @@ def _scaled_schoenfeld(design: _Design, beta, info, xbar, assign):
         vmean = temp.T @ vmean @ temp
         used = used[:, [cols[0] for _, cols in assign]]
     schoen = np.array(schoen, dtype=float)
-    for s in range(ns):
-        k = np.flatnonzero(used[s] > 0)
-        j = ev_stratum == s
-        if k.size == 0:
+    # strata sharing the same set of varying terms are scaled together
+    patterns, pattern_of = np.unique(used > 0, axis=0, return_inverse=True)
+    row_pattern = pattern_of.ravel()[ev_stratum]
+    for q, pattern in enumerate(patterns):
+        k = np.flatnonzero(pattern)
+        j = row_pattern == q
+        if k.size == 0 or not j.any():
             continue
         block = schoen[np.ix_(j, k)]
         schoen[np.ix_(j, k)] = np.linalg.solve(vmean[np.ix_(k, k)], block.T).T
-        other = np.setdiff1d(np.arange(nterm), k)
+        other = np.flatnonzero(~pattern)
         if other.size:
             schoen[np.ix_(j, other)] = np.nan
     for i, (_, cols) in enumerate(assign):

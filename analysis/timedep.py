@@ -37,7 +37,7 @@ from scipy import stats
 
 from .cox import _merge_near_ties_joint
 from .results import Curve, EndpointResult, TestResult, frozen_array
-from .survival import _as_event, _as_time, _loglog_ci, median_survival
+from .survival import _TOLERANCE, _as_event, _as_time, _loglog_ci, median_survival
 
 __all__ = ["CountingProcessData", "split_at_event", "mantel_byar", "simon_makuch"]
 
@@ -151,6 +151,33 @@ def _as_fixed(fixed, n: int) -> dict[str, np.ndarray]:
     return dict(items)
 
 
+def _merge_change_times(change: np.ndarray, start: np.ndarray, stop: np.ndarray):
+    """aeqSurv's rule over entry, stop and change times together.
+
+    Times computed by different routes (e.g. days / 30.4375 added up in
+    another order) can differ in the last bit; a change 1 ulp before the stop
+    would otherwise make an interval of length 1e-16, which coxph and survfit
+    reject (aeqSurv exception).  Merged, it is a change at the stop: no split.
+    """
+    finite = change[np.isfinite(change)]
+    y = np.unique(np.concatenate([start, stop, finite]))
+    if y.size < 2:
+        return change, start, stop
+    dy = np.diff(y)
+    tied = (dy <= _TOLERANCE) | (dy / np.mean(np.abs(y)) <= _TOLERANCE)
+    if not tied.any():
+        return change, start, stop
+    cuts = y[np.r_[True, ~tied]]
+
+    def merge(t):
+        return cuts[np.searchsorted(cuts, t, side="right") - 1]
+
+    merged = change.copy()
+    ok = np.isfinite(change) & (change >= cuts[0])
+    merged[ok] = merge(change[ok])
+    return merged, merge(start), merge(stop)
+
+
 def split_at_event(stop_time, event, change_time, *, fixed=None, entry=None, names=None) -> CountingProcessData:
     """Split follow-up at the change times of time-dependent 0/1 covariates, as tmerge.
 
@@ -178,7 +205,12 @@ def split_at_event(stop_time, event, change_time, *, fixed=None, entry=None, nam
         x = tdc(change_time))``: a change c with entry < c < stop splits
         the patient at c; c <= entry means switched from the start; c >=
         stop or NaN means never switched.  Simultaneous changes of several
-        covariates make one split.
+        covariates make one split.  Times closer than ``sqrt(machine
+        epsilon)`` are first merged by R's ``aeqSurv`` rule (over entry,
+        stop and change times together), so a change computed 1 ulp before
+        the stop is a change at the stop; tmerge would split there and
+        coxph/survfit would then stop with "aeqSurv exception, an interval
+        has effective length 0".
     """
     stop = _as_time(stop_time)
     n = stop.size
@@ -192,6 +224,7 @@ def split_at_event(stop_time, event, change_time, *, fixed=None, entry=None, nam
             f"{bad[0]} (start {start0[bad[0]]!r}, end {stop[bad[0]]!r}); tmerge rejects an ending "
             "time equal to the starting time"
         )
+    change, start0, stop = _merge_change_times(change, start0, stop)
     fixed_values = _as_fixed(fixed, n)
     clash = set(names) & set(fixed_values)
     if clash:
