@@ -127,6 +127,17 @@ def _terms_from(fit) -> tuple[ModelTerm, ...]:
     return tuple(ModelTerm(t.term, t.coef, t.se, t.hr, t.lower, t.upper, t.p) for t in fit.terms)
 
 
+def counting_process_cox(start, stop, event, covariates: dict, *, endpoint: str, time_dependent: str | None,
+                         ties: str = "efron") -> ModelResult:
+    """A Cox model on (start, stop] rows built by the caller (e.g. delayed entry at a CR date)."""
+    fit = cox_model(stop, event, covariates, start=start, ties=ties)
+    return ModelResult(
+        endpoint=endpoint, method="cox", n=int(len(stop)), events=int(fit.events), terms=_terms_from(fit),
+        tests={"wald": fit.tests.wald, "lr": fit.tests.lr, "score": fit.tests.score}, ties=ties,
+        time_dependent=time_dependent, landmark=None, exclusions=(), references={}, fit=fit,
+    )
+
+
 def fit_model(
     data: pd.DataFrame,
     endpoint: str,

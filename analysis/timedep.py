@@ -39,7 +39,7 @@ from .cox import _merge_near_ties_joint
 from .results import Curve, EndpointResult, TestResult, frozen_array
 from .survival import _TOLERANCE, _as_event, _as_time, _loglog_ci, median_survival
 
-__all__ = ["CountingProcessData", "split_at_event", "mantel_byar", "simon_makuch"]
+__all__ = ["CountingProcessData", "split_at_event", "mantel_byar", "simon_makuch", "delayed_entry_comparison"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -319,10 +319,14 @@ def mantel_byar(time, event, change_time) -> TestResult:
         any event time (the statistic is then undefined).
     """
     start, stop, ev, state, _ = _state_rows(time, event, change_time)
+    return _two_state_test(start, stop, ev, state == 1)
+
+
+def _two_state_test(start, stop, ev, in1) -> TestResult:
+    """Log-rank comparison of two sets of (start, stop] rows with the hypergeometric variance."""
     times, d = np.unique(stop[ev == 1], return_counts=True)
     if times.size == 0:
         raise ValueError("there are no events: the Mantel-Byar test is undefined")
-    in1 = state == 1
     n1 = _at_risk(start[in1], stop[in1], times).astype(float)
     n0 = _at_risk(start[~in1], stop[~in1], times).astype(float)
     d1 = np.bincount(np.searchsorted(times, stop[(ev == 1) & in1]), minlength=times.size).astype(float)
@@ -422,5 +426,56 @@ def simon_makuch(
         curves=curves,
         test=test,
         by=by,
+        median=tuple(median_survival(c) for c in curves),
+    )
+
+
+def delayed_entry_comparison(
+    start,
+    stop,
+    event,
+    group,
+    *,
+    labels: tuple[str, str],
+    endpoint: str = "os",
+    title: str = "Overall survival",
+    by: str = "group",
+) -> EndpointResult:
+    """Two groups whose members enter the risk set at `start`, compared by product-limit curves and Mantel-Byar.
+
+    For comparing patients in CR at HCT with patients who reach CR only later:
+    the latter count from their CR date (delayed entry), so neither group is
+    credited with time before it existed.  Curves as ``survfit(Surv(start,
+    stop, event) ~ group)``; the test as the score test of ``coxph(Surv(start,
+    stop, event) ~ group, ties = "exact")``.
+
+    Parameters
+    ----------
+    start, stop : array_like of float
+        Entry into the comparison and end of follow-up, start < stop.
+    event : array_like of {0, 1}
+    group : array_like of {0, 1}
+        0 for the first label, 1 for the second.
+    """
+    start = np.asarray(start, dtype=float)
+    stop = np.asarray(stop, dtype=float)
+    event = np.asarray(event, dtype=np.int64)
+    group = np.asarray(group, dtype=np.int64)
+    if not (start.shape == stop.shape == event.shape == group.shape) or start.ndim != 1:
+        raise ValueError("start, stop, event and group must be 1-D arrays of one length")
+    if np.any(~np.isfinite(start)) or np.any(~np.isfinite(stop)) or np.any(start >= stop):
+        raise ValueError("every row needs finite times with start < stop")
+    if not np.isin(group, (0, 1)).all() or not np.isin(event, (0, 1)).all():
+        raise ValueError("group and event must be 0 or 1")
+    start, stop = _merge_near_ties_joint(start, stop)
+    curves = tuple(
+        _product_limit(start[group == g], stop[group == g], event[group == g], str(labels[g])) for g in (0, 1)
+    )
+    try:
+        test = _two_state_test(start, stop, event, group == 1)
+    except ValueError:
+        test = None
+    return EndpointResult(
+        endpoint=endpoint, title=title, kind="survival", curves=curves, test=test, by=by,
         median=tuple(median_survival(c) for c in curves),
     )
