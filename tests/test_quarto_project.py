@@ -33,3 +33,10 @@ def test_quarto_render_builds_every_page(tmp_path):
                  "report/reproduction.html"):
         html = (output / page).read_text(encoding="utf-8")
         assert "?@fig-" not in html and "?@tbl-" not in html, page
+    # The whole site as it would be published: links, provenance footer, PDFs, cross-references and
+    # no patient-level data of the input (analysis/site_check.py).
+    from analysis.config import data_path
+    from analysis.site_check import check_site, errors
+
+    problems = errors(check_site(output, data_path()))
+    assert not problems, "\n".join(str(p) for p in problems)
