@@ -102,9 +102,10 @@ def reproduction_intro(rows: tuple[ReproductionRow, ...], c: Cohort, s: Study) -
         f"@tbl-reproduction sets each headline number of {PUBLISHED_STUDIES[s.reproduce]} beside the value this "
         f"report computes from `{c.source}`. Of the {summary.n_percent} percentages, the largest absolute "
         f"difference is {summary.max_percent_difference:.1f} percentage points. Percentages are Kaplan-Meier "
-        "(survival) or Aalen-Johansen (incidence) estimates; P values are log-rank tests. The comparison of "
-        "patients in CR/PR at HCT with patients who had primary induction failure and reached CR after HCT "
-        "is shown here as naive Kaplan-Meier curves from HCT."
+        "(survival) or Aalen-Johansen (incidence) estimates; P values are log-rank tests unless named. Patients "
+        "in CR/PR at HCT are compared with patients who had primary induction failure and reached CR after HCT "
+        "twice: by naive Kaplan-Meier curves from HCT (which credit the second group with the time before its "
+        "CR) and by the Mantel-Byar test with that group entering at its CR date (see the landmark chapter)."
     )
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from .config import EFS_LANDMARK_MONTHS
 from .endpoints import endpoint_data
 from .estimates import estimate_endpoint
-from .landmark import landmark
+from .landmark_analyses import cr_after_hct_comparison, efs_landmark
 from .survival import kaplan_meier, logrank_test
 
 
@@ -46,10 +46,7 @@ def _crpr_vs_pif_cr(data: pd.DataFrame) -> tuple[float, float, float]:
 
 def _efs12_os(data: pd.DataFrame) -> float:
     """OS at 5 years after HCT of patients alive and event-free at the 12-month landmark."""
-    os_data, efs_data = endpoint_data(data, "os"), endpoint_data(data, "efs")
-    event_free = efs_data.time > EFS_LANDMARK_MONTHS
-    selected = landmark(os_data.time, os_data.status, EFS_LANDMARK_MONTHS, eligible=event_free)
-    curve = kaplan_meier(selected.time, selected.event)
+    curve = efs_landmark(data, at=EFS_LANDMARK_MONTHS).curves[0]
     return _percent(curve, 60 - EFS_LANDMARK_MONTHS)
 
 
@@ -77,7 +74,10 @@ def reproduction_rows(data: pd.DataFrame) -> tuple[ReproductionRow, ...]:
         ReproductionRow("Factors", "OS, CR/PR vs NR at HCT: log-rank P", "p", 0.046, by_status.test.p),
         ReproductionRow("Factors", "5-y OS, CR/PR at HCT", "%", 40.6, crpr_os),
         ReproductionRow("Factors", "5-y OS, primary induction failure with CR after HCT", "%", 32.0, pif_cr_os),
-        ReproductionRow("Factors", "CR/PR vs PIF with CR after HCT: log-rank P (naive)", "p", 0.95, crpr_vs_pif_p),
+        ReproductionRow("Factors", "CR/PR vs PIF with CR after HCT: log-rank P (naive, from HCT)", "p", 0.95,
+                        crpr_vs_pif_p),
+        ReproductionRow("Factors", "CR/PR vs PIF with CR after HCT: Mantel-Byar P (entry at CR)", "p", 0.95,
+                        cr_after_hct_comparison(data).versus_crpr.test.p),
         ReproductionRow("Factors", "5-y OS, cord blood", "%", 37.3, _percent(by_graft.curve("CB"), 60)),
         ReproductionRow("Factors", "5-y OS, other grafts (PB/BM)", "%", 16.2, _percent(by_graft.curve("PB/BM"), 60)),
         ReproductionRow("Factors", "OS, CB vs others: log-rank P", "p", 0.04, by_graft.test.p),
