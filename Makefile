@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: report test preview data check clean
+.PHONY: report test preview data bmt check clean
 
 $(INSTALLED): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,38 @@ preview: $(INSTALLED)
 data: $(INSTALLED)
 	$(PY) -m analysis.synthetic data/synthetic/ankl_cohort.csv
 
+# The second study's extract from R's public bmt data (KMsurv), never committed:
+#   make bmt && REPORT_STUDY=studies/bmt.yml make report
+bmt: $(INSTALLED)
+	Rscript data/convert_bmt.R data/private/bmt/bmt.csv
+	$(PY) -m analysis validate --study studies/bmt.yml
+
 check: $(INSTALLED)
 	PYTHON="$(abspath $(PY))" ../shared/tools/quarto-check .
 
 clean:
 	rm -rf _site _preview .quarto
+
+# --- versioned website (see README, "Publishing") ---
+.PHONY: provenance report-ci check-site publish
+
+# Quarto's pre-render step by hand: writes _variables.yml, provenance.json and _provenance.typ, and
+# clears _freeze/ when the data, the package or the software changed since the frozen results.
+provenance: $(INSTALLED)
+	$(PY) -m analysis.provenance
+
+# Render every page afresh, as the release workflow does (the CI profile ignores _freeze/).
+report-ci: $(INSTALLED)
+	@command -v quarto >/dev/null 2>&1 || { echo "The Quarto CLI (>= 1.5) is needed: see 'make report'."; exit 1; }
+	QUARTO_PYTHON="$(abspath $(PY))" quarto render --profile ci
+
+# Check the rendered site: links, provenance footer, PDFs, cross-references, no patient-level data.
+check-site: $(INSTALLED)
+	$(PY) -m analysis check-site _site
+
+# Publish _site as release TAG into a checkout of the gh-pages branch, keeping earlier versions:
+#   make publish TAG=v0.2.0 GH_PAGES=../report-gh-pages   (then: git -C ../report-gh-pages push)
+publish: $(INSTALLED)
+	@test -n "$(TAG)" && test -n "$(GH_PAGES)" || { echo "usage: make publish TAG=vX.Y.Z GH_PAGES=DIR"; exit 2; }
+	$(PY) -m analysis check-site _site
+	$(PY) -m analysis.publish _site --tag "$(TAG)" --target "$(GH_PAGES)"

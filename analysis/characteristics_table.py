@@ -30,6 +30,7 @@ from .characteristics import (
     Statistic,
 )
 from .formatting import fmt_p, fmt_pct
+from .privacy import is_suppressed, suppress_count, suppression_note
 
 __all__ = ["characteristics_frame", "characteristics_gt", "fmt_count", "fmt_median_range"]
 
@@ -46,21 +47,30 @@ def _number(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
-def fmt_count(count: Count) -> str:
-    """'12 (41.4%)': n and the percentage of the group's non-missing values."""
+def fmt_count(count: Count, min_cell: int = 0) -> str:
+    """'12 (41.4%)': n and the percentage of the group's non-missing values.
+
+    With the small-cell rule (`min_cell` > 0), a count below it is '<5' without a percentage.
+    """
+    if is_suppressed(count.n, min_cell):
+        return suppress_count(count.n, min_cell)
     if count.denominator == 0:
         return f"{count.n} (NA)"
     return f"{count.n} ({fmt_pct(count.n / count.denominator)})"
 
 
-def fmt_median_range(summary: MedianRange) -> str:
+def fmt_median_range(summary: MedianRange, min_cell: int = 0) -> str:
     """'45 (16-68)' for whole-number data, '45.3 (16.2-68.9)' otherwise.
 
     The median of whole numbers keeps one decimal when it falls between two
-    ('45.5 (16-68)').  'NA' when the group has no value.
+    ('45.5 (16-68)').  'NA' when the group has no value.  With the small-cell
+    rule, the summary of fewer than `min_cell` values is '<5 values' (its
+    minimum and maximum would be single patients' values).
     """
     if summary.n == 0 or _isnan(summary.median):
         return "NA"
+    if is_suppressed(summary.n, min_cell):
+        return f"<{min_cell} values"
     if summary.integer_valued:
         median_digits = 0 if float(summary.median).is_integer() else 1
         range_digits = 0
@@ -72,15 +82,15 @@ def fmt_median_range(summary: MedianRange) -> str:
     return f"{_number(summary.median, median_digits)} ({low}{sep}{high})"
 
 
-def _fmt_stat(stat: Statistic) -> str:
+def _fmt_stat(stat: Statistic, min_cell: int = 0) -> str:
     if stat is None:
         return ""
     if isinstance(stat, Count):
-        return fmt_count(stat)
+        return fmt_count(stat, min_cell)
     if isinstance(stat, MedianRange):
-        return fmt_median_range(stat)
+        return fmt_median_range(stat, min_cell)
     if isinstance(stat, MissingCount):
-        return str(stat.n)
+        return suppress_count(stat.n, min_cell)
     raise TypeError(f"unknown statistic {stat!r}")
 
 
@@ -92,15 +102,16 @@ def _group_ids(table: CharacteristicsTable) -> list[str]:
     return [f"group_{i}" for i in range(len(table.groups))]
 
 
-def characteristics_frame(table: CharacteristicsTable) -> pd.DataFrame:
+def characteristics_frame(table: CharacteristicsTable, *, min_cell: int = 0) -> pd.DataFrame:
     """The displayed text of Table 1 as a new DataFrame (columns: label,
-    overall, group_0.., p), one row per table line."""
+    overall, group_0.., p), one row per table line; counts below `min_cell`
+    shown as '<5' (small-cell rule; 0 = off)."""
     has_tests = bool(table.groups)
     records = []
     for row in table.rows:
-        rec = {"label": _label(row), "overall": _fmt_stat(row.overall)}
+        rec = {"label": _label(row), "overall": _fmt_stat(row.overall, min_cell)}
         for i, gid in enumerate(_group_ids(table)):
-            rec[gid] = _fmt_stat(row.groups[i]) if i < len(row.groups) else ""
+            rec[gid] = _fmt_stat(row.groups[i], min_cell) if i < len(row.groups) else ""
         if has_tests:
             rec["p"] = fmt_p(row.test.p) if row.test is not None else ""
         records.append(rec)
@@ -108,7 +119,7 @@ def characteristics_frame(table: CharacteristicsTable) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
-def _notes(table: CharacteristicsTable) -> list[str]:
+def _notes(table: CharacteristicsTable, min_cell: int = 0) -> list[str]:
     kinds = []
     if any(isinstance(r.overall, Count) for r in table.rows):
         kinds.append("n (%)")
@@ -141,24 +152,29 @@ def _notes(table: CharacteristicsTable) -> list[str]:
     if table.n_missing_by:
         what = (table.by_label or table.by or "group").lower()
         s = "s" if table.n_missing_by != 1 else ""
-        notes.append(f"{table.n_missing_by} patient{s} with unknown {what} not included.")
+        notes.append(f"{suppress_count(table.n_missing_by, min_cell)} patient{s} with unknown {what} not included.")
+    rule = suppression_note(min_cell)
+    if rule:
+        notes.append(rule[:-1] + f", and the median (range) of fewer than {min_cell} values.")
     return notes
 
 
-def characteristics_gt(table: CharacteristicsTable, title: str | None = None) -> GT:
+def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *, min_cell: int = 0) -> GT:
     """Table 1 as a great-tables `GT`, laid out like gtsummary's `tbl_summary`.
 
     Columns "Characteristic", "Overall, N = 59", one per group ("CB, N = 29",
     ...) and "p-value"; level and "Missing" rows indented under the variable
     row; counts as "12 (41.4%)", continuous variables as median (range); the
     p-value (`fmt_p`) on the variable row; source notes naming the statistics
-    and the tests.
+    and the tests.  With `min_cell` > 0 (the study's small-cell rule), every
+    count below it, the "N = " of a column included, is shown as "<5" and its
+    percentage is not shown.
     """
-    frame = characteristics_frame(table)
+    frame = characteristics_frame(table, min_cell=min_cell)
     gids = _group_ids(table)
-    labels = {"label": "Characteristic", "overall": f"Overall, N = {table.n}"}
+    labels = {"label": "Characteristic", "overall": f"Overall, N = {suppress_count(table.n, min_cell)}"}
     for gid, group, n in zip(gids, table.groups, table.group_n):
-        labels[gid] = f"{group}, N = {n}"
+        labels[gid] = f"{group}, N = {suppress_count(n, min_cell)}"
     stat_cols = ["overall", *gids]
     if "p" in frame.columns:
         labels["p"] = "p-value"
@@ -170,6 +186,6 @@ def characteristics_gt(table: CharacteristicsTable, title: str | None = None) ->
         gt = gt.tab_style(style.text(weight="bold"), loc.body(columns="label", rows=variable_rows))
     if title:
         gt = gt.tab_header(title=title)
-    for note in _notes(table):
+    for note in _notes(table, min_cell):
         gt = gt.tab_source_note(note)
     return gt

@@ -1,4 +1,5 @@
-"""Command line: `python -m analysis validate DATA`, `python -m analysis estimates DATA ...`."""
+"""Command line: `python -m analysis validate DATA`, `python -m analysis estimates DATA ...`,
+`python -m analysis check-site SITE_DIR`."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,10 @@ import sys
 
 from .endpoints import ENDPOINTS, available_endpoints
 from .estimates import estimate_endpoint
-from .loading import DataValidationError, load_cohort, read_table, validate
+from .cli_data import add_data_arguments, cohort_from_args, command_validate
+from .loading import DataValidationError
+from .cli_model import add_arguments as add_model_arguments
+from .site_check import add_arguments as add_check_site_arguments
 
 
 def _number(value: float) -> float | None:
@@ -22,24 +26,6 @@ def _parse_times(text: str) -> list[tuple[str, float]]:
         return [(key, float(key)) for key in keys]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--times must be numbers in months separated by commas, got {text!r}")
-
-
-def command_validate(args: argparse.Namespace) -> int:
-    raw = read_table(args.data, encoding=args.encoding)
-    _, problems = validate(raw, source=args.data)
-    errors = [p for p in problems if p.severity == "error"]
-    if not problems:
-        print(f"{args.data}: {len(raw)} records, no problems found")
-        return 0
-    header = ("line", "patient_id", "column", "value", "severity", "problem")
-    rows = [(str(p.line or ""), p.patient_id or "", p.column or "", p.value or "", p.severity, p.message)
-            for p in problems]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    for row in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
-    print(f"{args.data}: {len(raw)} records, {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
-    return 1 if errors else 0
 
 
 def estimates_document(data, by: str | None, times: list[tuple[str, float]]) -> dict:
@@ -68,7 +54,7 @@ def estimates_document(data, by: str | None, times: list[tuple[str, float]]) -> 
 
 
 def command_estimates(args: argparse.Namespace) -> int:
-    cohort = load_cohort(args.data, encoding=args.encoding)
+    cohort = cohort_from_args(args)
     document = estimates_document(cohort.data, args.by, args.times)
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))
@@ -95,18 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("validate", help="report every problem in a data file; exit 1 on errors")
-    check.add_argument("data")
-    check.add_argument("--encoding", help="CSV encoding (default: UTF-8, then CP932)")
+    add_data_arguments(check)
     check.set_defaults(run=command_validate)
 
     estimates = commands.add_parser("estimates", help="estimates of every endpoint the data support")
-    estimates.add_argument("data")
+    add_data_arguments(estimates)
     estimates.add_argument("--by", help="grouping column (or graft_cb_vs_other, status_crpr_vs_nr, age_group)")
     estimates.add_argument("--times", type=_parse_times, default=_parse_times("12,60"),
                            help="months, comma-separated (default 12,60)")
     estimates.add_argument("--json", action="store_true", help="print the JSON document")
-    estimates.add_argument("--encoding", help="CSV encoding (default: UTF-8, then CP932)")
     estimates.set_defaults(run=command_estimates)
+
+    add_model_arguments(commands.add_parser("model", help="Cox or Fine-Gray regression of one endpoint"))
+
+    site = commands.add_parser("check-site", help="check a rendered site: links, footer, PDF, cross-references, "
+                                                  "no patient-level data; exit 1 on problems")
+    add_check_site_arguments(site)
     return parser
 
 

@@ -39,8 +39,12 @@ ENDPOINTS: dict[str, Endpoint] = {
                  "relapse or death before acute GVHD", ("agvhd_grade",)),
         Endpoint("agvhd3", "Acute GVHD grade III-IV", "incidence", "acute GVHD grade III-IV",
                  "relapse or death before acute GVHD", ("agvhd_grade",)),
+        Endpoint("agvhd_any", "Acute GVHD (grade not recorded)", "incidence", "acute GVHD onset",
+                 "relapse or death before acute GVHD", ("agvhd_any",)),
         Endpoint("cgvhd", "Chronic GVHD", "incidence", "chronic GVHD onset (limited or extensive)",
                  "relapse or death before chronic GVHD", ("cgvhd",)),
+        Endpoint("cgvhd_any", "Chronic GVHD (extent not recorded)", "incidence", "chronic GVHD onset",
+                 "relapse or death before chronic GVHD", ("cgvhd_any",)),
         Endpoint("cgvhd_extensive", "Extensive chronic GVHD", "incidence", "extensive chronic GVHD onset",
                  "relapse or death before chronic GVHD", ("cgvhd",)),
         Endpoint("grfs", "GVHD-free relapse-free survival", "survival",
@@ -138,6 +142,11 @@ def endpoint_data(data: pd.DataFrame, name: str) -> EndpointData:
         threshold = 2 if name == "agvhd2" else 3
         event = (d["agvhd_grade"] >= threshold).to_numpy()
         onset = np.where(event, d["agvhd_day"].to_numpy(float), np.inf)
+        days, status = _incidence_with_competing(event, onset, _first_competing_day(d), last)
+    elif name in ("agvhd_any", "cgvhd_any"):
+        # Registries that record GVHD without its grade or extent (an indicator and its onset).
+        event = (d[name] == 1).to_numpy()
+        onset = np.where(event, d[f"{name[:5]}_day"].to_numpy(float), np.inf)
         days, status = _incidence_with_competing(event, onset, _first_competing_day(d), last)
     elif name in ("cgvhd", "cgvhd_extensive"):
         levels = ["limited", "extensive"] if name == "cgvhd" else ["extensive"]

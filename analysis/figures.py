@@ -33,7 +33,8 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from .formatting import fmt_p_expr, fmt_test_name
-from .results import Curve, EndpointResult
+from .privacy import suppress_count
+from .results import MONTH_DAYS, Curve, EndpointResult
 
 __all__ = [
     "DEFAULT_TIMES",
@@ -149,9 +150,14 @@ def _resolve_colors(result: EndpointResult, colors) -> list[str]:
     return [colors[i % len(colors)] for i in range(len(labels))]
 
 
-def _step_arrays(curve: Curve, xmax: float):
-    """The curve as step vertices from time 0, truncated at `xmax` (estimates in %)."""
+def _step_arrays(curve: Curve, xmax: float, offset: float = 0.0):
+    """The curve as step vertices from time 0, truncated at `xmax` (estimates in %).
+
+    With an `offset` (a landmark), curve time t is drawn at x = offset + t and
+    `xmax` is on that axis.
+    """
     time = np.asarray(curve.time, dtype=float)
+    xmax = xmax - offset
     keep = time <= xmax
     start = curve.start_value
     x = np.concatenate([[0.0], time[keep]])
@@ -160,7 +166,7 @@ def _step_arrays(curve: Curve, xmax: float):
     hi = np.concatenate([[start], np.asarray(curve.upper, dtype=float)[keep]])
     if time.size and time[-1] > xmax and x[-1] < xmax:  # followed beyond the window: draw to its edge
         x, y, lo, hi = (np.append(a, v) for a, v in ((x, xmax), (y, y[-1]), (lo, lo[-1]), (hi, hi[-1])))
-    return x, 100 * y, 100 * lo, 100 * hi
+    return x + offset, 100 * y, 100 * lo, 100 * hi
 
 
 def _test_text(result: EndpointResult) -> str | None:
@@ -172,8 +178,8 @@ def _test_text(result: EndpointResult) -> str | None:
     return f"{name} {fmt_p_expr(result.test.p)}"
 
 
-def _legend_label(curve: Curve) -> str:
-    return f"{curve.label} (n = {curve.n})"
+def _legend_label(curve: Curve, min_cell: int = 0) -> str:
+    return f"{curve.label} (n = {suppress_count(curve.n, min_cell)})"
 
 
 @dataclass
@@ -182,6 +188,7 @@ class _Panel:
 
     ax: Axes
     xmax: float
+    xmin: float = 0.0
     geometry: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     legend: object | None = None
     ptext: Text | None = None
@@ -191,32 +198,37 @@ class _Panel:
 # --------------------------------------------------------------------------- drawing
 
 
-def _draw_curves(ax: Axes, result: EndpointResult, colors: list[str], xmax: float, show_ci: bool, panel: _Panel):
+def _draw_curves(ax: Axes, result: EndpointResult, colors: list[str], xmax: float, show_ci: bool, panel: _Panel,
+                 min_cell: int = 0, offset: float = 0.0):
     for curve, color in zip(result.curves, colors):
-        x, y, lo, hi = _step_arrays(curve, xmax)
+        x, y, lo, hi = _step_arrays(curve, xmax, offset)
         panel.geometry.append((x, y, lo, hi))
         if show_ci:
             alpha = _BAND_ALPHA if len(result.curves) <= 2 else _BAND_ALPHA_MANY
             ax.fill_between(x, lo, hi, step="post", color=color, alpha=alpha, linewidth=0,
                             zorder=1, gid=f"ci:{curve.label}")
-        (line,) = ax.step(x, y, where="post", color=color, zorder=3, label=_legend_label(curve),
+        (line,) = ax.step(x, y, where="post", color=color, zorder=3, label=_legend_label(curve, min_cell),
                           clip_on=False, gid=f"curve:{curve.label}")
         line.set_solid_capstyle("butt")
         time = np.asarray(curve.time, dtype=float)
-        censored = (np.asarray(curve.n_censor) > 0) & (time <= xmax)
+        censored = (np.asarray(curve.n_censor) > 0) & (time <= xmax - offset)
         if censored.any():
-            ax.plot(time[censored], 100 * np.asarray(curve.estimate, dtype=float)[censored], linestyle="none",
+            ax.plot(offset + time[censored], 100 * np.asarray(curve.estimate, dtype=float)[censored], linestyle="none",
                     marker="|", markersize=5.5, markeredgewidth=1.0, color=color, zorder=4, clip_on=False,
                     gid=f"censor:{curve.label}")
 
 
-def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str):
-    ax.set_xlim(0, xmax)
+def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str, xmin: float = 0.0, xunit: str = "months"):
+    if xunit not in ("months", "days"):
+        raise ValueError("xunit must be 'months' or 'days'")
+    ax.set_xlim(xmin, xmax)
     ax.set_ylim(0, 100)
     ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    # Curves are always in months; early endpoints (engraftment, acute GVHD) read better in days.
+    labels = [f"{t:g}" for t in ticks] if xunit == "months" else [f"{round(t * MONTH_DAYS):d}" for t in ticks]
+    ax.set_xticklabels(labels)
     ax.set_yticks([0, 20, 40, 60, 80, 100])
-    ax.set_xlabel("Months after HCT", fontsize=STYLE["axes.labelsize"], color=_INK, labelpad=4)
+    ax.set_xlabel(f"{xunit.capitalize()} after HCT", fontsize=STYLE["axes.labelsize"], color=_INK, labelpad=4)
     ax.set_ylabel(ylabel, fontsize=STYLE["axes.labelsize"], color=_INK)
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
@@ -230,24 +242,29 @@ def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str):
     ax.set_facecolor("white")
 
 
-def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks: list[float]):
+def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks: list[float], min_cell: int = 0,
+                     offset: float = 0.0):
     """Numbers at risk under the x-axis label: a header, then one row per curve and one count per tick.
 
     Group rows are labelled with the group name in the group's colour; a single
     curve's row has no label.  Positions are offsets in points from the x-axis
-    label, so the table stays aligned with the ticks at any figure size.
+    label, so the table stays aligned with the ticks at any figure size.  Counts
+    below `min_cell` are shown as "<5" (the small-cell rule; 0 is shown as 0).
+    With an `offset` (a landmark), the count under tick t is the curve's
+    number at risk at t - offset (its time is measured from the landmark).
     """
     if not ticks:
         return
     single = _is_single(result)
     anchor_y = ax.xaxis.label  # rows hang below the x-axis label, whatever its size
-    width = max(len(str(c.number_at_risk(t))) for c in result.curves for t in ticks)
+    width = max(len(suppress_count(c.number_at_risk(t - offset), min_cell)) for c in result.curves for t in ticks)
     label_gap = 4.0 + 0.32 * _RISK_FONTSIZE * width  # clears half of the widest count at x = 0
     first_counts, labels = [], []
     for row, (curve, color) in enumerate(zip(result.curves, colors), start=1):
         dy = -(_RISK_GAP_PT + row * _RISK_ROW_PT)
         for k, t in enumerate(ticks):
-            count = ax.annotate(str(curve.number_at_risk(t)), xy=(t, 0), xycoords=("data", anchor_y),
+            count = ax.annotate(suppress_count(curve.number_at_risk(t - offset), min_cell), xy=(t, 0),
+                                xycoords=("data", anchor_y),
                                 xytext=(0, dy), textcoords="offset points", ha="center", va="top",
                                 fontsize=_RISK_FONTSIZE, color=_RISK_INK, annotation_clip=False,
                                 gid=f"risk:{curve.label}:{t:g}")
@@ -281,25 +298,31 @@ def _draw_title(ax: Axes, title: str | None, letter: str | None):
 
 
 def _draw_endpoint(ax: Axes, result: EndpointResult, *, times, colors, show_ci, title, ylabel, xmax,
-                   letter=None) -> _Panel:
+                   letter=None, min_cell: int = 0, landmark: float = 0.0, xunit: str = "months") -> _Panel:
     if not result.curves:
         raise ValueError(f"{result.endpoint}: the result has no curves to draw")
+    landmark = float(landmark)
+    if not np.isfinite(landmark) or landmark < 0:
+        raise ValueError("landmark must be a finite number of months >= 0")
     times = [float(t) for t in times]
     xmax = float(max(times) if xmax is None else xmax)
     if xmax <= 0:
         raise ValueError("xmax must be positive")
-    ticks = [t for t in times if 0 <= t <= xmax]
+    if xmax <= landmark:
+        raise ValueError(f"xmax ({xmax:g}) must lie after the landmark ({landmark:g})")
+    ticks = [t for t in times if landmark <= t <= xmax]
     palette = _resolve_colors(result, colors)
-    panel = _Panel(ax=ax, xmax=xmax, kind=result.kind)
+    panel = _Panel(ax=ax, xmax=xmax, xmin=landmark, kind=result.kind)
 
-    _draw_curves(ax, result, palette, xmax, show_ci, panel)
-    _format_axes(ax, ticks, xmax, _ylabel_default(result.kind) if ylabel is None else ylabel)
-    _draw_risk_table(ax, result, palette, ticks)
+    _draw_curves(ax, result, palette, xmax, show_ci, panel, min_cell, offset=landmark)
+    _format_axes(ax, ticks, xmax, _ylabel_default(result.kind) if ylabel is None else ylabel, xmin=landmark,
+                 xunit=xunit)
+    _draw_risk_table(ax, result, palette, ticks, min_cell, offset=landmark)
     _draw_title(ax, result.title if title is None else title, letter)
 
     if not _is_single(result):
         handles = [Line2D([], [], color=c, linewidth=STYLE["lines.linewidth"]) for c in palette]
-        panel.legend = ax.legend(handles, [_legend_label(c) for c in result.curves], loc="upper left",
+        panel.legend = ax.legend(handles, [_legend_label(c, min_cell) for c in result.curves], loc="upper left",
                                  bbox_to_anchor=(0, 1), bbox_transform=ax.transAxes, frameon=False,
                                  borderpad=0, borderaxespad=0, handlelength=1.8, handletextpad=0.6,
                                  labelspacing=0.35, fontsize=STYLE["legend.fontsize"], labelcolor=_INK)
@@ -328,8 +351,9 @@ _CANDIDATES = (  # (name, horizontal anchor, vertical anchor), in order of prefe
 def _occupancy(panel: _Panel, box: tuple[float, float, float, float]) -> float:
     """How much of the curves (heavily) and bands (lightly) a box in axes fraction covers."""
     x0, x1, y0, y1 = box
-    grid = np.linspace(x0, x1, 60) * panel.xmax
-    step = (x1 - x0) * panel.xmax / 59
+    span = panel.xmax - panel.xmin
+    grid = panel.xmin + np.linspace(x0, x1, 60) * span
+    step = (x1 - x0) * span / 59
     margin = 0.025
     score = 0.0
     for x, y, lo, hi in panel.geometry:
@@ -404,6 +428,9 @@ def plot_curves(
     ylabel: str | None = None,
     xmax: float | None = None,
     figsize: tuple[float, float] = _FIGSIZE,
+    min_cell: int = 0,
+    landmark: float = 0.0,
+    xunit: str = "months",
 ) -> Figure:
     """Kaplan-Meier or cumulative-incidence curves with numbers at risk.
 
@@ -431,6 +458,17 @@ def plot_curves(
         drawn up to it; their estimates come from the full follow-up.
     figsize
         Size in inches of a new figure.
+    min_cell
+        The study's small-cell rule: numbers at risk and group sizes below it
+        are shown as "<5" (0, the default: off; a count of 0 is shown as 0).
+    xunit
+        "months" (default) or "days": how the time axis is labelled (ticks stay in months).
+    landmark
+        Months after HCT of a landmark from which the curves' times are
+        measured (default 0: from HCT).  The curves are drawn on the "months
+        after HCT" axis from the landmark on (x = landmark + t); ticks before
+        it are left out, and the number at risk under tick t is the curve's
+        number at risk at t - landmark.
 
     Returns
     -------
@@ -444,7 +482,8 @@ def plot_curves(
         else:
             fig = ax.figure
         panel = _draw_endpoint(ax, result, times=times, colors=colors, show_ci=show_ci, title=title,
-                               ylabel=ylabel, xmax=xmax)
+                               ylabel=ylabel, xmax=xmax, min_cell=min_cell, landmark=landmark,
+                               xunit=xunit)
         _finish(fig, [panel])
     return fig
 
@@ -460,6 +499,9 @@ def plot_panels(
     letters: Sequence[str] | str | None = "ABCDEFGHIJKL",
     xmax: float | None = None,
     figsize: tuple[float, float] | None = None,
+    min_cell: int = 0,
+    landmark: float = 0.0,
+    xunit: str = "months",
 ) -> Figure:
     """Several endpoints side by side, e.g. OS, EFS, CIR, NRM as the paper's Fig. 1.
 
@@ -479,6 +521,8 @@ def plot_panels(
     figsize
         Default 3.6 in wide per column and 3.9 in high per row
         (plus room for larger risk tables).
+    landmark
+        As in `plot_curves`, one landmark for every panel.
     The other parameters are as in `plot_curves`.
     """
     results = list(results)
@@ -502,7 +546,8 @@ def plot_panels(
             letter = letters[i] if letters and i < len(letters) else None
             panels.append(_draw_endpoint(ax, result, times=times, colors=colors, show_ci=show_ci,
                                          title=None if titles is None else titles[i], ylabel=None,
-                                         xmax=xmax, letter=letter))
+                                         xmax=xmax, letter=letter, min_cell=min_cell, landmark=landmark,
+                                         xunit=xunit))
         for ax in axes[len(results):]:
             ax.remove()
         _finish(fig, panels)

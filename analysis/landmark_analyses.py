@@ -16,7 +16,7 @@ import pandas as pd
 from .endpoints import endpoint_data
 from .landmark import landmark
 from .landmark_types import LandmarkRow
-from .models import TIME_DEPENDENT, ModelResult, counting_process_cox, fit_model
+from .models import TIME_DEPENDENT, ModelResult, acute_gvhd_title, counting_process_cox, fit_model
 from .results import MONTH_DAYS, EndpointResult
 from .survival import kaplan_meier, logrank_test, median_survival
 from .timedep import delayed_entry_comparison, simon_makuch
@@ -70,7 +70,10 @@ class CrAfterHct:
     n_pif_cr: int
 
 
-def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct:
+def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct | None:
+    """None when the extract cannot tell (no status at HCT, PIF or CR-after-HCT date) or nobody qualifies."""
+    if not {"status_at_hct", "pif", "cr_after_hct_day"} <= set(data.columns):
+        return None
     os_data = endpoint_data(data, "os")
     time, event = np.asarray(os_data.time), np.asarray(os_data.status)
     crpr = data["status_at_hct"].isin(["CR", "PR"]).to_numpy()
@@ -78,6 +81,8 @@ def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct:
     cr_time = _state_months(data, "cr_after_hct")
     pif_cr = pif & np.isfinite(cr_time) & (cr_time < time)
 
+    if not crpr.any() or not pif_cr.any():
+        return None
     rows = crpr | pif_cr
     start = np.where(pif_cr, cr_time, 0.0)[rows]
     group = pif_cr[rows].astype(int)
@@ -97,6 +102,7 @@ def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct:
 class GvhdEffects:
     """Acute (grade II-IV) and chronic GVHD as time-dependent states for OS, and the day-100 landmark."""
 
+    acute_title: str
     acute_cox: ModelResult
     chronic_cox: ModelResult
     acute_curves: EndpointResult   # Simon-Makuch
@@ -104,21 +110,27 @@ class GvhdEffects:
     acute_day100: EndpointResult    # OS from day 100 by aGVHD II-IV by day 100
 
 
-def gvhd_effects(data: pd.DataFrame) -> GvhdEffects:
+def gvhd_effects(data: pd.DataFrame) -> GvhdEffects | None:
+    """None when the extract records no acute or no chronic GVHD."""
+    if not ({"agvhd_grade", "agvhd_any"} & set(data.columns) and {"cgvhd", "cgvhd_any"} & set(data.columns)):
+        return None
     os_data = endpoint_data(data, "os")
     time, event = np.asarray(os_data.time), np.asarray(os_data.status)
     acute, chronic = _state_months(data, "agvhd"), _state_months(data, "cgvhd")
+    acute_title = acute_gvhd_title(data)
     return GvhdEffects(
+        acute_title=acute_title,
         acute_cox=fit_model(data, "os", "cox", [], time_dependent="agvhd"),
         chronic_cox=fit_model(data, "os", "cox", [], time_dependent="cgvhd"),
-        acute_curves=simon_makuch(time, event, acute, labels=("No acute GVHD II-IV", "Acute GVHD II-IV"),
-                                  by="Acute GVHD II-IV (time-dependent)"),
+        acute_curves=simon_makuch(time, event, acute, labels=(f"No {acute_title[0].lower()}{acute_title[1:]}",
+                                                               acute_title),
+                                  by=f"{acute_title} (time-dependent)"),
         chronic_curves=simon_makuch(time, event, chronic, labels=("No chronic GVHD", "Chronic GVHD"),
                                     by="Chronic GVHD (time-dependent)"),
         acute_day100=_landmark_groups(
             time, event, DAY_100, (acute <= DAY_100).astype(int),
-            labels=("No acute GVHD II-IV by day 100", "Acute GVHD II-IV by day 100"),
-            title="Overall survival from day 100", by="Acute GVHD II-IV by day 100",
+            labels=(f"No {acute_title[0].lower()}{acute_title[1:]} by day 100", f"{acute_title} by day 100"),
+            title="Overall survival from day 100", by=f"{acute_title} by day 100",
         ),
     )
 

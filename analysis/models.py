@@ -21,9 +21,26 @@ from .schema import BY_NAME
 from .timedep import split_at_event
 
 # Time-dependent states: name -> (title, function giving the day the state begins, NaN if never).
+def _acute_gvhd_onset(d: pd.DataFrame) -> pd.Series:
+    """Onset of grade II-IV acute GVHD; of any acute GVHD where the registry records no grade."""
+    if "agvhd_grade" in d:
+        return d["agvhd_day"].where(d["agvhd_grade"] >= 2)
+    return d["agvhd_day"].where(d["agvhd_any"] == 1)
+
+
+def _chronic_gvhd_onset(d: pd.DataFrame) -> pd.Series:
+    if "cgvhd" in d:
+        return d["cgvhd_day"].where(d["cgvhd"].isin(["limited", "extensive"]))
+    return d["cgvhd_day"].where(d["cgvhd_any"] == 1)
+
+
+def acute_gvhd_title(d: pd.DataFrame) -> str:
+    return "Acute GVHD II-IV" if "agvhd_grade" in d else "Acute GVHD"
+
+
 TIME_DEPENDENT = {
-    "agvhd": ("Acute GVHD grade II-IV", lambda d: d["agvhd_day"].where(d["agvhd_grade"] >= 2)),
-    "cgvhd": ("Chronic GVHD", lambda d: d["cgvhd_day"].where(d["cgvhd"].isin(["limited", "extensive"]))),
+    "agvhd": ("Acute GVHD grade II-IV", _acute_gvhd_onset),
+    "cgvhd": ("Chronic GVHD", _chronic_gvhd_onset),
     "cr_after_hct": ("CR reached after HCT", lambda d: d["cr_after_hct_day"]),
 }
 

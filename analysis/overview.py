@@ -34,10 +34,7 @@ class CohortOverview:
 
 
 def cohort_overview(c: Cohort) -> CohortOverview:
-    flow = [FlowStep("Records in the extract", c.n_records)]
-    if c.n_records != c.n:
-        flow.append(FlowStep("Excluded by validation", c.n_records - c.n, excluded=True))
-    flow.append(FlowStep("Patients analysed (first allo-HCT)", c.n))
+    flow = [FlowStep(label, n, excluded) for label, n, excluded in c.flow]
 
     exclusions = []
     for name in available_endpoints(c.data):

@@ -14,16 +14,21 @@ from .characteristics import characteristics, missing_data
 from .characteristics_table import characteristics_gt
 from .config import HORIZONS, RISK_TABLE_TIMES
 from .formatting import fmt_horizon
-from .prose import findings_markdown, test_phrase
-from .study import Study, load_study
+from .prose import cr_after_hct_markdown, estimates_markdown, findings_markdown, gvhd_markdown, test_phrase
+from .study import Study, load_study, study_cohort
 from .estimates import estimate_endpoint
 from .figures import plot_curves, plot_panels
 from .loading import Cohort, load_cohort
 from .overview import cohort_overview
-from .overview_tables import endpoint_exclusion_table, flow_table, missing_data_table, warnings_markdown
+from .overview_tables import cohort_flow_table, endpoint_exclusion_table, missing_data_table, warnings_markdown
 from .reproduction import ReproductionRow, reproduction_rows
-from .results import EndpointResult
+from .results import MONTH_DAYS, EndpointResult
+from .landmark_analyses import DAY_100, cr_after_hct_comparison, efs_landmark, gvhd_effects, landmark_series
+from .model_figures import forest_plots, landmark_series_plot, zph_plot
+from .model_tables import causes_of_death_table, landmark_series_table, model_table, ph_note, univariable_table
+from .prognostic import MultivariableModels, multivariable_models, univariable_analysis
 from .tables import ComparisonRow, comparison_table, estimates_table
+from .transplant_outcomes import CauseOfDeath, causes_of_death, transplant_outcomes
 
 
 @lru_cache(maxsize=1)
@@ -35,8 +40,7 @@ def study() -> Study:
 @lru_cache(maxsize=1)
 def cohort() -> Cohort:
     """The validated extract the study names ($REPORT_DATA overrides it)."""
-    s = study()
-    return load_cohort(s.data, synthetic=s.synthetic, encoding=s.encoding, sheet=s.sheet)
+    return study_cohort(study())
 
 
 def outcomes(c: Cohort) -> dict[str, EndpointResult]:
@@ -120,10 +124,10 @@ def reproduction_summary(rows: tuple[ReproductionRow, ...]) -> ReproductionSumma
     return ReproductionSummary(len(percent), max(percent) if percent else float("nan"))
 
 
-def reproduction_table(rows: tuple[ReproductionRow, ...]):
+def reproduction_table(rows: tuple[ReproductionRow, ...], *, min_cell: int = 0):
     """The published numbers beside ours, grouped by section; differences in the unit's own terms."""
     if not rows:
-        return comparison_table([("No published reference for this study", None, None)])
+        return comparison_table([("No published reference for this study", None, None)], min_cell=min_cell)
     kinds = {"n": "count", "%": "pct", "p": "p"}
     scale = {"n": 1.0, "%": 0.01, "p": 1.0}  # the table formats percentages from proportions
     return comparison_table(
@@ -131,7 +135,35 @@ def reproduction_table(rows: tuple[ReproductionRow, ...]):
                        section=r.section) for r in rows],
         source_note="Percentages: Kaplan-Meier or Aalen-Johansen estimates; differences in percentage points. "
                     "P: log-rank tests.",
+        min_cell=min_cell,
     )
+
+
+# Factors of the univariable analysis beyond the study's groupings, when the data hold more than one level.
+EXTRA_FACTORS = ("age_group", "sex", "donor_type", "conditioning")
+
+
+def prognostic_factors(c: Cohort, s: Study) -> tuple[str, ...]:
+    """The study's groupings, then the usual transplant factors that vary in these data."""
+    factors = list(s.groupings)
+    for factor in EXTRA_FACTORS:
+        source = "age" if factor == "age_group" else factor
+        if factor not in factors and source in c.data and c.data[source].nunique() > 1:
+            factors.append(factor)
+    return tuple(factors)
+
+
+def univariable(c: Cohort, s: Study):
+    return univariable_analysis(c.data, prognostic_factors(c, s))
+
+
+def multivariable(c: Cohort, s: Study) -> MultivariableModels:
+    return multivariable_models(c.data, s.covariates)
+
+
+def show_causes_of_death(rows: tuple[CauseOfDeath, ...], *, min_cell: int = 0):
+    return causes_of_death_table([(r.cause, r.deaths, r.percent, r.after_relapse, r.without_relapse) for r in rows],
+                                 min_cell=min_cell)
 
 
 def data_banner(c: Cohort) -> str:
@@ -152,9 +184,15 @@ def report_version() -> str:
     return __version__
 
 
+DAY = 1 / MONTH_DAYS  # one day in months, for day horizons (engraftment, acute GVHD by day 100)
+
 __all__ = [
+    "DAY", "cr_after_hct_markdown", "estimates_markdown", "gvhd_markdown",    "DAY_100", "causes_of_death", "cr_after_hct_comparison", "efs_landmark", "forest_plots", "gvhd_effects",
+    "landmark_series", "landmark_series_plot", "landmark_series_table", "model_table", "multivariable",
+    "ph_note", "prognostic_factors", "show_causes_of_death", "transplant_outcomes", "univariable",
+    "univariable_table", "zph_plot",
     "FactorComparisons", "HORIZONS", "RISK_TABLE_TIMES", "findings_markdown", "fmt_horizon", "panel_titles", "risk_times", "test_phrase", "characteristics", "characteristics_gt", "cohort", "cohort_overview",
-    "data_banner", "endpoint_exclusion_table", "estimates_table", "factor_comparisons", "flow_table",
+    "data_banner", "cohort_flow_table", "endpoint_exclusion_table", "estimates_table", "factor_comparisons",
     "missing_data", "missing_data_table", "outcomes", "plot_curves", "plot_panels", "report_version",
     "reproduction", "reproduction_intro", "reproduction_table", "study", "warnings_markdown",
 ]

@@ -78,6 +78,10 @@ class Curve:
     lower: np.ndarray
     upper: np.ndarray
     competing_events: int = 0
+    # Delayed entry (Simon-Makuch, entry at a landmark or a CR date): each row's entry and exit time,
+    # sorted, so that the numbers at risk count only patients who have entered.
+    entry_time: np.ndarray | None = None
+    exit_time: np.ndarray | None = None
 
     @property
     def start_value(self) -> float:
@@ -108,7 +112,15 @@ class Curve:
         )
 
     def number_at_risk(self, t: float) -> int:
-        """Patients still under observation at time `t` (as ggsurvfit's risk table)."""
+        """Patients still under observation at time `t` (as ggsurvfit's risk table).
+
+        With delayed entry, a patient counts from their entry on: entered by `t`
+        and not yet gone before `t`.
+        """
+        if self.entry_time is not None:
+            entered = int(np.searchsorted(self.entry_time, t, side="right"))
+            gone = int(np.searchsorted(self.exit_time, t, side="left"))
+            return entered - gone
         i = int(np.searchsorted(self.time, t, side="left"))
         return int(self.n_risk[i]) if i < len(self.time) else 0
 

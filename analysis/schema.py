@@ -50,6 +50,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("agvhd_date", "date"),
     Column("cgvhd", "code", codes=("none", "limited", "extensive")),
     Column("cgvhd_date", "date"),
+    # For registries that record GVHD without its grade or extent (e.g. R's `bmt` data): an
+    # indicator instead of `agvhd_grade` / `cgvhd` (never both), its onset in agvhd_date /
+    # cgvhd_date.  Not a SPEC column: it keeps the information honest rather than inventing a
+    # grade; endpoints that need the grade are not computed from it.
+    Column("agvhd_any", "flag"),
+    Column("cgvhd_any", "flag"),
 )
 
 BY_NAME = {c.name: c for c in COLUMNS}
@@ -64,9 +70,36 @@ EVENT_DATES = {
 }
 
 
+# A graded column and the indicator a registry without grades gives instead, with its date.
+UNGRADED_ALTERNATIVES = {"agvhd_grade": "agvhd_any", "cgvhd": "cgvhd_any"}
+UNGRADED_DATES = {"agvhd_any": "agvhd_date", "cgvhd_any": "cgvhd_date"}
+
+# Required columns a study may declare unavailable (`mapping.unavailable` in study.yml) when its
+# registry genuinely does not record them.  The columns every endpoint needs (the id, vital
+# status, last contact, relapse) can never be declared unavailable.
+MAY_BE_UNAVAILABLE = frozenset(
+    c.name for c in COLUMNS if c.name not in ("patient_id", "vital_status", "last_contact_date", "relapse")
+)
+
+
 def day_column(date_column: str) -> str:
     """'relapse_date' -> 'relapse_day'."""
     return date_column[: -len("_date")] + "_day"
+
+
+def date_column_of(name: str) -> str | None:
+    """'relapse_day' -> 'relapse_date' when that is a SPEC date column, else None."""
+    if not name.endswith("_day"):
+        return None
+    candidate = name[: -len("_day")] + "_date"
+    return candidate if candidate in DATE_COLUMNS else None
+
+
+def spec_name(name: str) -> str | None:
+    """The SPEC column a frame column stands for ('relapse_day' -> 'relapse_date'), else None."""
+    if name in BY_NAME:
+        return name
+    return date_column_of(name)
 
 
 def code_order(column: str) -> tuple[str, ...]:

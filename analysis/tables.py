@@ -23,6 +23,7 @@ import pandas as pd
 from great_tables import GT, loc, style
 
 from .formatting import fmt_est_ci, fmt_horizon, fmt_median, fmt_months, fmt_p, fmt_pct, fmt_test_name
+from .privacy import is_suppressed, suppress_count, suppression_note
 from .results import EndpointResult
 
 __all__ = ["ComparisonRow", "comparison_table", "estimates_table"]
@@ -75,6 +76,7 @@ def estimates_table(
     subtitle: str | None = None,
     stubhead: str = "Endpoint",
     source_note: str | None = None,
+    min_cell: int = 0,
 ) -> GT:
     """Estimates with 95% CIs at fixed times, medians and group tests, one row per curve.
 
@@ -95,6 +97,9 @@ def estimates_table(
         Label of the first column.
     source_note
         Extra note printed under the footnotes.
+    min_cell
+        The study's small-cell rule: N and events below it are shown as "<5"
+        (0, the default: off).
 
     Returns
     -------
@@ -118,7 +123,7 @@ def estimates_table(
 
     def curve_row(label: str, curve, median) -> dict[str, str]:
         nonlocal any_missing
-        row = {"label": label, "n": str(curve.n), "events": str(curve.events)}
+        row = {"label": label, "n": suppress_count(curve.n, min_cell), "events": suppress_count(curve.events, min_cell)}
         for col, t in zip(time_cols, times):
             row[col] = fmt_est_ci(curve.at(t))
             any_missing |= row[col] == "NA"
@@ -176,6 +181,9 @@ def estimates_table(
             gt = gt.tab_footnote(f"{name}.", locations=loc.body(columns="p", rows=where), placement="right")
     if any_missing:
         gt = gt.tab_source_note("NA: the time lies beyond the last follow-up of the group.")
+    rule = suppression_note(min_cell)
+    if rule and any(is_suppressed(v, min_cell) for r in results for c in r.curves for v in (c.n, c.events)):
+        gt = gt.tab_source_note(rule)
     if source_note:
         gt = gt.tab_source_note(source_note)
     return gt
@@ -284,6 +292,7 @@ def comparison_table(
     computed_label: str = "This report",
     difference_label: str = "Difference",
     source_note: str | None = None,
+    min_cell: int = 0,
 ) -> GT:
     """Rows of "published vs this report vs difference".
 
@@ -299,18 +308,24 @@ def comparison_table(
         Column labels.
     source_note
         A note under the table (e.g. where the published numbers come from).
+    min_cell
+        The study's small-cell rule: a computed count (kind "count") below it
+        is shown as "<5" and its difference as a dash (0, the default: off).
+        Published numbers are public and shown as published.
 
     Returns
     -------
     great_tables.GT
     """
     parsed = [_as_row(r) for r in rows]
+    hidden = [r.kind == "count" and is_suppressed(_number(r.computed), min_cell) for r in parsed]
     frame = pd.DataFrame(
         {
             "label": [r.label for r in parsed],
             "published": [_shown(r.published, r.kind, r.digits) for r in parsed],
-            "computed": [_shown(r.computed, r.kind, r.digits) for r in parsed],
-            "difference": [_shown_difference(r) for r in parsed],
+            "computed": [suppress_count(_number(r.computed), min_cell) if h else _shown(r.computed, r.kind, r.digits)
+                         for r, h in zip(parsed, hidden)],
+            "difference": [_DASH if h else _shown_difference(r) for r, h in zip(parsed, hidden)],
             "section": [r.section or "" for r in parsed],
         }
     )
@@ -325,6 +340,8 @@ def comparison_table(
     )
     if title or subtitle:
         gt = gt.tab_header(title=title or "", subtitle=subtitle)
+    if any(hidden):
+        gt = gt.tab_source_note(suppression_note(min_cell))
     if source_note:
         gt = gt.tab_source_note(source_note)
     return gt

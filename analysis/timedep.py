@@ -370,6 +370,8 @@ def _product_limit(start, stop, event, label: str) -> Curve:
         variance=frozen_array(variance),
         lower=frozen_array(lower),
         upper=frozen_array(upper),
+        entry_time=frozen_array(np.sort(start)),
+        exit_time=frozen_array(np.sort(stop)),
     )
 
 

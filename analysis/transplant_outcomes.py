@@ -20,7 +20,8 @@ CAUSE_LABELS = {
 }
 
 # Horizons at which each endpoint is read, in days: engraftment by day 30/60, acute GVHD by day 100.
-DAY_HORIZONS = {"neutrophil": (30, 60), "platelet": (60, 100), "agvhd2": (100,), "agvhd3": (100,)}
+DAY_HORIZONS = {"neutrophil": (30, 60), "platelet": (60, 100), "agvhd2": (100,), "agvhd3": (100,),
+                "agvhd_any": (100,)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,8 +44,8 @@ def transplant_outcomes(data: pd.DataFrame) -> TransplantOutcomes:
 
     return TransplantOutcomes(
         engraftment=pick(("neutrophil", "platelet")),
-        acute_gvhd=pick(("agvhd2", "agvhd3")),
-        chronic=pick(("cgvhd", "cgvhd_extensive", "grfs")),
+        acute_gvhd=pick(("agvhd2", "agvhd3", "agvhd_any")),
+        chronic=pick(("cgvhd", "cgvhd_any", "cgvhd_extensive", "grfs")),
     )
 
 

@@ -66,3 +66,25 @@ def test_chapters_are_thin():
         text = page.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(def|class)\s", text, re.M), page
         assert "pd.read_" not in text and "import pandas" not in text, page
+
+
+BMT_STUDY = PROJECT_ROOT / "studies" / "bmt.yml"
+
+
+@pytest.fixture(scope="module")
+def bmt_extract(tmp_path_factory):
+    """R's public bmt data converted by data/convert_bmt.R into a private (git-ignored) extract."""
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not installed (needed to convert KMsurv's bmt data)")
+    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "convert_bmt.R")], cwd=PROJECT_ROOT, check=True,
+                   capture_output=True, timeout=300)
+    return PROJECT_ROOT / "data" / "private" / "bmt" / "bmt.csv"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(PROJECT_ROOT).as_posix() for p in PAGES])
+def test_chapter_executes_for_a_second_study(page, bmt_extract, monkeypatch):
+    """The same chapters serve another study (bmt) through its study.yml, without code changes."""
+    monkeypatch.setenv("REPORT_STUDY", str(BMT_STUDY))
+    notebook = execute_qmd(page)
+    text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "ankl_cohort" not in text
