@@ -5,7 +5,7 @@ import argparse
 import json
 import math
 
-from .loading import load_cohort
+from .cli_data import add_data_arguments, cohort_from_args
 from .models import TIME_DEPENDENT, ModelResult, fit_model
 
 
@@ -51,7 +51,7 @@ def _references(values: list[str]) -> dict:
 
 
 def command_model(args: argparse.Namespace) -> int:
-    cohort = load_cohort(args.data, encoding=args.encoding)
+    cohort = cohort_from_args(args)
     covariates = [c.strip() for c in (args.covariates or "").split(",") if c.strip()]
     result = fit_model(cohort.data, args.endpoint, args.method, covariates, time_dependent=args.time_dependent,
                        landmark=args.landmark, ties=args.ties, reference=_references(args.reference))
@@ -71,7 +71,7 @@ def command_model(args: argparse.Namespace) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data")
+    add_data_arguments(parser)
     parser.add_argument("--endpoint", required=True, help="os, efs, relapse, nrm, ...")
     parser.add_argument("--method", choices=("cox", "finegray"), default="cox")
     parser.add_argument("--covariates", default="", help="comma-separated columns or derived groupings")
@@ -80,5 +80,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ties", choices=("efron", "breslow"), default="efron")
     parser.add_argument("--reference", action="append", metavar="COLUMN=LEVEL", help="reference level override")
     parser.add_argument("--json", action="store_true", help="print the JSON document")
-    parser.add_argument("--encoding", help="CSV encoding (default: UTF-8, then CP932)")
     parser.set_defaults(run=command_model)

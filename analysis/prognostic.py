@@ -37,10 +37,11 @@ def univariable_analysis(data: pd.DataFrame, factors) -> tuple[UnivariableFactor
 
 @dataclass(frozen=True, eq=False)
 class MultivariableModels:
-    """Cox for OS; Fine-Gray and cause-specific Cox for relapse and NRM, on the same covariates."""
+    """Cox for OS and EFS; Fine-Gray and cause-specific Cox for relapse and NRM, on the same covariates."""
 
     covariates: tuple[str, ...]
     os_cox: ModelResult
+    efs_cox: ModelResult
     relapse_finegray: ModelResult
     nrm_finegray: ModelResult
     relapse_cause_specific: ModelResult
@@ -49,6 +50,7 @@ class MultivariableModels:
     def as_dict(self) -> dict[str, ModelResult]:
         return {
             "OS (Cox)": self.os_cox,
+            "EFS (Cox)": self.efs_cox,
             "Relapse (Fine-Gray)": self.relapse_finegray,
             "NRM (Fine-Gray)": self.nrm_finegray,
             "Relapse (cause-specific Cox)": self.relapse_cause_specific,
@@ -61,6 +63,7 @@ def multivariable_models(data: pd.DataFrame, covariates) -> MultivariableModels:
     return MultivariableModels(
         covariates=covariates,
         os_cox=fit_model(data, "os", "cox", covariates),
+        efs_cox=fit_model(data, "efs", "cox", covariates),
         relapse_finegray=fit_model(data, "relapse", "finegray", covariates),
         nrm_finegray=fit_model(data, "nrm", "finegray", covariates),
         relapse_cause_specific=fit_model(data, "relapse", "cox", covariates),

@@ -166,6 +166,56 @@ def show_causes_of_death(rows: tuple[CauseOfDeath, ...], *, min_cell: int = 0):
                                  min_cell=min_cell)
 
 
+def table_one_grouping(c: Cohort, s: Study) -> str | None:
+    """Table 1's columns: graft source (SPEC) when it varies, else the study's first grouping column."""
+    candidates = ["graft_source", *s.groupings]
+    return next((g for g in candidates if g in c.data and c.data[g].nunique() > 1), None)
+
+
+def table_one(c: Cohort, s: Study):
+    return characteristics(c.data, by=table_one_grouping(c, s))
+
+
+@dataclass(frozen=True, eq=False)
+class ReportResults:
+    """Every computation of every chapter, without Quarto (for benchmarks and checks)."""
+
+    overview: object
+    characteristics: object
+    missing: object
+    outcomes: dict
+    factors: FactorComparisons
+    univariable: tuple
+    multivariable: MultivariableModels
+    efs_landmark: EndpointResult
+    cr_after_hct: object
+    gvhd: object
+    landmark_series: tuple
+    transplant: object
+    causes_of_death: tuple
+    reproduction: tuple
+
+
+def compute_report(c: Cohort, s: Study) -> ReportResults:
+    """Run the computations of all chapters in the order the pages do."""
+    return ReportResults(
+        overview=cohort_overview(c),
+        characteristics=table_one(c, s),
+        missing=missing_data(c.data),
+        outcomes=outcomes(c),
+        factors=factor_comparisons(c, s),
+        univariable=univariable(c, s),
+        multivariable=multivariable(c, s),
+        efs_landmark=efs_landmark(c.data, at=s.landmarks[0]),
+        cr_after_hct=cr_after_hct_comparison(c.data),
+        gvhd=gvhd_effects(c.data),
+        landmark_series=landmark_series(c.data, "cgvhd", [3, 6, 9, 12, 18, 24]),
+        transplant=transplant_outcomes(c.data),
+        causes_of_death=causes_of_death(c.data),
+        reproduction=reproduction(c, s),
+    )
+
+
 def data_banner(c: Cohort) -> str:
     """A Markdown callout saying where the numbers come from (synthetic or a real extract)."""
     if c.synthetic:
@@ -187,7 +237,7 @@ def report_version() -> str:
 DAY = 1 / MONTH_DAYS  # one day in months, for day horizons (engraftment, acute GVHD by day 100)
 
 __all__ = [
-    "DAY", "cr_after_hct_markdown", "estimates_markdown", "gvhd_markdown",    "DAY_100", "causes_of_death", "cr_after_hct_comparison", "efs_landmark", "forest_plots", "gvhd_effects",
+    "DAY", "compute_report", "table_one", "cr_after_hct_markdown", "estimates_markdown", "gvhd_markdown",    "DAY_100", "causes_of_death", "cr_after_hct_comparison", "efs_landmark", "forest_plots", "gvhd_effects",
     "landmark_series", "landmark_series_plot", "landmark_series_table", "model_table", "multivariable",
     "ph_note", "prognostic_factors", "show_causes_of_death", "transplant_outcomes", "univariable",
     "univariable_table", "zph_plot",

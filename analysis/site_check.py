@@ -27,7 +27,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .loading import file_sha256, parse_date, read_table
+import pandas as pd
+
+from .loading import apply_mapping, file_sha256, parse_date, read_table
 from .schema import DATE_COLUMNS
 
 PROVENANCE_CLASS = "report-provenance"
@@ -147,8 +149,14 @@ class Identifiers:
     skipped_ids: int = 0  # short all-digit ids that cannot be searched for meaningfully
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Identifiers":
-        raw = read_table(path)
+    def from_file(cls, path: str | Path, study=None) -> "Identifiers":
+        """Ids and dates of an extract, read as its study reads it (encoding, sheet, column mapping)."""
+        raw = read_table(path, encoding=getattr(study, "encoding", None), sheet=getattr(study, "sheet", None))
+        mapping = getattr(study, "mapping", None)
+        if mapping is not None:
+            mapped, _ = apply_mapping(raw, mapping)
+            # The registry's own columns may carry the ids and dates under other names.
+            raw = pd.concat([mapped, raw.drop(columns=[c for c in raw.columns if c in mapped.columns])], axis=1)
         ids: set[str] = set()
         skipped = 0
         if "patient_id" in raw:
@@ -253,8 +261,11 @@ def _pages(site: Path) -> list[Path]:
 
 
 def check_site(site: str | Path, data: str | Path | None = None, *, anchors: bool = False,
-               require_pdf: bool = True) -> list[SiteProblem]:
-    """Every problem of the site at `site`; `data` is the input file for the patient-level data check."""
+               require_pdf: bool = True, study=None) -> list[SiteProblem]:
+    """Every problem of the site at `site`; `data` is the input file for the patient-level data check.
+
+    `study` (an `analysis.study.Study`) says how to read that file: its encoding, sheet and mapping.
+    """
     site = Path(site)
     problems: list[SiteProblem] = []
     if not site.is_dir():
@@ -278,7 +289,7 @@ def check_site(site: str | Path, data: str | Path | None = None, *, anchors: boo
 
     identifiers = None
     if data is not None:
-        identifiers = Identifiers.from_file(data)
+        identifiers = Identifiers.from_file(data, study)
         if identifiers.skipped_ids:
             problems.append(SiteProblem(
                 ".", "leak",
@@ -385,10 +396,11 @@ def errors(problems: list[SiteProblem]) -> list[SiteProblem]:
 
 def command_check_site(args: argparse.Namespace) -> int:
     """`python -m analysis check-site SITE_DIR [--data FILE | --no-data] [--anchors]`."""
-    from .config import data_path
+    from .study import load_study
 
-    data = None if args.no_data else (args.data or data_path())
-    problems = check_site(args.site, data, anchors=args.anchors, require_pdf=not args.no_pdf)
+    study = None if args.no_data else load_study(args.study)
+    data = None if args.no_data else (args.data or study.data)
+    problems = check_site(args.site, data, anchors=args.anchors, require_pdf=not args.no_pdf, study=study)
     for problem in problems:
         print(problem)
     failed = errors(problems)
@@ -405,6 +417,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("site", help="the rendered site folder, e.g. _site")
     parser.add_argument("--data", help="input file to search the site for (default: the report's input)")
     parser.add_argument("--no-data", action="store_true", help="skip the patient-level data check")
+    parser.add_argument("--study", help="study configuration that reads the input (default: $REPORT_STUDY or study.yml)")
     parser.add_argument("--anchors", action="store_true", help="also check the #fragment of links to other pages")
     parser.add_argument("--no-pdf", action="store_true", help="do not require a PDF link on every page")
     parser.set_defaults(run=command_check_site)

@@ -209,3 +209,16 @@ def test_damaged_workbook_and_parquet_are_validation_errors(tmp_path):
         path.write_bytes(b"PK\x03\x04 not really a zip" + np.arange(50, dtype=np.uint8).tobytes())
         with pytest.raises(DataValidationError, match="cannot read"):
             load_cohort(path)
+
+
+def test_leak_check_reads_a_japanese_extract_through_its_study(tmp_path, text_table):
+    """Patient ids under a registry's own column name are still found (site check with the study's mapping)."""
+    from analysis.site_check import Identifiers
+
+    study = load_study(EXAMPLE_JP)
+    japanese = japanese_extract(text_table, study.mapping)
+    path = tmp_path / "registry_export.csv"
+    path.write_bytes(japanese.to_csv(index=False, lineterminator="\n").encode("cp932"))
+    found = Identifiers.from_file(path, study)
+    assert set(text_table["patient_id"]) <= found.ids
+    assert "2001/01/30" in found.dates and "2001-01-30" in found.dates
