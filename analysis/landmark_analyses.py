@@ -41,7 +41,7 @@ def efs_landmark(data: pd.DataFrame, at: float = 12) -> EndpointResult:
     event_free = efs_data.time > at
     return _landmark_groups(
         os_data.time, os_data.status, at, (~event_free).astype(int),
-        labels=(f"Event-free at {at:g} months", f"Relapse/progression by {at:g} months"),
+        labels=("Event-free", "Relapsed/progressed"),
         title=f"Overall survival from the {at:g}-month landmark", by=f"Status at {at:g} months",
     )
 
@@ -118,18 +118,18 @@ def gvhd_effects(data: pd.DataFrame) -> GvhdEffects | None:
     time, event = np.asarray(os_data.time), np.asarray(os_data.status)
     acute, chronic = _state_months(data, "agvhd"), _state_months(data, "cgvhd")
     acute_title = acute_gvhd_title(data)
+    short_acute = acute_title.replace("Acute GVHD", "aGVHD")  # legends and risk-table rows stay narrow
     return GvhdEffects(
         acute_title=acute_title,
         acute_cox=fit_model(data, "os", "cox", [], time_dependent="agvhd"),
         chronic_cox=fit_model(data, "os", "cox", [], time_dependent="cgvhd"),
-        acute_curves=simon_makuch(time, event, acute, labels=(f"No {acute_title[0].lower()}{acute_title[1:]}",
-                                                               acute_title),
+        acute_curves=simon_makuch(time, event, acute, labels=(f"No {short_acute}", short_acute),
                                   by=f"{acute_title} (time-dependent)"),
-        chronic_curves=simon_makuch(time, event, chronic, labels=("No chronic GVHD", "Chronic GVHD"),
+        chronic_curves=simon_makuch(time, event, chronic, labels=("No cGVHD", "cGVHD"),
                                     by="Chronic GVHD (time-dependent)"),
         acute_day100=_landmark_groups(
             time, event, DAY_100, (acute <= DAY_100).astype(int),
-            labels=(f"No {acute_title[0].lower()}{acute_title[1:]} by day 100", f"{acute_title} by day 100"),
+            labels=(f"No {short_acute}", short_acute),
             title="Overall survival from day 100", by=f"{acute_title} by day 100",
         ),
     )

@@ -69,3 +69,13 @@ def multivariable_models(data: pd.DataFrame, covariates) -> MultivariableModels:
         relapse_cause_specific=fit_model(data, "relapse", "cox", covariates),
         nrm_cause_specific=fit_model(data, "nrm", "cox", covariates),
     )
+
+
+def least_proportional_term(model: ModelResult) -> str:
+    """The model term whose cox.zph test gives the smallest p: the one most worth looking at."""
+    if model.ph_test is None:
+        raise ValueError("the model has no proportional-hazards test (Fine-Gray or time-dependent)")
+    rows = [row for row in model.ph_test.table if row.term != "GLOBAL"]
+    worst = min(rows, key=lambda row: row.p)
+    columns = dict(model.fit.assign)[worst.term]
+    return model.fit.names[columns[0]]

@@ -26,7 +26,7 @@ from .results import MONTH_DAYS, EndpointResult
 from .landmark_analyses import DAY_100, cr_after_hct_comparison, efs_landmark, gvhd_effects, landmark_series
 from .model_figures import forest_plots, landmark_series_plot, zph_plot
 from .model_tables import causes_of_death_table, landmark_series_table, model_table, ph_note, univariable_table
-from .prognostic import MultivariableModels, multivariable_models, univariable_analysis
+from .prognostic import MultivariableModels, least_proportional_term, multivariable_models, univariable_analysis
 from .tables import ComparisonRow, comparison_table, estimates_table
 from .transplant_outcomes import CauseOfDeath, causes_of_death, transplant_outcomes
 
@@ -237,7 +237,7 @@ def report_version() -> str:
 DAY = 1 / MONTH_DAYS  # one day in months, for day horizons (engraftment, acute GVHD by day 100)
 
 __all__ = [
-    "DAY", "compute_report", "table_one", "cr_after_hct_markdown", "estimates_markdown", "gvhd_markdown",    "DAY_100", "causes_of_death", "cr_after_hct_comparison", "efs_landmark", "forest_plots", "gvhd_effects",
+    "DAY", "compute_report", "least_proportional_term", "table_one", "cr_after_hct_markdown", "estimates_markdown", "gvhd_markdown",    "DAY_100", "causes_of_death", "cr_after_hct_comparison", "efs_landmark", "forest_plots", "gvhd_effects",
     "landmark_series", "landmark_series_plot", "landmark_series_table", "model_table", "multivariable",
     "ph_note", "prognostic_factors", "show_causes_of_death", "transplant_outcomes", "univariable",
     "univariable_table", "zph_plot",
