@@ -7,27 +7,11 @@ suppressPackageStartupMessages(library(survival))
 
 args <- commandArgs(trailingOnly = TRUE)
 output <- if (length(args) >= 1) args[1] else "tests/reference/landmark_reference.json"
-month <- 30.4375
+source("tests/reference/common.R")
 
-to_json <- function(x) {
-  if (is.null(x)) return("null")
-  if (is.list(x)) {
-    if (!is.null(names(x))) {
-      body <- mapply(function(k, v) sprintf("\"%s\": %s", k, to_json(v)), names(x), x)
-      return(paste0("{", paste(body, collapse = ", "), "}"))
-    }
-    return(paste0("[", paste(vapply(x, to_json, ""), collapse = ", "), "]"))
-  }
-  if (length(x) > 1) return(to_json(as.list(x)))
-  if (is.character(x)) return(sprintf("\"%s\"", x))
-  if (is.logical(x) && is.na(x)) return("null")
-  if (is.na(x) || !is.finite(x)) return("null")
-  sprintf("%.17g", x)
-}
-
-d <- read.csv("data/synthetic/ankl_cohort.csv", stringsAsFactors = FALSE, na.strings = "", colClasses = "character")
-hct <- as.Date(d$hct_date)
-day <- function(column) as.numeric(as.Date(d[[column]]) - hct)
+cohort_file <- read_synthetic_cohort()
+d <- cohort_file$data
+day <- cohort_file$day
 os_time <- day("last_contact_date") / month
 os_event <- as.numeric(d$vital_status == "dead")
 relapsed <- d$relapse == "1"
