@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .config import EFS_LANDMARK_MONTHS, HORIZONS, PROJECT_ROOT, RISK_TABLE_TIMES, data_path
+from .config import PROJECT_ROOT
 from .loading import file_sha256
 from .results import MONTH_DAYS
 
@@ -224,15 +224,26 @@ def _shown_path(path: Path) -> str:
     return path.relative_to(PROJECT_ROOT).as_posix() if path.is_relative_to(PROJECT_ROOT) else path.name
 
 
-def configuration(path: Path) -> dict[str, str]:
-    """The settings that decide what the report computes."""
+def configuration(path: Path, study=None) -> dict[str, str]:
+    """The settings that decide what the report computes (from the study configuration)."""
+    from .study import load_study
+
+    study = study or load_study()
+    mapping = study.mapping
+    mapped = len(mapping.columns) + len(mapping.codes) + len(mapping.constants)
     return {
+        "Study configuration": _shown_path(study.source) if study.source else "built-in defaults",
         "Input file": _shown_path(path),
-        "Chosen by": "$REPORT_DATA" if os.environ.get("REPORT_DATA") else "default (synthetic cohort)",
+        "Chosen by": "$REPORT_DATA" if os.environ.get("REPORT_DATA") else "the study configuration",
         "Time unit": f"months (days / {MONTH_DAYS:g})",
-        "Horizons of the headline estimates": ", ".join(f"{h:g} months" for h in HORIZONS),
-        "Numbers at risk shown at": ", ".join(f"{t:g}" for t in RISK_TABLE_TIMES) + " months",
-        "EFS landmark": f"{EFS_LANDMARK_MONTHS:g} months",
+        "Horizons of the estimates": ", ".join(f"{h:g} months" for h in study.horizons),
+        "Landmarks": ", ".join(f"{t:g} months" for t in study.landmarks),
+        "Groupings compared": ", ".join(study.groupings) or "none",
+        "Model covariates": ", ".join(study.covariates) or "none",
+        "Inclusion criteria": "; ".join(c.describe() for c in study.include) or "none",
+        "Column/code mapping": f"{mapped} rule(s)" if mapped else "none",
+        "Small-cell rule": f"counts below {study.min_cell} shown as <{study.min_cell}" if study.min_cell else "off",
+        "Published study reproduced": study.reproduce or "none",
         "Confidence intervals": "95%, log(-log) transform",
     }
 
@@ -242,13 +253,18 @@ def collect(data: Path | str | None = None, *, cohort=None, root: Path = PROJECT
 
     Pass the page's loaded `cohort` to reuse its hash and synthetic flag.
     """
-    path = Path(data) if data is not None else data_path()
+    from .study import load_study
+
+    study = load_study()
+    path = Path(data) if data is not None else study.data
     if cohort is not None:
         source, sha256, synthetic = cohort.source, cohort.sha256, cohort.synthetic
     else:
         if not path.exists():
             raise FileNotFoundError(f"data file not found: {path}")
-        source, sha256, synthetic = path.name, file_sha256(path), is_synthetic(path)
+        declared = study.synthetic if data is None else None
+        source, sha256 = path.name, file_sha256(path)
+        synthetic = declared if declared is not None else is_synthetic(path)
     version, release = report_version(root)
     return Provenance(
         version=version,
@@ -260,7 +276,7 @@ def collect(data: Path | str | None = None, *, cohort=None, root: Path = PROJECT
         data_sha256=sha256,
         synthetic=synthetic,
         software=software_versions(),
-        configuration=configuration(path),
+        configuration=configuration(path, study),
     )
 
 
@@ -274,8 +290,9 @@ def month_days_text() -> str:
 def horizons_text() -> str:
     """The horizons of the headline estimates in words: '1 year and 5 years'."""
     from .formatting import fmt_horizon
+    from .study import load_study
 
-    words = [fmt_horizon(h) for h in HORIZONS]
+    words = [fmt_horizon(h) for h in load_study().horizons]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 

@@ -327,10 +327,13 @@ def load_study(path: str | Path | None = None) -> Study:
     _check_names_usable(study, problems)
     if problems:
         raise StudyConfigError(f"{path}:\n" + "\n".join(f"  {p}" for p in problems))
-    data = Path(os.environ["REPORT_DATA"]) if os.environ.get("REPORT_DATA") else study.data
+    overridden = bool(os.environ.get("REPORT_DATA"))
+    data = Path(os.environ["REPORT_DATA"]) if overridden else study.data
     if not data.is_absolute():
-        data = (PROJECT_ROOT if os.environ.get("REPORT_DATA") else path.parent) / data
-    return Study(**{**study.__dict__, "data": data})
+        data = (PROJECT_ROOT if overridden else path.parent) / data
+    # The study's `synthetic:` describes its own file; another file is judged by its folder.
+    synthetic = None if overridden else study.synthetic
+    return Study(**{**study.__dict__, "data": data, "synthetic": synthetic})
 
 
 def study_cohort(study: Study) -> Cohort:
