@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: report test preview data bmt check clean
+.PHONY: report test preview data benchmark bmt check clean
 
 $(INSTALLED): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,19 @@ test: $(INSTALLED)
 preview: $(INSTALLED)
 	$(PY) -m analysis.qmd preview _preview
 
-# Regenerates the committed synthetic cohort byte-identically.
+# Regenerates the committed synthetic cohort byte-identically.  With N set (make data N=100000
+# [SEED=7]) it writes a seeded synthetic registry of N patients to data/generated/registry_N.csv
+# instead (git-ignored: generated data are never committed).
 data: $(INSTALLED)
+ifdef N
+	$(PY) -m analysis.registry_synthetic $(N) data/generated/registry_$(N).csv $(if $(SEED),--seed $(SEED))
+else
 	$(PY) -m analysis.synthetic data/synthetic/ankl_cohort.csv
+endif
+
+# Registry-scale benchmark against R (10^3 to 10^6 patients; ~1 hour with R): writes benchmarks/RESULTS.md.
+benchmark: $(INSTALLED)
+	$(PY) benchmarks/run_benchmarks.py --output benchmarks/RESULTS.md
 
 # The second study's extract from R's public bmt data (KMsurv), never committed:
 #   make bmt && REPORT_STUDY=studies/bmt.yml make report

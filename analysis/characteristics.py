@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .groups import map_distinct
+
 __all__ = [
     "CATEGORY_ORDER",
     "FISHER",
@@ -316,15 +318,21 @@ class _Network:
             pre += float(np.sum(freq[every] * np.exp(past[every] + total[node_of][every] - d)))
             expand = ~every & (past + shortest[node_of] <= thr)
             last_step = k == self.nco - 2
+            expanded = np.unique(node_of[expand])
+            # Each node expanded below is first charged for its lines (the same number for every
+            # node of a stage): when those charges alone exceed the budget, stop now rather than
+            # after expanding nodes until the budget runs out (same outcome, much sooner).
+            lines = math.comb(self.m[k] + self.nro - 1, self.nro - 1)
+            if self.work + len(expanded) * lines * (1 if last_step else self.nco - k) > self.max_work:
+                raise _WorkBudgetExceeded
             next_keys, next_past, next_freq = [], [], []
-            for i in np.unique(node_of[expand]):
+            for i in expanded:
                 s, e = starts[i], ends[i]
                 sel = expand[s:e]
                 p_past, p_freq = past[s:e][sel], freq[s:e][sel]
                 u = nodes[i]
                 # lines of this node (at most C(m + nro - 1, nro - 1)) and the
                 # bounds of their daughters cost work before any path does
-                lines = math.comb(self.m[k] + self.nro - 1, self.nro - 1)
                 self._charge(lines * (1 if last_step else self.nco - k))
                 x = _compositions(self.m[k], u)
                 arc = lf[self.m[k]] - lf[x].sum(axis=1)
@@ -629,8 +637,21 @@ def _as_codes(series: pd.Series) -> pd.Series:
             return str(int(v))
         return str(v).strip()
 
-    out = series.map(code).astype(object)
-    return out.where(out.notna() & (out != ""), np.nan)
+    def level(v):
+        c = code(v)
+        return c if isinstance(c, str) and c != "" else np.nan
+
+    out = map_distinct(series, level)  # each distinct value once
+    if len(out) and out.isna().all():  # (pandas' own where(): its dtype when nothing is left)
+        return out.where(out.notna(), np.nan)
+    return out
+
+
+def _level_masks(codes: pd.Series, levels) -> list[np.ndarray]:
+    """``(codes == level).to_numpy()`` for each level, from one hashing pass over the values."""
+    found, distinct = pd.factorize(codes.to_numpy(dtype=object), use_na_sentinel=True)
+    index = {value: k for k, value in enumerate(distinct)}
+    return [found == index.get(level, -2) for level in levels]
 
 
 def _level_order(variable: str, present) -> list[str]:
@@ -734,7 +755,7 @@ def characteristics(
         data = df
         group_codes = pd.Series(np.nan, index=df.index, dtype=object)
         groups = ()
-    masks = [(group_codes == g).to_numpy() for g in groups]
+    masks = _level_masks(group_codes, groups)
     group_n = tuple(int(m.sum()) for m in masks)
 
     rows: list[CharacteristicsRow] = []
@@ -758,9 +779,10 @@ def characteristics(
             codes = _as_codes(series)
             missing = codes.isna().to_numpy()
             levels = _level_order(variable, set(codes.dropna()))
+            is_level = dict(zip(levels, _level_masks(codes, levels)))
             test = None
             if groups:
-                counts = np.array([[int(((codes == lev).to_numpy() & m).sum()) for m in masks]
+                counts = np.array([[int((is_level[lev] & m).sum()) for m in masks]
                                    for lev in levels])
                 test = fisher_exact(counts, max_work=max_work)
             rows.append(CharacteristicsRow(
@@ -769,7 +791,7 @@ def characteristics(
             denominators = [int((~missing).sum())] + [int((~missing & m).sum()) for m in masks]
             level_labels = LEVEL_LABELS.get(variable, {})
             for lev in levels:
-                is_lev = (codes == lev).to_numpy()
+                is_lev = is_level[lev]
                 rows.append(CharacteristicsRow(
                     variable, "level", level_labels.get(lev, lev), level=lev,
                     overall=Count(int(is_lev.sum()), denominators[0]),
@@ -892,7 +914,7 @@ class MissingData:
 def _is_missing(series: pd.Series) -> np.ndarray:
     miss = series.isna()
     if series.dtype == object or pd.api.types.is_string_dtype(series):
-        miss = miss | (series.astype(str).str.strip() == "")
+        miss = miss | map_distinct(series, lambda v: str(v).strip() == "", na_value=False).astype(bool)
     return miss.to_numpy()
 
 

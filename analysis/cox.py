@@ -46,7 +46,7 @@ import pandas as pd
 from scipy import stats
 
 from .results import TestResult, frozen_array
-from .survival import _TOLERANCE, _Z95, _as_codes, _as_event, _as_time
+from .survival import _TOLERANCE, _Z95, _as_codes, _as_event, _as_time, unique_inverse
 
 __all__ = [
     "CoxTerm",
@@ -362,7 +362,7 @@ class _Design:
         s = strata_codes.astype(np.int64)
         key_stop = s * k + np.searchsorted(times, stop)
         self.dead = np.flatnonzero(event == 1)
-        dkeys, dead_group = np.unique(key_stop[self.dead], return_inverse=True)
+        dkeys, dead_group = unique_inverse(key_stop[self.dead])
         self.dead_group = dead_group.astype(np.int64)
         self.n_groups = g = dkeys.size
         self.group_stratum = dkeys // k

@@ -114,7 +114,7 @@ def endpoint_data(data: pd.DataFrame, name: str) -> EndpointData:
         if newly.any():
             exclusions.append((reason, int(newly.sum())))
         excluded |= mask
-    d = data.loc[~excluded]
+    d = data.loc[~excluded] if excluded.any() else data  # (only read)
 
     last = d["last_contact_day"].to_numpy(float)
     dead = (d["vital_status"] == "dead").to_numpy()

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from .endpoints import ENDPOINTS, endpoint_data
-from .groups import group_labels, grouping_title
+from .groups import group_labels, grouping_rows, grouping_title
 from .incidence import cumulative_incidence, gray_test
 from .results import EndpointResult
 from .survival import kaplan_meier, logrank_test, median_survival
@@ -22,22 +22,27 @@ def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None) 
     time, status = derived.time, derived.status
 
     if by is None:
-        labels = np.array(["all"] * len(time), dtype=object)
+        labels = None
         levels: tuple[str, ...] = ("all",)
+        members = {"all": slice(None)}
     else:
-        group, levels = group_labels(data.loc[derived.included], by)
-        labels = group.to_numpy(dtype=object)
-        known = pd.notna(labels)
-        time, status, labels = time[known], status[known], labels[known]
-        levels = tuple(level for level in levels if (labels == level).any())
+        group, levels = group_labels(grouping_rows(data, by, derived.included), by)
+        # each patient's level as a code (-1: unknown), so that selecting a level compares integers
+        codes, found = pd.factorize(group.to_numpy(dtype=object), use_na_sentinel=True)
+        known = codes >= 0
+        labels = group.to_numpy(dtype=object)[known]
+        time, status, codes = time[known], status[known], codes[known]
+        index = {level: k for k, level in enumerate(found)}
+        levels = tuple(level for level in levels if level in index)
+        members = {level: codes == index[level] for level in levels}
 
     if spec.kind == "survival":
         event = (status == 1).astype(int)
-        curves = tuple(kaplan_meier(time[labels == level], event[labels == level], label=level) for level in levels)
+        curves = tuple(kaplan_meier(time[members[level]], event[members[level]], label=level) for level in levels)
         medians = tuple(median_survival(curve) for curve in curves)
         test = logrank_test(time, event, labels) if len(levels) > 1 else None
     else:
-        curves = tuple(cumulative_incidence(time[labels == level], status[labels == level], cause=1, label=level)
+        curves = tuple(cumulative_incidence(time[members[level]], status[members[level]], cause=1, label=level)
                        for level in levels)
         medians = ()
         test = gray_test(time, status, labels, cause=1) if len(levels) > 1 else None

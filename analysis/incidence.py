@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from .results import Curve, TestResult, frozen_array
+from .survival import unique_inverse
 
 __all__ = ["cumulative_incidence", "gray_test"]
 
@@ -80,11 +81,14 @@ def _labels(values, n: int, name: str) -> tuple[np.ndarray, int]:
     if values.size != n:
         raise ValueError(f"{name} has {values.size} values but time has {n}")
     _check_missing(values, name)
+    # the distinct values by hashing, then sorted (np.unique of the distinct values: the same
+    # levels and order as np.unique of all of them, without sorting n objects)
+    found, distinct = pd.factorize(values, use_na_sentinel=True)
     try:
-        levels, codes = np.unique(values, return_inverse=True)
+        levels, rank = np.unique(np.asarray(distinct, dtype=values.dtype), return_inverse=True)
     except TypeError:
         raise ValueError(f"{name} mixes values that cannot be ordered (e.g. numbers and text)") from None
-    return codes.ravel(), len(levels)
+    return rank.ravel()[found], len(levels)
 
 
 # --------------------------------------------------------------------------
@@ -119,8 +123,7 @@ def cumulative_incidence(time, status, cause: int = 1, label: str = "all") -> Cu
     """
     time, status, cause = _validate(time, status, cause)
     n = time.size
-    ut, inv = np.unique(time, return_inverse=True)
-    inv = inv.ravel()
+    ut, inv = unique_inverse(time)
     m = ut.size
     is_cause = status == cause
     is_comp = (status != 0) & ~is_cause
@@ -274,8 +277,7 @@ def _gray_stratum(time, mark, g, ng):
     covariance is built from quantities at that time, so the loop over times
     becomes sums over a (time, group, group) array.
     """
-    ut, inv = np.unique(time, return_inverse=True)
-    inv = inv.ravel()
+    ut, inv = unique_inverse(time)
     nt = ut.size
     cell = inv * ng + g
 

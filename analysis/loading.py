@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .groups import map_distinct
 from .schema import (
     BY_NAME,
     COLUMNS,
@@ -215,13 +216,102 @@ def _assemble(header: list[str], rows: list[list[str]], lines: list[int], proble
             problems.append(Problem(line, None, None, None, f"{len(row)} values but the header has {width} columns"))
         records.append([row[i] if i < len(row) else "" for i in columns.values()])
     frame = pd.DataFrame(records, columns=list(columns), dtype=object)
-    frame.attrs["lines"] = list(lines)
+    return _with_lines(frame, lines, problems)
+
+
+def _with_lines(frame: pd.DataFrame, lines, problems: list[Problem]) -> pd.DataFrame:
+    """Attach each record's line and the structural problems (with the ids of their records)."""
+    # An array, not a list: pandas deep-copies `attrs` on every operation on the frame.
+    frame.attrs["lines"] = np.asarray(lines, dtype=np.int64)
     frame.attrs["problems"] = list(problems)
-    if len(frame) and "patient_id" in frame:  # fill the ids of structural problems
-        ids = dict(zip(lines, frame["patient_id"]))
+    if len(frame) and "patient_id" in frame and any(p.line and p.line != 1 for p in problems):
+        ids = dict(zip(lines, frame["patient_id"]))  # fill the ids of structural problems
         frame.attrs["problems"] = [replace(p, patient_id=ids.get(p.line) or None) if p.line and p.line != 1 else p
                                    for p in problems]
     return frame
+
+
+# What str.strip() removes: the characters Python counts as whitespace (str.isspace).
+_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+               "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_CSV_FIELD_LIMIT = csv.field_size_limit()
+
+
+def _read_simple_csv(text: str, delimiter: str) -> pd.DataFrame | None:
+    """The text frame of an unquoted CSV whose every line has the header's number of values.
+
+    Registry exports are nearly always of this form.  A record is then one line and its cells
+    are the line split at the delimiter, exactly as the csv module reads it, so Arrow's CSV
+    parser cuts the cells out in bulk; cells are stripped as str.strip() strips them, and a
+    line of empty cells is not a record, as in the general reader.  Anything else (quotes, a
+    title line above the header, blank or ragged lines, a lone carriage return, NUL bytes, a
+    cell longer than the csv module allows) returns None and is read by the general reader.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        from pyarrow import csv as pa_csv
+    except ImportError:  # pragma: no cover - pyarrow is a pinned dependency
+        return None
+    if '"' in text or "\x00" in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    body = text.rstrip("\n")  # blank lines at the end are not records
+    header_line, newline, rest = body.partition("\n")
+    header = _header_names([cell.strip() for cell in header_line.split(delimiter)])
+    if sum(1 for name in header if name) < 2 or not newline or not rest or rest.startswith("\n") or "\n\n" in rest:
+        return None
+    width = len(header)
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(rest.encode("utf-8")),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
+                                              escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={f"f{j}": pa.string() for j in range(width)}, null_values=[], true_values=[],
+                false_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a line with another number of values
+        return None
+    if table.num_columns != width:
+        return None
+    raw_columns = [table.column(j).combine_chunks() for j in range(width)]
+    del table
+    if any((pc.max(pc.utf8_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT for c in raw_columns):
+        return None
+    stripped = [pc.utf8_trim(c, characters=_WHITESPACE) for c in raw_columns]
+    del raw_columns
+    n = len(stripped[0])
+    blank = np.ones(n, dtype=bool)
+    for c in stripped:
+        blank &= pc.equal(c, "").to_numpy(zero_copy_only=False)
+    keep = ~blank
+    lines = np.arange(2, 2 + n, dtype=np.int64)[keep]
+
+    # One object block (rows x columns) built column by column: no per-cell Python work, and
+    # repeated values (codes, dates) share one Python string.
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if not name:
+            if pc.any(pc.not_equal(stripped[i], "")).as_py():
+                problems.append(_file_problem(f"column {i + 1} has values but no name in the header"))
+        elif name in seen:
+            problems.append(Problem(1, None, name, None, f"duplicate column name (columns {seen[name] + 1} and {i + 1})"))
+        else:
+            seen[name] = i
+    problems.sort(key=lambda p: p.line is not None)  # nameless columns first, as the general reader lists them
+    block = np.empty((len(seen), int(keep.sum())), dtype=object)
+    for k, i in enumerate(seen.values()):
+        encoded = pc.dictionary_encode(stripped[i])
+        distinct = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+        block[k] = distinct[encoded.indices.to_numpy(zero_copy_only=False)[keep]]
+    frame = pd.DataFrame(block.T, columns=list(seen), copy=False)
+    return _with_lines(frame, lines, problems)
 
 
 def _split_header(records: list[tuple[int, list[str]]]) -> tuple[list[str] | None, list[list[str]], list[int]]:
@@ -268,6 +358,9 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     text = text.lstrip("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = "\t" if path.suffix.lower() == ".tsv" or ("\t" in first and "," not in first) else ","
+    simple = _read_simple_csv(text, delimiter)
+    if simple is not None:
+        return simple
     records: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     previous = 0
@@ -363,7 +456,7 @@ def _lines_of(raw: pd.DataFrame) -> list[int]:
     lines = raw.attrs.get("lines")
     if lines is None or len(lines) != len(raw):
         return list(range(2, len(raw) + 2))
-    return list(lines)
+    return np.asarray(lines).tolist()
 
 
 # --------------------------------------------------------------------------- mapping
@@ -389,14 +482,17 @@ def apply_mapping(raw: pd.DataFrame, mapping) -> tuple[pd.DataFrame, list[Proble
     A mapped column missing from the file, a column that would arrive twice, or a constant or
     unavailable column that the file also holds is an error.  The input frame is not changed.
     """
-    frame = raw.copy()
-    frame.attrs = dict(raw.attrs)
     problems: list[Problem] = []
     if mapping is None:
+        frame = raw.copy(deep=False)  # nothing is changed: the cells are shared, the attributes not
+        frame.attrs = dict(raw.attrs)
         return frame, problems
+    frame = raw.copy()
+    frame.attrs = dict(raw.attrs)
     missing_values = {_nfkc(str(v)) for v in getattr(mapping, "missing", ()) or ()}
     if missing_values:
-        frame = frame.map(lambda v: "" if v and _nfkc(v) in missing_values else v)
+        for column in frame.columns:
+            frame[column] = map_distinct(frame[column], lambda v: "" if v and _nfkc(v) in missing_values else v)
         frame.attrs = dict(raw.attrs)
 
     rename: dict[str, str] = {}
@@ -422,7 +518,7 @@ def apply_mapping(raw: pd.DataFrame, mapping) -> tuple[pd.DataFrame, list[Proble
                                         "warning"))
             continue
         lookup = {_nfkc(str(k)): str(v) for k, v in table.items()}
-        frame[column] = frame[column].map(lambda v: lookup.get(_nfkc(v), v) if v else v)
+        frame[column] = map_distinct(frame[column], lambda v: lookup.get(_nfkc(v), v) if v else v)
 
     for column, value in (mapping.constants or {}).items():
         present = column in frame.columns or (column in DATE_COLUMNS and day_column(column) in frame.columns)
@@ -496,6 +592,14 @@ class _Collector:
 
 
 def _numbers(text: pd.Series) -> pd.Series:
+    """Each cell as a number (NaN when empty or not a number; inf when out of range), parsed once per distinct cell."""
+    codes, uniques = pd.factorize(text.to_numpy(dtype=object), use_na_sentinel=True)
+    if (codes < 0).any() or not len(uniques):
+        return _parse_numbers(text)
+    return pd.Series(_parse_numbers(pd.Series(uniques, dtype=object)).to_numpy()[codes], index=text.index, dtype=float)
+
+
+def _parse_numbers(text: pd.Series) -> pd.Series:
     cleaned = text.map(lambda s: unicodedata.normalize("NFKC", s) if s else s)
     numbers = pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").astype(float)
     return numbers.where(np.isfinite(numbers) | numbers.isna(), np.inf)
@@ -517,7 +621,7 @@ def _parse_columns(raw: pd.DataFrame, report: _Collector) -> dict[str, pd.Series
         if spec.kind in ("id", "text"):
             parsed[spec.name] = text.where(text != "", None)
         elif spec.kind == "code":
-            values = text.map(lambda s: _nfkc(s) if s else None)
+            values = map_distinct(text, lambda s: _nfkc(s) if s else None)
             unknown = values.notna() & ~values.isin(spec.codes)
             for i in np.flatnonzero(unknown):
                 report.add(i, spec.name, text.iloc[i], f"unknown code; expected one of {', '.join(spec.codes)}")
@@ -574,7 +678,8 @@ def _parse_dates(raw: pd.DataFrame, report: _Collector):
                 report.add(None, column, None, f"{column} needs hct_date (or give {day_name} as days after HCT)")
                 continue
             dates = _dates(raw[column], column, report)
-            values = [float((d - h).days) if d is not None and h is not None else np.nan for d, h in zip(dates, hct)]
+            elapsed = dates - hct
+            values = np.where(np.isnat(elapsed), np.nan, elapsed.astype(np.int64).astype(float))
             days[day_name] = pd.Series(values, index=raw.index, dtype=float)
             texts[day_name] = raw[column]
         elif day_name in raw:
@@ -591,21 +696,28 @@ def _parse_dates(raw: pd.DataFrame, report: _Collector):
     return days, texts, hct
 
 
-def _dates(text: pd.Series, column: str, report: _Collector) -> pd.Series:
-    """Each cell as a date (None when empty or wrong), reporting unparseable and implausible ones."""
-    out = []
-    for i, cell in enumerate(text):
+def _dates(text: pd.Series, column: str, report: _Collector) -> np.ndarray:
+    """Each cell as a date (datetime64[D]; NaT when empty or wrong), reporting unparseable and
+    implausible ones.  Each distinct cell is parsed once."""
+    cells = text.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    parsed = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[D]")  # last: missing
+    messages: list[str | None] = [None] * (len(uniques) + 1)
+    for k, cell in enumerate(uniques):
         if not cell:
-            out.append(None)
             continue
-        parsed = parse_date(unicodedata.normalize("NFKC", cell))
-        if parsed is None:
-            report.add(i, column, cell, f"unparseable date (expected {DATE_FORMATS_TEXT})")
-        elif not YEAR_RANGE[0] <= parsed.year <= YEAR_RANGE[1]:
-            report.add(i, column, cell, f"implausible date (year outside {YEAR_RANGE[0]}-{YEAR_RANGE[1]})")
-            parsed = None
-        out.append(parsed)
-    return pd.Series(out, index=text.index, dtype=object)
+        value = parse_date(unicodedata.normalize("NFKC", cell))
+        if value is None:
+            messages[k] = f"unparseable date (expected {DATE_FORMATS_TEXT})"
+        elif not YEAR_RANGE[0] <= value.year <= YEAR_RANGE[1]:
+            messages[k] = f"implausible date (year outside {YEAR_RANGE[0]}-{YEAR_RANGE[1]})"
+        else:
+            parsed[k] = np.datetime64(value, "D")
+    codes = np.where(codes < 0, len(uniques), codes)
+    bad = np.array([m is not None for m in messages])
+    for i in np.flatnonzero(bad[codes]):
+        report.add(i, column, cells[i], messages[codes[i]])
+    return parsed[codes]
 
 
 def _check_required(raw: pd.DataFrame, report: _Collector, unavailable: frozenset[str]) -> None:
@@ -619,7 +731,7 @@ def _check_required(raw: pd.DataFrame, report: _Collector, unavailable: frozense
         name = spec.name if spec.name in raw else day_column(spec.name)
         empty = raw[name] == ""
         if spec.name == "last_contact_date" and "vital_status" in raw:
-            empty &= raw["vital_status"].map(_nfkc) != "dead"  # reported as "dead without a date of death"
+            empty &= map_distinct(raw["vital_status"], _nfkc) != "dead"  # reported as "dead without a date of death"
         for i in np.flatnonzero(empty):
             report.add(i, name, "", "required value is missing")
     if "relapse" in raw and "relapse_date" not in raw and "relapse_day" not in raw:
@@ -746,15 +858,16 @@ def validate(
     for p in problems:
         report.problems.append(replace(p, source_column=p.source_column or report.source_of(p.column)))
     report.problems.extend(raw.attrs.get("problems", ()))
-    raw = raw.reset_index(drop=True)
+    raw.attrs = {}  # (a copy: apply_mapping's) pandas would deep-copy them on every operation below
+    if not raw.index.equals(pd.RangeIndex(len(raw))):
+        raw = raw.reset_index(drop=True)
     _check_unknown_columns(raw, report)
     _check_required(raw, report, unavailable)
     columns = _parse_columns(raw, report)
     days, texts, hct = _parse_dates(raw, report)
     frame = pd.DataFrame({**columns, **days}, index=raw.index)
     if hct is not None:
-        frame["hct_date"] = pd.to_datetime(pd.Series([pd.NaT if d is None else pd.Timestamp(d) for d in hct],
-                                                     index=raw.index, dtype="datetime64[ns]"))
+        frame["hct_date"] = pd.Series(hct.astype("datetime64[ns]"), index=raw.index)
         derived_year = frame["hct_date"].dt.year.astype(float)
         if "hct_year" in frame:
             mismatch = frame["hct_year"].notna() & derived_year.notna() & (frame["hct_year"] != derived_year)
@@ -812,7 +925,8 @@ class Criterion:
         unknown = values.isna().to_numpy()
         out = [(f"{label} not recorded", unknown)]
         if self.values:
-            text = values.map(lambda v: None if pd.isna(v) else (f"{v:g}" if isinstance(v, float) else str(v)))
+            text = map_distinct(values, lambda v: None if pd.isna(v) else (f"{v:g}" if isinstance(v, float) else str(v)),
+                                na_value=None)
             out.append((f"{label} other than {' or '.join(self.values)}",
                         (~unknown) & ~text.isin(self.values).to_numpy()))
         if self.minimum is not None:
@@ -875,7 +989,7 @@ def load_cohort(
         raise DataValidationError(str(path), inclusion_problems + problems)
     if synthetic is None:
         synthetic = "synthetic" in path.resolve().parts
-    kept_lines = {line for line, k in zip(_lines_of(raw), keep) if k}
+    kept_lines = set(np.asarray(_lines_of(raw))[keep].tolist()) if problems else set()
     return Cohort(
         data=frame.loc[keep].reset_index(drop=True),
         source=path.name,

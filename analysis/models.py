@@ -43,6 +43,12 @@ TIME_DEPENDENT = {
     "cgvhd": ("Chronic GVHD", _chronic_gvhd_onset),
     "cr_after_hct": ("CR reached after HCT", lambda d: d["cr_after_hct_day"]),
 }
+# The columns each state's function reads (those present are used).
+TIME_DEPENDENT_SOURCES = {
+    "agvhd": ("agvhd_grade", "agvhd_any", "agvhd_day"),
+    "cgvhd": ("cgvhd", "cgvhd_any", "cgvhd_day"),
+    "cr_after_hct": ("cr_after_hct_day",),
+}
 
 
 @dataclass(frozen=True)
@@ -116,10 +122,14 @@ def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None)
             else:
                 base = levels[0]
             references[column] = base
-            complete &= labels.notna().to_numpy()
+            # each patient's level as a code (-1: unknown): dummies compare integers, not labels
+            codes, found = pd.factorize(labels.to_numpy(dtype=object), use_na_sentinel=True)
+            complete &= codes >= 0
+            index = {level: k for k, level in enumerate(found)}
             for level in levels:
                 if level != base:
-                    columns[f"{column}[{level}]"] = (labels == level).astype(float)
+                    columns[f"{column}[{level}]"] = pd.Series((codes == index.get(level, -2)).astype(float),
+                                                              index=labels.index)
         else:
             values = data[column].astype(float)
             complete &= values.notna().to_numpy()
@@ -155,6 +165,20 @@ def counting_process_cox(start, stop, event, covariates: dict, *, endpoint: str,
     )
 
 
+def _model_rows(data: pd.DataFrame, covariates, time_dependent: str | None, included: np.ndarray) -> pd.DataFrame:
+    """The included rows of the columns a model reads (covariates, their sources, the state's columns).
+
+    Copying those few columns, not the whole frame, keeps repeated models on a registry cheap.
+    """
+    wanted: list[str] = []
+    for column in covariates:
+        wanted += list(DERIVED[column].sources) if column in DERIVED else [column]
+    wanted += list(TIME_DEPENDENT_SOURCES.get(time_dependent, ()))
+    columns = [c for c in dict.fromkeys(wanted) if c in data]
+    rows = data[columns] if included.all() else data.loc[included, columns]
+    return rows.reset_index(drop=True)
+
+
 def fit_model(
     data: pd.DataFrame,
     endpoint: str,
@@ -186,7 +210,7 @@ def fit_model(
 
     derived = endpoint_data(data, endpoint)
     exclusions = list(derived.exclusions)
-    rows = data.loc[derived.included].reset_index(drop=True)
+    rows = _model_rows(data, covariates, time_dependent, derived.included)
     time, status = np.asarray(derived.time, float), np.asarray(derived.status, int)
     state = _state_day(rows, time_dependent) / MONTH_DAYS if time_dependent else None
 

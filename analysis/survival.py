@@ -143,6 +143,28 @@ def _merge_near_ties(t: np.ndarray) -> np.ndarray:
     return cuts[np.searchsorted(cuts, t, side="right") - 1]
 
 
+def unique_inverse(values) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` (sorted distinct values, each value's index
+    among them), by hashing the values and sorting only the distinct ones.
+
+    Registry times are whole days, so a million follow-up times hold a few thousand distinct
+    values: hashing is O(n) where np.unique sorts all n.  Small or non-numeric input, and input
+    with NaN, go to np.unique itself.
+    """
+    values = np.asarray(values)
+    if values.ndim != 1 or values.size < 4096 or values.dtype.kind not in "fiu":
+        distinct, inverse = np.unique(values, return_inverse=True)
+        return distinct, inverse.ravel()
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    if codes.size and codes.min() < 0:  # NaN: np.unique's own treatment
+        distinct, inverse = np.unique(values, return_inverse=True)
+        return distinct, inverse.ravel()
+    order = np.argsort(distinct, kind="stable")
+    rank = np.empty(order.size, dtype=np.intp)
+    rank[order] = np.arange(order.size)
+    return np.asarray(distinct)[order], rank[codes]
+
+
 # -------------------------------------------------------------- Kaplan-Meier
 
 
@@ -177,7 +199,7 @@ def kaplan_meier(time, event, label: str = "all") -> Curve:
     t = _merge_near_ties(_as_time(time))
     e = _as_event(event, t.size)
 
-    times, index = np.unique(t, return_inverse=True)
+    times, index = unique_inverse(t)
     n_at = np.bincount(index, minlength=times.size)
     n_event = np.bincount(index, weights=e, minlength=times.size).astype(np.int64)
     n_censor = n_at - n_event
@@ -329,9 +351,9 @@ def logrank_test(time, event, group, strata=None) -> TestResult:
     s = np.zeros(n, dtype=np.int64) if strata is None else _as_codes(strata, n, "strata")
 
     # One row per (stratum, time), in stratum then time order.
-    t_codes = np.unique(t, return_inverse=True)[1].astype(np.int64)
+    t_codes = unique_inverse(t)[1].astype(np.int64)
     n_times = int(t_codes.max()) + 1
-    keys, row = np.unique(s * n_times + t_codes, return_inverse=True)
+    keys, row = unique_inverse(s * n_times + t_codes)
     row_stratum = keys // n_times
     n_rows = keys.size
 

@@ -37,7 +37,7 @@ from scipy import stats
 
 from .cox import _merge_near_ties_joint
 from .results import Curve, EndpointResult, TestResult, frozen_array
-from .survival import _TOLERANCE, _as_event, _as_time, _loglog_ci, median_survival
+from .survival import _TOLERANCE, _as_event, _as_time, _loglog_ci, median_survival, unique_inverse
 
 __all__ = ["CountingProcessData", "split_at_event", "mantel_byar", "simon_makuch", "delayed_entry_comparison"]
 
@@ -347,7 +347,7 @@ def _two_state_test(start, stop, ev, in1) -> TestResult:
 
 def _product_limit(start, stop, event, label: str) -> Curve:
     """Kaplan-Meier over (start, stop] rows (delayed entry), as survfit on counting-process data."""
-    times, index = np.unique(stop, return_inverse=True)
+    times, index = unique_inverse(stop)
     n_event = np.bincount(index, weights=event, minlength=times.size).astype(np.int64)
     n_censor = np.bincount(index, minlength=times.size) - n_event
     n_risk = _at_risk(start, stop, times)
