@@ -25,7 +25,7 @@ from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from .groups import map_distinct
 
@@ -403,6 +403,8 @@ def _fisher_monte_carlo(table: np.ndarray, n_resamples: int, seed: int) -> float
     """R's ``fisher.test(simulate.p.value = TRUE, B = n_resamples)`` estimator:
     (1 + #{simulated tables with -sum(log n_ij!) <= observed / (1 + 64 eps)})
     / (B + 1), tables drawn with fixed margins (`scipy.stats.random_table`)."""
+    from scipy import stats  # (slow to import: only the Monte-Carlo fallback needs it)
+
     rng = np.random.default_rng(seed)
     dist = stats.random_table(table.sum(axis=1), table.sum(axis=0), seed=rng)
     observed = -special.gammaln(table + 1.0).sum()
@@ -492,6 +494,8 @@ def kruskal_wallis(values, groups) -> VariableTest:
     n = len(frame)
     if len(samples) < 2 or np.unique(frame["x"]).size < 2:
         return VariableTest(KRUSKAL, float("nan"), "not computable", n=n)
+    from scipy import stats  # (slow to import: only this test needs it)
+
     res = stats.kruskal(*samples)
     return VariableTest(
         KRUSKAL, float(res.pvalue), "asymptotic",

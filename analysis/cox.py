@@ -43,9 +43,8 @@ from typing import Callable, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .results import TestResult, frozen_array
+from .results import TestResult, chi2_sf, frozen_array
 from .survival import _TOLERANCE, _Z95, _as_codes, _as_event, _as_time, unique_inverse
 
 __all__ = [
@@ -662,7 +661,7 @@ def cox_model(
 
     se = np.sqrt(np.diag(var))
     z = beta / se
-    pz = stats.chi2.sf(z**2, 1)
+    pz = chi2_sf(z**2, 1)
     with np.errstate(over="ignore"):  # exp overflows to inf for a runaway coefficient, as in R
         hr = np.exp(beta)
         lower = np.exp(beta - _Z95 * se)
@@ -683,9 +682,9 @@ def cox_model(
     wald = float(beta @ np.linalg.solve(var, beta))
     lr = 2.0 * (loglik[1] - loglik[0])
     tests = CoxTests(
-        wald=TestResult("Wald", wald, p, float(stats.chi2.sf(wald, p))),
-        lr=TestResult("likelihood ratio", float(lr), p, float(stats.chi2.sf(lr, p))),
-        score=TestResult("score (log-rank)", sctest, p, float(stats.chi2.sf(sctest, p))),
+        wald=TestResult("Wald", wald, p, float(chi2_sf(wald, p))),
+        lr=TestResult("likelihood ratio", float(lr), p, float(chi2_sf(lr, p))),
+        score=TestResult("score (log-rank)", sctest, p, float(chi2_sf(sctest, p))),
     )
     return CoxResult(
         terms=terms,
@@ -723,6 +722,8 @@ def _km_before(design: _Design) -> np.ndarray:
 
 
 def _rank_average(values: np.ndarray) -> np.ndarray:
+    from scipy import stats  # (slow to import; only this transform needs it)
+
     return stats.rankdata(values, method="average")
 
 
@@ -803,9 +804,9 @@ def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = Tr
         kk = np.r_[np.arange(p), p + np.array(cols)]
         uu = u_full[kk]
         stat = float(uu @ np.linalg.solve(imat[np.ix_(kk, kk)], uu))
-        table.append(ZphTerm(term, stat, len(cols), float(stats.chi2.sf(stat, len(cols)))))
+        table.append(ZphTerm(term, stat, len(cols), float(chi2_sf(stat, len(cols)))))
     stat = float(u_full @ np.linalg.solve(imat, u_full))
-    table.append(ZphTerm("GLOBAL", stat, p, float(stats.chi2.sf(stat, p))))
+    table.append(ZphTerm("GLOBAL", stat, p, float(chi2_sf(stat, p))))
 
     residuals, var, order = _scaled_schoenfeld(design, beta, info, xbar, assign)
     return ZphResult(

@@ -43,13 +43,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
-from .results import TestResult, frozen_array
+from .results import TestResult, chi2_sf, frozen_array, norm_sf
 
 __all__ = ["FineGrayTerm", "FineGrayResult", "fine_gray"]
 
-Z_975 = float(stats.norm.ppf(0.975))  # 1.959963984540054, summary.crr's qnorm(0.975)
+Z_975 = float(special.ndtri(0.975))  # 1.959963984540054, summary.crr's qnorm(0.975)
 _EPS = float(np.finfo(float).eps)  # R's .Machine$double.eps
 
 
@@ -513,7 +513,7 @@ def fine_gray(
 
     with np.errstate(divide="ignore", invalid="ignore"):
         z = beta / se
-    pvals = 2.0 * stats.norm.sf(np.abs(z))
+    pvals = 2.0 * norm_sf(np.abs(z))
     terms = tuple(
         FineGrayTerm(
             term=names[j],
@@ -530,11 +530,11 @@ def fine_gray(
     )
     try:
         wald_stat = float(beta @ np.linalg.solve(var, beta))
-        wald = TestResult("Wald", wald_stat, p, float(stats.chi2.sf(wald_stat, p)))
+        wald = TestResult("Wald", wald_stat, p, float(chi2_sf(wald_stat, p)))
     except np.linalg.LinAlgError:
         wald = TestResult("Wald", float("nan"), p, float("nan"))
     lr_stat = 2.0 * (loglik - loglik_null)
-    pseudo_lr = TestResult("pseudo-likelihood ratio", float(lr_stat), p, float(stats.chi2.sf(lr_stat, p)))
+    pseudo_lr = TestResult("pseudo-likelihood ratio", float(lr_stat), p, float(chi2_sf(lr_stat, p)))
 
     return FineGrayResult(
         terms=terms,

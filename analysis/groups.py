@@ -109,7 +109,8 @@ def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...
         texts = [str(int(v)) for v in distinct]
     else:
         texts = [None if pd.isna(v) else str(v) for v in distinct]
-    values = pd.Series(np.array(texts + [None], dtype=object)[codes], index=values.index, dtype=object, name=values.name)
+    values = pd.Series(np.array(texts + [None], dtype=object)[codes], index=values.index, dtype=object,
+                       name=values.name)
     present = set(texts) - {None}
     spec_order = [c for c in code_order(by) if c in present] if by in BY_NAME else []
     levels = tuple(spec_order + sorted(present - set(spec_order)))

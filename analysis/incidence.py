@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .results import Curve, TestResult, frozen_array
+from .results import Curve, TestResult, chi2_sf, frozen_array
 from .survival import unique_inverse
 
 __all__ = ["cumulative_incidence", "gray_test"]
@@ -250,7 +249,7 @@ def gray_test(time, status, group, cause: int = 1, strata=None) -> TestResult:
     if not _full_rank(cov):
         return TestResult("Gray", float("nan"), df, float("nan"))
     statistic = float(score @ np.linalg.solve(cov, score))
-    return TestResult("Gray", statistic, df, float(stats.chi2.sf(statistic, df)))
+    return TestResult("Gray", statistic, df, float(chi2_sf(statistic, df)))
 
 
 def _full_rank(v: np.ndarray, tol: float = 1e-7) -> bool:

@@ -301,7 +301,8 @@ def _read_simple_csv(text: str, delimiter: str) -> pd.DataFrame | None:
             if pc.any(pc.not_equal(stripped[i], "")).as_py():
                 problems.append(_file_problem(f"column {i + 1} has values but no name in the header"))
         elif name in seen:
-            problems.append(Problem(1, None, name, None, f"duplicate column name (columns {seen[name] + 1} and {i + 1})"))
+            problems.append(Problem(1, None, name, None,
+                                    f"duplicate column name (columns {seen[name] + 1} and {i + 1})"))
         else:
             seen[name] = i
     problems.sort(key=lambda p: p.line is not None)  # nameless columns first, as the general reader lists them
@@ -925,8 +926,7 @@ class Criterion:
         unknown = values.isna().to_numpy()
         out = [(f"{label} not recorded", unknown)]
         if self.values:
-            text = map_distinct(values, lambda v: None if pd.isna(v) else (f"{v:g}" if isinstance(v, float) else str(v)),
-                                na_value=None)
+            text = map_distinct(values, lambda v: f"{v:g}" if isinstance(v, float) else str(v), na_value=None)
             out.append((f"{label} other than {' or '.join(self.values)}",
                         (~unknown) & ~text.isin(self.values).to_numpy()))
         if self.minimum is not None:

@@ -213,8 +213,8 @@ def generate_registry(n: int, seed: int = DEFAULT_SEED) -> pd.DataFrame:
     agvhd_day = np.where(grade >= 2, onset, np.nan)
 
     # chronic GVHD among patients alive at its onset
-    c_p = np.column_stack([np.full(n, 0.55) - 0.10 * (graft == 1), np.full(n, 0.22), np.full(n, 0.23) + 0.10 * (graft == 1)])
-    chronic = _choice_rows(rng, c_p)
+    more = 0.10 * (graft == 1)  # peripheral blood: more chronic GVHD
+    chronic = _choice_rows(rng, np.column_stack([0.55 - more, np.full(n, 0.22), 0.23 + more]))
     c_onset = np.floor(100 + rng.random(n) * 400)
     chronic = np.where(engrafted & (c_onset <= last), chronic, 0)
     cgvhd_day = np.where(chronic > 0, c_onset, np.nan)

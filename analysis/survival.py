@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from .results import Curve, Median, TestResult, frozen_array
+from .results import Curve, Median, TestResult, chi2_sf, frozen_array
 
 __all__ = [
     "FollowUp",
@@ -392,7 +391,7 @@ def logrank_test(time, event, group, strata=None) -> TestResult:
         except np.linalg.LinAlgError:
             raise ValueError("log-rank variance matrix is singular") from None
     if df > 0:
-        p = float(stats.chi2.sf(statistic, df))
+        p = float(chi2_sf(statistic, df))
     else:
         p = 1.0 if df == 0 else float("nan")  # R: pchisq(0, 0, lower = FALSE) is 1
     return TestResult(name="log-rank", statistic=statistic, df=df, p=p)

@@ -33,10 +33,9 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .cox import _merge_near_ties_joint
-from .results import Curve, EndpointResult, TestResult, frozen_array
+from .results import Curve, EndpointResult, TestResult, chi2_sf, frozen_array
 from .survival import _TOLERANCE, _as_event, _as_time, _loglog_ci, median_survival, unique_inverse
 
 __all__ = ["CountingProcessData", "split_at_event", "mantel_byar", "simon_makuch", "delayed_entry_comparison"]
@@ -342,7 +341,7 @@ def _two_state_test(start, stop, ev, in1) -> TestResult:
             "the Mantel-Byar variance is 0: nobody is at risk in one of the states at any event time"
         )
     statistic = (observed - expected) ** 2 / variance
-    return TestResult("Mantel-Byar", float(statistic), 1, float(stats.chi2.sf(statistic, 1)))
+    return TestResult("Mantel-Byar", float(statistic), 1, float(chi2_sf(statistic, 1)))
 
 
 def _product_limit(start, stop, event, label: str) -> Curve:
