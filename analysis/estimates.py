@@ -1,7 +1,6 @@
 """Endpoint estimates overall and by group: Kaplan-Meier or Aalen-Johansen plus the group test."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .endpoints import ENDPOINTS, endpoint_data

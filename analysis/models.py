@@ -16,7 +16,7 @@ from .cox import CoxResult, ZphResult, cox_model, cox_zph
 from .endpoints import ENDPOINTS, endpoint_data
 from .finegray import FineGrayResult, fine_gray
 from .groups import DERIVED, group_labels
-from .results import MONTH_DAYS, TestResult
+from .results import MONTH_DAYS
 from .schema import BY_NAME
 from .timedep import split_at_event
 

@@ -18,7 +18,7 @@ from .prose import cr_after_hct_markdown, estimates_markdown, findings_markdown,
 from .study import Study, load_study, study_cohort
 from .estimates import estimate_endpoint
 from .figures import plot_curves, plot_panels
-from .loading import Cohort, load_cohort
+from .loading import Cohort
 from .overview import cohort_overview
 from .overview_tables import cohort_flow_table, endpoint_exclusion_table, missing_data_table, warnings_markdown
 from .reproduction import ReproductionRow, reproduction_rows
