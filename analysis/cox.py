@@ -44,6 +44,7 @@ from typing import Callable, Literal
 import numpy as np
 import pandas as pd
 
+from .ranks import average_ranks
 from .results import TestResult, chi2_sf, frozen_array
 from .survival import _TOLERANCE, _Z95, _as_codes, _as_event, _as_time, unique_inverse
 
@@ -721,12 +722,6 @@ def _km_before(design: _Design) -> np.ndarray:
     return 1.0 - np.r_[1.0, surv][before]
 
 
-def _rank_average(values: np.ndarray) -> np.ndarray:
-    from scipy import stats  # (slow to import; only this transform needs it)
-
-    return stats.rankdata(values, method="average")
-
-
 def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = True) -> ZphResult:
     """Test of proportional hazards, as ``survival::cox.zph`` (survival >= 3.0).
 
@@ -777,7 +772,7 @@ def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = Tr
     elif transform == "km":
         tname, ttimes = "km", _km_before(design)
     elif transform == "rank":
-        tname, ttimes = "rank", _rank_average(times)
+        tname, ttimes = "rank", average_ranks(times)
     elif transform == "identity":
         tname, ttimes = "identity", times.astype(float)
     elif transform == "log":

@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -111,10 +112,21 @@ class ReportFigure(Figure):
     does.  The figure is not registered with pyplot, so it appears once.
     """
 
-    def _repr_png_(self) -> bytes:
+    def _repr_png_(self) -> bytes | None:
+        if _notebook_draws_figures():
+            return None  # drawn once, in the format Quarto asked for (svg for HTML, png for PDF)
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", bbox_inches="tight")
         return buffer.getvalue()
+
+
+def _notebook_draws_figures() -> bool:
+    """Whether IPython has a formatter for matplotlib figures (``%matplotlib inline``, Quarto's setup)."""
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    if shell is None:
+        return False
+    formatters = shell.display_formatter.formatters.values()
+    return any(Figure in getattr(f, "type_printers", {}) for f in formatters)
 
 
 def style():
@@ -408,10 +420,21 @@ def _place_annotations(panel: _Panel):
         ptext.set_horizontalalignment(h)
 
 
-def _finish(fig: Figure, panels: list[_Panel]):
+def _finish(fig: Figure, panels: list[_Panel], *, own_figure: bool):
+    # Legends and tests end up inside their axes, so where they stand before being placed
+    # must not shape the layout.
+    annotations = [a for panel in panels for a in (panel.legend, panel.ptext) if a is not None]
+    for annotation in annotations:
+        annotation.set_in_layout(False)
     fig.draw_without_rendering()  # runs the layout engine, so legend and axes sizes are final
     for panel in panels:
         _place_annotations(panel)
+    for annotation in annotations:
+        annotation.set_in_layout(True)
+    if own_figure:
+        # The layout is final: keep it, so that showing or saving the figure does not lay out
+        # every panel and risk table again.
+        fig.set_layout_engine("none")
 
 
 # --------------------------------------------------------------------------- public API
@@ -476,7 +499,8 @@ def plot_curves(
         The figure holding the plot (``ax.figure`` when `ax` was given).
     """
     with style():
-        if ax is None:
+        own_figure = ax is None
+        if own_figure:
             fig = ReportFigure(figsize=figsize, layout="constrained")
             ax = fig.add_subplot()
         else:
@@ -484,7 +508,7 @@ def plot_curves(
         panel = _draw_endpoint(ax, result, times=times, colors=colors, show_ci=show_ci, title=title,
                                ylabel=ylabel, xmax=xmax, min_cell=min_cell, landmark=landmark,
                                xunit=xunit)
-        _finish(fig, [panel])
+        _finish(fig, [panel], own_figure=own_figure)
     return fig
 
 
@@ -550,5 +574,5 @@ def plot_panels(
                                          xunit=xunit))
         for ax in axes[len(results):]:
             ax.remove()
-        _finish(fig, panels)
+        _finish(fig, panels, own_figure=True)
     return fig

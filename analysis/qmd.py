@@ -2,9 +2,12 @@
 
 Quarto splits a page into cells at each ```{python} chunk (the `#|` option
 lines stay in the cell), runs them in one kernel started in the page's own
-folder, and evaluates the inline `{python} expr` expressions of the prose in
-the same kernel.  `execute_qmd` does the same and raises on any exception, so
-the test suite catches a broken chapter before a user's `quarto render` does.
+folder after a setup cell of its own (figure size, dpi and format of the HTML
+format in `_quarto.yml`), and evaluates the inline `{python} expr` expressions
+of the prose in the same kernel.  A page without code gets no kernel (Quarto
+renders it with its markdown engine).  `execute_qmd` does the same and raises
+on any exception, so the test suite catches a broken chapter before a user's
+`quarto render` does.
 `python -m analysis.qmd preview` writes each executed page as HTML to
 `_preview/` for looking at figures and tables where Quarto is absent.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -27,6 +31,9 @@ CHUNK_START_RE = re.compile(r"^```+\s*\{python[^}]*\}\s*$")
 INLINE_RE = re.compile(r"`\{python\}\s+([^`]+)`")
 OPTION_RE = re.compile(r"^#\|\s?(.*)$")
 INLINE_TAG = "inline-expressions"
+SETUP_TAG = "quarto-setup"
+# Quarto's defaults for HTML where `_quarto.yml` is silent.
+HTML_FIGURE_DEFAULTS = {"fig-width": 7.0, "fig-height": 5.0, "fig-format": "retina", "fig-dpi": 96}
 
 
 def resolve_includes(text: str, folder: Path) -> str:
@@ -93,14 +100,52 @@ def qmd_to_notebook(path: Path) -> nbformat.NotebookNode:
     return notebook
 
 
+def html_figure_options(project: Path = PROJECT_ROOT) -> dict:
+    """fig-width, fig-height, fig-format and fig-dpi of the project's HTML format."""
+    config_file = project / "_quarto.yml"
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
+    html = ((config or {}).get("format") or {}).get("html") or {}
+    return {key: html.get(key, default) for key, default in HTML_FIGURE_DEFAULTS.items()}
+
+
+def setup_cell(options: dict) -> nbformat.NotebookNode:
+    """The cell Quarto's Jupyter engine runs before a page: fresh namespace, figure size/dpi/format."""
+    source = (
+        "%reset -f\n"
+        "import matplotlib.pyplot as plt\n"
+        "from matplotlib_inline.backend_inline import set_matplotlib_formats\n"
+        f"plt.rcParams['figure.figsize'] = ({options['fig-width']!r}, {options['fig-height']!r})\n"
+        f"plt.rcParams['figure.dpi'] = {options['fig-dpi']!r}\n"
+        f"plt.rcParams['savefig.dpi'] = {options['fig-dpi']!r}\n"
+        f"set_matplotlib_formats({options['fig-format']!r})\n"
+    )
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = [SETUP_TAG]
+    return cell
+
+
 def execute_qmd(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
     """Run every cell in a kernel started in the page's folder; raise on any error."""
     path = Path(path).resolve()
     notebook = qmd_to_notebook(path)
+    if not any(cell.cell_type == "code" for cell in notebook.cells):
+        return notebook
+    notebook.cells.insert(0, setup_cell(html_figure_options()))
+    # The kernel is stopped at once when the page is done: nothing is left in it to wind down.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+                            shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    notebook.cells.pop(0)
     return notebook
+
+
+def execute_pages(pages: list[Path], jobs: int = 1):
+    """Execute pages, `jobs` at a time (each in its own kernel, as Quarto does); yield each in order."""
+    if jobs <= 1:
+        yield from ((page, execute_qmd(page)) for page in pages)
+        return
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        yield from zip(pages, pool.map(execute_qmd, pages))
 
 
 def _fill_inline_values(notebook: nbformat.NotebookNode) -> None:
@@ -149,11 +194,14 @@ def main(argv: list[str]) -> int:
             print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
         return 0
     if argv[:1] == ["execute"]:
-        for page in (Path(a) for a in argv[1:]) if len(argv) > 1 else chapters():
-            execute_qmd(page)
+        args = argv[1:]
+        jobs = 1
+        if args[:1] == ["--jobs"] and len(args) > 1:
+            jobs, args = int(args[1]), args[2:]
+        for page, _ in execute_pages([Path(a) for a in args] if args else chapters(), jobs):
             print(f"executed {page}")
         return 0
-    print("usage: python -m analysis.qmd preview [DIR] | execute [PAGE.qmd ...]", file=sys.stderr)
+    print("usage: python -m analysis.qmd preview [DIR] | execute [--jobs N] [PAGE.qmd ...]", file=sys.stderr)
     return 2
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from analysis.config import PROJECT_ROOT
-from analysis.qmd import INLINE_RE, chapters, execute_qmd, qmd_to_notebook
+from analysis import qmd
+from analysis.qmd import (INLINE_RE, INLINE_TAG, chapters, execute_pages, execute_qmd, html_figure_options,
+                          qmd_to_notebook, setup_cell)
 
 PAGES = chapters()
 
@@ -51,6 +53,53 @@ def test_cells_run_in_the_pages_own_folder(tmp_path):
     page = tmp_path / "where.qmd"
     page.write_text("```{python}\nimport os\nassert os.getcwd() == %r\n```\n" % str(tmp_path), encoding="utf-8")
     execute_qmd(page)
+
+
+def test_a_page_without_code_gets_no_kernel(tmp_path, monkeypatch):
+    """Quarto renders such a page with its markdown engine."""
+    page = tmp_path / "prose.qmd"
+    page.write_text("---\ntitle: Prose\n---\n\nNo code here.\n", encoding="utf-8")
+
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr(qmd, "NotebookClient", no_kernel)
+    notebook = execute_qmd(page)
+    assert [c.cell_type for c in notebook.cells] == ["markdown"]
+
+
+def test_figures_come_out_once_in_the_html_format_of_quarto_yml(tmp_path):
+    """Quarto's setup cell sets the figure format (svg for our HTML); a report figure is drawn in
+    that format only, not also as a PNG, and the setup cell is not part of the page."""
+    assert html_figure_options()["fig-format"] == "svg"
+    page = tmp_path / "figure.qmd"
+    page.write_text(
+        "```{python}\nfrom analysis.figures import ReportFigure\nfig = ReportFigure()\n"
+        "fig.add_subplot().plot([0, 1], [0, 1])\nfig\n```\n",
+        encoding="utf-8",
+    )
+    notebook = execute_qmd(page)
+    assert len(notebook.cells) == 1
+    shown = [o for o in notebook.cells[0].outputs if o.output_type in ("execute_result", "display_data")]
+    assert len(shown) == 1
+    assert "image/svg+xml" in shown[0].data and "image/png" not in shown[0].data
+
+
+def test_setup_cell_follows_the_project_options():
+    source = setup_cell({"fig-width": 6.5, "fig-height": 4.5, "fig-format": "png", "fig-dpi": 300}).source
+    assert "(6.5, 4.5)" in source and "set_matplotlib_formats('png')" in source and "= 300" in source
+
+
+def test_pages_executed_two_at_a_time_come_back_in_order(tmp_path):
+    pages = []
+    for i in range(3):
+        pages.append(tmp_path / f"p{i}.qmd")
+        pages[-1].write_text(f"```{{python}}\nvalue = {i}\n```\n\nValue `{{python}} value`.\n", encoding="utf-8")
+    done = list(execute_pages(pages, jobs=2))
+    assert [page for page, _ in done] == pages
+    for i, (_, notebook) in enumerate(done):
+        inline = [c for c in notebook.cells if c.cell_type == "code" and INLINE_TAG in c.metadata.get("tags", [])]
+        assert inline[0].outputs[0]["text"].strip() == f'["{i}"]'
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(PROJECT_ROOT).as_posix() for p in PAGES])

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from analysis.figures import PALETTE, SINGLE_COLOR, plot_curves, plot_panels  # noqa: E402
+from analysis.figures import PALETTE, SINGLE_COLOR, plot_curves, plot_panels, style  # noqa: E402
 from analysis.formatting import fmt_horizon, fmt_median, fmt_p_expr, fmt_test_name  # noqa: E402
 from analysis.results import Curve, EndpointResult, Median, frozen_array  # noqa: E402
 from analysis.results import TestResult as GroupTest  # noqa: E402  (not collected by pytest)
@@ -250,6 +250,36 @@ def test_draws_on_a_given_axes_and_returns_its_figure():
         assert ax.get_title(loc="left") == ""
         assert ax.get_ylabel() == "OS (%)"
         assert len(by_gid(ax, "curve:")) == 1
+    finally:
+        plt.close(fig)
+
+
+def _pixels(fig, dpi):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    buffer.seek(0)
+    return plt.imread(buffer)
+
+
+@pytest.mark.parametrize("dpi", [96, 300])
+def test_kept_layout_draws_the_same_pixels_as_a_fresh_layout(dpi):
+    """The figures keep the constrained layout computed when they were built (so showing them
+    does not lay them out again); laying them out afresh changes no pixel, at screen or print dpi
+    (Quarto makes figures at the dpi it saves them with)."""
+    with matplotlib.rc_context({"figure.dpi": dpi}):
+        fig = plot_curves(three_group_incidence())
+    assert fig.get_layout_engine() is None or not fig.get_layout_engine().adjust_compatible
+    kept = _pixels(fig, dpi)
+    with style():  # the engine takes its paddings from the figure style
+        fig.set_layout_engine("constrained")
+    np.testing.assert_array_equal(kept, _pixels(fig, dpi))
+
+
+def test_a_given_axes_keeps_its_figures_layout_engine():
+    fig, ax = plt.subplots(layout="constrained")
+    try:
+        plot_curves(single_result(), ax=ax)
+        assert type(fig.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
     finally:
         plt.close(fig)
 
