@@ -63,6 +63,7 @@ clean:
 # clears _freeze/ when the data, the package or the software changed since the frozen results.
 provenance: $(INSTALLED)
 	$(PY) -m analysis.provenance
+	$(PY) -m analysis.sections
 
 # Render every page afresh, as the release workflow does (the CI profile ignores _freeze/).
 report-ci: $(INSTALLED)

@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Literal
 
 import numpy as np
-import pandas as pd
 
+from .inputs import covariate_matrix
 from .ranks import average_ranks
 from .results import TestResult, chi2_sf, frozen_array
 from .survival import _TOLERANCE, _Z95, _as_codes, _as_event, _as_time, unique_inverse
@@ -221,51 +221,12 @@ class ZphResult:
 
 
 def _as_covariates(covariates, n: int, names) -> tuple[np.ndarray, tuple[str, ...]]:
-    """A float (n, p) matrix of numeric covariates and the column names."""
-    if isinstance(covariates, pd.Series):
-        covariates = covariates.to_frame()
-    if isinstance(covariates, pd.DataFrame):
-        default = tuple(str(c) for c in covariates.columns)
-        for name in covariates.columns:
-            col = covariates[name]
-            if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
-                raise ValueError(
-                    f"covariate {name!r} is not numeric (dtype {col.dtype}); "
-                    "dummy-code categorical covariates (as column[level] 0/1 columns) before fitting"
-                )
-        x = covariates.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        if isinstance(covariates, dict):
-            default = tuple(str(k) for k in covariates)
-            columns = [np.asarray(v) for v in covariates.values()]
-            if any(c.ndim != 1 for c in columns):
-                raise ValueError("each covariate in a dict must be one-dimensional")
-            x = np.column_stack(columns) if columns else np.empty((n, 0))
-        else:
-            x = np.asarray(covariates)
-            if x.ndim == 1:
-                x = x[:, None]
-            if x.ndim != 2:
-                raise ValueError(f"covariates must be an (n, p) array, got shape {x.shape}")
-            default = tuple(f"x{j + 1}" for j in range(x.shape[1]))
-        try:
-            x = x.astype(float)
-        except (TypeError, ValueError):
-            raise ValueError(
-                "covariates must be numeric; dummy-code categorical covariates before fitting"
-            ) from None
-    if x.shape[0] != n:
-        raise ValueError(f"covariates have {x.shape[0]} rows but time has {n}")
-    p = x.shape[1]
-    if p == 0:
-        raise ValueError("no covariates: cox_model needs at least one column")
-    names = default if names is None else tuple(str(v) for v in names)
-    if len(names) != p:
-        raise ValueError(f"names has {len(names)} entries but covariates have {p} columns")
-    if len(set(names)) != p:
-        dup = sorted({v for v in names if names.count(v) > 1})
-        raise ValueError(f"covariate names must be unique; repeated: {', '.join(dup)}")
-    for j in range(p):
+    """A float (n, p) matrix of finite numeric covariates and the column names."""
+    # dummy columns must be named column[level] for cox_zph to test each factor as one term
+    x, names = covariate_matrix(
+        covariates, n, names, fitter="cox_model", accept_dict=True, dummy_naming="as column[level] 0/1 columns"
+    )
+    for j in range(x.shape[1]):
         bad = np.flatnonzero(~np.isfinite(x[:, j]))
         if bad.size:
             raise ValueError(

@@ -42,9 +42,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy import special
 
+from .inputs import competing_risks_outcome, covariate_matrix
 from .results import TestResult, chi2_sf, frozen_array, norm_sf
 
 __all__ = ["FineGrayTerm", "FineGrayResult", "fine_gray"]
@@ -147,93 +147,10 @@ class FineGrayResult:
 # --------------------------------------------------------------------------
 # input checks
 # --------------------------------------------------------------------------
-def _vector(values, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
-    return array
-
-
-def _check_missing(values, name: str) -> None:
-    missing = np.asarray(pd.isna(values))
-    if missing.any():
-        rows = np.flatnonzero(missing)
-        raise ValueError(
-            f"{name} has {rows.size} missing value(s) (first at position {rows[0]}); "
-            "drop or resolve them before fitting"
-        )
-
-
-def _validate_outcome(time, status, cause) -> tuple[np.ndarray, np.ndarray, int]:
-    time = _vector(time, "time")
-    status = _vector(status, "status")
-    if time.shape != status.shape:
-        raise ValueError(f"time and status differ in length ({time.size} vs {status.size})")
-    if time.size == 0:
-        raise ValueError("no observations: time and status are empty")
-    _check_missing(time, "time")
-    _check_missing(status, "status")
-    try:
-        time = time.astype(float)
-        status_f = status.astype(float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"time and status must be numeric: {exc}") from None
-    if not np.isfinite(time).all():
-        raise ValueError("time has infinite values")
-    if (time < 0).any():
-        i = int(np.flatnonzero(time < 0)[0])
-        raise ValueError(f"time must be >= 0; position {i} has {time[i]!r}")
-    if not np.isfinite(status_f).all() or (status_f != np.round(status_f)).any():
-        raise ValueError("status must hold integer codes (0 = censored, otherwise the cause)")
-    try:
-        ok = not isinstance(cause, (bool, np.bool_)) and float(cause).is_integer() and cause != 0
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"cause must be a non-zero integer code, got {cause!r}")
-    return time, status_f.astype(np.int64), int(cause)
-
-
 def _validate_covariates(covariates, n: int, names) -> tuple[np.ndarray, tuple[str, ...]]:
-    if isinstance(covariates, pd.Series):
-        covariates = covariates.to_frame()
-    if isinstance(covariates, pd.DataFrame):
-        default = tuple(str(c) for c in covariates.columns)
-        columns = [covariates[c] for c in covariates.columns]
-        for name, col in zip(default, columns):
-            if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
-                raise ValueError(
-                    f"covariate {name!r} is not numeric (dtype {col.dtype}); "
-                    "dummy-code categorical covariates before fitting"
-                )
-        raw = covariates.to_numpy(dtype=float, na_value=np.nan) if columns else np.empty((len(covariates), 0))
-    else:
-        raw = np.asarray(covariates)
-        if raw.ndim == 1:
-            raw = raw[:, None]
-        if raw.ndim != 2:
-            raise ValueError(f"covariates must be an (n, p) array, got shape {raw.shape}")
-        default = tuple(f"x{j + 1}" for j in range(raw.shape[1]))
-        try:
-            raw = raw.astype(float)
-        except (TypeError, ValueError):
-            raise ValueError("covariates must be numeric; dummy-code categorical covariates before fitting") from None
-    x = np.array(raw, dtype=float)
-    if x.shape[0] != n:
-        raise ValueError(f"covariates have {x.shape[0]} rows but time has {n}")
-    p = x.shape[1]
-    if p == 0:
-        raise ValueError("no covariates: fine_gray needs at least one column")
-    if names is None:
-        names = default
-    else:
-        names = tuple(str(v) for v in names)
-        if len(names) != p:
-            raise ValueError(f"names has {len(names)} entries but covariates have {p} columns")
-    if len(set(names)) != p:
-        dup = sorted({v for v in names if names.count(v) > 1})
-        raise ValueError(f"covariate names must be unique; repeated: {', '.join(dup)}")
-    for j in range(p):
+    """The covariate matrix, without the missing, infinite, constant or collinear columns crr would accept."""
+    x, names = covariate_matrix(covariates, n, names, fitter="fine_gray")
+    for j in range(x.shape[1]):
         col = x[:, j]
         bad = np.isnan(col)
         if bad.any():
@@ -457,7 +374,7 @@ def fine_gray(
         collinear covariates, no event of `cause`, or a singular information
         matrix.
     """
-    time, status, cause = _validate_outcome(time, status, cause)
+    time, status, cause = competing_risks_outcome(time, status, cause, before="fitting")
     x, names = _validate_covariates(covariates, time.size, names)
     n, p = x.shape
     n_events = int(np.sum(status == cause))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .inputs import competing_risks_outcome, one_dimensional, reject_missing
 from .results import Curve, TestResult, chi2_sf, frozen_array
 from .survival import unique_inverse
 
@@ -27,59 +28,12 @@ Z_95 = 1.96  # SPEC: the CI of the CIF uses 1.96, not qnorm(0.975)
 # --------------------------------------------------------------------------
 # input checks
 # --------------------------------------------------------------------------
-def _vector(values, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
-    return array
-
-
-def _check_missing(values: np.ndarray, name: str) -> None:
-    missing = np.asarray(pd.isna(values))
-    if missing.any():
-        rows = np.flatnonzero(missing)
-        raise ValueError(
-            f"{name} has {rows.size} missing value(s) (first at position {rows[0]}); "
-            "drop or resolve them before estimating"
-        )
-
-
-def _validate(time, status, cause) -> tuple[np.ndarray, np.ndarray, int]:
-    time = _vector(time, "time")
-    status = _vector(status, "status")
-    if time.shape != status.shape:
-        raise ValueError(f"time and status differ in length ({time.size} vs {status.size})")
-    if time.size == 0:
-        raise ValueError("no observations: time and status are empty")
-    _check_missing(time, "time")
-    _check_missing(status, "status")
-    try:
-        time = time.astype(float)
-        status_f = status.astype(float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"time and status must be numeric: {exc}") from None
-    if not np.isfinite(time).all():
-        raise ValueError("time has infinite values")
-    if (time < 0).any():
-        i = int(np.flatnonzero(time < 0)[0])
-        raise ValueError(f"time must be >= 0; position {i} has {time[i]!r}")
-    if not np.isfinite(status_f).all() or (status_f != np.round(status_f)).any():
-        raise ValueError("status must hold integer codes (0 = censored, otherwise the cause)")
-    try:
-        ok = not isinstance(cause, (bool, np.bool_)) and float(cause).is_integer() and cause != 0
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"cause must be a non-zero integer code, got {cause!r}")
-    return time, status_f.astype(np.int64), int(cause)
-
-
 def _labels(values, n: int, name: str) -> tuple[np.ndarray, int]:
     """Integer codes 0..k-1 of `values` in sorted level order (R's factor order)."""
-    values = _vector(values, name)
+    values = one_dimensional(values, name)
     if values.size != n:
         raise ValueError(f"{name} has {values.size} values but time has {n}")
-    _check_missing(values, name)
+    reject_missing(values, name, before="estimating")
     # the distinct values by hashing, then sorted (np.unique of the distinct values: the same
     # levels and order as np.unique of all of them, without sorting n objects)
     found, distinct = pd.factorize(values, use_na_sentinel=True)
@@ -120,7 +74,7 @@ def cumulative_incidence(time, status, cause: int = 1, label: str = "all") -> Cu
     ValueError
         On empty, missing, negative or non-numeric input.
     """
-    time, status, cause = _validate(time, status, cause)
+    time, status, cause = competing_risks_outcome(time, status, cause, before="estimating")
     n = time.size
     ut, inv = unique_inverse(time)
     m = ut.size
@@ -225,7 +179,7 @@ def gray_test(time, status, group, cause: int = 1, strata=None) -> TestResult:
     ValueError
         On invalid input or fewer than two groups.
     """
-    time, status, cause = _validate(time, status, cause)
+    time, status, cause = competing_risks_outcome(time, status, cause, before="estimating")
     g, ng = _labels(group, time.size, "group")
     if ng < 2:
         raise ValueError("gray_test needs at least two groups")

@@ -70,7 +70,17 @@ class CrAfterHct:
     n_pif_cr: int
 
 
-def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct | None:
+@dataclass(frozen=True, eq=False)
+class _CrAfterHctGroups:
+    time: np.ndarray
+    event: np.ndarray
+    crpr: np.ndarray      # in CR or PR at HCT
+    pif: np.ndarray       # primary induction failure (NR at HCT)
+    cr_time: np.ndarray   # months to CR after HCT (inf: never)
+    pif_cr: np.ndarray    # PIF patients who reached CR after HCT, before death or censoring
+
+
+def _cr_after_hct_groups(data: pd.DataFrame) -> _CrAfterHctGroups | None:
     """None when the extract cannot tell (no status at HCT, PIF or CR-after-HCT date) or nobody qualifies."""
     if not {"status_at_hct", "pif", "cr_after_hct_day"} <= set(data.columns):
         return None
@@ -80,9 +90,29 @@ def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct | None:
     pif = ((data["status_at_hct"] == "NR") & (data["pif"] == 1)).to_numpy()
     cr_time = _state_months(data, "cr_after_hct")
     pif_cr = pif & np.isfinite(cr_time) & (cr_time < time)
-
     if not crpr.any() or not pif_cr.any():
         return None
+    return _CrAfterHctGroups(time, event, crpr, pif, cr_time, pif_cr)
+
+
+def cr_after_hct_available(data: pd.DataFrame) -> bool:
+    """Whether `cr_after_hct_comparison` can be made on this extract."""
+    return _cr_after_hct_groups(data) is not None
+
+
+def gvhd_states_available(data: pd.DataFrame) -> bool:
+    """Whether the extract records both acute and chronic GVHD (what `gvhd_effects` needs)."""
+    columns = set(data.columns)
+    return bool({"agvhd_grade", "agvhd_any"} & columns and {"cgvhd", "cgvhd_any"} & columns)
+
+
+def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct | None:
+    """None when the extract cannot tell (no status at HCT, PIF or CR-after-HCT date) or nobody qualifies."""
+    groups = _cr_after_hct_groups(data)
+    if groups is None:
+        return None
+    time, event, crpr, pif, cr_time, pif_cr = (groups.time, groups.event, groups.crpr, groups.pif, groups.cr_time,
+                                               groups.pif_cr)
     rows = crpr | pif_cr
     start = np.where(pif_cr, cr_time, 0.0)[rows]
     group = pif_cr[rows].astype(int)
@@ -112,7 +142,7 @@ class GvhdEffects:
 
 def gvhd_effects(data: pd.DataFrame) -> GvhdEffects | None:
     """None when the extract records no acute or no chronic GVHD."""
-    if not ({"agvhd_grade", "agvhd_any"} & set(data.columns) and {"cgvhd", "cgvhd_any"} & set(data.columns)):
+    if not gvhd_states_available(data):
         return None
     os_data = endpoint_data(data, "os")
     time, event = np.asarray(os_data.time), np.asarray(os_data.status)

@@ -35,7 +35,6 @@ import pandas as pd
 
 from .groups import map_distinct
 from .schema import (
-    BY_NAME,
     COLUMNS,
     DATE_COLUMNS,
     EVENT_DATES,

@@ -40,7 +40,7 @@ from .formatting import fmt_p, fmt_p_expr
 from .landmark_types import LandmarkRow
 from .model_tables import (
     _as_landmark_row,
-    _lower_first,
+    _count_text,
     covariate_title,
     fmt_hr_ci,
     model_rows,
@@ -49,6 +49,7 @@ from .model_tables import (
 )
 from .models import TIME_DEPENDENT, ModelResult
 from .privacy import suppress_count
+from .tables import _lower_first
 
 __all__ = ["forest_plot", "forest_plots", "landmark_series_plot", "smooth", "zph_plot"]
 
@@ -90,8 +91,14 @@ def _axis_label(model: ModelResult) -> str:
     return "Hazard ratio"
 
 
-def _count_text(model: ModelResult, min_cell: int = 0) -> str:
-    return f"n = {suppress_count(model.n, min_cell)}, events = {suppress_count(model.events, min_cell)}"
+def _ci_extent(hr: float, lower: float, upper: float) -> tuple[float, float]:
+    """The ends of a CI whisker on a log axis, before clipping to the axis.
+
+    A missing or non-positive lower limit runs to 0 and a NaN upper limit stops
+    at the estimate; an infinite limit stays infinite (clipped with an arrow).
+    """
+    return (lower if np.isfinite(lower) and lower > 0 else 0.0,
+            upper if not np.isnan(upper) else hr)
 
 
 def _finite_positive(values) -> list[float]:
@@ -184,8 +191,7 @@ def _draw_estimates(ax: Axes, model: ModelResult, rows, xlim: tuple[float, float
         hr, lower, upper = entry.hr, entry.lower, entry.upper
         name = entry.term
         if np.isfinite(lower) or np.isfinite(upper):
-            left = lower if np.isfinite(lower) and lower > 0 else 0.0
-            right = upper if not np.isnan(upper) else hr
+            left, right = _ci_extent(hr, lower, upper)
             x0, x1 = max(left, lo), min(right, hi)
             if x0 < x1:
                 ax.plot([x0, x1], [y, y], color=color, linewidth=1.1, solid_capstyle="butt", zorder=3,
@@ -660,8 +666,7 @@ def landmark_series_plot(
             ax.plot(*zip(*shown), color=color, linewidth=0.8, alpha=0.5, zorder=2, gid="path")
         for r in rows:
             name = f"{r.landmark:g}"
-            lower = r.lower if np.isfinite(r.lower) and r.lower > 0 else 0.0
-            upper = r.upper if not np.isnan(r.upper) else r.hr
+            lower, upper = _ci_extent(r.hr, r.lower, r.upper)
             y0, y1 = max(lower, lo), min(upper, hi)
             if np.isfinite(y0) and np.isfinite(y1) and y0 < y1:
                 ax.plot([r.landmark, r.landmark], [y0, y1], color=color, linewidth=1.1, zorder=3,

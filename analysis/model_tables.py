@@ -37,6 +37,7 @@ from .landmark_types import LandmarkRow
 from .models import TIME_DEPENDENT, ModelResult, ModelTerm
 from .privacy import is_suppressed, suppress_count
 from .schema import BY_NAME
+from .tables import _DASH, _INDENT, _lower_first
 
 __all__ = [
     "LandmarkRow",
@@ -57,8 +58,6 @@ __all__ = [
     "univariable_table",
 ]
 
-_INDENT = "\u2003"  # em space: an indentation that survives HTML -> Typst
-_DASH = "\u2014"  # em dash: "not in this model"
 REFERENCE_TEXT = "1 (reference)"
 
 #: Units of continuous covariates: the hazard ratio is per one unit.
@@ -240,8 +239,13 @@ def method_note(model: ModelResult) -> str:
     return text
 
 
+def _count_text(model: ModelResult, min_cell: int = 0) -> str:
+    """'n = 120, events = 45', counts below `min_cell` suppressed (table footnotes and forest plots)."""
+    return f"n = {suppress_count(model.n, min_cell)}, events = {suppress_count(model.events, min_cell)}"
+
+
 def _count_note(model: ModelResult, min_cell: int = 0) -> str:
-    text = f"n = {suppress_count(model.n, min_cell)}, events = {suppress_count(model.events, min_cell)}"
+    text = _count_text(model, min_cell)
     excluded = [(reason, count) for reason, count in model.exclusions if count]
     if excluded:
         text += "; excluded: " + ", ".join(f"{reason} ({suppress_count(count, min_cell)})" for reason, count in excluded)
@@ -261,26 +265,49 @@ def _violations(model: ModelResult, alpha: float) -> list[str]:
             for row in model.ph_test.table[:-1] if not _missing(row.p) and row.p < alpha]
 
 
-def _lower_first(text: str) -> str:
-    """'Graft source' -> 'graft source', but 'HCT status' stays (an acronym)."""
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text
+@dataclass(frozen=True)
+class _PhWording:
+    """How a text words the proportional-hazards check of a model (see `_ph_check`)."""
+
+    finegray: str  # a Fine-Gray model: not assessed
+    untested: str  # a Cox model without a cox.zph test (time-dependent covariate): not assessed
+    tested: str  # the global cox.zph test; "{p}" stands for its p-value ("p = 0.27")
+    none_below: str  # after it, when no covariate has p < alpha; "{alpha:g}" stands for alpha
 
 
-def _ph_sentence(model: ModelResult, alpha: float, code: str) -> str:
-    zph = f"{code}cox.zph{code}"
+#: The proportional-hazards sentence of a model table's footnote.
+_FOOTNOTE_WORDING = _PhWording(
+    finegray="Proportional subdistribution hazards: not assessed by cox.zph.",
+    untested="Proportional hazards: not assessed by cox.zph (time-dependent covariate in counting-process form).",
+    tested="Proportional hazards (scaled Schoenfeld residuals, cox.zph): global {p}",
+    none_below="no covariate with p < {alpha:g}.",
+)
+
+#: The proportional-hazards sentence of the chapter prose (Markdown), after "<model label>: ".
+_PROSE_WORDING = _PhWording(
+    finegray="proportional subdistribution hazards were not assessed by `cox.zph`.",
+    untested=("proportional hazards were not assessed by `cox.zph` "
+              "(time-dependent covariate in counting-process form)."),
+    tested="the global test of proportional hazards (scaled Schoenfeld residuals, `cox.zph`) gave {p}",
+    none_below="no covariate had p < {alpha:g}.",
+)
+
+
+def _ph_check(model: ModelResult, alpha: float, wording: _PhWording) -> str:
+    """The proportional-hazards check of `model` in `wording`.
+
+    Fine-Gray models and Cox models without a ``cox.zph`` test: not assessed;
+    other Cox models: the global test, then the covariates with p < `alpha`.
+    """
     if model.method == "finegray":
-        return f"Proportional subdistribution hazards: not assessed by {zph}."
+        return wording.finegray
     if model.ph_test is None:
-        return (f"Proportional hazards: not assessed by {zph} "
-                "(time-dependent covariate in counting-process form).")
-    text = (f"Proportional hazards (scaled Schoenfeld residuals, {zph}): "
-            f"global {fmt_p_expr(model.ph_test.global_test.p)}")
+        return wording.untested
+    text = wording.tested.format(p=fmt_p_expr(model.ph_test.global_test.p))
     violations = _violations(model, alpha)
     if violations:
         return text + f"; p < {alpha:g} for " + ", ".join(violations) + "."
-    return text + f"; no covariate with p < {alpha:g}."
+    return text + "; " + wording.none_below.format(alpha=alpha)
 
 
 def model_label(model: ModelResult) -> str:
@@ -311,17 +338,7 @@ def ph_note(model: ModelResult, *, label: str | None = None, alpha: float = 0.05
     residuals, `cox.zph`) gave p = 0.27; no covariate had p < 0.05.'
     """
     label = model_label(model) if label is None else label
-    if model.method == "finegray":
-        return f"{label}: proportional subdistribution hazards were not assessed by `cox.zph`."
-    if model.ph_test is None:
-        return (f"{label}: proportional hazards were not assessed by `cox.zph` "
-                "(time-dependent covariate in counting-process form).")
-    text = (f"{label}: the global test of proportional hazards (scaled Schoenfeld residuals, `cox.zph`) "
-            f"gave {fmt_p_expr(model.ph_test.global_test.p)}")
-    violations = _violations(model, alpha)
-    if violations:
-        return text + f"; p < {alpha:g} for " + ", ".join(violations) + "."
-    return text + f"; no covariate had p < {alpha:g}."
+    return f"{label}: {_ph_check(model, alpha, _PROSE_WORDING)}"
 
 
 # --------------------------------------------------------------------------- multivariable table
@@ -405,7 +422,7 @@ def model_table(
     # One footnote per model: its method, patients and events, and the proportional-hazards check.
     for name in names:
         model = models[name]
-        text = f"{_count_note(model, min_cell)}. {method_note(model)} {_ph_sentence(model, 0.05, '')}"
+        text = f"{_count_note(model, min_cell)}. {method_note(model)} {_ph_check(model, 0.05, _FOOTNOTE_WORDING)}"
         gt = gt.tab_footnote(text, locations=loc.spanner_labels(ids=[name]))
     if any(row_entry(m, row) is None and row.kind != "heading" for m in models.values() for row in rows):
         gt = gt.tab_source_note(f"{_DASH}: not in this model.")

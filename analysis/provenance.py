@@ -354,7 +354,7 @@ def variables_yaml(p: Provenance) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_if_changed(path: Path, text: str) -> bool:
+def write_if_changed(path: Path, text: str) -> bool:
     """Write only on change: `quarto preview` re-renders when `_variables.yml` changes."""
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
@@ -413,7 +413,7 @@ def write_outputs(p: Provenance, root: Path = PROJECT_ROOT) -> list[Path]:
         root / RECORD_FILE: json.dumps(p.as_dict(), indent=2, ensure_ascii=False) + "\n",
         root / TYPST_FILE: typst_header(p),
     }
-    return [path for path, text in outputs.items() if _write_if_changed(path, text)]
+    return [path for path, text in outputs.items() if write_if_changed(path, text)]
 
 
 def pre_render(root: Path = PROJECT_ROOT, data: Path | str | None = None) -> Provenance:

@@ -30,6 +30,9 @@ FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 CHUNK_START_RE = re.compile(r"^```+\s*\{python[^}]*\}\s*$")
 INLINE_RE = re.compile(r"`\{python\}\s+([^`]+)`")
 OPTION_RE = re.compile(r"^#\|\s?(.*)$")
+CONDITIONAL_DIV_RE = re.compile(r'^:::+\s*\{[^}]*\.content-(visible|hidden)\b[^}]*\bwhen-meta="([^"]+)"[^}]*\}\s*$')
+DIV_OPEN_RE = re.compile(r"^:::+\s*\S")
+DIV_CLOSE_RE = re.compile(r"^:::+\s*$")
 INLINE_TAG = "inline-expressions"
 SETUP_TAG = "quarto-setup"
 # Quarto's defaults for HTML where `_quarto.yml` is silent.
@@ -164,6 +167,39 @@ def _fill_inline_values(notebook: nbformat.NotebookNode) -> None:
     notebook.cells = kept
 
 
+def drop_hidden_content(notebook: nbformat.NotebookNode, metadata: dict) -> None:
+    """Remove what Quarto's `.content-visible` / `.content-hidden` `when-meta="KEY"` blocks hide
+    under `metadata` (prose lines and whole code cells), and those blocks' own fences.
+
+    Quarto executes hidden cells all the same; this only shapes what a page shows.
+    """
+    open_divs: list[tuple[bool, bool]] = []  # (is a condition, hides its content) of each open `:::` div
+    kept = []
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            if not any(hides for _, hides in open_divs):
+                kept.append(cell)
+            continue
+        lines = []
+        for line in cell.source.splitlines():
+            condition = CONDITIONAL_DIV_RE.match(line)
+            if condition:
+                shown = bool(metadata.get(condition.group(2)))
+                open_divs.append((True, shown != (condition.group(1) == "visible")))
+                continue
+            if DIV_CLOSE_RE.match(line) and open_divs:
+                is_condition, _ = open_divs.pop()
+                if is_condition or any(hides for _, hides in open_divs):
+                    continue
+            elif DIV_OPEN_RE.match(line):
+                open_divs.append((False, False))
+            if not any(hides for _, hides in open_divs):
+                lines.append(line)
+        if "".join(lines).strip():
+            kept.append(nbformat.v4.new_markdown_cell("\n".join(lines)))
+    notebook.cells = kept
+
+
 def chapters() -> list[Path]:
     """The pages `_quarto.yml` renders, in order."""
     config = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text(encoding="utf-8"))
@@ -174,12 +210,16 @@ def preview(output_dir: Path) -> list[Path]:
     """Execute every chapter and write it as HTML (code hidden) for looking at."""
     from nbconvert import HTMLExporter
 
+    from .sections import study_section_flags
+
     output_dir.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    sections = study_section_flags()
     written = []
     for page in chapters():
         notebook = execute_qmd(page)
         _fill_inline_values(notebook)
+        drop_hidden_content(notebook, sections)
         html, _ = exporter.from_notebook_node(notebook)
         target = output_dir / (page.relative_to(PROJECT_ROOT).with_suffix(".html").as_posix().replace("/", "_"))
         target.write_text(html, encoding="utf-8")

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .synthetic import COLUMNS, DATE_COLUMNS
+from .synthetic import COLUMNS
 
 DEFAULT_SEED = 20240611
 DEFAULT_DIRECTORY = Path("data/generated")

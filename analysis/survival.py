@@ -203,7 +203,18 @@ def kaplan_meier(time, event, label: str = "all") -> Curve:
     n_event = np.bincount(index, weights=e, minlength=times.size).astype(np.int64)
     n_censor = n_at - n_event
     n_risk = np.cumsum(n_at[::-1])[::-1]
+    return _product_limit_curve(
+        times, n_risk, n_event, n_censor, label=str(label), n=int(t.size), events=int(e.sum())
+    )
 
+
+def _product_limit_curve(
+    times, n_risk, n_event, n_censor, *, label: str, n: int, events: int, entry_time=None, exit_time=None
+) -> Curve:
+    """The Kaplan-Meier curve from the numbers at risk, of events and of censorings at each distinct time.
+
+    Greenwood variance and log-log 95% CI; `entry_time` and `exit_time` as `Curve` (delayed entry).
+    """
     nr = n_risk.astype(float)
     ne = n_event.astype(float)
     surv = np.cumprod(1.0 - ne / nr)
@@ -212,12 +223,11 @@ def kaplan_meier(time, event, label: str = "all") -> Curve:
         greenwood = np.cumsum(ne / (nr * (nr - ne)))
         variance = surv**2 * greenwood
         lower, upper = _loglog_ci(surv, np.sqrt(greenwood))
-
     return Curve(
         kind="survival",
-        label=str(label),
-        n=int(t.size),
-        events=int(e.sum()),
+        label=label,
+        n=n,
+        events=events,
         time=frozen_array(times),
         n_risk=frozen_array(n_risk),
         n_event=frozen_array(n_event),
@@ -226,6 +236,8 @@ def kaplan_meier(time, event, label: str = "all") -> Curve:
         variance=frozen_array(variance),
         lower=frozen_array(lower),
         upper=frozen_array(upper),
+        entry_time=entry_time,
+        exit_time=exit_time,
     )
 
 

@@ -36,7 +36,7 @@ import pandas as pd
 
 from .cox import _merge_near_ties_joint
 from .results import Curve, EndpointResult, TestResult, chi2_sf, frozen_array
-from .survival import _TOLERANCE, _as_event, _as_time, _loglog_ci, median_survival, unique_inverse
+from .survival import _TOLERANCE, _as_event, _as_time, _product_limit_curve, median_survival, unique_inverse
 
 __all__ = ["CountingProcessData", "split_at_event", "mantel_byar", "simon_makuch", "delayed_entry_comparison"]
 
@@ -349,28 +349,9 @@ def _product_limit(start, stop, event, label: str) -> Curve:
     times, index = unique_inverse(stop)
     n_event = np.bincount(index, weights=event, minlength=times.size).astype(np.int64)
     n_censor = np.bincount(index, minlength=times.size) - n_event
-    n_risk = _at_risk(start, stop, times)
-    nr, ne = n_risk.astype(float), n_event.astype(float)
-    surv = np.cumprod(1.0 - ne / nr)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        greenwood = np.cumsum(ne / (nr * (nr - ne)))
-        variance = surv**2 * greenwood
-        lower, upper = _loglog_ci(surv, np.sqrt(greenwood))
-    return Curve(
-        kind="survival",
-        label=label,
-        n=int(stop.size),
-        events=int(event.sum()),
-        time=frozen_array(times),
-        n_risk=frozen_array(n_risk),
-        n_event=frozen_array(n_event),
-        n_censor=frozen_array(n_censor),
-        estimate=frozen_array(surv),
-        variance=frozen_array(variance),
-        lower=frozen_array(lower),
-        upper=frozen_array(upper),
-        entry_time=frozen_array(np.sort(start)),
-        exit_time=frozen_array(np.sort(stop)),
+    return _product_limit_curve(
+        times, _at_risk(start, stop, times), n_event, n_censor, label=label, n=int(stop.size),
+        events=int(event.sum()), entry_time=frozen_array(np.sort(start)), exit_time=frozen_array(np.sort(stop)),
     )
 
 

@@ -1,15 +1,17 @@
 """Every chapter executes the way Quarto's Jupyter engine runs it, without error."""
+import copy
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
+import nbformat
 import pytest
 
 from analysis.config import PROJECT_ROOT
 from analysis import qmd
-from analysis.qmd import (INLINE_RE, INLINE_TAG, chapters, execute_pages, execute_qmd, html_figure_options,
-                          qmd_to_notebook, setup_cell)
+from analysis.qmd import (INLINE_TAG, cell_options, chapters, drop_hidden_content, execute_pages,
+                          execute_qmd, html_figure_options, qmd_to_notebook, setup_cell)
+from analysis.sections import study_section_flags
 
 PAGES = chapters()
 
@@ -102,11 +104,45 @@ def test_pages_executed_two_at_a_time_come_back_in_order(tmp_path):
         assert inline[0].outputs[0]["text"].strip() == f'["{i}"]'
 
 
+def test_drop_hidden_content_by_hand():
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("Intro.\n\n::: {.content-visible when-meta=\"has-x\"}"),
+        nbformat.v4.new_code_cell("#| label: fig-x\nplot_x()"),
+        nbformat.v4.new_markdown_cell(":::\n\n::: {.callout-note}\nKept note.\n:::\n\n"
+                                      "::: {.content-hidden when-meta=\"has-x\"}\nNo x here.\n:::\nEnd."),
+    ])
+    shown = copy.deepcopy(notebook)
+    drop_hidden_content(shown, {"has-x": True})
+    assert [c.source for c in shown.cells] == [
+        "Intro.\n", "#| label: fig-x\nplot_x()", "\n::: {.callout-note}\nKept note.\n:::\n\nEnd."]
+    drop_hidden_content(notebook, {})  # a missing key is false
+    assert [c.source for c in notebook.cells] == [
+        "Intro.\n", "\n::: {.callout-note}\nKept note.\n:::\n\nNo x here.\nEnd."]
+
+
+def assert_every_labelled_float_has_content(notebook, sections):
+    """Quarto captions and numbers a `fig-`/`tbl-` cell even when it shows nothing
+    (quarto-dev/quarto-cli#7520): such a cell must draw, or sit in a block the study's data hide."""
+    notebook = copy.deepcopy(notebook)
+    drop_hidden_content(notebook, sections)
+    for cell in notebook.cells:
+        label = str(cell_options(cell.source).get("label", "")) if cell.cell_type == "code" else ""
+        if label.startswith(("fig-", "tbl-")):
+            shown = [o for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
+            assert shown, f"{label} shows nothing but would get a numbered caption"
+
+
+@pytest.fixture(scope="module")
+def ankl_sections():
+    return study_section_flags()
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(PROJECT_ROOT).as_posix() for p in PAGES])
-def test_chapter_executes(page):
+def test_chapter_executes(page, ankl_sections):
     notebook = execute_qmd(page)
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
+    assert_every_labelled_float_has_content(notebook, ankl_sections)
 
 
 def test_chapters_are_thin():
@@ -135,5 +171,6 @@ def test_chapter_executes_for_a_second_study(page, bmt_extract, monkeypatch):
     """The same chapters serve another study (bmt) through its study.yml, without code changes."""
     monkeypatch.setenv("REPORT_STUDY", str(BMT_STUDY))
     notebook = execute_qmd(page)
+    assert_every_labelled_float_has_content(notebook, study_section_flags())
     text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "ankl_cohort" not in text

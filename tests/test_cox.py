@@ -10,7 +10,6 @@ import hashlib
 import json
 import math
 import shutil
-import subprocess
 from fractions import Fraction as F
 from functools import lru_cache
 from pathlib import Path
@@ -24,9 +23,9 @@ from scipy import optimize
 from analysis.cox import CoxResult, cox_model, cox_zph
 from analysis.survival import logrank_test
 from analysis.timedep import split_at_event
+from r_reference import arr, assert_stored_json_is_current
 
 ROOT = Path(__file__).resolve().parents[1]
-R_SCRIPT = ROOT / "tests" / "reference" / "cox_reference.R"
 REFERENCE = ROOT / "tests" / "reference" / "cox_reference.json"
 COHORT_CSV = ROOT / "data" / "synthetic" / "ankl_cohort.csv"
 
@@ -42,12 +41,6 @@ SAME = dict(rtol=1e-10, atol=1e-12)  # identities between two computations here
 @lru_cache(maxsize=1)
 def reference() -> dict:
     return json.loads(REFERENCE.read_text(encoding="utf-8"))
-
-
-def arr(values) -> np.ndarray:
-    """A JSON list (or scalar) as a float array, null as NaN."""
-    values = values if isinstance(values, list) else [values]
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
 def strs(values) -> list[str]:
@@ -384,31 +377,9 @@ def test_cohort_time_dependent_against_r():
                start=cp.start, names=names)
 
 
-def _assert_same_json(fresh, stored, path="$"):
-    assert type(fresh) is type(stored) or {type(fresh), type(stored)} <= {int, float}, path
-    if isinstance(stored, dict):
-        assert fresh.keys() == stored.keys(), f"{path}: keys differ"
-        for key in stored:
-            _assert_same_json(fresh[key], stored[key], f"{path}.{key}")
-    elif isinstance(stored, list):
-        assert len(fresh) == len(stored), f"{path}: lengths differ"
-        for i, (a, b) in enumerate(zip(fresh, stored)):
-            _assert_same_json(a, b, f"{path}[{i}]")
-    elif isinstance(stored, (int, float)) and not isinstance(stored, bool):
-        assert_allclose(fresh, stored, rtol=0, atol=1e-10, err_msg=path)
-    else:
-        assert fresh == stored, path
-
-
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not on PATH")
 def test_stored_reference_is_current(tmp_path):
-    out = tmp_path / "fresh.json"
-    subprocess.run(["Rscript", str(R_SCRIPT), str(out)], cwd=ROOT, check=True, capture_output=True)
-    fresh = json.loads(out.read_text(encoding="utf-8"))
-    provenance = ("r_version", "survival_version")  # may differ while results agree
-    fresh = {k: v for k, v in fresh.items() if k not in provenance}
-    stored = {k: v for k, v in reference().items() if k not in provenance}
-    _assert_same_json(fresh, stored)
+    assert_stored_json_is_current(tmp_path, "cox")
 
 
 # --------------------------------------------------------------- identities

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.endpoints import ENDPOINTS, available_endpoints, endpoint_data
+from analysis.endpoints import available_endpoints, endpoint_data
 from analysis.results import MONTH_DAYS
 
 # Days after HCT.  Row meanings:

@@ -12,7 +12,6 @@ import functools
 import json
 import math
 import shutil
-import subprocess
 import time as _time
 from fractions import Fraction as Fr
 from pathlib import Path
@@ -22,11 +21,11 @@ import pandas as pd
 import pytest
 
 from analysis.finegray import FineGrayResult, fine_gray
+from r_reference import assert_reference_is_current, read_reference_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 REF_DIR = ROOT / "tests" / "reference"
 REF_JSON = REF_DIR / "finegray_reference.json"
-REF_SCRIPT = REF_DIR / "finegray_reference.R"
 COHORT = ROOT / "data" / "synthetic" / "ankl_cohort.csv"
 MONTH_DAYS = 30.4375
 
@@ -42,11 +41,6 @@ HAND_X = [1, 1, 0, 0, 1, 1, 0, 0]
 @functools.lru_cache(maxsize=1)
 def _reference() -> dict:
     return json.loads(REF_JSON.read_text())
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    # round_trip: the R script wrote %.17g, so we read back R's exact doubles
-    return pd.read_csv(path, float_precision="round_trip")
 
 
 def _cohort_case(endpoint: str) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -79,7 +73,7 @@ def _case_data(name: str) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     case = _reference()["cases"][name]
     if name.startswith("ankl_"):
         return _cohort_case(case["endpoint"])
-    d = _read_csv(REF_DIR / case["data"])
+    d = read_reference_csv(REF_DIR / case["data"])
     status = d["status"].to_numpy()
     if name == "cox_identity":
         status = (status == 1).astype(int)
@@ -102,22 +96,6 @@ def _simulated(n: int, seed: int, causes: int = 2) -> tuple[np.ndarray, np.ndarr
     cens = rng.integers(0, 730, n)
     status = np.where(days <= cens, rng.integers(1, causes + 1, n), 0)
     return np.minimum(days, cens) / MONTH_DAYS, status, x.astype(float)
-
-
-def _check_json_equal(new, old, path="$"):
-    if isinstance(old, dict):
-        assert isinstance(new, dict) and new.keys() == old.keys(), f"{path}: keys differ"
-        for key in old:
-            _check_json_equal(new[key], old[key], f"{path}.{key}")
-    elif isinstance(old, list):
-        assert isinstance(new, list) and len(new) == len(old), f"{path}: lengths differ"
-        for i, (a, b) in enumerate(zip(new, old)):
-            _check_json_equal(a, b, f"{path}[{i}]")
-    elif isinstance(old, float) or isinstance(new, float):
-        assert new is not None and old is not None, f"{path}: {new} vs {old}"
-        assert new == pytest.approx(old, rel=1e-10, abs=1e-10), f"{path}: {new} vs {old}"
-    else:
-        assert new == old, f"{path}: {new!r} vs {old!r}"
 
 
 # ---------------------------------------------------------------- by hand
@@ -197,7 +175,7 @@ def test_hand_fit_reports_counts_and_terms():
 
 
 def test_hand_data_match_reference_csv():
-    d = _read_csv(REF_DIR / "finegray" / "hand.csv")
+    d = read_reference_csv(REF_DIR / "finegray" / "hand.csv")
     np.testing.assert_array_equal(d["time"], HAND_TIME)
     np.testing.assert_array_equal(d["status"], HAND_STATUS)
     np.testing.assert_array_equal(d["x"], HAND_X)
@@ -390,17 +368,4 @@ def test_rejects_bad_input(kwargs, message):
 # ---------------------------------------------------------------- the reference file
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not on PATH")
 def test_reference_file_is_current(tmp_path):
-    out = tmp_path / "finegray_reference.json"
-    run = subprocess.run(["Rscript", str(REF_SCRIPT), str(out)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    new, old = json.loads(out.read_text()), _reference()
-    added = set(new["cases"]) - set(old["cases"])
-    assert not added, (f"cases {sorted(added)} are new (e.g. {COHORT.name} appeared): regenerate with "
-                       f"`Rscript {REF_SCRIPT.relative_to(ROOT)}`")
-    _check_json_equal(new, old)
-    for csv in sorted((REF_DIR / "finegray").glob("*.csv")):
-        fresh = _read_csv(tmp_path / "finegray" / csv.name)
-        pd.testing.assert_frame_equal(fresh, _read_csv(csv), check_exact=False, rtol=1e-10, atol=1e-10)
-    assert sorted(p.name for p in (tmp_path / "finegray").glob("*.csv")) == \
-        sorted(p.name for p in (REF_DIR / "finegray").glob("*.csv"))
+    assert_reference_is_current(tmp_path, "finegray")

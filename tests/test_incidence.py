@@ -9,7 +9,6 @@ import functools
 import json
 import math
 import shutil
-import subprocess
 from fractions import Fraction as Fr
 from pathlib import Path
 
@@ -18,11 +17,11 @@ import pandas as pd
 import pytest
 
 from analysis.incidence import cumulative_incidence, gray_test
+from r_reference import assert_reference_is_current, read_reference_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 REF_DIR = ROOT / "tests" / "reference"
 REF_JSON = REF_DIR / "incidence_reference.json"
-REF_SCRIPT = REF_DIR / "incidence_reference.R"
 COHORT = ROOT / "data" / "synthetic" / "ankl_cohort.csv"
 MONTH_DAYS = 30.4375
 
@@ -36,11 +35,6 @@ HAND_STATUS = [1, 0, 1, 1, 2, 2, 2, 1, 0, 0]
 @functools.lru_cache(maxsize=1)
 def _reference() -> dict:
     return json.loads(REF_JSON.read_text())
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    # round_trip: the R script wrote %.17g, so we read back R's exact doubles
-    return pd.read_csv(path, float_precision="round_trip")
 
 
 def _cohort_endpoint(endpoint: str) -> pd.DataFrame:
@@ -69,7 +63,7 @@ def _case_data(name: str) -> pd.DataFrame:
     case = _reference()["cases"][name]
     if name.startswith("ankl_"):
         return _cohort_endpoint(case["endpoint"])
-    return _read_csv(REF_DIR / case["data"])
+    return read_reference_csv(REF_DIR / case["data"])
 
 
 def _km(time, event) -> tuple[np.ndarray, np.ndarray]:
@@ -92,22 +86,6 @@ def _loglog(f, var):
     se = math.sqrt(var)
     k = 1.96 * se / abs(f * math.log(f))
     return f ** math.exp(k), f ** math.exp(-k)
-
-
-def _check_json_equal(new, old, path="$"):
-    if isinstance(old, dict):
-        assert isinstance(new, dict) and new.keys() == old.keys(), f"{path}: keys differ"
-        for key in old:
-            _check_json_equal(new[key], old[key], f"{path}.{key}")
-    elif isinstance(old, list):
-        assert isinstance(new, list) and len(new) == len(old), f"{path}: lengths differ"
-        for i, (a, b) in enumerate(zip(new, old)):
-            _check_json_equal(a, b, f"{path}[{i}]")
-    elif isinstance(old, float) or isinstance(new, float):
-        assert new is not None and old is not None, f"{path}: {new} vs {old}"
-        assert new == pytest.approx(old, rel=1e-10, abs=1e-10), f"{path}: {new} vs {old}"
-    else:
-        assert new == old, f"{path}: {new!r} vs {old!r}"
 
 
 # ---------------------------------------------------------------- by hand
@@ -295,7 +273,7 @@ def _require_case(name: str) -> None:
 
 
 def test_hand_data_match_reference_csv():
-    d = _read_csv(REF_DIR / "incidence" / "hand.csv")
+    d = read_reference_csv(REF_DIR / "incidence" / "hand.csv")
     np.testing.assert_array_equal(d["time"], HAND_TIME)
     np.testing.assert_array_equal(d["status"], HAND_STATUS)
 
@@ -352,17 +330,4 @@ def test_ankl_cohort_size_against_r():
 
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not on PATH")
 def test_reference_file_is_current(tmp_path):
-    out = tmp_path / "incidence_reference.json"
-    run = subprocess.run(["Rscript", str(REF_SCRIPT), str(out)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    new, old = json.loads(out.read_text()), _reference()
-    added = set(new["cases"]) - set(old["cases"])
-    assert not added, (f"cases {sorted(added)} are new (e.g. {COHORT.name} appeared): regenerate with "
-                       f"`Rscript {REF_SCRIPT.relative_to(ROOT)}`")
-    _check_json_equal(new, old)
-    for csv in sorted((REF_DIR / "incidence").glob("*.csv")):
-        fresh = _read_csv(tmp_path / "incidence" / csv.name)
-        pd.testing.assert_frame_equal(fresh, _read_csv(csv), check_exact=False, rtol=1e-10, atol=1e-10)
-    assert sorted(p.name for p in (tmp_path / "incidence").glob("*.csv")) == \
-        sorted(p.name for p in (REF_DIR / "incidence").glob("*.csv"))
+    assert_reference_is_current(tmp_path, "incidence")

@@ -3,7 +3,6 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -197,7 +196,8 @@ NEW_PAGES = ["report/methods.qmd", "report/versions.qmd", "report/changelog.qmd"
 
 def test_quarto_runs_the_step_and_publishes_its_record():
     project = CONFIG["project"]
-    assert project["pre-render"] == "analysis/provenance.py" and (PROJECT_ROOT / project["pre-render"]).is_file()
+    assert project["pre-render"] == ["analysis/provenance.py", "analysis/sections.py"]
+    assert all((PROJECT_ROOT / script).is_file() for script in project["pre-render"])
     assert RECORD_FILE in project["resources"]
     assert CONFIG["format"]["typst"]["include-in-header"] == TYPST_FILE
     assert CONFIG["quarto-required"] == ">=1.5.0"  # pre-render may write _variables.yml from 1.5 on

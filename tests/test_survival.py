@@ -10,7 +10,6 @@ import hashlib
 import json
 import math
 import shutil
-import subprocess
 from fractions import Fraction as F
 from functools import lru_cache
 from pathlib import Path
@@ -27,9 +26,9 @@ from analysis.survival import (
     median_survival,
     reverse_km_followup,
 )
+from r_reference import arr, assert_stored_json_is_current
 
 ROOT = Path(__file__).resolve().parents[1]
-R_SCRIPT = ROOT / "tests" / "reference" / "survival_reference.R"
 REFERENCE = ROOT / "tests" / "reference" / "survival_reference.json"
 COHORT_CSV = ROOT / "data" / "synthetic" / "ankl_cohort.csv"
 
@@ -45,12 +44,6 @@ P_TOL = dict(rtol=0, atol=1e-6)
 @lru_cache(maxsize=1)
 def reference() -> dict:
     return json.loads(REFERENCE.read_text(encoding="utf-8"))
-
-
-def arr(values) -> np.ndarray:
-    """A JSON list (or scalar) as a float array, null as NaN."""
-    values = values if isinstance(values, list) else [values]
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
 def num(value) -> float:
@@ -334,33 +327,9 @@ def test_cohort_against_r():
     assert_followup_matches_r(reverse_km_followup(time, event), ref["followup"])
 
 
-def _assert_same_json(fresh, stored, path="$"):
-    assert type(fresh) is type(stored) or {type(fresh), type(stored)} <= {int, float}, path
-    if isinstance(stored, dict):
-        assert fresh.keys() == stored.keys(), f"{path}: keys differ"
-        for key in stored:
-            _assert_same_json(fresh[key], stored[key], f"{path}.{key}")
-    elif isinstance(stored, list):
-        assert len(fresh) == len(stored), f"{path}: lengths differ"
-        for i, (a, b) in enumerate(zip(fresh, stored)):
-            _assert_same_json(a, b, f"{path}[{i}]")
-    elif isinstance(stored, (int, float)) and not isinstance(stored, bool):
-        assert_allclose(fresh, stored, rtol=0, atol=1e-10, err_msg=path)
-    else:
-        assert fresh == stored, path
-
-
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript not on PATH")
 def test_stored_reference_is_current(tmp_path):
-    out = tmp_path / "fresh.json"
-    subprocess.run(
-        ["Rscript", str(R_SCRIPT), str(out)], cwd=ROOT, check=True, capture_output=True
-    )
-    fresh = json.loads(out.read_text(encoding="utf-8"))
-    provenance = ("r_version", "survival_version")  # may differ while results agree
-    fresh = {k: v for k, v in fresh.items() if k not in provenance}
-    stored = {k: v for k, v in reference().items() if k not in provenance}
-    _assert_same_json(fresh, stored)
+    assert_stored_json_is_current(tmp_path, "survival")
 
 
 # --------------------------------------------------------------- identities

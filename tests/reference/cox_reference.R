@@ -8,54 +8,15 @@
 # OUT defaults to tests/reference/cox_reference.json (the committed file);
 # COHORT defaults to data/synthetic/ankl_cohort.csv and is skipped when absent.
 #
-# Needs base R, survival and KMsurv only: the JSON is written by hand, numbers
-# with sprintf("%.17g") so that they round-trip exactly; NA is written as null.
+# Needs base R, survival and KMsurv only (the JSON writer is in common.R). NA is
+# written as null, infinite values as Infinity.
 
 suppressPackageStartupMessages(library(survival))
 
-args <- commandArgs(trailingOnly = TRUE)
-out_path <- if (length(args) >= 1) args[1] else "tests/reference/cox_reference.json"
-cohort_path <- if (length(args) >= 2) args[2] else "data/synthetic/ankl_cohort.csv"
+source("tests/reference/common.R")
 
-# ------------------------------------------------------------------ JSON writer
-
-json_number <- function(x) {
-  x <- as.double(x)
-  out <- sprintf("%.17g", x)
-  out[is.na(x)] <- "null"
-  out[is.infinite(x) & x > 0] <- "Infinity"
-  out[is.infinite(x) & x < 0] <- "-Infinity"
-  out
-}
-
-json_string <- function(x) {
-  x <- gsub("\\", "\\\\", x, fixed = TRUE)
-  x <- gsub("\"", "\\\"", x, fixed = TRUE)
-  paste0("\"", x, "\"")
-}
-
-# Named lists become objects, unnamed lists arrays; atomic vectors of length 1
-# become scalars and longer ones arrays (the reader uses np.atleast_1d).
-to_json <- function(x, indent = 0) {
-  pad <- strrep(" ", indent + 2)
-  if (is.list(x)) {
-    if (length(x) == 0) return(if (is.null(names(x))) "[]" else "{}")
-    parts <- vapply(x, to_json, "", indent = indent + 2)
-    if (!is.null(names(x))) parts <- paste0(json_string(names(x)), ": ", parts)
-    open_close <- if (is.null(names(x))) c("[", "]") else c("{", "}")
-    return(paste0(open_close[1], "\n", pad, paste(parts, collapse = paste0(",\n", pad)),
-                  "\n", strrep(" ", indent), open_close[2]))
-  }
-  if (is.factor(x)) x <- as.character(x)
-  vals <- if (is.character(x)) {
-    ifelse(is.na(x), "null", json_string(x))
-  } else if (is.logical(x)) {
-    ifelse(is.na(x), "null", ifelse(x, "true", "false"))
-  } else {
-    json_number(x)
-  }
-  if (length(vals) == 1) vals else paste0("[", paste(vals, collapse = ", "), "]")
-}
+out_path <- script_arg(1, "tests/reference/cox_reference.json")
+cohort_path <- script_arg(2, synthetic_cohort_csv)
 
 rows_of <- function(m) lapply(seq_len(nrow(m)), function(i) unname(m[i, ]))
 
@@ -170,12 +131,7 @@ timedep_block <- function(time, status, change) {
 
 # ------------------------------------------------------------------------ cases
 
-ref <- list(
-  generator = "tests/reference/cox_reference.R",
-  r_version = R.version.string,
-  survival_version = as.character(packageVersion("survival")),
-  qnorm_975 = qnorm(0.975)
-)
+ref <- survival_header("tests/reference/cox_reference.R")
 
 # (a) the hand-made example of the tests: tied deaths at 2 and 4, a censoring at 2
 hand <- data.frame(
@@ -288,11 +244,11 @@ if (file.exists(cohort_path)) {
   co <- read.csv(cohort_path, fileEncoding = "UTF-8-BOM", stringsAsFactors = FALSE,
                  na.strings = "")
   day <- function(col) as.numeric(as.Date(co[[col]]) - as.Date(co$hct_date))
-  time <- day("last_contact_date") / 30.4375
+  time <- day("last_contact_date") / month
   event <- as.integer(co$vital_status == "dead")
-  cr_after <- day("cr_after_hct_date") / 30.4375
-  agvhd2 <- ifelse(co$agvhd_grade >= 2, day("agvhd_date") / 30.4375, NA)
-  cgvhd_any <- ifelse(co$cgvhd != "none", day("cgvhd_date") / 30.4375, NA)
+  cr_after <- day("cr_after_hct_date") / month
+  agvhd2 <- ifelse(co$agvhd_grade >= 2, day("agvhd_date") / month, NA)
+  cgvhd_any <- ifelse(co$cgvhd != "none", day("cgvhd_date") / month, NA)
   d <- data.frame(id = seq_len(nrow(co)), time = time, status = event,
                   status_nr = as.integer(co$status_at_hct == "NR"),
                   graft_source = factor(co$graft_source, levels = c("CB", "PB", "BM")),
@@ -318,5 +274,5 @@ if (file.exists(cohort_path)) {
   message("cohort file ", cohort_path, " not found: cohort reference values skipped")
 }
 
-writeLines(to_json(ref), out_path, useBytes = TRUE)
+writeLines(to_json(ref, pretty = TRUE, keep_infinity = TRUE), out_path, useBytes = TRUE)
 message("wrote ", out_path)

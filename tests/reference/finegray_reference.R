@@ -9,48 +9,13 @@
 # each case (except the synthetic cohort, which Python reads itself) are written as
 # CSV to <dirname(OUTPUT)>/finegray/ with full double precision, so that Python reads
 # exactly the numbers R used.  Needs base R, survival, cmprsk and KMsurv (no
-# jsonlite: the JSON is written by hand).
+# jsonlite: common.R writes the JSON).
 
-suppressPackageStartupMessages({
-  library(survival)
-  library(cmprsk)
-})
+suppressPackageStartupMessages({ library(survival); library(cmprsk) })
+source("tests/reference/common.R")
 
-args <- commandArgs(trailingOnly = TRUE)
-output <- if (length(args) >= 1) args[1] else "tests/reference/finegray_reference.json"
-data_dir <- file.path(dirname(output), "finegray")
-dir.create(data_dir, showWarnings = FALSE, recursive = TRUE)
-cohort_file <- "data/synthetic/ankl_cohort.csv"
-month_days <- 30.4375
-
-# ---------------------------------------------------------------- JSON writer
-# Numeric vectors of length 1 become scalars unless wrapped in I(); NA -> null.
-json_num <- function(x) ifelse(is.finite(x), sprintf("%.17g", as.double(x)), "null")
-json_str <- function(x) sprintf("\"%s\"", gsub("\"", "\\\\\"", as.character(x)))
-to_json <- function(x, indent = "") {
-  inner <- paste0(indent, "  ")
-  if (is.null(x)) return("null")
-  if (is.list(x)) {
-    if (length(x) == 0) return(if (is.null(names(x))) "[]" else "{}")
-    items <- vapply(x, to_json, "", indent = inner)
-    if (is.null(names(x))) {
-      return(paste0("[\n", inner, paste(items, collapse = paste0(",\n", inner)), "\n", indent, "]"))
-    }
-    keys <- json_str(names(x))
-    return(paste0("{\n", paste0(inner, keys, ": ", items, collapse = ",\n"), "\n", indent, "}"))
-  }
-  scalar <- length(x) == 1 && !inherits(x, "AsIs")
-  vals <- if (is.character(x) || is.factor(x)) json_str(x)
-          else if (is.logical(x)) ifelse(is.na(x), "null", ifelse(x, "true", "false"))
-          else json_num(x)
-  if (scalar) vals else paste0("[", paste(vals, collapse = ", "), "]")
-}
-
-write_case_csv <- function(d, name) {
-  cols <- lapply(d, function(v) if (is.numeric(v)) sprintf("%.17g", v) else as.character(v))
-  lines <- c(paste(names(d), collapse = ","), do.call(paste, c(cols, sep = ",")))
-  writeLines(lines, file.path(data_dir, paste0(name, ".csv")))
-}
+output <- script_arg(1, "tests/reference/finegray_reference.json")
+data_dir <- case_data_dir(output, "finegray")
 
 # ------------------------------------------------------------ crr summaries
 # Everything print(summary(crr)) shows, unrounded, plus the pieces behind it.
@@ -103,7 +68,7 @@ hand <- data.frame(
   status = c(1, 2, 1, 0, 0, 0, 2, 1),
   x = c(1, 1, 0, 0, 1, 1, 0, 0)
 )
-write_case_csv(hand, "hand")
+write_case_csv(hand, data_dir, "hand")
 hx <- as.matrix(hand["x"])
 at0 <- crr(hand$time, hand$status, hx, maxiter = 0)
 step1 <- crr(hand$time, hand$status, hx, maxiter = 1)
@@ -120,12 +85,12 @@ cases$hand <- list(
 # z1 patient age, z3 patient sex, z10 MTX.  Relapse (failcode 1) and NRM (failcode 2).
 data(bmt, package = "KMsurv")
 bmt_d <- data.frame(
-  time = bmt$t2 / month_days,
+  time = bmt$t2 / month,
   status = ifelse(bmt$d2 == 1, 1, ifelse(bmt$d3 == 1, 2, 0)),
   aml_low = as.numeric(bmt$group == 2), aml_high = as.numeric(bmt$group == 3),
   z1 = bmt$z1, z3 = bmt$z3, z10 = bmt$z10
 )
-write_case_csv(bmt_d, "bmt")
+write_case_csv(bmt_d, data_dir, "bmt")
 bmt_cov <- as.matrix(bmt_d[c("aml_low", "aml_high", "z1", "z3", "z10")])
 cases$bmt_relapse <- list(data = "finegray/bmt.csv", covariates = I(colnames(bmt_cov)),
                           fit = crr_block(bmt_d$time, bmt_d$status, bmt_cov, 1))
@@ -157,9 +122,9 @@ t_event <- pmin(t1, t2, t3)
 cause <- ifelse(t1 == t_event, 1, ifelse(t2 == t_event, 2, 3))
 sim$days <- pmin(t_event, tc)
 sim$status <- ifelse(t_event <= tc, cause, 0)
-sim$time <- sim$days / month_days
+sim$time <- sim$days / month
 sim <- sim[c("time", "days", "status", "age", "female", "graft_PB", "graft_BM", "ldh")]
-write_case_csv(sim, "sim")
+write_case_csv(sim, data_dir, "sim")
 sim_cov <- as.matrix(sim[c("age", "female", "graft_PB", "graft_BM", "ldh")])
 cases$sim <- list(data = "finegray/sim.csv", covariates = I(colnames(sim_cov)),
                   fit = crr_block(sim$time, sim$status, sim_cov, 1))
@@ -181,15 +146,13 @@ cases$cox_identity <- list(
 # (e) the synthetic cohort, when present: relapse and NRM with time and status
 # derived as in tests/reference/endpoints_reference.R; covariates graft source
 # dummies vs CB, status at HCT dummies vs CR, age.
-if (file.exists(cohort_file)) {
-  d <- read.csv(cohort_file, stringsAsFactors = FALSE, na.strings = "", colClasses = "character")
-  hct <- as.Date(d$hct_date)
-  day <- function(column) as.numeric(as.Date(d[[column]]) - hct)
-  last <- day("last_contact_date")
-  dead <- d$vital_status == "dead"
+if (file.exists(synthetic_cohort_csv)) {
+  cohort <- read_synthetic_cohort()
+  d <- cohort$data
+  day <- cohort$day
   relapsed <- d$relapse == "1"
-  relapse_day <- ifelse(relapsed, day("relapse_date"), Inf)
-  time <- ifelse(relapsed, relapse_day, last) / month_days
+  dead <- d$vital_status == "dead"
+  time <- ifelse(relapsed, day("relapse_date"), day("last_contact_date")) / month
   endpoints <- list(relapse = ifelse(relapsed, 1, ifelse(dead, 2, 0)),
                     nrm = ifelse(relapsed, 2, ifelse(dead, 1, 0)))
   cov <- cbind(`graft_source[PB]` = as.numeric(d$graft_source == "PB"),
@@ -200,19 +163,15 @@ if (file.exists(cohort_file)) {
   for (ep in names(endpoints)) {
     status <- endpoints[[ep]]
     ok <- !is.na(time) & !is.na(status)
-    cases[[paste0("ankl_", ep)]] <- list(data = cohort_file, endpoint = ep, covariates = I(colnames(cov)),
+    cases[[paste0("ankl_", ep)]] <- list(data = synthetic_cohort_csv, endpoint = ep,
+                                         covariates = I(colnames(cov)),
                                          fit = crr_block(time[ok], status[ok], cov[ok, , drop = FALSE], 1))
   }
 } else {
-  message("finegray_reference.R: ", cohort_file, " not found; synthetic-cohort cases skipped")
+  message("finegray_reference.R: ", synthetic_cohort_csv, " not found; synthetic-cohort cases skipped")
 }
 
-ref <- list(
-  generated_by = "tests/reference/finegray_reference.R",
-  r_version = paste(R.version$major, R.version$minor, sep = "."),
-  cmprsk_version = as.character(packageVersion("cmprsk")),
-  survival_version = as.character(packageVersion("survival")),
-  z_975 = qnorm(0.975),
-  cases = cases
-)
-writeLines(to_json(ref), output)
+ref <- c(cmprsk_header("tests/reference/finegray_reference.R"),
+         list(survival_version = as.character(packageVersion("survival")), z_975 = qnorm(0.975),
+              cases = cases))
+writeLines(to_json(ref, pretty = TRUE), output)

@@ -6,46 +6,13 @@
 # OUTPUT defaults to tests/reference/incidence_reference.json.  The input data of
 # each case are written as CSV to <dirname(OUTPUT)>/incidence/ with full double
 # precision, so that Python reads exactly the numbers R used.  Needs base R,
-# survival, cmprsk and KMsurv (no jsonlite: the JSON is written by hand).
+# survival, cmprsk and KMsurv (no jsonlite: common.R writes the JSON).
 
-suppressPackageStartupMessages({
-  library(survival)
-  library(cmprsk)
-})
+suppressPackageStartupMessages({ library(survival); library(cmprsk) })
+source("tests/reference/common.R")
 
-args <- commandArgs(trailingOnly = TRUE)
-output <- if (length(args) >= 1) args[1] else "tests/reference/incidence_reference.json"
-data_dir <- file.path(dirname(output), "incidence")
-dir.create(data_dir, showWarnings = FALSE, recursive = TRUE)
-cohort_file <- "data/synthetic/ankl_cohort.csv"
-month_days <- 30.4375
-
-# ---------------------------------------------------------------- JSON writer
-# Numeric vectors of length 1 become scalars unless wrapped in I(); NA -> null.
-json_num <- function(x) ifelse(is.finite(x), sprintf("%.17g", as.double(x)), "null")
-json_str <- function(x) sprintf("\"%s\"", gsub("\"", "\\\\\"", as.character(x)))
-to_json <- function(x, indent = "") {
-  inner <- paste0(indent, "  ")
-  if (is.null(x)) return("null")
-  if (is.list(x)) {
-    if (length(x) == 0) return(if (is.null(names(x))) "[]" else "{}")
-    items <- vapply(x, to_json, "", indent = inner)
-    if (is.null(names(x))) {
-      return(paste0("[\n", inner, paste(items, collapse = paste0(",\n", inner)), "\n", indent, "]"))
-    }
-    keys <- json_str(names(x))
-    return(paste0("{\n", paste0(inner, keys, ": ", items, collapse = ",\n"), "\n", indent, "}"))
-  }
-  scalar <- length(x) == 1 && !inherits(x, "AsIs")
-  vals <- if (is.character(x) || is.factor(x)) json_str(x) else json_num(x)
-  if (scalar) vals else paste0("[", paste(vals, collapse = ", "), "]")
-}
-
-write_case_csv <- function(d, name) {
-  cols <- lapply(d, function(v) if (is.numeric(v)) sprintf("%.17g", v) else as.character(v))
-  lines <- c(paste(names(d), collapse = ","), do.call(paste, c(cols, sep = ",")))
-  writeLines(lines, file.path(data_dir, paste0(name, ".csv")))
-}
+output <- script_arg(1, "tests/reference/incidence_reference.json")
+data_dir <- case_data_dir(output, "incidence")
 
 # --------------------------------------------------------- reference blocks
 # One block per cuminc curve: the raw doubled-step output ($time/$est/$var) and
@@ -84,6 +51,18 @@ gray_blocks <- function(time, status, group, by, strata = NULL, strata_by = NULL
   ))
 }
 
+# A case with a `group` column, written to <data_dir>/<name>.csv: the curves overall and by
+# group, and Gray's test by group, unstratified and stratified by the column `strata`.
+grouped_case <- function(d, name, strata) {
+  write_case_csv(d, data_dir, name)
+  list(
+    data = paste0("incidence/", name, ".csv"),
+    curves = c(curve_blocks(d$time, d$status), curve_blocks(d$time, d$status, "group", d$group)),
+    tests = c(gray_blocks(d$time, d$status, d$group, "group"),
+              gray_blocks(d$time, d$status, d$group, "group", d[[strata]], strata))
+  )
+}
+
 cases <- list()
 
 # (a) hand-made: ties at time 2 (two relapses) and time 5 (relapse, competing
@@ -92,7 +71,7 @@ hand <- data.frame(
   time = c(5, 12, 2, 8, 5, 3, 10, 2, 7, 5),
   status = c(1, 0, 1, 1, 2, 2, 2, 1, 0, 0)
 )
-write_case_csv(hand, "hand")
+write_case_csv(hand, data_dir, "hand")
 cases$hand <- list(data = "incidence/hand.csv",
                    curves = curve_blocks(hand$time, hand$status), tests = list())
 
@@ -105,31 +84,17 @@ edge <- data.frame(
   group = c("A", "A", "A", "B", "B", "A", "B", "A", "A", "A", "A", "A", "C", "C", "C", "C"),
   stratum = c(1, 2, 1, 1, 2, 1, 1, 2, 2, 1, 2, 1, 2, 1, 2, 1)
 )
-write_case_csv(edge, "edge")
-cases$edge <- list(
-  data = "incidence/edge.csv",
-  curves = c(curve_blocks(edge$time, edge$status),
-             curve_blocks(edge$time, edge$status, "group", edge$group)),
-  tests = c(gray_blocks(edge$time, edge$status, edge$group, "group"),
-            gray_blocks(edge$time, edge$status, edge$group, "group", edge$stratum, "stratum"))
-)
+cases$edge <- grouped_case(edge, "edge", "stratum")
 
 # (c) KMsurv::bmt, relapse endpoint: t2 (days -> months), 1 = relapse,
 # 2 = death in remission; groups = disease group, strata = FAB (z8).
 data(bmt, package = "KMsurv")
 bmt_d <- data.frame(
-  time = bmt$t2 / month_days,
+  time = bmt$t2 / month,
   status = ifelse(bmt$d2 == 1, 1, ifelse(bmt$d3 == 1, 2, 0)),
   group = bmt$group, z8 = bmt$z8
 )
-write_case_csv(bmt_d, "bmt")
-cases$bmt <- list(
-  data = "incidence/bmt.csv",
-  curves = c(curve_blocks(bmt_d$time, bmt_d$status),
-             curve_blocks(bmt_d$time, bmt_d$status, "group", bmt_d$group)),
-  tests = c(gray_blocks(bmt_d$time, bmt_d$status, bmt_d$group, "group"),
-            gray_blocks(bmt_d$time, bmt_d$status, bmt_d$group, "group", bmt_d$z8, "z8"))
-)
+cases$bmt <- grouped_case(bmt_d, "bmt", "z8")
 
 # (d) simulated, heavy ties: integer months 1..60, three causes (3 also competes).
 set.seed(20240501)
@@ -143,18 +108,11 @@ cause <- sample(1:3, n, replace = TRUE, prob = c(0.55, 0.35, 0.10))
 sim$time <- pmin(t_event, t_cens, 60)
 sim$status <- ifelse(t_event <= pmin(t_cens, 60), cause, 0)
 sim <- sim[, c("time", "status", "group", "stratum")]
-write_case_csv(sim, "sim")
-cases$sim <- list(
-  data = "incidence/sim.csv",
-  curves = c(curve_blocks(sim$time, sim$status),
-             curve_blocks(sim$time, sim$status, "group", sim$group)),
-  tests = c(gray_blocks(sim$time, sim$status, sim$group, "group"),
-            gray_blocks(sim$time, sim$status, sim$group, "group", sim$stratum, "stratum"))
-)
+cases$sim <- grouped_case(sim, "sim", "stratum")
 
 # (e) the synthetic cohort, when present: relapse and NRM endpoints (SPEC.md).
-if (file.exists(cohort_file)) {
-  co <- read.csv(cohort_file, fileEncoding = "UTF-8-BOM", stringsAsFactors = FALSE,
+if (file.exists(synthetic_cohort_csv)) {
+  co <- read.csv(synthetic_cohort_csv, fileEncoding = "UTF-8-BOM", stringsAsFactors = FALSE,
                  na.strings = c("", "NA"))
   day <- function(col) {
     if (paste0(col, "_day") %in% names(co)) return(as.numeric(co[[paste0(col, "_day")]]))
@@ -167,7 +125,7 @@ if (file.exists(cohort_file)) {
   endpoints <- list(relapse = rel_status, nrm = ifelse(rel_status == 0, 0, 3 - rel_status))
   for (ep in names(endpoints)) {
     status <- endpoints[[ep]]
-    time <- days / month_days
+    time <- days / month
     ok <- !is.na(time) & !is.na(status)
     tests <- list()
     curves <- curve_blocks(time[ok], status[ok])
@@ -176,17 +134,12 @@ if (file.exists(cohort_file)) {
       curves <- c(curves, curve_blocks(time[ok], status[ok], by, g))
       tests <- c(tests, Filter(function(b) b$cause == 1, gray_blocks(time[ok], status[ok], g, by)))
     }
-    cases[[paste0("ankl_", ep)]] <- list(data = cohort_file, endpoint = ep, n = sum(ok),
+    cases[[paste0("ankl_", ep)]] <- list(data = synthetic_cohort_csv, endpoint = ep, n = sum(ok),
                                          curves = curves, tests = tests)
   }
 } else {
-  message("incidence_reference.R: ", cohort_file, " not found; synthetic-cohort case skipped")
+  message("incidence_reference.R: ", synthetic_cohort_csv, " not found; synthetic-cohort case skipped")
 }
 
-ref <- list(
-  generated_by = "tests/reference/incidence_reference.R",
-  r_version = paste(R.version$major, R.version$minor, sep = "."),
-  cmprsk_version = as.character(packageVersion("cmprsk")),
-  cases = cases
-)
-writeLines(to_json(ref), output)
+ref <- c(cmprsk_header("tests/reference/incidence_reference.R"), list(cases = cases))
+writeLines(to_json(ref, pretty = TRUE), output)

@@ -5,9 +5,9 @@
 # Usage (from the project root): Rscript tests/reference/landmark_reference.R [OUTPUT.json]
 suppressPackageStartupMessages(library(survival))
 
-args <- commandArgs(trailingOnly = TRUE)
-output <- if (length(args) >= 1) args[1] else "tests/reference/landmark_reference.json"
 source("tests/reference/common.R")
+
+output <- script_arg(1, "tests/reference/landmark_reference.json")
 
 cohort_file <- read_synthetic_cohort()
 d <- cohort_file$data

@@ -4,9 +4,9 @@
 # Usage (from the project root): Rscript tests/reference/models_reference.R [OUTPUT.json]
 suppressPackageStartupMessages({ library(survival); library(cmprsk) })
 
-args <- commandArgs(trailingOnly = TRUE)
-output <- if (length(args) >= 1) args[1] else "tests/reference/models_reference.json"
 source("tests/reference/common.R")
+
+output <- script_arg(1, "tests/reference/models_reference.json")
 
 cohort_file <- read_synthetic_cohort()
 d <- cohort_file$data

@@ -1,0 +1,78 @@
+"""Which optional sections the study's data allow, as metadata for Quarto.
+
+Some analyses need data an extract may lack: patients with primary induction failure who reached
+CR after HCT, or acute and chronic GVHD with their onset.  Their figure cells then draw nothing,
+but Quarto still numbers and captions a labelled figure cell that has no output
+(quarto-dev/quarto-cli#7520).  Each such figure therefore sits in a
+``::: {.content-visible when-meta="KEY"}`` block, and Quarto runs this module before every
+render (`pre-render` in `_quarto.yml`, after `analysis/provenance.py`): it reads the study's
+extract and writes `report/_metadata.yml`, directory metadata (git-ignored) that sets each KEY to
+true or false for the chapters in `report/`.
+"""
+from __future__ import annotations
+
+if __name__ == "__main__" and not __package__:  # pragma: no cover - exercised through a subprocess
+    # Quarto runs a pre-render `.py` entry as a script, from the project folder: put the project
+    # on the path instead of the `analysis/` folder and run the module form.
+    import runpy
+    import sys
+    from pathlib import Path
+
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+    runpy.run_module("analysis.sections", run_name="__main__", alter_sys=True)
+    raise SystemExit(0)
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .config import PROJECT_ROOT
+from .landmark_analyses import cr_after_hct_available, gvhd_states_available
+from .loading import DataValidationError
+from .provenance import write_if_changed
+from .study import StudyConfigError, load_study, study_cohort
+
+SECTIONS_FILE = Path("report") / "_metadata.yml"
+HEADER = ("# Written by analysis/sections.py before every render (git-ignored): the optional sections\n"
+          "# this study's data allow, read by the chapters' `.content-visible when-meta` blocks.\n")
+
+
+def section_flags(data: pd.DataFrame) -> dict[str, bool]:
+    """Metadata key -> whether the data allow that section."""
+    return {
+        "study-has-cr-after-hct": cr_after_hct_available(data),
+        "study-has-gvhd-states": gvhd_states_available(data),
+    }
+
+
+def study_section_flags() -> dict[str, bool]:
+    """`section_flags` of the study's validated extract ($REPORT_STUDY, $REPORT_DATA as the chapters read them)."""
+    return section_flags(study_cohort(load_study()).data)
+
+
+def write_sections(flags: dict[str, bool], root: Path = PROJECT_ROOT) -> bool:
+    """Write `report/_metadata.yml`; True when it changed (`quarto preview` re-renders on a change)."""
+    target = root / SECTIONS_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return write_if_changed(target, HEADER + yaml.safe_dump(flags, sort_keys=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.sections", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="project folder (default: this project)")
+    args = parser.parse_args(argv)
+    try:
+        flags = study_section_flags()
+    except (StudyConfigError, DataValidationError, FileNotFoundError) as error:
+        print(f"sections: error: {error}", file=sys.stderr)
+        return 2
+    write_sections(flags, args.root.resolve())
+    print("sections: " + ", ".join(f"{key} {'yes' if on else 'no'}" for key, on in flags.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The optional sections a study's data allow, written for Quarto before every render."""
+import subprocess
+import sys
+
+import yaml
+
+from analysis.config import PROJECT_ROOT
+from analysis.landmark_analyses import (cr_after_hct_available, cr_after_hct_comparison, gvhd_effects,
+                                        gvhd_states_available)
+from analysis.loading import load_cohort
+from analysis.sections import SECTIONS_FILE, section_flags, write_sections
+
+SYNTHETIC = PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv"
+
+
+def _cohort():
+    return load_cohort(SYNTHETIC, synthetic=True).data
+
+
+def test_the_synthetic_cohort_allows_every_section():
+    assert section_flags(_cohort()) == {"study-has-cr-after-hct": True, "study-has-gvhd-states": True}
+
+
+def test_flags_agree_with_the_analyses_they_announce():
+    data = _cohort()
+    nobody_reached_cr = data.assign(cr_after_hct_day=float("nan"))
+    no_pif = data.assign(pif=0)
+    no_chronic = data.drop(columns=[c for c in ("cgvhd", "cgvhd_any", "cgvhd_day") if c in data.columns])
+    for variant in (data, nobody_reached_cr, no_pif, data.drop(columns=["cr_after_hct_day"]), no_chronic):
+        assert cr_after_hct_available(variant) == (cr_after_hct_comparison(variant) is not None)
+        assert gvhd_states_available(variant) == (gvhd_effects(variant) is not None)
+    assert not cr_after_hct_available(nobody_reached_cr) and not cr_after_hct_available(no_pif)
+    assert not gvhd_states_available(no_chronic)
+
+
+def test_written_as_directory_metadata_only_on_change(tmp_path):
+    flags = {"study-has-cr-after-hct": False, "study-has-gvhd-states": True}
+    assert write_sections(flags, tmp_path)
+    assert yaml.safe_load((tmp_path / SECTIONS_FILE).read_text(encoding="utf-8")) == flags
+    assert not write_sections(flags, tmp_path)  # unchanged: `quarto preview` does not re-render
+
+
+def test_the_pre_render_script_runs_as_quarto_runs_it(tmp_path):
+    """Quarto runs `analysis/sections.py` as a script with its own Python, from the project folder."""
+    result = subprocess.run([sys.executable, str(PROJECT_ROOT / "analysis" / "sections.py"), "--root", str(tmp_path)],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "sections: study-has-cr-after-hct yes, study-has-gvhd-states yes" in result.stdout
+    written = yaml.safe_load((tmp_path / SECTIONS_FILE).read_text(encoding="utf-8"))
+    assert written == {"study-has-cr-after-hct": True, "study-has-gvhd-states": True}
+
+
+def test_a_bad_study_stops_the_render_with_its_message(tmp_path):
+    study = tmp_path / "study.yml"
+    study.write_text("data: missing.csv\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "analysis.sections", "--root", str(tmp_path)], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=300,
+                            env={"PATH": "/usr/bin:/bin", "REPORT_STUDY": str(study)})
+    assert result.returncode == 2 and result.stderr.startswith("sections: error:")
+    assert not (tmp_path / SECTIONS_FILE).exists()
