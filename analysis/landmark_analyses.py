@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .endpoints import endpoint_data
+from .endpoints import available_endpoints, endpoint_data
 from .landmark import landmark
 from .landmark_types import LandmarkRow
 from .models import TIME_DEPENDENT, ModelResult, acute_gvhd_title, counting_process_cox, fit_model
@@ -100,10 +100,19 @@ def cr_after_hct_available(data: pd.DataFrame) -> bool:
     return _cr_after_hct_groups(data) is not None
 
 
+def acute_gvhd_available(data: pd.DataFrame) -> bool:
+    """Whether the extract records acute GVHD (graded or not) with its onset."""
+    return bool({"agvhd2", "agvhd_any"} & set(available_endpoints(data)))
+
+
+def chronic_gvhd_available(data: pd.DataFrame) -> bool:
+    """Whether the extract records chronic GVHD (with or without its extent) with its onset."""
+    return bool({"cgvhd", "cgvhd_any"} & set(available_endpoints(data)))
+
+
 def gvhd_states_available(data: pd.DataFrame) -> bool:
     """Whether the extract records both acute and chronic GVHD (what `gvhd_effects` needs)."""
-    columns = set(data.columns)
-    return bool({"agvhd_grade", "agvhd_any"} & columns and {"cgvhd", "cgvhd_any"} & columns)
+    return acute_gvhd_available(data) and chronic_gvhd_available(data)
 
 
 def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct | None:
@@ -163,6 +172,11 @@ def gvhd_effects(data: pd.DataFrame) -> GvhdEffects | None:
             title="Overall survival from day 100", by=f"{acute_title} by day 100",
         ),
     )
+
+
+def chronic_gvhd_series(data: pd.DataFrame, landmarks) -> tuple[LandmarkRow, ...] | None:
+    """`landmark_series` of chronic GVHD; None when the extract does not record it."""
+    return landmark_series(data, "cgvhd", landmarks) if chronic_gvhd_available(data) else None
 
 
 def landmark_series(data: pd.DataFrame, state: str, landmarks) -> tuple[LandmarkRow, ...]:

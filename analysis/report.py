@@ -23,7 +23,8 @@ from .overview import cohort_overview
 from .overview_tables import cohort_flow_table, endpoint_exclusion_table, missing_data_table, warnings_markdown
 from .reproduction import ReproductionRow, reproduction_rows
 from .results import MONTH_DAYS, EndpointResult
-from .landmark_analyses import DAY_100, cr_after_hct_comparison, efs_landmark, gvhd_effects, landmark_series
+from .landmark_analyses import (DAY_100, chronic_gvhd_series, cr_after_hct_comparison, efs_landmark, gvhd_effects,
+                                landmark_series)
 from .model_figures import forest_plots, landmark_series_plot, zph_plot
 from .model_tables import causes_of_death_table, landmark_series_table, model_table, ph_note, univariable_table
 from .prognostic import MultivariableModels, least_proportional_term, multivariable_models, univariable_analysis
@@ -190,7 +191,7 @@ class ReportResults:
     efs_landmark: EndpointResult
     cr_after_hct: object
     gvhd: object
-    landmark_series: tuple
+    landmark_series: tuple | None
     transplant: object
     causes_of_death: tuple
     reproduction: tuple
@@ -209,7 +210,7 @@ def compute_report(c: Cohort, s: Study) -> ReportResults:
         efs_landmark=efs_landmark(c.data, at=s.landmarks[0]),
         cr_after_hct=cr_after_hct_comparison(c.data),
         gvhd=gvhd_effects(c.data),
-        landmark_series=landmark_series(c.data, "cgvhd", [3, 6, 9, 12, 18, 24]),
+        landmark_series=chronic_gvhd_series(c.data, LANDMARK_SERIES_MONTHS),
         transplant=transplant_outcomes(c.data),
         causes_of_death=causes_of_death(c.data),
         reproduction=reproduction(c, s),
@@ -235,9 +236,10 @@ def report_version() -> str:
 
 
 DAY = 1 / MONTH_DAYS  # one day in months, for day horizons (engraftment, acute GVHD by day 100)
+LANDMARK_SERIES_MONTHS = (3, 6, 9, 12, 18, 24)  # the landmarks of the chronic GVHD series
 
 __all__ = [
-    "DAY", "compute_report", "least_proportional_term", "table_one", "cr_after_hct_markdown", "estimates_markdown", "gvhd_markdown",    "DAY_100", "causes_of_death", "cr_after_hct_comparison", "efs_landmark", "forest_plots", "gvhd_effects",
+    "DAY", "LANDMARK_SERIES_MONTHS", "chronic_gvhd_series", "compute_report", "least_proportional_term", "table_one", "cr_after_hct_markdown", "estimates_markdown", "gvhd_markdown",    "DAY_100", "causes_of_death", "cr_after_hct_comparison", "efs_landmark", "forest_plots", "gvhd_effects",
     "landmark_series", "landmark_series_plot", "landmark_series_table", "model_table", "multivariable",
     "ph_note", "prognostic_factors", "show_causes_of_death", "transplant_outcomes", "univariable",
     "univariable_table", "zph_plot",

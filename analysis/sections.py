@@ -1,7 +1,7 @@
 """Which optional sections the study's data allow, as metadata for Quarto.
 
-Some analyses need data an extract may lack: patients with primary induction failure who reached
-CR after HCT, or acute and chronic GVHD with their onset.  Their figure cells then draw nothing,
+Some analyses need data an extract may lack: engraftment, acute or chronic GVHD with their onset,
+patients with primary induction failure who reached CR after HCT.  Their figure cells then draw nothing,
 but Quarto still numbers and captions a labelled figure cell that has no output
 (quarto-dev/quarto-cli#7520).  Each such figure therefore sits in a
 ``::: {.content-visible when-meta="KEY"}`` block, and Quarto runs this module before every
@@ -30,10 +30,12 @@ import pandas as pd
 import yaml
 
 from .config import PROJECT_ROOT
+from .endpoints import available_endpoints
 from .landmark_analyses import cr_after_hct_available, gvhd_states_available
 from .loading import DataValidationError
 from .provenance import write_if_changed
 from .study import StudyConfigError, load_study, study_cohort
+from .transplant_outcomes import ACUTE_GVHD_ENDPOINTS, CHRONIC_ENDPOINTS, ENGRAFTMENT_ENDPOINTS
 
 SECTIONS_FILE = Path("report") / "_metadata.yml"
 HEADER = ("# Written by analysis/sections.py before every render (git-ignored): the optional sections\n"
@@ -42,7 +44,11 @@ HEADER = ("# Written by analysis/sections.py before every render (git-ignored): 
 
 def section_flags(data: pd.DataFrame) -> dict[str, bool]:
     """Metadata key -> whether the data allow that section."""
+    present = set(available_endpoints(data))
     return {
+        "study-has-engraftment": bool(present & set(ENGRAFTMENT_ENDPOINTS)),
+        "study-has-acute-gvhd": bool(present & set(ACUTE_GVHD_ENDPOINTS)),
+        "study-has-chronic-gvhd": bool(present & set(CHRONIC_ENDPOINTS)),
         "study-has-cr-after-hct": cr_after_hct_available(data),
         "study-has-gvhd-states": gvhd_states_available(data),
     }

@@ -24,6 +24,12 @@ DAY_HORIZONS = {"neutrophil": (30, 60), "platelet": (60, 100), "agvhd2": (100,),
                 "agvhd_any": (100,)}
 
 
+# The endpoints of each section of the chapter, in display order.
+ENGRAFTMENT_ENDPOINTS = ("neutrophil", "platelet")
+ACUTE_GVHD_ENDPOINTS = ("agvhd2", "agvhd3", "agvhd_any")
+CHRONIC_ENDPOINTS = ("cgvhd", "cgvhd_any", "cgvhd_extensive", "grfs")
+
+
 @dataclass(frozen=True, eq=False)
 class TransplantOutcomes:
     engraftment: tuple[EndpointResult, ...]
@@ -43,9 +49,9 @@ def transplant_outcomes(data: pd.DataFrame) -> TransplantOutcomes:
         return tuple(estimate_endpoint(data, n) for n in names if n in present)
 
     return TransplantOutcomes(
-        engraftment=pick(("neutrophil", "platelet")),
-        acute_gvhd=pick(("agvhd2", "agvhd3", "agvhd_any")),
-        chronic=pick(("cgvhd", "cgvhd_any", "cgvhd_extensive", "grfs")),
+        engraftment=pick(ENGRAFTMENT_ENDPOINTS),
+        acute_gvhd=pick(ACUTE_GVHD_ENDPOINTS),
+        chronic=pick(CHRONIC_ENDPOINTS),
     )
 
 

@@ -20,3 +20,31 @@ def pytest_runtest_makereport(item, call):
         if "Rscript" in reason:
             report.outcome = "failed"
             report.longrepr = f"REQUIRE_R=1 but the test was skipped: {reason}"
+
+
+# Columns a registry may not hold at all (marked `unavailable` in its study.yml): every chapter must
+# still execute, saying which sections the extract cannot fill.
+OPTIONAL_COLUMNS = ["cgvhd", "cgvhd_date", "agvhd_grade", "agvhd_date", "platelet_engraftment",
+                    "platelet_engraftment_date", "neutrophil_engraftment", "neutrophil_engraftment_date", "pif",
+                    "cr_after_hct_date", "cause_of_death", "ps", "disease"]
+
+
+@pytest.fixture(scope="session")
+def minimal_study(tmp_path_factory):
+    """A study whose extract is the synthetic cohort without any optional column."""
+    import pandas as pd
+
+    from analysis.config import PROJECT_ROOT
+
+    folder = tmp_path_factory.mktemp("minimal_study")
+    extract = pd.read_csv(PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv", dtype=str, keep_default_na=False)
+    extract.drop(columns=OPTIONAL_COLUMNS).to_csv(folder / "minimal.csv", index=False)
+    study = folder / "study.yml"
+    study.write_text(
+        "title: A registry extract without optional columns\ndata: minimal.csv\nsynthetic: true\n"
+        "horizons: [12, 60]\nlandmarks: [12]\ngroupings: [graft_source]\n"
+        "covariates: [status_at_hct, graft_source, age]\nreproduce: none\n"
+        f"mapping:\n  unavailable: [{', '.join(OPTIONAL_COLUMNS)}]\n",
+        encoding="utf-8",
+    )
+    return study

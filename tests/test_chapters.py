@@ -167,6 +167,15 @@ def bmt_extract(tmp_path_factory):
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(PROJECT_ROOT).as_posix() for p in PAGES])
+def test_chapter_executes_without_optional_columns(page, minimal_study, monkeypatch):
+    """An extract without engraftment, GVHD, CR after HCT, causes of death: the sections it cannot
+    fill say so, and no empty figure or table is left."""
+    monkeypatch.setenv("REPORT_STUDY", str(minimal_study))
+    notebook = execute_qmd(page)
+    assert_every_labelled_float_has_content(notebook, study_section_flags())
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(PROJECT_ROOT).as_posix() for p in PAGES])
 def test_chapter_executes_for_a_second_study(page, bmt_extract, monkeypatch):
     """The same chapters serve another study (bmt) through its study.yml, without code changes."""
     monkeypatch.setenv("REPORT_STUDY", str(BMT_STUDY))

@@ -8,7 +8,7 @@ from analysis.config import PROJECT_ROOT
 from analysis.landmark_analyses import (cr_after_hct_available, cr_after_hct_comparison, gvhd_effects,
                                         gvhd_states_available)
 from analysis.loading import load_cohort
-from analysis.sections import SECTIONS_FILE, section_flags, write_sections
+from analysis.sections import SECTIONS_FILE, section_flags, study_section_flags, write_sections
 
 SYNTHETIC = PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv"
 
@@ -17,8 +17,26 @@ def _cohort():
     return load_cohort(SYNTHETIC, synthetic=True).data
 
 
+EVERY_SECTION = {"study-has-engraftment": True, "study-has-acute-gvhd": True, "study-has-chronic-gvhd": True,
+                 "study-has-cr-after-hct": True, "study-has-gvhd-states": True}
+
+
 def test_the_synthetic_cohort_allows_every_section():
-    assert section_flags(_cohort()) == {"study-has-cr-after-hct": True, "study-has-gvhd-states": True}
+    assert section_flags(_cohort()) == EVERY_SECTION
+
+
+def test_an_extract_without_optional_columns_allows_none(minimal_study, monkeypatch):
+    monkeypatch.setenv("REPORT_STUDY", str(minimal_study))
+    assert study_section_flags() == {key: False for key in EVERY_SECTION}
+
+
+def test_sections_follow_the_recorded_columns():
+    data = _cohort()
+    no_acute = data.drop(columns=["agvhd_grade", "agvhd_day"])
+    assert section_flags(no_acute) == {**EVERY_SECTION, "study-has-acute-gvhd": False, "study-has-gvhd-states": False}
+    no_engraftment = data.drop(columns=["neutrophil_engraftment", "neutrophil_engraftment_day",
+                                        "platelet_engraftment", "platelet_engraftment_day"])
+    assert section_flags(no_engraftment) == {**EVERY_SECTION, "study-has-engraftment": False}
 
 
 def test_flags_agree_with_the_analyses_they_announce():
@@ -45,9 +63,8 @@ def test_the_pre_render_script_runs_as_quarto_runs_it(tmp_path):
     result = subprocess.run([sys.executable, str(PROJECT_ROOT / "analysis" / "sections.py"), "--root", str(tmp_path)],
                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "sections: study-has-cr-after-hct yes, study-has-gvhd-states yes" in result.stdout
-    written = yaml.safe_load((tmp_path / SECTIONS_FILE).read_text(encoding="utf-8"))
-    assert written == {"study-has-cr-after-hct": True, "study-has-gvhd-states": True}
+    assert "sections: study-has-engraftment yes," in result.stdout
+    assert yaml.safe_load((tmp_path / SECTIONS_FILE).read_text(encoding="utf-8")) == EVERY_SECTION
 
 
 def test_a_bad_study_stops_the_render_with_its_message(tmp_path):
