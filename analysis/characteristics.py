@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import special
 
 from .groups import map_distinct
-from .ranks import average_ranks, tied_groups
+from .ranks import average_ranks_and_ties
 from .results import chi2_sf
 
 __all__ = [
@@ -506,11 +506,11 @@ def _kruskal_statistic(samples: list[np.ndarray]) -> float:
     R_i the rank sum of group i and t the sizes of the runs of tied values."""
     values = np.concatenate(samples)
     total = values.size
-    ranks = average_ranks(values)
+    ranks, ties = average_ranks_and_ties(values)
     bounds = np.cumsum([0] + [s.size for s in samples])
     between = sum(ranks[a:b].sum() ** 2 / (b - a) for a, b in zip(bounds[:-1], bounds[1:]))
     h = 12.0 / (total * (total + 1)) * between - 3.0 * (total + 1)
-    ties = tied_groups(values)[2].astype(float)
+    ties = ties.astype(float)
     return float(h / (1.0 - (ties ** 3 - ties).sum() / (total ** 3 - total)))
 
 

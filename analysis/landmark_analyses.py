@@ -9,6 +9,7 @@ Simon-Makuch curves).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -70,8 +71,7 @@ class CrAfterHct:
     n_pif_cr: int
 
 
-@dataclass(frozen=True, eq=False)
-class _CrAfterHctGroups:
+class _CrAfterHctGroups(NamedTuple):
     time: np.ndarray
     event: np.ndarray
     crpr: np.ndarray      # in CR or PR at HCT
@@ -120,8 +120,7 @@ def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct | None:
     groups = _cr_after_hct_groups(data)
     if groups is None:
         return None
-    time, event, crpr, pif, cr_time, pif_cr = (groups.time, groups.event, groups.crpr, groups.pif, groups.cr_time,
-                                               groups.pif_cr)
+    time, event, crpr, pif, cr_time, pif_cr = groups
     rows = crpr | pif_cr
     start = np.where(pif_cr, cr_time, 0.0)[rows]
     group = pif_cr[rows].astype(int)

@@ -23,6 +23,11 @@ def tied_groups(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def average_ranks(values) -> np.ndarray:
     """Ranks 1..n, tied values sharing the mean of their ranks (R's ``rank()``,
     ``scipy.stats.rankdata(method="average")``).  Values must not be NaN."""
+    return average_ranks_and_ties(values)[0]
+
+
+def average_ranks_and_ties(values) -> tuple[np.ndarray, np.ndarray]:
+    """`average_ranks` and the sizes of the runs of tied values, from one sort."""
     values = np.asarray(values, dtype=float)
     if np.isnan(values).any():
         raise ValueError("average_ranks: values must not be NaN")
@@ -30,4 +35,4 @@ def average_ranks(values) -> np.ndarray:
     mean_rank = starts + (lengths + 1) / 2.0  # ranks starts+1 .. starts+lengths
     ranks = np.empty(values.size, dtype=float)
     ranks[order] = np.repeat(mean_rank, lengths)
-    return ranks
+    return ranks, lengths

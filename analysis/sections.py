@@ -31,11 +31,12 @@ import yaml
 
 from .config import PROJECT_ROOT
 from .endpoints import available_endpoints
-from .landmark_analyses import cr_after_hct_available, gvhd_states_available
+from .landmark_analyses import (acute_gvhd_available, chronic_gvhd_available, cr_after_hct_available,
+                                gvhd_states_available)
 from .loading import DataValidationError
 from .provenance import write_if_changed
 from .study import StudyConfigError, load_study, study_cohort
-from .transplant_outcomes import ACUTE_GVHD_ENDPOINTS, CHRONIC_ENDPOINTS, ENGRAFTMENT_ENDPOINTS
+from .transplant_outcomes import ENGRAFTMENT_ENDPOINTS
 
 SECTIONS_FILE = Path("report") / "_metadata.yml"
 HEADER = ("# Written by analysis/sections.py before every render (git-ignored): the optional sections\n"
@@ -44,11 +45,11 @@ HEADER = ("# Written by analysis/sections.py before every render (git-ignored): 
 
 def section_flags(data: pd.DataFrame) -> dict[str, bool]:
     """Metadata key -> whether the data allow that section."""
-    present = set(available_endpoints(data))
     return {
-        "study-has-engraftment": bool(present & set(ENGRAFTMENT_ENDPOINTS)),
-        "study-has-acute-gvhd": bool(present & set(ACUTE_GVHD_ENDPOINTS)),
-        "study-has-chronic-gvhd": bool(present & set(CHRONIC_ENDPOINTS)),
+        "study-has-engraftment": bool(set(available_endpoints(data)) & set(ENGRAFTMENT_ENDPOINTS)),
+        # the graded and extent endpoints (agvhd3, cgvhd_extensive, GRFS) need the same columns
+        "study-has-acute-gvhd": acute_gvhd_available(data),
+        "study-has-chronic-gvhd": chronic_gvhd_available(data),
         "study-has-cr-after-hct": cr_after_hct_available(data),
         "study-has-gvhd-states": gvhd_states_available(data),
     }

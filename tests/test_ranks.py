@@ -4,7 +4,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from analysis.characteristics import kruskal_wallis
-from analysis.ranks import average_ranks, tied_groups
+from analysis.ranks import average_ranks, average_ranks_and_ties, tied_groups
 
 
 def test_average_ranks_by_hand():
@@ -18,6 +18,12 @@ def test_tied_groups_by_hand():
     assert_array_equal(order, [4, 1, 3, 6, 2, 0, 5])  # stable: equal values keep their input order
     assert_array_equal(starts, [0, 1, 4, 5])
     assert_array_equal(lengths, [1, 3, 1, 2])
+
+
+def test_ranks_and_ties_from_one_sort_by_hand():
+    ranks, ties = average_ranks_and_ties([7, 2, 3.5, 2, 1, 7, 2])
+    assert_array_equal(ranks, [6.5, 3, 5, 3, 1, 6.5, 3])
+    assert_array_equal(ties, [1, 3, 1, 2])
 
 
 def test_average_ranks_of_nothing_and_of_one_value():

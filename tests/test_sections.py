@@ -9,6 +9,7 @@ from analysis.landmark_analyses import (cr_after_hct_available, cr_after_hct_com
                                         gvhd_states_available)
 from analysis.loading import load_cohort
 from analysis.sections import SECTIONS_FILE, section_flags, study_section_flags, write_sections
+from analysis.transplant_outcomes import transplant_outcomes
 
 SYNTHETIC = PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv"
 
@@ -44,9 +45,13 @@ def test_flags_agree_with_the_analyses_they_announce():
     nobody_reached_cr = data.assign(cr_after_hct_day=float("nan"))
     no_pif = data.assign(pif=0)
     no_chronic = data.drop(columns=[c for c in ("cgvhd", "cgvhd_any", "cgvhd_day") if c in data.columns])
-    for variant in (data, nobody_reached_cr, no_pif, data.drop(columns=["cr_after_hct_day"]), no_chronic):
+    no_acute = data.drop(columns=["agvhd_grade", "agvhd_day"])
+    for variant in (data, nobody_reached_cr, no_pif, data.drop(columns=["cr_after_hct_day"]), no_chronic, no_acute):
         assert cr_after_hct_available(variant) == (cr_after_hct_comparison(variant) is not None)
         assert gvhd_states_available(variant) == (gvhd_effects(variant) is not None)
+        flags, shown = section_flags(variant), transplant_outcomes(variant)
+        assert flags["study-has-acute-gvhd"] == bool(shown.acute_gvhd)
+        assert flags["study-has-chronic-gvhd"] == bool(shown.chronic)
     assert not cr_after_hct_available(nobody_reached_cr) and not cr_after_hct_available(no_pif)
     assert not gvhd_states_available(no_chronic)
 
