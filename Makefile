@@ -1,18 +1,29 @@
-# Two commands do everything on a fresh Linux machine with Python 3.11:
+# Two commands do everything on a fresh Linux machine with Python 3.11, 3.12 or 3.13:
 #   make report   build the website (needs the Quarto CLI >= 1.5)
 #   make test     run the test suite (compares with R when Rscript is installed)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+TEST_INSTALLED := $(VENV)/.installed-test
+# Kernels started from this venv (by Quarto or analysis.qmd) log only errors: ipykernel's warning
+# "Kernel is running over TCP without encryption" would otherwise appear once per page.
+KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.json
 
-.PHONY: report test preview data benchmark bmt check clean
+.PHONY: report test test-fast preview data benchmark bmt check clean
 
+# What the report needs (requirements.lock); the tests add requirements-test.lock on top.
 $(INSTALLED): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
+	mkdir -p $(dir $(KERNEL_CONFIG))
+	echo '{"IPKernelApp": {"log_level": "ERROR"}}' > $(KERNEL_CONFIG)
 	touch $(INSTALLED)
+
+$(TEST_INSTALLED): $(INSTALLED) requirements-test.lock
+	$(PY) -m pip install --quiet -r requirements.lock -r requirements-test.lock
+	touch $(TEST_INSTALLED)
 
 report: $(INSTALLED)
 	@if ! command -v quarto >/dev/null 2>&1; then \
@@ -24,8 +35,13 @@ report: $(INSTALLED)
 	fi
 	QUARTO_PYTHON="$(abspath $(PY))" quarto render
 
-test: $(INSTALLED)
+# Everything, as CI runs it (under 4 minutes on 2 cores).
+test: $(TEST_INSTALLED)
 	$(PY) -m pytest -q
+
+# Day-to-day: everything but executing the report's pages and rerunning the R scripts (under a minute).
+test-fast: $(TEST_INSTALLED)
+	$(PY) -m pytest -q -m "not slow"
 
 preview: $(INSTALLED)
 	$(PY) -m analysis.qmd preview _preview

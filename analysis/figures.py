@@ -33,6 +33,7 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from . import fonts
 from .formatting import fmt_p_expr, fmt_test_name
 from .privacy import suppress_count
 from .results import MONTH_DAYS, Curve, EndpointResult
@@ -62,8 +63,10 @@ _RISK_INK = "#333333"  # counts of the risk table
 
 #: rcParams used while a figure is built (journal figure at 6.5 x 4.5 in).
 STYLE: dict[str, object] = {
-    "font.family": "sans-serif",
-    "font.sans-serif": ["Arial", "Helvetica", "Liberation Sans", "Nimbus Sans", "DejaVu Sans"],
+    # The project's own font files (analysis/fonts.py), never whatever the machine has installed.
+    # Named explicitly: a generic "sans-serif" would be resolved again through whatever rcParams
+    # hold when the figure is drawn (Quarto draws it after the style is gone).
+    "font.family": [fonts.FAMILY, fonts.FALLBACK],
     "font.size": 9.0,
     "axes.titlesize": 10.0,
     "axes.titleweight": "bold",
@@ -94,6 +97,8 @@ STYLE: dict[str, object] = {
     "lines.linewidth": 1.6,
     "lines.solid_joinstyle": "miter",
 }
+
+fonts.register()
 
 _FIGSIZE = (6.5, 4.5)
 _BAND_ALPHA = 0.17

@@ -56,8 +56,9 @@ FREEZE_DIRS = ("_freeze", ".quarto/_freeze")
 FINGERPRINT_FILE = "_freeze/provenance-fingerprint.json"
 SHORT_HASH = 12  # the short SHA-256 shown on every page (as in the data banner)
 
-# The packages whose versions change the numbers or their display, in the order shown.
-SOFTWARE = ("pandas", "numpy", "scipy", "lifelines", "matplotlib", "great-tables")
+# The packages that compute, read or draw what the report shows (not those that only test it), in the
+# order shown.
+SOFTWARE = ("pandas", "numpy", "scipy", "pyarrow", "matplotlib", "great-tables", "font-source-sans-pro")
 
 # What the fingerprint of the frozen results covers besides data and versions: the code that computes
 # (the package, the shared page setup that `{{< include >}}` pulls in, which Quarto's freeze hash does not

@@ -2,6 +2,10 @@
 
 With REQUIRE_R=1 (as CI sets it), a test skipped because `Rscript` is missing
 fails instead: CI must compare with R, not skip the comparison.
+
+Tests that execute the report's pages (tests/test_chapters.py) or rerun an R
+script (those skipped when `Rscript` is missing) are marked `slow`: `make test`
+runs everything, `make test-fast` (pytest -m "not slow") the rest.
 """
 import os
 
@@ -9,6 +13,19 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+
+
+SLOW_MODULES = {"test_chapters.py"}
+
+
+def _runs_r(item) -> bool:
+    return any("Rscript" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif"))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_MODULES or _runs_r(item):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.hookimpl(hookwrapper=True)

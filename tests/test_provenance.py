@@ -52,7 +52,7 @@ def test_collect_names_version_date_input_and_software(fixed):
     assert p.package_version == __version__
     assert p.data_source == "ankl_cohort.csv" and p.synthetic is True
     assert p.data_sha256 == file_sha256(SYNTHETIC_DATA) and p.data_sha256_short == p.data_sha256[:12]
-    assert list(p.software)[:7] == ["Python", "pandas", "numpy", "scipy", "lifelines", "matplotlib", "great-tables"]
+    assert list(p.software)[:7] == ["Python", "pandas", "numpy", "scipy", "pyarrow", "matplotlib", "great-tables"]
     assert p.quarto is None and "Quarto" not in p.software
     assert p.configuration["Input file"] == "data/synthetic/ankl_cohort.csv"
     assert p.footer == f"Report 1.4.2 · built 2030-03-17 · input SHA-256 {p.data_sha256[:12]} · synthetic data: yes"
@@ -108,7 +108,7 @@ def test_the_generated_files(fixed, tmp_path):
     assert variables["quarto"] == {"version": "unknown"}
     record = json.loads((tmp_path / RECORD_FILE).read_text())
     assert record["report"]["version"] == "1.4.2" and record["data"]["synthetic"] is True
-    assert record["data"]["sha256"] == p.data_sha256 and record["software"]["lifelines"]
+    assert record["data"]["sha256"] == p.data_sha256 and record["software"]["scipy"]
     typst = (tmp_path / TYPST_FILE).read_text()
     assert f'#set page(header: align(right, text(size: 7.5pt, fill: luma(110), "{p.footer}")))' in typst
     # Unchanged values are not rewritten (quarto preview re-renders when _variables.yml changes).
