@@ -25,15 +25,11 @@ $(TEST_INSTALLED): $(INSTALLED) requirements-test.lock
 	$(PY) -m pip install --quiet -r requirements.lock -r requirements-test.lock
 	touch $(TEST_INSTALLED)
 
+# Quarto from PATH when it is >= 1.5, else the pinned quarto-cli installed into .venv (analysis/quarto.py).
+FIND_QUARTO = $(PY) -m analysis.quarto --venv $(VENV)
+
 report: $(INSTALLED)
-	@if ! command -v quarto >/dev/null 2>&1; then \
-	  echo "The Quarto CLI (>= 1.5) is needed to render the report and was not found on PATH."; \
-	  echo "Install it with 'pip install quarto-cli' on a machine with internet access,"; \
-	  echo "or with the installer from https://quarto.org/docs/get-started/, then run 'make report' again."; \
-	  echo "Without Quarto, 'make preview' executes every chapter and writes HTML previews to _preview/."; \
-	  exit 1; \
-	fi
-	QUARTO_PYTHON="$(abspath $(PY))" quarto render
+	@quarto="$$($(FIND_QUARTO))" && QUARTO_PYTHON="$(abspath $(PY))" "$$quarto" render
 
 # Everything, as CI runs it (under 4 minutes on 2 cores).
 test: $(TEST_INSTALLED)
@@ -83,8 +79,7 @@ provenance: $(INSTALLED)
 
 # Render every page afresh, as the release workflow does (the CI profile ignores _freeze/).
 report-ci: $(INSTALLED)
-	@command -v quarto >/dev/null 2>&1 || { echo "The Quarto CLI (>= 1.5) is needed: see 'make report'."; exit 1; }
-	QUARTO_PYTHON="$(abspath $(PY))" quarto render --profile ci
+	@quarto="$$($(FIND_QUARTO))" && QUARTO_PYTHON="$(abspath $(PY))" "$$quarto" render --profile ci
 
 # Check the rendered site: links, provenance footer, PDFs, cross-references, no patient-level data.
 check-site: $(INSTALLED)
