@@ -801,7 +801,8 @@ def publish(site: str | Path, tag: str, target: str | Path, changelog: str | Pat
         if checkout.head and tree_id == _git(checkout.root, "rev-parse", f"{checkout.head}^{{tree}}").decode().strip():
             _clear_staging(checkout)  # --force with the same files: nothing to commit
             return Publication(newest_first(releases), None, completed)
-        commit = _commit(checkout, tree_id, message or f"Publish report {tag} (input SHA-256 {release.data_sha256[:12]})")
+        text = message or f"Publish report {tag} (input SHA-256 {release.data_sha256[:12]})"
+        commit = _commit(checkout, tree_id, text)
     except BaseException:
         _clear_staging(checkout)  # nothing was committed: the checkout is as it was
         raise

@@ -50,10 +50,12 @@ def _change(path, dir_fd=None) -> None:
 
 
 def _wrap(function, *, path_argument=0, writes=lambda *a, **k: True):
+    """`function` counting a change to its path argument (the destination of a rename) first."""
+    name, folder = ("dst", "dst_dir_fd") if path_argument else ("path", "dir_fd")
+
     def wrapper(*args, **kwargs):
         if writes(*args, **kwargs):
-            _change(args[path_argument] if len(args) > path_argument else kwargs.get("dst" if path_argument else "path"),
-                    kwargs.get("dst_dir_fd" if path_argument else "dir_fd"))
+            _change(args[path_argument] if len(args) > path_argument else kwargs.get(name), kwargs.get(folder))
         return function(*args, **kwargs)
     return wrapper
 

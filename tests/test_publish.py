@@ -400,7 +400,8 @@ def test_links_and_special_files_in_the_site_are_refused_with_their_path(tmp_pat
     (site / "report" / "attachment").symlink_to(Path("..") / ".." / "data" / "private" / "planted.csv")
     assert (site / "report" / "attachment").read_text().startswith("patient_id")  # the link resolves
     before, commit = snapshot(checkout), head(checkout)
-    with pytest.raises(PublishError, match=r"report/attachment \(a symbolic link to \.\./\.\./data/private/planted\.csv\)"):
+    link = r"report/attachment \(a symbolic link to \.\./\.\./data/private/planted\.csv\)"
+    with pytest.raises(PublishError, match=link):
         publish(site, "v0.2.0", checkout, changelog)
     (site / "report" / "attachment").unlink()
     os.mkfifo(site / "site_libs" / "pipe")
