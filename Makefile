@@ -85,7 +85,8 @@ report-ci: $(INSTALLED)
 check-site: $(INSTALLED)
 	$(PY) -m analysis check-site _site
 
-# Publish _site as release TAG into a checkout of the gh-pages branch, keeping earlier versions:
+# Check _site, then publish it as release TAG into a clean checkout of the gh-pages branch, keeping
+# earlier versions; the release workflow runs this same command (see README, "Publishing"):
 #   make publish TAG=v0.2.0 GH_PAGES=../report-gh-pages   (then: git -C ../report-gh-pages push)
 publish: $(INSTALLED)
 	@test -n "$(TAG)" && test -n "$(GH_PAGES)" || { echo "usage: make publish TAG=vX.Y.Z GH_PAGES=DIR"; exit 2; }

@@ -2,6 +2,8 @@
 
 Every problem is listed, with the file it is in, and the command exits 1 if there is any:
 
+- a symbolic link, named pipe, socket or device anywhere in the site (publishing refuses them: a
+  link would publish what it points to); they are never followed or opened;
 - an internal link (`href`/`src`) that does not resolve to a file of the site (links with a scheme,
   `mailto:` and same-page `#anchors` are not followed; `--anchors` also checks the `#fragment` of
   links to other pages);
@@ -9,19 +11,30 @@ Every problem is listed, with the file it is in, and the command exits 1 if ther
   recorded in the site's `provenance.json`);
 - a page without a link to its PDF, or a PDF link to a missing file;
 - an unresolved cross-reference (`?@fig-...`) or `{{< var >}}`/`{{< meta >}}` shortcode (`?var:...`);
-- patient-level data: any `patient_id` value of the input, or any of its dates (as written in the
-  input and as ISO `YYYY-MM-DD`), in any text file of the site (HTML, JSON such as `search.json`,
-  JavaScript, SVG figures, ...).
+- patient-level data: any `patient_id` value of the input, or any of its dates, in any file of the
+  site whatever its name, hidden folders included, and in the file names.  Each file is read by its
+  content (`analysis.site_text`): text in any encoding, compressed files and archives (gzip, bzip2,
+  xz, zip, tar; so xlsx/docx/odt too), xlsx and Parquet cells, PDF text, metadata and attachments,
+  image text metadata (PNG, JPEG, TIFF, GIF, WebP), base64 `data:` URIs.  Encodings are undone
+  before matching (HTML character references, URL and JavaScript escapes, markup tags splitting a
+  value, zero-width characters, full-width forms, letter case).  Dates are found written
+  YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD, DD.MM.YYYY, DD/MM/YYYY, DD-MM-YYYY (and MM/DD/YYYY:
+  a day and month both up to 12 are matched either way), YYYY年M月D日 and with English month
+  names; a part of a file that cannot be read (encrypted, damaged, a decompression bomb) is a
+  problem, not skipped.
 
 The input is read with `analysis.loading.read_table`, the same reader as the report, so its ids and
-dates are exactly the ones the report could show.  PDF files are not searched (their text is
-compressed); every PDF page is rendered from the same source as its HTML page, which is searched.
+dates are exactly the ones the report could show.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,12 +44,11 @@ import pandas as pd
 
 from .loading import apply_mapping, file_sha256, parse_date, read_table
 from .schema import DATE_COLUMNS
+from .site_text import searchable_forms, texts_of
 
 PROVENANCE_CLASS = "report-provenance"
 RECORD_FILE = "provenance.json"
 LIB_DIRS = ("site_libs",)  # Quarto's JS/CSS: linked to and searched, but not pages themselves
-TEXT_SUFFIXES = {".html", ".htm", ".json", ".js", ".mjs", ".svg", ".txt", ".xml", ".css", ".md", ".csv",
-                 ".tsv", ".yml", ".yaml", ".typ", ".tex", ".ipynb", ".map"}
 UNRESOLVED_REF = re.compile(r"\?@((?:fig|tbl|sec|eq|lst)-[\w:-]*)")
 UNRESOLVED_SHORTCODE = re.compile(r"\?(var|meta|env):([\w.\-]+)")
 LINK_ATTRIBUTES = {"href", "src"}
@@ -190,7 +202,78 @@ def _holds_dates(name: str, values) -> bool:
     return bool(filled) and dated >= 0.9 * len(filled)
 
 
-_DATE_TOKEN = re.compile(r"(?<![\w.\-/])(\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{8})(?![\w\-/]|\.\d)")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+# Dates in the written forms a site could hold, in text already folded by `searchable_forms`. Not a
+# digit or letter before, nor a digit after (with or without a separator): a date inside a longer
+# number, a hash or a decimal (an SVG coordinate) is not a date; an ISO time may follow ("T10:30").
+# The leading lookahead lets the regex engine skip to the next possible start quickly.
+_DATE_BEFORE = r"(?<![0-9a-z])(?<![0-9][.\-/])"
+_DATE_AFTER = r"(?![.\-/]?[0-9])(?!(?!t\d)[a-z])"
+_DATE_NUMERIC = re.compile(
+    r"(?=\d)" + _DATE_BEFORE + r"(?:"
+    r"(?P<y1>\d{4})(?P<s1>[-/.])(?P<m1>\d{1,2})(?P=s1)(?P<d1>\d{1,2})"
+    r"|(?P<y2>\d{4})(?P<m2>\d{2})(?P<d2>\d{2})"
+    r"|(?P<d3>\d{1,2})(?P<s3>[-/.])(?P<m3>\d{1,2})(?P=s3)(?P<y3>\d{4})"
+    r"|(?P<y4>\d{4})\s*年\s*(?P<m4>\d{1,2})\s*月\s*(?P<d4>\d{1,2})\s*日"
+    rf"|(?P<d5>\d{{1,2}})(?:st|nd|rd|th)?[\s\-]+(?P<n5>{_MONTH})[\s\-,]+(?P<y5>\d{{4}})"
+    r")" + _DATE_AFTER)
+_DATE_NAMED = re.compile(
+    r"(?=[adfjmnos])" + _DATE_BEFORE
+    + rf"(?P<n6>{_MONTH})\s+(?P<d6>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y6>\d{{4}})" + _DATE_AFTER)
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e"), None)
+
+
+def _iso_readings(match: re.Match) -> list[str]:
+    """The dates a written date can mean, as YYYY-MM-DD (two when day and month can swap)."""
+    g = dict.fromkeys(("y1", "y2", "y3", "y4", "y5")) | match.groupdict()
+    if g["y1"]:
+        readings = [(g["y1"], g["m1"], g["d1"])]
+    elif g["y2"]:
+        readings = [(g["y2"], g["m2"], g["d2"])]
+    elif g["y3"]:
+        readings = [(g["y3"], g["m3"], g["d3"]), (g["y3"], g["d3"], g["m3"])]  # DD.MM.YYYY or MM/DD/YYYY
+    elif g["y4"]:
+        readings = [(g["y4"], g["m4"], g["d4"])]
+    elif g["y5"]:
+        readings = [(g["y5"], _MONTHS[g["n5"][:3]], g["d5"])]
+    else:
+        readings = [(g["y6"], _MONTHS[g["n6"][:3]], g["d6"])]
+    return [f"{int(y):04d}-{int(m):02d}-{int(d):02d}" for y, m, d in readings]
+
+
+def _fold(value: str) -> str:
+    """An id as `searchable_forms` writes text: compatibility forms and case folded."""
+    return unicodedata.normalize("NFKC", value.translate(_ZERO_WIDTH)).casefold()
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    dates: frozenset[str]  # YYYY-MM-DD
+    ids: dict  # folded id without whitespace -> id as in the input
+    spaced: dict  # folded id with whitespace -> (pattern, id as in the input)
+    pattern: re.Pattern | None
+    max_parts: int
+
+
+@functools.lru_cache(maxsize=4)
+def _matcher(identifiers: "Identifiers") -> _Matcher:
+    dates = set()
+    for value in identifiers.dates:
+        parsed = parse_date(value)
+        if parsed is not None:
+            dates.add(parsed.isoformat())
+    ids, spaced = {}, {}
+    for value in sorted(identifiers.ids):
+        folded = _fold(value)
+        if any(ch.isspace() for ch in folded):
+            words = [re.escape(w) for w in folded.split()]
+            spaced[folded] = (re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)"), value)
+        elif folded:
+            ids.setdefault(folded, value)
+    pattern, max_parts = _id_pattern(frozenset(ids)) if ids else (None, 1)
+    return _Matcher(frozenset(dates), ids, spaced, pattern, max_parts)
 
 
 def _id_pattern(ids: frozenset[str]) -> tuple[re.Pattern, int]:
@@ -203,61 +286,154 @@ def _id_pattern(ids: frozenset[str]) -> tuple[re.Pattern, int]:
     return re.compile(token), max(parts, 1)
 
 
-def find_leaks(text: str, identifiers: Identifiers) -> list[tuple[str, str, int]]:
-    """(kind, value, line) of every patient id or input date found in `text`."""
-    found: list[tuple[str, str, int]] = []
-
-    def line_of(offset: int) -> int:
-        return text.count("\n", 0, offset) + 1
-
-    if identifiers.dates:
-        for match in _DATE_TOKEN.finditer(text):
-            if match.group(1) in identifiers.dates:
-                found.append(("date", match.group(1), line_of(match.start())))
-    spaced = [i for i in identifiers.ids if any(ch.isspace() for ch in i)]
-    plain = frozenset(identifiers.ids) - set(spaced)
-    if plain:
-        pattern, max_parts = _id_pattern(plain)
-        for match in pattern.finditer(text):
-            token = match.group(0)
-            if token in plain:
-                hit = token
-            else:  # an id joined to more text by a separator: try every run of consecutive parts
-                pieces = re.split(r"([^\w]|_)", token)
-                words, seps = pieces[0::2], pieces[1::2]
-                hit = None
-                for start in range(len(words)):
-                    candidate = words[start]
-                    for stop in range(start + 1, min(len(words), start + max_parts) + 1):
-                        if stop > start + 1:
-                            candidate += seps[stop - 2] + words[stop - 1]
-                        if candidate in plain:
-                            hit = candidate
-                            break
-                    if hit:
+def _find_ids(text: str, matcher: _Matcher) -> list[tuple[int, str]]:
+    """(offset, id as in the input) of every id in a folded text."""
+    found = []
+    plain = matcher.ids
+    for match in matcher.pattern.finditer(text) if matcher.pattern else ():
+        token = match.group(0)
+        if token in plain:
+            hit = token
+        elif token.isalnum():
+            continue  # a single word that is no id: no run of parts inside it to try
+        else:  # an id joined to more text by a separator: try every run of consecutive parts
+            pieces = re.split(r"([^\w]|_)", token)
+            words, seps = pieces[0::2], pieces[1::2]
+            hit = None
+            for start in range(len(words)):
+                candidate = words[start]
+                for stop in range(start + 1, min(len(words), start + matcher.max_parts) + 1):
+                    if stop > start + 1:
+                        candidate += seps[stop - 2] + words[stop - 1]
+                    if candidate in plain:
+                        hit = candidate
                         break
-            if hit is None:
-                continue
-            before = text[match.start() - 2:match.start()]
-            after = text[match.end():match.end() + 2]
-            if hit.isdigit() and (re.fullmatch(r"\d\.", before or "") or re.fullmatch(r"\.\d", after or "")):
-                continue  # digits of a decimal number (an SVG coordinate), not an id
-            found.append(("patient_id", hit, line_of(match.start())))
-    for value in spaced:
-        for match in re.finditer(r"(?<!\w)" + re.escape(value) + r"(?!\w)", text):
-            found.append(("patient_id", value, line_of(match.start())))
-    return found
+                if hit:
+                    break
+        if hit is None:
+            continue
+        before = text[match.start() - 2:match.start()]
+        after = text[match.end():match.end() + 2]
+        if hit.isdigit() and (re.fullmatch(r"\d\.", before or "") or re.fullmatch(r"\.\d", after or "")):
+            continue  # digits of a decimal number (an SVG coordinate), not an id
+        found.append((match.start(), plain[hit]))
+    for pattern, value in matcher.spaced.values():
+        found += [(match.start(), value) for match in pattern.finditer(text)]
+    return sorted(found)
+
+
+def find_leaks(text: str, identifiers: Identifiers) -> list[tuple[str, str, int]]:
+    """(kind, value, line) of every patient id or input date found in `text`, however it is encoded.
+
+    A date is reported as written in `text`, an id as written in the input.
+    """
+    return _find_leaks(text, _matcher(identifiers))
+
+
+def _find_leaks(text: str, matcher: _Matcher) -> list[tuple[str, str, int]]:
+    dates: list[tuple[str, str, int]] = []
+    ids: list[tuple[str, str, int]] = []
+    for form in searchable_forms(text):
+        def line_of(offset: int) -> int:
+            return form.count("\n", 0, offset) + 1
+
+        if matcher.dates:
+            found = [m for pattern in (_DATE_NUMERIC, _DATE_NAMED) for m in pattern.finditer(form)]
+            for match in sorted(found, key=lambda m: m.start()):
+                if any(reading in matcher.dates for reading in _iso_readings(match)):
+                    dates.append(("date", match.group(0), line_of(match.start())))
+        ids += [("patient_id", value, line_of(offset)) for offset, value in _find_ids(form, matcher)]
+    return list(dict.fromkeys(dates + ids))  # the same find in both forms, once
 
 
 # --- the check ----------------------------------------------------------------------------------------
 
+def _kind_of(mode: int) -> str:
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a named pipe"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISCHR, "a character device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+@dataclass(frozen=True)
+class _Inventory:
+    """What the site holds, found without following a link."""
+
+    files: list[str]  # site-relative paths of its regular files
+    refused: list[tuple[str, str]]  # (site-relative path, what it is) of links and special files
+
+
+def _inventory(site: Path) -> _Inventory:
+    files: list[str] = []
+    refused: list[tuple[str, str]] = []
+
+    def walk(folder: str, prefix: str) -> None:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda e: e.name)
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_symlink():
+                refused.append((rel, f"a symbolic link to {os.readlink(entry.path)}"))
+            elif entry.is_dir(follow_symlinks=False):
+                walk(entry.path, rel + "/")
+            elif entry.is_file(follow_symlinks=False):
+                files.append(rel)
+            else:
+                refused.append((rel, _kind_of(entry.stat(follow_symlinks=False).st_mode)))
+
+    walk(str(site), "")
+    return _Inventory(files, refused)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A regular file's bytes; a link or pipe put in its place since the inventory is not followed."""
+    handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(handle, "rb") as reader:
+        if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
+            raise OSError(f"{path} is no longer a regular file")
+        return reader.read()
+
+
 def _read_text(path: Path) -> str:
-    return path.read_bytes().decode("utf-8", errors="replace")
+    return _read_bytes(path).decode("utf-8", errors="replace")
 
 
-def _pages(site: Path) -> list[Path]:
-    return sorted(p for p in site.rglob("*.html")
-                  if not any(part in LIB_DIRS or part.startswith(".") for part in p.relative_to(site).parts[:-1]))
+def _is_page(rel: str) -> bool:
+    *folders, name = rel.split("/")
+    return name.endswith(".html") and not any(part in LIB_DIRS or part.startswith(".") for part in folders)
+
+
+def _pages(site: Path, inventory: _Inventory | None = None) -> list[Path]:
+    inventory = inventory or _inventory(site)
+    return [site / rel for rel in inventory.files if _is_page(rel)]
+
+
+def _describe(kind: str) -> str:
+    return "a patient_id of the input" if kind == "patient_id" else "a date of the input"
+
+
+def _search_for_data(site: Path, inventory: _Inventory, identifiers: Identifiers) -> list[SiteProblem]:
+    """Every id or date of the input in the files of the site and in their names."""
+    problems: list[SiteProblem] = []
+    matcher = _matcher(identifiers)
+    for rel in inventory.files + [path for path, _ in inventory.refused]:
+        for kind, value, _ in _find_leaks(rel, matcher):
+            problems.append(SiteProblem(rel, "leak", f"the file name holds {_describe(kind)}: {value!r}"))
+    for rel in inventory.files:
+        try:
+            extraction = texts_of(_read_bytes(site / rel))
+        except OSError as error:
+            problems.append(SiteProblem(rel, "leak", f"cannot be read ({error}): it was not searched"))
+            continue
+        for text in extraction.texts:
+            for kind, value, line in _find_leaks(text.text, matcher):
+                where = f"{text.where}, line {line}" if text.where else f"line {line}"
+                problems.append(SiteProblem(rel, "leak", f"{where}: {_describe(kind)}: {value!r}"))
+        for why in extraction.unreadable:
+            problems.append(SiteProblem(rel, "leak", f"{why}: it could not be searched for patient-level data"))
+    return problems
 
 
 def check_site(site: str | Path, data: str | Path | None = None, *, anchors: bool = False,
@@ -270,13 +446,20 @@ def check_site(site: str | Path, data: str | Path | None = None, *, anchors: boo
     problems: list[SiteProblem] = []
     if not site.is_dir():
         return [SiteProblem(str(site), "site", "site folder not found")]
-    if not (site / "index.html").is_file():
+    inventory = _inventory(site)
+    for rel, what in inventory.refused:
+        problems.append(SiteProblem(rel, "site", f"{what}: a site holds only files and folders (publishing "
+                                                 "refuses it; it was not followed)"))
+    regular = set(inventory.files)
+    if "index.html" not in regular:
         problems.append(SiteProblem("index.html", "site", "the site has no index.html"))
 
     record = None
     short_hash = None
     try:
-        record = json.loads((site / RECORD_FILE).read_text(encoding="utf-8"))
+        if RECORD_FILE not in regular and os.path.lexists(site / RECORD_FILE):
+            raise ValueError("not a regular file")
+        record = json.loads(_read_text(site / RECORD_FILE))
         version = str(record["report"]["version"])
         short_hash = str(record.get("data", {}).get("sha256", ""))[:12] or None
     except FileNotFoundError:
@@ -304,8 +487,9 @@ def check_site(site: str | Path, data: str | Path | None = None, *, anchors: boo
                 f"the site was built from input SHA-256 {recorded[:12]}, not from {Path(data).name} "
                 f"({sha[:12]}): check it against the file it was built from"))
 
+    pages = _pages(site, inventory)
     parsed: dict[Path, _Page] = {}
-    for page in _pages(site):
+    for page in pages:
         parsed[page.resolve()] = _parse_page(_read_text(page))
 
     def ids_of(target: Path) -> set[str] | None:
@@ -315,7 +499,7 @@ def check_site(site: str | Path, data: str | Path | None = None, *, anchors: boo
             parsed[target] = _parse_page(_read_text(target))
         return parsed[target].ids
 
-    for page in _pages(site):
+    for page in pages:
         rel = page.relative_to(site).as_posix()
         info = parsed[page.resolve()]
         pdf_links = []
@@ -364,7 +548,7 @@ def check_site(site: str | Path, data: str | Path | None = None, *, anchors: boo
                                                           f"{{{{< {match.group(1)} {match.group(2)} >}}}}"))
 
     search = site / "search.json"
-    if search.is_file():
+    if "search.json" in regular:
         try:
             entries = json.loads(_read_text(search))
         except ValueError:
@@ -378,15 +562,7 @@ def check_site(site: str | Path, data: str | Path | None = None, *, anchors: boo
                     problems.append(SiteProblem("search.json", "link", f"search entry {href!r} does not resolve"))
 
     if identifiers is not None and (identifiers.ids or identifiers.dates):
-        for path in sorted(site.rglob("*")):
-            if not path.is_file() or path.suffix.lower() not in TEXT_SUFFIXES:
-                continue
-            if any(part.startswith(".") for part in path.relative_to(site).parts[:-1]):
-                continue  # .git of a published checkout
-            rel = path.relative_to(site).as_posix()
-            for kind, value, line in find_leaks(_read_text(path), identifiers):
-                what = "a patient_id of the input" if kind == "patient_id" else "a date of the input"
-                problems.append(SiteProblem(rel, "leak", f"line {line}: {what}: {value!r}"))
+        problems += _search_for_data(site, inventory, identifiers)
     return problems
 
 

@@ -1,5 +1,6 @@
 """`python -m analysis check-site`: a small site made here passes, and each defect is caught and named."""
 import json
+import zlib
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,35 @@ ROWS = [
     "PT-0107,2011-07-04,33,20130215,2011-12-01,",
     "PT-0311,2012-01-09,62,41500,,2012/08/17",
 ]
+
+
+def pdf_bytes(*lines: str, info: dict[str, str] | None = None) -> bytes:
+    """A valid one-page PDF showing `lines` in Helvetica, its page content compressed as Typst's is."""
+    def literal(text: str) -> bytes:
+        return b"(" + text.encode("latin-1").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+    content = b"BT /F1 12 Tf 72 720 Td 14 TL " + b" ".join(literal(line) + b" Tj T*" for line in lines) + b" ET"
+    stream = zlib.compress(content)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    if info:
+        objects.append(b"<< " + b" ".join(b"/" + k.encode() + b" " + literal(v) for k, v in info.items()) + b" >>")
+    out, offsets = b"%PDF-1.7\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    trailer_info = b" /Info %d 0 R" % len(objects) if info else b""
+    trailer = b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer_info, xref)
+    return out + trailer
 
 
 def page(body: str, *, depth: int = 0, footer: str | None = None, pdf: str | None = "page.pdf") -> str:
@@ -52,14 +82,14 @@ def make_site(root: Path, data_sha: str) -> Path:
     (site / "index.html").write_text(page(
         '<p>59 patients; 42 had a relapse in 2010. See <a href="report/cohort.html#survival">survival</a>.</p>'
         '<img src="report/cohort_files/figure-html/fig-os-output-1.svg">', pdf="index.pdf"))
-    (site / "index.pdf").write_bytes(b"%PDF-1.7\n")
+    (site / "index.pdf").write_bytes(pdf_bytes("A chapter of the report"))
     (site / "report" / "index.html").write_text(page("<p>Chapters.</p>", depth=1, pdf="index.pdf"))
-    (site / "report" / "index.pdf").write_bytes(b"%PDF-1.7\n")
+    (site / "report" / "index.pdf").write_bytes(pdf_bytes("A chapter of the report"))
     (site / "report" / "cohort.html").write_text(page(
         '<p id="survival">Follow-up 2011 to 2013.</p>'
         '<img src="cohort_files/figure-html/fig-os-output-1.svg" alt="Overall survival">',
         depth=1, pdf="cohort.pdf"))
-    (site / "report" / "cohort.pdf").write_bytes(b"%PDF-1.7\n")
+    (site / "report" / "cohort.pdf").write_bytes(pdf_bytes("A chapter of the report"))
     # An SVG figure whose coordinates could look like ids or compact dates, but are decimals.
     (site / "report" / "cohort_files" / "figure-html" / "fig-os-output-1.svg").write_text(
         '<svg xmlns="http://www.w3.org/2000/svg"><path d="M 20110704.5 12 L 3.0042 0.0107"/></svg>\n')
@@ -265,8 +295,211 @@ def test_command_line(site, data, capsys):
     assert main(["check-site", str(site), "--data", str(data)]) == 1
     out = capsys.readouterr().out
     assert "report/cohort.html: line" in out and "1 problem(s) in 3 page(s)" in out
-    (site / "report" / "cohort.pdf").write_bytes(b"%PDF-1.7\n")
+    (site / "report" / "cohort.pdf").write_bytes(pdf_bytes("A chapter of the report"))
     put_page(site, "report/index.html", page("<p>Chapters.</p>", depth=1, pdf=None))
     assert main(["check-site", str(site), "--no-data"]) == 1
     assert main(["check-site", str(site), "--no-data", "--no-pdf"]) == 0
     assert main(["check-site", str(site / "missing")]) == 1
+
+
+# --- patient-level data, wherever and however it is written -------------------------------------------
+
+def leaks(problems) -> list[str]:
+    return [str(p) for p in problems if p.kind == "leak"]
+
+
+def extract_frame():
+    import pandas as pd
+
+    return pd.DataFrame({
+        "patient_id": ["PT-0042", "PT-0107"],
+        "hct_date": pd.to_datetime(["2010-03-05", "2011-07-04"]),
+        "age": [51, 33],
+    })
+
+
+@pytest.mark.parametrize("name", ["report/notes", "report/cohort.html.bak", ".cache/q/state", "report/data.tsv.orig"])
+def test_a_file_of_any_name_or_in_a_hidden_folder_is_searched(site, data, name):
+    (site / name).parent.mkdir(parents=True, exist_ok=True)
+    (site / name).write_text("patient PT-0042 followed until 2012-06-30\n")
+    assert leaks(check_site(site, data)) == [f"{name}: line 1: a date of the input: '2012-06-30'",
+                                             f"{name}: line 1: a patient_id of the input: 'PT-0042'"]
+
+
+def test_a_compressed_copy_of_the_extract_is_searched(site, data):
+    import gzip
+
+    (site / "report" / "extract.csv.gz").write_bytes(gzip.compress(data.read_bytes()))
+    found = leaks(check_site(site, data))
+    assert "report/extract.csv.gz: gzip content, line 2: a patient_id of the input: 'PT-0042'" in found
+    assert "report/extract.csv.gz: gzip content, line 2: a date of the input: '2010/03/05'" in found
+    assert len(found) == 3 + 7  # every id and every date written in the three records
+
+
+def test_a_zipped_copy_is_searched_and_so_are_member_names(site, data):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("export/PT-0107.txt", "relapse 01.12.2011")
+    (site / "download.zip").write_bytes(buffer.getvalue())
+    found = leaks(check_site(site, data))
+    assert "download.zip: names in the zip archive, line 1: a patient_id of the input: 'PT-0107'" in found
+    assert "download.zip: export/PT-0107.txt, line 1: a date of the input: '01.12.2011'" in found  # compressed
+
+
+def test_an_xlsx_copy_of_the_extract_is_searched_with_its_dates(site, data):
+    path = site / "report" / "table.xlsx"
+    extract_frame().to_excel(path, index=False)
+    found = leaks(check_site(site, data))
+    # The ids are in the workbook's zipped XML; the dates are day counts that only the cells turn back into dates.
+    assert "report/table.xlsx: sheet 'Sheet1', line 2: a date of the input: '2010-03-05'" in found
+    assert "report/table.xlsx: sheet 'Sheet1', line 3: a date of the input: '2011-07-04'" in found
+    assert any("'PT-0042'" in m for m in found) and any("'PT-0107'" in m for m in found)
+
+
+def test_a_parquet_copy_of_the_extract_is_searched_with_its_dates(site, data):
+    frame = extract_frame()
+    frame["hct_date"] = frame["hct_date"].dt.date  # a Parquet date32 column
+    frame.to_parquet(site / "site_libs" / "cache.parquet", index=False, compression="snappy")
+    found = leaks(check_site(site, data))
+    assert [m for m in found if "Parquet cells" in m] == [
+        "site_libs/cache.parquet: Parquet cells, line 2: a date of the input: '2010-03-05'",
+        "site_libs/cache.parquet: Parquet cells, line 3: a date of the input: '2011-07-04'",
+        "site_libs/cache.parquet: Parquet cells, line 2: a patient_id of the input: 'PT-0042'",
+        "site_libs/cache.parquet: Parquet cells, line 3: a patient_id of the input: 'PT-0107'"]
+
+
+@pytest.mark.parametrize("chunk", ["tEXt", "zTXt", "iTXt"])
+def test_png_text_metadata_is_searched(site, data, chunk):
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    if chunk == "iTXt":
+        info.add_itxt("Description", "Kaplan-Meier of PT-0311", zip=True)
+    else:
+        info.add_text("Description", "Kaplan-Meier of PT-0311", zip=chunk == "zTXt")
+    Image.new("RGB", (4, 4), "white").save(site / "report" / "cohort_files" / "figure-html" / "km.png", pnginfo=info)
+    found = leaks(check_site(site, data))
+    assert [m for m in found if "PNG metadata" in m] == [
+        "report/cohort_files/figure-html/km.png: PNG metadata, line 1: a patient_id of the input: 'PT-0311'"]
+
+
+def test_pdf_text_and_metadata_are_searched(site, data):
+    (site / "report" / "cohort.pdf").write_bytes(pdf_bytes("Table 2", "Patient PT-0107 relapsed",
+                                                           info={"Subject": "cohort 2011-12-01"}))
+    found = leaks(check_site(site, data))
+    assert "report/cohort.pdf: PDF metadata, line 1: a date of the input: '2011-12-01'" in found
+    assert "report/cohort.pdf: PDF page 1, line 2: a patient_id of the input: 'PT-0107'" in found  # compressed
+    assert len(found) == 3  # and the metadata's uncompressed bytes
+
+
+def test_a_pdf_that_cannot_be_read_is_reported_not_skipped(site, data):
+    (site / "report" / "cohort.pdf").write_bytes(b"%PDF-1.7\n% truncated by a failed upload")
+    found = leaks(check_site(site, data))
+    assert len(found) == 1 and found[0].startswith("report/cohort.pdf: cannot be read as a PDF")
+    assert found[0].endswith("it could not be searched for patient-level data")
+
+
+@pytest.mark.parametrize("written", [
+    "&#80;&#84;-0042",  # decimal character references
+    "&#x50;&#x54;&#x2d;&#x30;&#x30;&#x34;&#x32;",  # hexadecimal
+    "&amp;#80;T-0042",  # escaped twice
+    "%50%54-0042",  # URL-encoded
+    "P<b>T-00</b>42",  # split by a tag
+    "P<span class=\"x\">T</span>-0042",
+    "pt-0042",  # another case
+    "ＰＴ－００４２",  # full-width forms
+    "PT-\u200b0042",  # a zero-width space inside
+    "\\u0050T-0042",  # a JavaScript escape
+])
+def test_an_encoded_id_is_found(site, data, written):
+    cohort = site / "report" / "cohort.html"
+    cohort.write_text(cohort.read_text().replace("Follow-up 2011 to 2013.", f"Patient {written} relapsed."))
+    assert leaks(check_site(site, data)) == ["report/cohort.html: line 11: a patient_id of the input: 'PT-0042'"]
+
+
+def test_an_encoded_id_in_an_svg_figure_is_found(site, data):
+    svg = site / "report" / "cohort_files" / "figure-html" / "fig-os-output-1.svg"
+    svg.write_text(svg.read_text().replace("</svg>", "<text>&#80;T-0311</text>\n</svg>"))
+    assert leaks(check_site(site, data)) == [
+        "report/cohort_files/figure-html/fig-os-output-1.svg: line 1: a patient_id of the input: 'PT-0311'"]
+
+
+@pytest.mark.parametrize("written", [
+    "30.06.2012", "30/06/2012", "30-06-2012", "06/30/2012", "2012/06/30", "2012.06.30", "20120630",
+    "30 June 2012", "June 30, 2012", "30-Jun-2012", "2012年6月30日", "2012-06-30T09:30", "3&#48;.06.2012",
+])
+def test_a_date_in_any_written_form_is_found(site, data, written):
+    cohort = site / "report" / "cohort.html"
+    cohort.write_text(cohort.read_text().replace("Follow-up 2011 to 2013.", f"Last seen {written}."))
+    found = leaks(check_site(site, data))
+    assert len(found) == 1 and found[0].startswith("report/cohort.html: line 11: a date of the input: ")
+
+
+def test_other_dates_and_numbers_are_not_reported():
+    ids = Identifiers(frozenset({"PT-0042"}), frozenset({"2012-06-30"}))
+    text = ("01.07.2012 31/06/2012 30.06.20121 130.06.2012 2012-06-300 v3.30.06.2012 x20120630 "
+            "sha 0a20120630f 2012.06.30.5 June 31, 2012 PT-00421 XPT-0042X\n")
+    assert find_leaks(text, ids) == []
+
+
+def test_an_id_or_date_in_a_file_name_is_found(site, data):
+    (site / "report" / "PT-0042.html").write_text("nothing here")
+    (site / "report" / "export_20100305.txt").write_text("nothing here")
+    assert leaks(check_site(site, data)) == [
+        "report/PT-0042.html: the file name holds a patient_id of the input: 'PT-0042'",
+        "report/export_20100305.txt: the file name holds a date of the input: '20100305'"]
+
+
+def test_a_data_uri_is_opened(site, data):
+    import base64
+
+    payload = base64.b64encode(b"patient_id\nPT-0107\n").decode()
+    index = site / "index.html"
+    index.write_text(index.read_text().replace("<main>", f'<main><a href="data:text/csv;base64,{payload}">x</a>'))
+    assert leaks(check_site(site, data)) == [
+        "index.html: data: URI on line 11, line 2: a patient_id of the input: 'PT-0107'"]
+
+
+def test_links_and_special_files_are_reported_and_never_followed(site, data, tmp_path):
+    import os
+
+    private = tmp_path / "data" / "private"
+    private.mkdir(parents=True)
+    (private / "planted.csv").write_text("patient_id\nPT-0042\n")
+    (site / "report" / "attachment").symlink_to(Path("..") / ".." / "data" / "private" / "planted.csv")
+    (site / "report" / "attachment.html").symlink_to(private / "planted.csv")
+    os.mkfifo(site / "report" / "pipe.html")  # opening it to read would wait forever
+    found = messages(check_site(site, data))
+    assert found == [
+        "report/attachment: a symbolic link to ../../data/private/planted.csv: a site holds only files and "
+        "folders (publishing refuses it; it was not followed)",
+        f"report/attachment.html: a symbolic link to {private / 'planted.csv'}: a site holds only files and "
+        "folders (publishing refuses it; it was not followed)",
+        "report/pipe.html: a named pipe: a site holds only files and folders (publishing refuses it; it was "
+        "not followed)"]
+    assert main(["check-site", str(site), "--data", str(data)]) == 1
+
+
+def test_texts_of_stops_at_a_decompression_bomb():
+    import gzip
+
+    from analysis.site_text import texts_of
+
+    extraction = texts_of(gzip.compress(b"0" * 4096), limit=1024)
+    assert extraction.unreadable == ["gzip content: unpacks to more than 1024 bytes"]
+
+
+def test_jpeg_exif_and_comments_are_searched(site, data):
+    from PIL import Image
+
+    image = Image.new("RGB", (4, 4), "white")
+    exif = Image.Exif()
+    exif[0x010E] = "scan of PT-0042"  # ImageDescription
+    image.save(site / "report" / "photo.jpg", exif=exif, comment=b"taken 2012-06-30")
+    found = [m for m in leaks(check_site(site, data)) if "JPEG metadata" in m]  # not only the raw bytes
+    assert any(m.endswith("a date of the input: '2012-06-30'") for m in found)
+    assert any(m.endswith("a patient_id of the input: 'PT-0042'") for m in found)
