@@ -579,6 +579,7 @@ def sync_work_tree(checkout: Checkout, old: Tree, new: Tree, commit: str) -> Non
     finally:
         process.stdin.close()
         process.wait()
+        process.stdout.close()
     # A fresh index of the new commit, moved over git's own in one step: git status is clean again.
     index = checkout.staging / "index.final"
     if index.exists():
