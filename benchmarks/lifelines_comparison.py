@@ -338,7 +338,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        args.output.write_text(text + "\n", encoding="utf-8")
     return 0
 
 
