@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis.finegray import fine_gray  # noqa: E402
+from analysis.stats.finegray import fine_gray  # noqa: E402
 
 MONTH_DAYS = 30.4375
 COVARIATES = ["age", "female", "graft_PB", "graft_BM", "lab"]

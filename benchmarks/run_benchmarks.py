@@ -155,11 +155,11 @@ def _prepare(n: int, seed: int, directory: Path) -> dict:
     import numpy as np
     import pandas as pd
 
-    from analysis.endpoints import endpoint_data
-    from analysis.loading import load_cohort
-    from analysis.models import TIME_DEPENDENT
-    from analysis.registry_synthetic import write_registry
-    from analysis.results import MONTH_DAYS
+    from analysis.domain.endpoints import endpoint_data
+    from analysis.data.loading import load_cohort
+    from analysis.analyses.models import TIME_DEPENDENT
+    from analysis.build.registry_synthetic import write_registry
+    from analysis.stats.results import MONTH_DAYS
 
     registry = directory / f"registry_{n}.csv"
     start = time.perf_counter()
@@ -199,12 +199,12 @@ def _our_calls(d):
     """Our estimator calls on the analysis frame, each returning (result, values to compare)."""
     import numpy as np
 
-    from analysis.cox import cox_model
-    from analysis.finegray import fine_gray
-    from analysis.incidence import cumulative_incidence, gray_test
-    from analysis.landmark import landmark
-    from analysis.survival import kaplan_meier, logrank_test
-    from analysis.timedep import split_at_event
+    from analysis.stats.cox import cox_model
+    from analysis.stats.finegray import fine_gray
+    from analysis.stats.aalen_johansen import cumulative_incidence, gray_test
+    from analysis.stats.landmark import landmark
+    from analysis.stats.kaplan_meier import kaplan_meier, logrank_test
+    from analysis.stats.timedep import split_at_event
 
     os_time, os_status = d["os_time"].to_numpy(), d["os_status"].to_numpy()
     rel_time, rel_status = d["rel_time"].to_numpy(), d["rel_status"].to_numpy()
@@ -291,9 +291,9 @@ def _report(path: str, repeat: int) -> dict:
     import dataclasses
     import resource
 
-    from analysis.loading import load_cohort
-    from analysis.report import compute_report
-    from analysis.study import load_study
+    from analysis.data.loading import load_cohort
+    from analysis.analyses.report import compute_report
+    from analysis.data.study import load_study
 
     study = dataclasses.replace(load_study(), data=Path(path), synthetic=True, reproduce=None)
 
@@ -433,7 +433,7 @@ def _median(times) -> float | None:
 
 
 def _time_chapters(repeat: int, jobs: int = 1) -> dict:
-    """Execute every chapter on the committed 59-patient cohort (`python -m analysis.qmd execute
+    """Execute every chapter on the committed 59-patient cohort (`python -m analysis.build.qmd execute
     --jobs N`), `repeat` times (at most 3): the median wall time."""
     env = dict(os.environ)
     env.pop("REPORT_DATA", None)
@@ -441,7 +441,7 @@ def _time_chapters(repeat: int, jobs: int = 1) -> dict:
     times = []
     for _ in range(max(1, min(repeat, 3))):
         start = time.perf_counter()
-        run = subprocess.run([sys.executable, "-m", "analysis.qmd", "execute", "--jobs", str(jobs)], cwd=ROOT,
+        run = subprocess.run([sys.executable, "-m", "analysis.build.qmd", "execute", "--jobs", str(jobs)], cwd=ROOT,
                              env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - start)
         if run.returncode != 0:
@@ -646,7 +646,7 @@ def _markdown(args, sizes, rows, data_info, r_process, chapters, failures, use_r
                      f"{info['relapses']:,} | {info['nrm']:,} | {info['distinct_os_times']:,} | {info['agvhd']:,} | "
                      f"{_fmt_mb(r_process.get(n))} |")
     if chapters is not None:
-        lines += ["", "Executing all chapters on the 59-patient synthetic cohort (`python -m analysis.qmd execute "
+        lines += ["", "Executing all chapters on the 59-patient synthetic cohort (`python -m analysis.build.qmd execute "
                       "--jobs N`: one Jupyter kernel per page with Quarto's setup cell, as `quarto render` runs "
                       "them; pages without code get no kernel):", ""]
         for run in chapters:

@@ -7,11 +7,11 @@ import subprocess
 import nbformat
 import pytest
 
-from analysis.config import PROJECT_ROOT
-from analysis import qmd
-from analysis.qmd import (INLINE_TAG, cell_options, chapters, drop_hidden_content, execute_pages,
+from analysis.data.paths import PROJECT_ROOT
+from analysis.build import qmd
+from analysis.build.qmd import (INLINE_TAG, cell_options, chapters, drop_hidden_content, execute_pages,
                           execute_qmd, html_figure_options, qmd_to_notebook, setup_cell)
-from analysis.sections import study_section_flags
+from analysis.build.sections import study_section_flags
 
 PAGES = chapters()
 
@@ -76,7 +76,7 @@ def test_figures_come_out_once_in_the_html_format_of_quarto_yml(tmp_path):
     assert html_figure_options()["fig-format"] == "svg"
     page = tmp_path / "figure.qmd"
     page.write_text(
-        "```{python}\nfrom analysis.figures import ReportFigure\nfig = ReportFigure()\n"
+        "```{python}\nfrom analysis.present.figures.curves import ReportFigure\nfig = ReportFigure()\n"
         "fig.add_subplot().plot([0, 1], [0, 1])\nfig\n```\n",
         encoding="utf-8",
     )

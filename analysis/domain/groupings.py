@@ -1,0 +1,117 @@
+"""Grouping variables for comparisons: cohort columns and derived groupings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.schema import BY_NAME, code_order
+
+
+@dataclass(frozen=True)
+class Grouping:
+    name: str
+    title: str
+    levels: tuple[str, ...]
+    assign: Callable[[pd.DataFrame], pd.Series]
+    sources: tuple[str, ...] = ()  # the columns `assign` reads
+
+
+def _age_groups(data: pd.DataFrame) -> pd.Series:
+    # 50 years splits ANKL cohorts (median age in the 40s) into the usual older/younger groups.
+    return pd.Series(np.where(data["age"] >= 50, "≥50", "<50"), index=data.index).where(data["age"].notna())
+
+
+DERIVED: dict[str, Grouping] = {
+    g.name: g
+    for g in (
+        Grouping("graft_cb_vs_other", "Graft source (CB vs others)", ("CB", "PB/BM"),
+                 lambda d: d["graft_source"].map({"CB": "CB", "PB": "PB/BM", "BM": "PB/BM"}), ("graft_source",)),
+        Grouping("status_crpr_vs_nr", "Status at HCT (CR/PR vs NR)", ("CR/PR", "NR"),
+                 lambda d: d["status_at_hct"].map({"CR": "CR/PR", "PR": "CR/PR", "NR": "NR"}), ("status_at_hct",)),
+        Grouping("age_group", "Age at HCT", ("<50", "≥50"), _age_groups, ("age",)),
+    )
+}
+
+TITLES = {
+    "graft_source": "Graft source",
+    "status_at_hct": "Status at HCT",
+    "sex": "Sex",
+    "donor_type": "Donor type",
+    "conditioning": "Conditioning",
+    "ps": "Performance status",
+    "disease": "Disease",
+}
+
+
+_CALL = object()  # map_distinct: call the function on missing values too
+
+
+def map_distinct(values: pd.Series, function, na_value=_CALL) -> pd.Series:
+    """`values.map(function)`, with `function` called once per distinct value (object result).
+
+    Registry columns repeat a few codes, ages and dates over many records: hashing the values
+    once and mapping the distinct ones costs O(n) instead of a Python call per record.  Missing
+    values (None, NaN, NA) become `na_value` when it is given, else `function` of each of them.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    for k, value in enumerate(uniques):
+        mapped[k] = function(value)
+    mapped[-1] = None if na_value is _CALL else na_value
+    out = mapped[codes]  # code -1 (missing) takes the last entry
+    if na_value is _CALL:
+        missing = np.flatnonzero(codes < 0)
+        if missing.size:
+            out[missing] = [function(v) for v in values.iloc[missing].to_numpy(dtype=object)]
+    return pd.Series(out, index=values.index, dtype=object, name=getattr(values, "name", None))
+
+
+def grouping_title(by: str) -> str:
+    if by in DERIVED:
+        return DERIVED[by].title
+    return TITLES.get(by, by.replace("_", " ").capitalize())
+
+
+def grouping_rows(data: pd.DataFrame, by: str, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The columns `group_labels(..., by)` reads, of the `rows` (a boolean mask; None: all).
+
+    Copying two columns rather than the whole frame keeps grouped analyses of a large registry
+    cheap; the labels are those of ``group_labels(data.loc[rows], by)``.  An unknown grouping
+    keeps every column, so that `group_labels` names the choices.
+    """
+    if by in DERIVED:
+        columns = [c for c in DERIVED[by].sources if c in data]
+    elif by in data:
+        columns = [by]
+    else:
+        return data if rows is None else data.loc[rows]
+    if rows is None or rows.all():
+        return data[columns]
+    return data.loc[rows, columns]
+
+
+def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...]]:
+    """Each patient's group label (None where unknown) and the levels in display order."""
+    if by in DERIVED:
+        grouping = DERIVED[by]
+        labels = grouping.assign(data)
+        return labels.where(labels.notna(), None), grouping.levels
+    if by not in data:
+        choices = sorted(set(data.columns) | set(DERIVED))
+        raise KeyError(f"unknown grouping {by!r}; choose a column or one of {', '.join(choices)}")
+    values = data[by]
+    # each distinct value's label once: whole numbers without ".0" when every value is whole
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    if pd.api.types.is_float_dtype(values) and bool(np.all(np.mod(np.asarray(distinct, dtype=float), 1) == 0)):
+        texts = [str(int(v)) for v in distinct]
+    else:
+        texts = [None if pd.isna(v) else str(v) for v in distinct]
+    values = pd.Series(np.array(texts + [None], dtype=object)[codes], index=values.index, dtype=object,
+                       name=values.name)
+    present = set(texts) - {None}
+    spec_order = [c for c in code_order(by) if c in present] if by in BY_NAME else []
+    levels = tuple(spec_order + sorted(present - set(spec_order)))
+    return values, levels
