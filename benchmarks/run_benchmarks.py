@@ -159,7 +159,7 @@ def _prepare(n: int, seed: int, directory: Path) -> dict:
     from analysis.data.loading import load_cohort
     from analysis.analyses.models import TIME_DEPENDENT
     from analysis.build.registry_synthetic import write_registry
-    from analysis.stats.results import MONTH_DAYS
+    from analysis.data.schema import MONTH_DAYS
 
     registry = directory / f"registry_{n}.csv"
     start = time.perf_counter()
@@ -201,9 +201,11 @@ def _our_calls(d):
 
     from analysis.stats.cox import cox_model
     from analysis.stats.finegray import fine_gray
-    from analysis.stats.aalen_johansen import cumulative_incidence, gray_test
+    from analysis.stats.aalen_johansen import cumulative_incidence
+    from analysis.stats.gray import gray_test
     from analysis.stats.landmark import landmark
-    from analysis.stats.kaplan_meier import kaplan_meier, logrank_test
+    from analysis.stats.kaplan_meier import kaplan_meier
+    from analysis.stats.logrank import logrank_test
     from analysis.stats.timedep import split_at_event
 
     os_time, os_status = d["os_time"].to_numpy(), d["os_status"].to_numpy()

@@ -5,9 +5,11 @@ import pandas as pd
 
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.domain.groupings import group_labels, grouping_rows, grouping_title
-from analysis.stats.aalen_johansen import cumulative_incidence, gray_test
+from analysis.stats.aalen_johansen import cumulative_incidence
+from analysis.stats.gray import gray_test
 from analysis.stats.results import EndpointResult
-from analysis.stats.kaplan_meier import kaplan_meier, logrank_test, median_survival
+from analysis.stats.kaplan_meier import kaplan_meier, median_survival
+from analysis.stats.logrank import logrank_test
 
 
 def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None) -> EndpointResult:

@@ -18,8 +18,10 @@ from analysis.domain.endpoints import available_endpoints, endpoint_data
 from analysis.stats.landmark import landmark
 from analysis.analyses.landmark_types import LandmarkRow
 from analysis.analyses.models import TIME_DEPENDENT, ModelResult, acute_gvhd_title, counting_process_cox, fit_model
-from analysis.stats.results import MONTH_DAYS, EndpointResult
-from analysis.stats.kaplan_meier import kaplan_meier, logrank_test, median_survival
+from analysis.data.schema import MONTH_DAYS
+from analysis.stats.results import EndpointResult
+from analysis.stats.kaplan_meier import kaplan_meier, median_survival
+from analysis.stats.logrank import logrank_test
 from analysis.stats.timedep import delayed_entry_comparison, simon_makuch
 
 DAY_100 = 100 / MONTH_DAYS

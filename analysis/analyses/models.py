@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.stats.cox import CoxResult, ZphResult, cox_model, cox_zph
+from analysis.stats.cox import CoxResult, cox_model
+from analysis.stats.cox_zph import ZphResult, cox_zph
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.stats.finegray import FineGrayResult, fine_gray
+from analysis.stats.results import Coefficient, TermLookup
 from analysis.domain.groupings import DERIVED, group_labels
-from analysis.stats.results import MONTH_DAYS
+from analysis.data.schema import MONTH_DAYS
 from analysis.data.schema import BY_NAME
 from analysis.stats.timedep import split_at_event
 
@@ -52,17 +54,6 @@ TIME_DEPENDENT_SOURCES = {
 
 
 @dataclass(frozen=True)
-class ModelTerm:
-    term: str
-    coef: float
-    se: float
-    hr: float
-    lower: float
-    upper: float
-    p: float
-
-
-@dataclass(frozen=True)
 class Design:
     """Dummy-coded covariates of the complete cases."""
 
@@ -72,12 +63,12 @@ class Design:
 
 
 @dataclass(frozen=True, eq=False)
-class ModelResult:
+class ModelResult(TermLookup):
     endpoint: str
     method: str  # "cox" or "finegray"
     n: int  # patients
     events: int
-    terms: tuple[ModelTerm, ...]
+    terms: tuple[Coefficient, ...]
     tests: dict  # "wald", "lr", "score" -> TestResult or None
     ties: str | None
     time_dependent: str | None
@@ -86,12 +77,6 @@ class ModelResult:
     references: dict
     ph_test: ZphResult | None = None
     fit: CoxResult | FineGrayResult | None = field(default=None, repr=False)
-
-    def term(self, name: str) -> ModelTerm:
-        for t in self.terms:
-            if t.term == name:
-                return t
-        raise KeyError(name)
 
 
 def _is_categorical(data: pd.DataFrame, column: str) -> bool:
@@ -150,16 +135,12 @@ def _state_day(data: pd.DataFrame, name: str) -> pd.Series:
     return TIME_DEPENDENT[name][1](data).astype(float)
 
 
-def _terms_from(fit) -> tuple[ModelTerm, ...]:
-    return tuple(ModelTerm(t.term, t.coef, t.se, t.hr, t.lower, t.upper, t.p) for t in fit.terms)
-
-
 def counting_process_cox(start, stop, event, covariates: dict, *, endpoint: str, time_dependent: str | None,
                          ties: str = "efron") -> ModelResult:
     """A Cox model on (start, stop] rows built by the caller (e.g. delayed entry at a CR date)."""
     fit = cox_model(stop, event, covariates, start=start, ties=ties)
     return ModelResult(
-        endpoint=endpoint, method="cox", n=int(len(stop)), events=int(fit.events), terms=_terms_from(fit),
+        endpoint=endpoint, method="cox", n=int(len(stop)), events=int(fit.events), terms=fit.terms,
         tests={"wald": fit.tests.wald, "lr": fit.tests.lr, "score": fit.tests.score}, ties=ties,
         time_dependent=time_dependent, landmark=None, exclusions=(), references={}, fit=fit,
     )
@@ -260,7 +241,7 @@ def fit_model(
         method=method,
         n=int(len(time)),
         events=int(events),
-        terms=_terms_from(fit),
+        terms=fit.terms,
         tests=tests,
         ties=ties if method == "cox" else None,
         time_dependent=time_dependent,

@@ -22,7 +22,8 @@ from analysis.data.loading import Cohort
 from analysis.analyses.cohort import cohort_overview
 from analysis.present.tables.cohort import cohort_flow_table, endpoint_exclusion_table, missing_data_table, warnings_markdown
 from analysis.analyses.reproduction import ReproductionRow, reproduction_rows
-from analysis.stats.results import MONTH_DAYS, EndpointResult
+from analysis.data.schema import MONTH_DAYS
+from analysis.stats.results import EndpointResult
 from analysis.analyses.landmark import (DAY_100, chronic_gvhd_series, cr_after_hct_comparison, efs_landmark, gvhd_effects,
                                 landmark_series)
 from analysis.present.figures.models import forest_plots, landmark_series_plot, zph_plot

@@ -10,7 +10,8 @@ from analysis.data.paths import EFS_LANDMARK_MONTHS
 from analysis.domain.endpoints import endpoint_data
 from analysis.analyses.estimates import estimate_endpoint
 from analysis.analyses.landmark import cr_after_hct_comparison, efs_landmark
-from analysis.stats.kaplan_meier import kaplan_meier, logrank_test
+from analysis.stats.kaplan_meier import kaplan_meier
+from analysis.stats.logrank import logrank_test
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import pandas as pd
 
 from analysis.domain.endpoints import available_endpoints
 from analysis.analyses.estimates import estimate_endpoint
-from analysis.stats.results import MONTH_DAYS, EndpointResult
+from analysis.data.schema import MONTH_DAYS
+from analysis.stats.results import EndpointResult
 
 CAUSE_LABELS = {
     "relapse": "Relapse/progression",

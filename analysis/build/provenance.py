@@ -36,7 +36,7 @@ from pathlib import Path
 from analysis import __version__
 from analysis.data.paths import PROJECT_ROOT
 from analysis.data.loading import file_sha256
-from analysis.stats.results import MONTH_DAYS
+from analysis.data.schema import MONTH_DAYS
 
 VARIABLES_FILE = "_variables.yml"
 RECORD_FILE = "provenance.json"

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: SPEC's time scale: months = days / 30.4375 (the mean Gregorian month).  Every conversion
+#: between days and months in the package uses this one number.
+MONTH_DAYS = 30.4375
+
 
 @dataclass(frozen=True)
 class Column:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.stats.results import MONTH_DAYS, frozen_array
+from analysis.data.schema import MONTH_DAYS
+
+from analysis.stats.core import frozen_array
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Checks of the data handed to the estimators, shared so that each mistake is reported alike.
+"""Checks of the data handed to the estimators: one check, and one message, per kind of bad input.
 
 An estimator fed a missing value, a text column or a stray shape would, like
 R, drop rows or coerce values silently; these checks stop it instead, with a
@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["competing_risks_outcome", "covariate_matrix", "one_dimensional", "reject_missing"]
+__all__ = [
+    "as_cause", "as_events", "as_status", "as_times", "competing_risks_outcome", "covariate_matrix",
+    "group_codes", "one_dimensional", "require_finite_covariates",
+]
 
 
 def one_dimensional(values, name: str) -> np.ndarray:
@@ -19,49 +22,120 @@ def one_dimensional(values, name: str) -> np.ndarray:
     return array
 
 
-def reject_missing(values, name: str, *, before: str) -> None:
-    """Raise on missing values; `before` names what the caller is about to do ("estimating", "fitting")."""
+def _same_length(array: np.ndarray, name: str, n: int | None) -> None:
+    if n is not None and array.size != n:
+        raise ValueError(f"{name} has {array.size} values but time has {n}: they must have the same length")
+
+
+def _first(mask: np.ndarray) -> tuple[int, int]:
+    """How many entries `mask` flags, and the position of the first."""
+    rows = np.flatnonzero(mask)
+    return rows.size, int(rows[0])
+
+
+def _reject_missing(values, name: str) -> None:
     missing = np.asarray(pd.isna(values))
     if missing.any():
-        rows = np.flatnonzero(missing)
-        raise ValueError(
-            f"{name} has {rows.size} missing value(s) (first at position {rows[0]}); "
-            f"drop or resolve them before {before}"
-        )
+        count, first = _first(missing)
+        raise ValueError(f"{name} has {count} missing value(s), first at position {first}; drop or resolve them first")
 
 
-def competing_risks_outcome(time, status, cause, *, before: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """Float times >= 0, integer status codes (0 = censored, otherwise the cause) and the cause of interest.
-
-    `before` is as in `reject_missing`.
-    """
-    time = one_dimensional(time, "time")
-    status = one_dimensional(status, "status")
-    if time.shape != status.shape:
-        raise ValueError(f"time and status differ in length ({time.size} vs {status.size})")
-    if time.size == 0:
-        raise ValueError("no observations: time and status are empty")
-    reject_missing(time, "time", before=before)
-    reject_missing(status, "status", before=before)
+def as_times(values, name: str = "time", n: int | None = None, *, nonnegative: bool = True) -> np.ndarray:
+    """Finite float times (>= 0 unless `nonnegative` is False), one-dimensional, not empty, of length `n`."""
+    array = one_dimensional(values, name)
+    if array.size == 0:
+        raise ValueError(f"{name} is empty: no observations")
+    _same_length(array, name, n)
+    _reject_missing(array, name)
     try:
-        time = time.astype(float)
-        status_f = status.astype(float)
+        times = array.astype(float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"time and status must be numeric: {exc}") from None
-    if not np.isfinite(time).all():
-        raise ValueError("time has infinite values")
-    if (time < 0).any():
-        i = int(np.flatnonzero(time < 0)[0])
-        raise ValueError(f"time must be >= 0; position {i} has {time[i]!r}")
-    if not np.isfinite(status_f).all() or (status_f != np.round(status_f)).any():
-        raise ValueError("status must hold integer codes (0 = censored, otherwise the cause)")
+        raise ValueError(f"{name} must be numeric: {exc}") from None
+    infinite = ~np.isfinite(times)
+    if infinite.any():
+        count, first = _first(infinite)
+        raise ValueError(f"{name} has {count} infinite value(s), first at position {first}")
+    negative = times < 0
+    if nonnegative and negative.any():
+        count, first = _first(negative)
+        raise ValueError(f"{name} has {count} negative value(s), first at position {first} ({times[first]!r}); "
+                         "times must be >= 0")
+    return times
+
+
+def as_events(values, n: int, name: str = "event") -> np.ndarray:
+    """0/1 event indicators (1 = event, 0 = censored) as int64, one per time."""
+    array = one_dimensional(values, name)
+    _same_length(array, name, n)
+    _reject_missing(array, name)
+    try:
+        events = array.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be 0 or 1: {exc}") from None
+    other = ~((events == 0) | (events == 1))
+    if other.any():
+        count, first = _first(other)
+        raise ValueError(f"{name} must be 0 or 1; {count} other value(s), first at position {first} ({events[first]!r})")
+    return events.astype(np.int64)
+
+
+def as_status(values, n: int, name: str = "status") -> np.ndarray:
+    """Competing-risks status codes as int64: 0 = censored, otherwise the cause of the event."""
+    array = one_dimensional(values, name)
+    _same_length(array, name, n)
+    _reject_missing(array, name)
+    try:
+        status = array.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric: {exc}") from None
+    if not np.isfinite(status).all() or (status != np.round(status)).any():
+        raise ValueError(f"{name} must hold integer codes (0 = censored, otherwise the cause)")
+    return status.astype(np.int64)
+
+
+def as_cause(cause) -> int:
+    """The code of the event of interest: a non-zero integer."""
     try:
         ok = not isinstance(cause, (bool, np.bool_)) and float(cause).is_integer() and cause != 0
     except (TypeError, ValueError):
         ok = False
     if not ok:
         raise ValueError(f"cause must be a non-zero integer code, got {cause!r}")
-    return time, status_f.astype(np.int64), int(cause)
+    return int(cause)
+
+
+def competing_risks_outcome(time, status, cause) -> tuple[np.ndarray, np.ndarray, int]:
+    """Float times >= 0, integer status codes (0 = censored, otherwise the cause) and the cause of interest."""
+    time = as_times(time)
+    return time, as_status(status, time.size), as_cause(cause)
+
+
+def group_codes(values, n: int, name: str) -> tuple[np.ndarray, int]:
+    """Integer codes 0..k-1 of group (or stratum) labels in sorted level order (R's factor order), and k."""
+    array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    _same_length(array, name, n)
+    _reject_missing(array, name)
+    codes, levels = pd.factorize(array, sort=True)
+    try:
+        sorted(levels)  # pandas orders mixed labels its own way; R's factor levels need one order
+    except TypeError:
+        raise ValueError(f"{name} mixes values that cannot be ordered (e.g. numbers and text)") from None
+    return codes.astype(np.int64), len(levels)
+
+
+def require_finite_covariates(x: np.ndarray, names, r_function: str) -> None:
+    """Reject missing and infinite covariate values, which `r_function` would drop silently."""
+    for j in range(x.shape[1]):
+        column = x[:, j]
+        if np.isnan(column).any():
+            count, first = _first(np.isnan(column))
+            raise ValueError(f"covariate {names[j]!r} has {count} missing value(s), first at position {first}; "
+                             f"{r_function} would drop such rows silently: drop or impute them explicitly")
+        if not np.isfinite(column).all():
+            count, first = _first(~np.isfinite(column))
+            raise ValueError(f"covariate {names[j]!r} has {count} infinite value(s), first at position {first}")
 
 
 def covariate_matrix(

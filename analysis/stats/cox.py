@@ -19,12 +19,7 @@
   coefficients as ``summary.coxph`` prints them.  The score test is computed
   at beta = 0, as R does.
 
-`cox_zph` reproduces ``survival::cox.zph`` of survival >= 3.0: not the old
-regression of scaled Schoenfeld residuals on g(t), but a score test of the
-added covariates x * g(t), one per term plus GLOBAL, computed in one step at
-the fitted coefficients with the full 2p x 2p information matrix; g is the
-time transform (default "km": 1 - KM(t-) of the pooled data), centred at its
-mean over the events.
+The test of proportional hazards (``cox.zph``) is `analysis.stats.cox_zph`.
 
 Computation: the rows are never looped over in Python.  The distinct death
 times (within strata) are found once; each row's risk-set membership is the
@@ -39,24 +34,15 @@ memory after an O(n log n) sort.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 
-from analysis.stats.checks import covariate_matrix
-from analysis.stats.ranks import average_ranks
-from analysis.stats.results import TestResult, chi2_sf, frozen_array
-from analysis.stats.kaplan_meier import _TOLERANCE, _Z95, _as_codes, _as_event, _as_time, unique_inverse
+from analysis.stats.checks import as_events, as_times, covariate_matrix, group_codes, require_finite_covariates
+from analysis.stats.core import Z_975, chi2_sf, frozen_array, merge_interval_ties, unique_inverse
+from analysis.stats.results import Coefficient, TermLookup, TestResult
 
-__all__ = [
-    "CoxTerm",
-    "CoxTests",
-    "CoxResult",
-    "ZphTerm",
-    "ZphResult",
-    "cox_model",
-    "cox_zph",
-]
+__all__ = ["CoxDesign", "CoxResult", "CoxTests", "cox_model"]
 
 # coxph.control() defaults
 _EPS = 1e-9
@@ -66,20 +52,6 @@ _TOLER_INF = float(np.sqrt(_EPS))
 
 
 # -------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class CoxTerm:
-    """One coefficient of a Cox model, as a row of ``summary(coxph)``."""
-
-    term: str
-    coef: float
-    se: float
-    hr: float
-    lower: float
-    upper: float
-    z: float
-    p: float
 
 
 @dataclass(frozen=True)
@@ -97,12 +69,12 @@ class CoxTests:
 
 
 @dataclass(frozen=True, eq=False)
-class CoxResult:
+class CoxResult(TermLookup):
     """A fitted Cox model.
 
     Attributes
     ----------
-    terms : tuple of CoxTerm
+    terms : tuple of Coefficient
         One per covariate column: coefficient, SE, hazard ratio with its
         Wald 95% CI, z and p.
     n : int
@@ -137,9 +109,11 @@ class CoxResult:
         True when fitted to (start, stop] data.
     warnings : tuple of str
         R's warnings, e.g. that a coefficient may be infinite.
+    design : CoxDesign
+        The sorted data and risk sets the model was fitted on (`cox_zph` tests it again).
     """
 
-    terms: tuple[CoxTerm, ...]
+    terms: tuple[Coefficient, ...]
     n: int
     events: int
     loglik: tuple[float, float]
@@ -154,67 +128,11 @@ class CoxResult:
     n_strata: int
     counting_process: bool
     warnings: tuple[str, ...] = ()
-    _design: "_Design | None" = field(default=None, repr=False)
+    design: "CoxDesign | None" = field(default=None, repr=False)
 
     @property
     def se(self) -> np.ndarray:
         return frozen_array(np.sqrt(np.diag(self.variance)))
-
-    def term(self, name: str) -> CoxTerm:
-        for t in self.terms:
-            if t.term == name:
-                return t
-        raise KeyError(name)
-
-
-@dataclass(frozen=True)
-class ZphTerm:
-    """One row of ``cox.zph(fit)$table``."""
-
-    term: str
-    chisq: float
-    df: int
-    p: float
-
-
-@dataclass(frozen=True, eq=False)
-class ZphResult:
-    """The proportional-hazards test of ``survival::cox.zph``.
-
-    Attributes
-    ----------
-    table : tuple of ZphTerm
-        One row per model term, then ``GLOBAL`` (all terms together).
-    transform : str
-        The time transform: "km", "rank", "identity", "log" or "user".
-    time : array
-        The event times, ordered as R orders them (by stratum, then time).
-    x : array
-        The transformed event times g(time) (not centred), as ``zph$x``.
-    residuals : (events, terms) array
-        Scaled Schoenfeld residuals plus the coefficient, as ``zph$y``
-        (NaN where a covariate is constant within the event's stratum);
-        plotting them against `x` shows beta(t).
-    var : (terms, terms) array
-        ``zph$var``, the variance used for pointwise bands in ``plot.cox.zph``.
-    """
-
-    table: tuple[ZphTerm, ...]
-    transform: str
-    time: np.ndarray
-    x: np.ndarray
-    residuals: np.ndarray
-    var: np.ndarray
-
-    @property
-    def global_test(self) -> ZphTerm:
-        return self.table[-1]
-
-    def __getitem__(self, term: str) -> ZphTerm:
-        for row in self.table:
-            if row.term == term:
-                return row
-        raise KeyError(term)
 
 
 # --------------------------------------------------------------- validation
@@ -226,13 +144,7 @@ def _as_covariates(covariates, n: int, names) -> tuple[np.ndarray, tuple[str, ..
     x, names = covariate_matrix(
         covariates, n, names, fitter="cox_model", accept_dict=True, dummy_naming="as column[level] 0/1 columns"
     )
-    for j in range(x.shape[1]):
-        bad = np.flatnonzero(~np.isfinite(x[:, j]))
-        if bad.size:
-            raise ValueError(
-                f"covariate {names[j]!r} has {bad.size} missing or infinite value(s), first at "
-                f"position {bad[0]}; coxph would drop such rows silently: drop or impute them explicitly"
-            )
+    require_finite_covariates(x, names, "coxph")
     return x, names
 
 
@@ -247,33 +159,6 @@ def _assign(names: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
             members[term] = []
         members[term].append(j)
     return tuple((t, tuple(members[t])) for t in order)
-
-
-def _merge_near_ties_joint(start: np.ndarray | None, stop: np.ndarray):
-    """R's `aeqSurv` on a Surv object: merge near-equal times over start and stop together."""
-    values = stop if start is None else np.concatenate([start, stop])
-    y = np.unique(values)
-    if y.size < 2:
-        return start, stop
-    dy = np.diff(y)
-    tied = (dy <= _TOLERANCE) | (dy / np.mean(np.abs(y)) <= _TOLERANCE)
-    if not tied.any():
-        return start, stop
-    cuts = y[np.r_[True, ~tied]]
-
-    def merge(t):
-        return cuts[np.searchsorted(cuts, t, side="right") - 1]
-
-    if start is None:
-        return None, merge(stop)
-    new_start, new_stop = merge(start), merge(stop)
-    zero = np.flatnonzero(new_start == new_stop)
-    if zero.size:
-        raise ValueError(
-            f"interval at position {zero[0]} ({start[zero[0]]!r}, {stop[zero[0]]!r}] has effective "
-            "length 0 after merging times closer than sqrt(eps) (R: aeqSurv exception)"
-        )
-    return new_start, new_stop
 
 
 def _cholesky2_rank(imat: np.ndarray, toler: float = _TOLER_CHOL) -> np.ndarray:
@@ -299,7 +184,7 @@ def _cholesky2_rank(imat: np.ndarray, toler: float = _TOLER_CHOL) -> np.ndarray:
 # -------------------------------------------------------- the sorted problem
 
 
-class _Design:
+class CoxDesign:
     """Covariates and risk sets of one Cox model, arranged once for all iterations.
 
     Death groups are the distinct (stratum, death time) pairs in ascending
@@ -443,7 +328,7 @@ class _Design:
 # -------------------------------------------------------------------- fitting
 
 
-def _newton(design: _Design, iter_max: int, eps: float):
+def _newton(design: CoxDesign, iter_max: int, eps: float):
     """coxph's Newton-Raphson: coxfit6 (right-censored) or agfit4 (counting process).
 
     Returns beta, (loglik0, loglik1), score test, information at beta,
@@ -516,19 +401,11 @@ def _newton(design: _Design, iter_max: int, eps: float):
 def _prepare(time, event, covariates, start, strata, names, ties):
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
-    stop = _as_time(time)
+    stop = as_times(time)
     n = stop.size
-    e = _as_event(event, n)
+    e = as_events(event, n)
     if start is not None:
-        try:
-            st = np.asarray(start, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"start must be numeric: {exc}") from None
-        if st.ndim != 1 or st.size != n:
-            raise ValueError(f"start must be one-dimensional with {n} values, got shape {st.shape}")
-        bad = np.flatnonzero(~np.isfinite(st))
-        if bad.size:
-            raise ValueError(f"start has {bad.size} missing or infinite value(s), first at position {bad[0]}")
+        st = as_times(start, "start", n, nonnegative=False)
         bad = np.flatnonzero(st >= stop)
         if bad.size:
             raise ValueError(
@@ -536,12 +413,12 @@ def _prepare(time, event, covariates, start, strata, names, ties):
                 f"({st[bad[0]]!r}, {stop[bad[0]]!r}]"
             )
         start = st
-    start, stop = _merge_near_ties_joint(start, stop)
+    start, stop = merge_interval_ties(start, stop)
     x, names = _as_covariates(covariates, n, names)
-    s = np.zeros(n, dtype=np.int64) if strata is None else _as_codes(strata, n, "strata")
+    s = np.zeros(n, dtype=np.int64) if strata is None else group_codes(strata, n, "strata")[0]
     if e.sum() == 0:
         raise ValueError("there are no events: a Cox model cannot be fitted")
-    return _Design(start, stop, e, x, s, ties), names
+    return CoxDesign(start, stop, e, x, s, ties), names
 
 
 def cox_model(
@@ -626,10 +503,10 @@ def cox_model(
     pz = chi2_sf(z**2, 1)
     with np.errstate(over="ignore"):  # exp overflows to inf for a runaway coefficient, as in R
         hr = np.exp(beta)
-        lower = np.exp(beta - _Z95 * se)
-        upper = np.exp(beta + _Z95 * se)
+        lower = np.exp(beta - Z_975 * se)
+        upper = np.exp(beta + Z_975 * se)
     terms = tuple(
-        CoxTerm(
+        Coefficient(
             term=names[j],
             coef=float(beta[j]),
             se=float(se[j]),
@@ -664,178 +541,5 @@ def cox_model(
         n_strata=design.n_strata,
         counting_process=design.counting,
         warnings=tuple(warnings),
-        _design=design,
+        design=design,
     )
-
-
-# ------------------------------------------------------------------- cox.zph
-
-
-def _km_before(design: _Design) -> np.ndarray:
-    """Per row: 1 - S(stop-) of the pooled (unstratified) Kaplan-Meier, as cox.zph's "km"."""
-    start, stop, event = design.start, design.stop, design.event
-    dtimes, d = np.unique(stop[event == 1], return_counts=True)
-    n_risk = stop.size - np.searchsorted(np.sort(stop), dtimes, side="left")
-    if start is not None:
-        n_risk = n_risk - (start.size - np.searchsorted(np.sort(start), dtimes, side="left"))
-    surv = np.cumprod(1.0 - d / n_risk)
-    before = np.searchsorted(dtimes, stop, side="left")  # number of death times < stop
-    return 1.0 - np.r_[1.0, surv][before]
-
-
-def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = True) -> ZphResult:
-    """Test of proportional hazards, as ``survival::cox.zph`` (survival >= 3.0).
-
-    Parameters
-    ----------
-    result_or_inputs : CoxResult or dict
-        A fitted model, or the keyword arguments of `cox_model` (the model
-        is then fitted first).
-    transform : "km" (default), "rank", "identity", "log" or a callable
-        The function g of time: "km" is 1 - KM(t-) of the pooled data (all
-        strata), "rank" the average rank of the times of all rows.
-    terms : bool
-        True (as R): one test per model term, a dummy-coded factor
-        (columns ``column[level]``) being one term with several df; False:
-        one test per column.
-
-    Returns
-    -------
-    ZphResult
-        Per-term chi-square score tests (df = number of columns) and the
-        GLOBAL test (df = p); the scaled Schoenfeld residuals for plots.
-
-    Notes
-    -----
-    The test is the score test, at the fitted coefficients, of adding the
-    covariates x * (g(t) - mean of g over the events): u is the score of the
-    added covariates (the score of the original ones is set to 0), I the
-    2p x 2p information matrix of both sets, and each term's statistic is
-    u' I^-1 u restricted to the original columns plus that term's added
-    columns.
-    """
-    if isinstance(result_or_inputs, CoxResult):
-        fit = result_or_inputs
-    elif isinstance(result_or_inputs, dict):
-        fit = cox_model(**result_or_inputs)
-    else:
-        raise ValueError("cox_zph needs a CoxResult or a dict of cox_model arguments")
-    design = fit._design
-    if design is None:
-        raise ValueError("this CoxResult carries no data; refit it with cox_model")
-    beta = np.asarray(fit.coef, dtype=float)
-    p = design.p
-    times = design.stop
-
-    if callable(transform):
-        tname = "user"
-        ttimes = np.asarray(transform(times), dtype=float)
-    elif transform == "km":
-        tname, ttimes = "km", _km_before(design)
-    elif transform == "rank":
-        tname, ttimes = "rank", average_ranks(times)
-    elif transform == "identity":
-        tname, ttimes = "identity", times.astype(float)
-    elif transform == "log":
-        tname, ttimes = "log", np.log(times)
-    else:
-        raise ValueError(f"unrecognised transform {transform!r}")
-    if ttimes.shape != times.shape:
-        raise ValueError("the transform must return one value per row")
-    event = design.event == 1
-    gtime = ttimes - ttimes[event].mean()
-    # g is a function of time: one value per death group
-    group_g = np.zeros(design.n_groups)
-    group_g[design.dead_group] = gtime[design.dead]
-
-    _, _, info, extra, xbar = design.derivatives(beta, gweights=(group_g,))
-    u2, i12, i22 = extra[0]
-    imat = np.block([[info, i12], [i12.T, i22]])
-    imat = (imat + imat.T) / 2
-
-    assign = fit.assign if terms else tuple((fit.names[j], (j,)) for j in range(p))
-    table = []
-    u_full = np.r_[np.zeros(p), u2]
-    for term, cols in assign:
-        kk = np.r_[np.arange(p), p + np.array(cols)]
-        uu = u_full[kk]
-        stat = float(uu @ np.linalg.solve(imat[np.ix_(kk, kk)], uu))
-        table.append(ZphTerm(term, stat, len(cols), float(chi2_sf(stat, len(cols)))))
-    stat = float(u_full @ np.linalg.solve(imat, u_full))
-    table.append(ZphTerm("GLOBAL", stat, p, float(chi2_sf(stat, p))))
-
-    residuals, var, order = _scaled_schoenfeld(design, beta, info, xbar, assign)
-    return ZphResult(
-        table=tuple(table),
-        transform=tname,
-        time=frozen_array(times[design.dead][order]),
-        x=frozen_array(ttimes[design.dead][order]),
-        residuals=frozen_array(residuals),
-        var=frozen_array(var),
-    )
-
-
-def _scaled_schoenfeld(design: _Design, beta, info, xbar, assign):
-    """``cox.zph``'s ``y`` (scaled Schoenfeld residuals + coefficient) and ``var``.
-
-    Rows in R's order: by stratum, time, then row number (right-censored
-    data) or reversed row number (counting process).
-    """
-    p = design.p
-    dead = design.dead
-    # Efron: every death of a tied group is compared with the mean of the
-    # group's d sub-term means (zph1/zph2), Breslow: with the risk-set mean.
-    gsum = np.zeros((design.n_groups, p))
-    np.add.at(gsum, design.e_group, xbar)
-    count = np.bincount(design.e_group, minlength=design.n_groups)
-    mean_x = gsum / count[:, None]
-    schoen = design.xc[dead] - mean_x[design.dead_group]
-
-    tiebreak = -dead if design.counting else dead
-    order = np.lexsort((tiebreak, design.stop[dead], design.strata[dead]))
-    schoen = schoen[order]
-    ev_stratum = design.strata[dead][order]
-
-    # used[s, j]: events of stratum s if column j varies within it, else 0
-    ns = design.n_strata
-    by_stratum = np.argsort(design.strata, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, np.diff(design.strata[by_stratum]) != 0])
-    xs = design.x[by_stratum]
-    varies = np.minimum.reduceat(xs, bounds, axis=0) != np.maximum.reduceat(xs, bounds, axis=0)
-    events_s = np.bincount(design.strata[dead], minlength=ns)
-    used = np.where(varies, events_s[:, None], 0).astype(float)
-    for _, cols in assign:
-        cols = list(cols)
-        if len(cols) > 1:
-            used[:, cols] = used[:, cols].max(axis=1, keepdims=True)
-    wtmat = np.minimum(used[:, :, None], used[:, None, :]).sum(axis=0)
-    vmean = info / np.where(wtmat == 0, 1, wtmat)
-
-    nterm = len(assign)
-    if any(len(cols) > 1 for _, cols in assign):
-        temp = np.zeros((p, nterm))
-        for i, (_, cols) in enumerate(assign):
-            if len(cols) == 1:
-                temp[cols[0], i] = 1
-            else:
-                temp[list(cols), i] = beta[list(cols)]
-        schoen = schoen @ temp
-        vmean = temp.T @ vmean @ temp
-        used = used[:, [cols[0] for _, cols in assign]]
-    schoen = np.array(schoen, dtype=float)
-    # strata sharing the same set of varying terms are scaled together
-    patterns, pattern_of = np.unique(used > 0, axis=0, return_inverse=True)
-    row_pattern = pattern_of.ravel()[ev_stratum]
-    for q, pattern in enumerate(patterns):
-        k = np.flatnonzero(pattern)
-        j = row_pattern == q
-        if k.size == 0 or not j.any():
-            continue
-        block = schoen[np.ix_(j, k)]
-        schoen[np.ix_(j, k)] = np.linalg.solve(vmean[np.ix_(k, k)], block.T).T
-        other = np.flatnonzero(~pattern)
-        if other.size:
-            schoen[np.ix_(j, other)] = np.nan
-    for i, (_, cols) in enumerate(assign):
-        schoen[:, i] += beta[cols[0]] if len(cols) == 1 else 1.0
-    return schoen, np.linalg.inv(vmean), order

@@ -42,43 +42,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
-from analysis.stats.checks import competing_risks_outcome, covariate_matrix
-from analysis.stats.results import TestResult, chi2_sf, frozen_array, norm_sf
+from analysis.stats.checks import competing_risks_outcome, covariate_matrix, require_finite_covariates
+from analysis.stats.core import Z_975_NDTRI, chi2_sf, frozen_array, norm_sf
+from analysis.stats.results import Coefficient, TermLookup, TestResult
 
-__all__ = ["FineGrayTerm", "FineGrayResult", "fine_gray"]
+__all__ = ["FineGrayResult", "fine_gray"]
 
-Z_975 = float(special.ndtri(0.975))  # 1.959963984540054, summary.crr's qnorm(0.975)
 _EPS = float(np.finfo(float).eps)  # R's .Machine$double.eps
 
 
 # --------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FineGrayTerm:
-    """One covariate of a Fine-Gray model.
-
-    `se` is crr's robust (sandwich) standard error and drives z, p and the
-    95% CI; `se_naive` is the model-based one (crr's ``$invinf``).
-    """
-
-    term: str
-    coef: float
-    se: float
-    hr: float
-    lower: float
-    upper: float
-    p: float
-    z: float
-    se_naive: float
-
-
 @dataclass(frozen=True, eq=False)
-class FineGrayResult:
+class FineGrayResult(TermLookup):
     """A fitted Fine-Gray model (the numbers `print(summary(crr(...)))` shows).
 
+    `terms` hold each coefficient with crr's robust (sandwich) standard error, which drives z,
+    p and the 95% CI; `se_naive` gives the model-based ones (crr's ``$invinf``).
     `loglik` and `loglik_null` are the log *pseudo*-likelihood (crr's
     ``$loglik`` and ``$loglik.null``) at the estimate and at beta = 0.  `tests`
     holds the overall Wald test on the robust variance ("Wald") and the
@@ -93,7 +75,7 @@ class FineGrayResult:
     cumulative subdistribution hazard there (crr's ``$uftime``, ``$bfitj``).
     """
 
-    terms: tuple[FineGrayTerm, ...]
+    terms: tuple[Coefficient, ...]
     cause: int
     n: int
     events: int
@@ -137,11 +119,10 @@ class FineGrayResult:
                 return t
         raise KeyError(name)
 
-    def term(self, name: str) -> FineGrayTerm:
-        for t in self.terms:
-            if t.term == name:
-                return t
-        raise KeyError(name)
+    @property
+    def se_naive(self) -> np.ndarray:
+        """Model-based standard errors (crr's ``$invinf``), beside the robust ones of `terms`."""
+        return frozen_array(np.sqrt(np.diag(self.naive_var)))
 
 
 # --------------------------------------------------------------------------
@@ -150,17 +131,9 @@ class FineGrayResult:
 def _validate_covariates(covariates, n: int, names) -> tuple[np.ndarray, tuple[str, ...]]:
     """The covariate matrix, without the missing, infinite, constant or collinear columns crr would accept."""
     x, names = covariate_matrix(covariates, n, names, fitter="fine_gray")
+    require_finite_covariates(x, names, "crr")
     for j in range(x.shape[1]):
         col = x[:, j]
-        bad = np.isnan(col)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            raise ValueError(
-                f"covariate {names[j]!r} has {rows.size} missing value(s) (first at position {rows[0]}); "
-                "crr would drop these rows silently: drop or impute them explicitly"
-            )
-        if not np.isfinite(col).all():
-            raise ValueError(f"covariate {names[j]!r} has infinite values")
         if np.all(col == col[0]):
             raise ValueError(f"covariate {names[j]!r} is constant ({col[0]!r}): its coefficient is not estimable")
     # collinearity as R's qr() judges it (tol 1e-7), on unit-length centred columns
@@ -374,7 +347,7 @@ def fine_gray(
         collinear covariates, no event of `cause`, or a singular information
         matrix.
     """
-    time, status, cause = competing_risks_outcome(time, status, cause, before="fitting")
+    time, status, cause = competing_risks_outcome(time, status, cause)
     x, names = _validate_covariates(covariates, time.size, names)
     n, p = x.shape
     n_events = int(np.sum(status == cause))
@@ -425,23 +398,21 @@ def fine_gray(
     meat = resid.T @ resid
     var = naive @ meat @ naive.T
     se = np.sqrt(np.diag(var))
-    se_naive = np.sqrt(np.diag(naive))
     loglik_null = prob.loglik(np.zeros(p))
 
     with np.errstate(divide="ignore", invalid="ignore"):
         z = beta / se
     pvals = 2.0 * norm_sf(np.abs(z))
     terms = tuple(
-        FineGrayTerm(
+        Coefficient(
             term=names[j],
             coef=float(beta[j]),
             se=float(se[j]),
             hr=float(np.exp(beta[j])),
-            lower=float(np.exp(beta[j] - Z_975 * se[j])),
-            upper=float(np.exp(beta[j] + Z_975 * se[j])),
-            p=float(pvals[j]),
+            lower=float(np.exp(beta[j] - Z_975_NDTRI * se[j])),
+            upper=float(np.exp(beta[j] + Z_975_NDTRI * se[j])),
             z=float(z[j]),
-            se_naive=float(se_naive[j]),
+            p=float(pvals[j]),
         )
         for j in range(p)
     )

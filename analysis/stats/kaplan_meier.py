@@ -1,7 +1,7 @@
-"""Kaplan-Meier estimation, medians, the log-rank test and reverse-KM follow-up.
+"""Kaplan-Meier estimation, medians and reverse-KM follow-up.
 
 Every quantity reproduces R's `survival` package (3.5): `survfit(...,
-conf.type = "log-log")`, `quantile.survfit`, `survdiff` (rho = 0). Ties are
+conf.type = "log-log")`, `quantile.survfit`. Ties are
 handled exactly; like R (`timefix = TRUE`), times closer than
 ``sqrt(machine epsilon)`` are first merged by `aeqSurv`'s rule, so that times
 computed as days / 30.4375 by different routes still tie.
@@ -14,22 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from analysis.stats.results import Curve, Median, TestResult, chi2_sf, frozen_array
+from analysis.stats.checks import as_events, as_times
+from analysis.stats.core import TOLERANCE, Z_975, frozen_array, merge_near_ties, unique_inverse
+from analysis.stats.results import Curve, Median
 
-__all__ = [
-    "FollowUp",
-    "kaplan_meier",
-    "median_survival",
-    "logrank_test",
-    "reverse_km_followup",
-]
-
-# R: sqrt(.Machine$double.eps), the tolerance of aeqSurv and quantile.survfit.
-_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
-# R's qnorm(0.975), to the bit (scipy's ndtri(0.975) is 2 ulp away).
-_Z95 = 1.9599639845400536
+__all__ = ["FollowUp", "kaplan_meier", "median_survival", "product_limit_curve", "reverse_km_followup"]
 
 
 @dataclass(frozen=True)
@@ -58,110 +48,6 @@ class FollowUp:
     maximum: float
     n: int
     n_survivors: int
-
-
-# ---------------------------------------------------------------- validation
-
-
-def _as_time(time, n: int | None = None) -> np.ndarray:
-    try:
-        t = np.asarray(time, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"time must be numeric: {exc}") from None
-    if t.ndim != 1:
-        raise ValueError(f"time must be one-dimensional, got shape {t.shape}")
-    if t.size == 0:
-        raise ValueError("time is empty: no observations")
-    if n is not None and t.size != n:
-        raise ValueError(f"time has {t.size} values, expected {n}")
-    bad = np.flatnonzero(~np.isfinite(t))
-    if bad.size:
-        raise ValueError(
-            f"time has {bad.size} missing or infinite value(s), first at position {bad[0]}"
-        )
-    bad = np.flatnonzero(t < 0)
-    if bad.size:
-        raise ValueError(
-            f"time has {bad.size} negative value(s), first at position {bad[0]} ({t[bad[0]]})"
-        )
-    return t
-
-
-def _as_event(event, n: int) -> np.ndarray:
-    try:
-        e = np.asarray(event, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"event must be 0/1: {exc}") from None
-    if e.ndim != 1:
-        raise ValueError(f"event must be one-dimensional, got shape {e.shape}")
-    if e.size != n:
-        raise ValueError(f"event has {e.size} values but time has {n}")
-    bad = np.flatnonzero(~((e == 0) | (e == 1)))
-    if bad.size:
-        raise ValueError(
-            f"event must be 0 or 1; {bad.size} other value(s), first at position "
-            f"{bad[0]} ({e[bad[0]]})"
-        )
-    return e.astype(np.int64)
-
-
-def _as_codes(values, n: int, what: str) -> np.ndarray:
-    """Integer codes 0..k-1 of a label vector (missing labels are an error)."""
-    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional, got shape {arr.shape}")
-    if arr.size != n:
-        raise ValueError(f"{what} has {arr.size} values but time has {n}")
-    try:
-        codes, _ = pd.factorize(arr, sort=True)
-    except TypeError:  # labels of mixed types cannot be sorted; order is immaterial
-        codes, _ = pd.factorize(arr, sort=False)
-    bad = np.flatnonzero(codes < 0)
-    if bad.size:
-        raise ValueError(
-            f"{what} has {bad.size} missing value(s), first at position {bad[0]}"
-        )
-    return codes.astype(np.int64)
-
-
-def _merge_near_ties(t: np.ndarray) -> np.ndarray:
-    """R's `aeqSurv`: map times within tolerance of each other onto one value.
-
-    Each run of sorted unique times whose successive gaps are within the
-    tolerance (absolute, or relative to the mean absolute time) is replaced
-    by its smallest member.
-    """
-    y = np.unique(t)
-    if y.size < 2:
-        return t
-    dy = np.diff(y)
-    tied = (dy <= _TOLERANCE) | (dy / np.mean(np.abs(y)) <= _TOLERANCE)
-    if not tied.any():
-        return t
-    cuts = y[np.r_[True, ~tied]]
-    return cuts[np.searchsorted(cuts, t, side="right") - 1]
-
-
-def unique_inverse(values) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True)`` (sorted distinct values, each value's index
-    among them), by hashing the values and sorting only the distinct ones.
-
-    Registry times are whole days, so a million follow-up times hold a few thousand distinct
-    values: hashing is O(n) where np.unique sorts all n.  Small or non-numeric input, and input
-    with NaN, go to np.unique itself.
-    """
-    values = np.asarray(values)
-    if values.ndim != 1 or values.size < 4096 or values.dtype.kind not in "fiu":
-        distinct, inverse = np.unique(values, return_inverse=True)
-        return distinct, inverse.ravel()
-    codes, distinct = pd.factorize(values, use_na_sentinel=True)
-    if codes.size and codes.min() < 0:  # NaN: np.unique's own treatment
-        distinct, inverse = np.unique(values, return_inverse=True)
-        return distinct, inverse.ravel()
-    order = np.argsort(distinct, kind="stable")
-    rank = np.empty(order.size, dtype=np.intp)
-    rank[order] = np.arange(order.size)
-    return np.asarray(distinct)[order], rank[codes]
 
 
 # -------------------------------------------------------------- Kaplan-Meier
@@ -195,20 +81,20 @@ def kaplan_meier(time, event, label: str = "all") -> Curve:
     At a time with both events and censorings, the censored patients count
     as at risk for those events (R's convention).
     """
-    t = _merge_near_ties(_as_time(time))
-    e = _as_event(event, t.size)
+    (t,) = merge_near_ties(as_times(time))
+    e = as_events(event, t.size)
 
     times, index = unique_inverse(t)
     n_at = np.bincount(index, minlength=times.size)
     n_event = np.bincount(index, weights=e, minlength=times.size).astype(np.int64)
     n_censor = n_at - n_event
     n_risk = np.cumsum(n_at[::-1])[::-1]
-    return _product_limit_curve(
+    return product_limit_curve(
         times, n_risk, n_event, n_censor, label=str(label), n=int(t.size), events=int(e.sum())
     )
 
 
-def _product_limit_curve(
+def product_limit_curve(
     times, n_risk, n_event, n_censor, *, label: str, n: int, events: int, entry_time=None, exit_time=None
 ) -> Curve:
     """The Kaplan-Meier curve from the numbers at risk, of events and of censorings at each distinct time.
@@ -244,7 +130,7 @@ def _product_limit_curve(
 def _loglog_ci(surv: np.ndarray, se_log: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """R's `survfit_confint(..., conf.type = "log-log")`, same formula and order."""
     xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
-    se2 = _Z95 * se_log / np.log(xx)
+    se2 = Z_975 * se_log / np.log(xx)
     lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
     upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
     return lower, upper
@@ -279,13 +165,13 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float) -> float:
             return float("nan")
         return x[ps[np.searchsorted(vs, p, side="left")]]
 
-    x1 = time_at(y + _TOLERANCE)  # first time with 1 - S >= p - tol
-    x2 = time_at(y - _TOLERANCE)  # first time with 1 - S >= p + tol
+    x1 = time_at(y + TOLERANCE)  # first time with 1 - S >= p - tol
+    x2 = time_at(y - TOLERANCE)  # first time with 1 - S >= p + tol
     quant = (x1 + x2) / 2
     if p == 0:
         quant = x[0]
     # A curve ending exactly at p: midpoint of where it got there and the last time.
-    if not np.isnan(y[n - 1]) and abs(p - y[n - 1]) < _TOLERANCE:
+    if not np.isnan(y[n - 1]) and abs(p - y[n - 1]) < TOLERANCE:
         quant = (x1 + xmax) / 2
     return float(quant)
 
@@ -326,89 +212,6 @@ def median_survival(curve: Curve) -> Median:
     return Median(q(curve.estimate), q(curve.lower), q(curve.upper))
 
 
-# ------------------------------------------------------------------ log-rank
-
-
-def logrank_test(time, event, group, strata=None) -> TestResult:
-    """Log-rank test of k groups, optionally stratified, as `survdiff` (rho = 0).
-
-    Parameters
-    ----------
-    time : array_like of float
-        Follow-up time, finite and >= 0.
-    event : array_like of {0, 1}
-        1 = event, 0 = censored.
-    group : array_like
-        Group labels (at least two distinct values, none missing).
-    strata : array_like, optional
-        Stratum labels; observed minus expected counts and their covariance
-        are summed over strata.
-
-    Returns
-    -------
-    TestResult
-        ``name="log-rank"``; chi-square statistic on (number of groups with
-        a positive expected count) - 1 df. As R, groups with no expected
-        events are dropped; with one group left the statistic is 0 and p is
-        1; with no events at all the statistic is 0, df is -1 and p is NaN.
-    """
-    t = _merge_near_ties(_as_time(time))
-    n = t.size
-    e = _as_event(event, n)
-    g = _as_codes(group, n, "group")
-    k = int(g.max()) + 1
-    if k < 2:
-        raise ValueError("group has only one distinct value: there is nothing to compare")
-    s = np.zeros(n, dtype=np.int64) if strata is None else _as_codes(strata, n, "strata")
-
-    # One row per (stratum, time), in stratum then time order.
-    t_codes = unique_inverse(t)[1].astype(np.int64)
-    n_times = int(t_codes.max()) + 1
-    keys, row = unique_inverse(s * n_times + t_codes)
-    row_stratum = keys // n_times
-    n_rows = keys.size
-
-    cell = row * k + g
-    at = np.bincount(cell, minlength=n_rows * k).reshape(n_rows, k)
-    dead = np.bincount(cell, weights=e, minlength=n_rows * k).reshape(n_rows, k)
-
-    # Numbers at risk: reverse cumulative sums restarted in each stratum.
-    from_end = np.vstack([np.cumsum(at[::-1], axis=0)[::-1], np.zeros((1, k), np.int64)])
-    first = np.r_[True, row_stratum[1:] != row_stratum[:-1]]
-    stratum_end = np.r_[np.flatnonzero(first)[1:], n_rows]
-    next_start = stratum_end[np.cumsum(first) - 1]
-    risk = (from_end[:-1] - from_end[next_start]).astype(float)
-
-    d = dead.sum(axis=1)
-    keep = d > 0
-    risk, dead, d = risk[keep], dead[keep], d[keep]
-    n_tot = risk.sum(axis=1)
-
-    observed = dead.sum(axis=0)
-    expected = (risk * (d / n_tot)[:, None]).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Hypergeometric covariance; a time with one patient at risk adds nothing.
-        w = np.where(n_tot > 1, d * (n_tot - d) / (n_tot**2 * (n_tot - 1)), 0.0)
-    var = np.diag((w * n_tot) @ risk) - (risk * w[:, None]).T @ risk
-
-    used = expected > 0
-    df = int(used.sum()) - 1
-    if used.sum() < 2:
-        statistic = 0.0
-    else:
-        diff = (observed - expected)[used][1:]
-        v = var[np.ix_(used, used)][1:, 1:]
-        try:
-            statistic = float(np.sum(np.linalg.solve(v, diff) * diff))
-        except np.linalg.LinAlgError:
-            raise ValueError("log-rank variance matrix is singular") from None
-    if df > 0:
-        p = float(chi2_sf(statistic, df))
-    else:
-        p = 1.0 if df == 0 else float("nan")  # R: pchisq(0, 0, lower = FALSE) is 1
-    return TestResult(name="log-rank", statistic=statistic, df=df, p=p)
-
-
 # ----------------------------------------------------------------- follow-up
 
 
@@ -428,8 +231,8 @@ def reverse_km_followup(time, event) -> FollowUp:
         The median of ``survfit(Surv(time, 1 - event) ~ 1)`` with its 95% CI
         (log-log), and the range and number of survivors.
     """
-    t = _as_time(time)
-    e = _as_event(event, t.size)
+    t = as_times(time)
+    e = as_events(event, t.size)
     med = median_survival(kaplan_meier(t, 1 - e, label="reverse"))
     alive = t[e == 0]
     return FollowUp(

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.stats.results import frozen_array
+from analysis.stats.checks import as_events, as_times
+from analysis.stats.core import frozen_array
 
 
 @dataclass(frozen=True, eq=False)
@@ -22,10 +23,8 @@ def landmark(time, event, at: float, eligible=None) -> LandmarkData:
     A patient must still be under observation strictly after the landmark: one
     whose event or censoring falls on the landmark itself is not at risk beyond it.
     """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=int)
-    if time.shape != event.shape:
-        raise ValueError("time and event must have the same length")
+    time = as_times(time)
+    event = as_events(event, time.size)
     selected = time > at
     if eligible is not None:
         selected &= np.asarray(eligible, dtype=bool)

@@ -1,8 +1,8 @@
 """Frozen result objects returned by the estimators.
 
-Estimators never print, plot or read files: they return these records, and the
-presentation modules (`analysis.figures`, `analysis.tables`) turn them into
-figures and tables.  Arrays are stored as read-only NumPy arrays.
+Estimators never print, plot or read files: they return these records, and
+`analysis.present` turns them into figures, tables and sentences.  Arrays are
+stored as read-only NumPy arrays (`analysis.stats.core.frozen_array`).
 """
 from __future__ import annotations
 
@@ -10,31 +10,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import special
-
-MONTH_DAYS = 30.4375  # SPEC: months = days / 30.4375
-
-
-# The two distribution tails the tests need, as scipy.stats computes them (bit for bit) but from
-# scipy.special: importing scipy.stats costs about a second, paid by every chapter's kernel.
-def chi2_sf(x, df):
-    """``scipy.stats.chi2.sf(x, df)``: 1 at x <= 0, NaN for NaN or df <= 0, else ``chdtrc(df, x)``."""
-    x = np.asarray(x, dtype=float)
-    out = np.where(x > 0, special.chdtrc(df, np.where(x > 0, x, 1.0)), 1.0)
-    out = np.where(np.isnan(x) | (np.asarray(df) <= 0), np.nan, out)
-    return out[()] if out.ndim == 0 else out
-
-
-def norm_sf(x):
-    """``scipy.stats.norm.sf(x)`` = ``ndtr(-x)``."""
-    return special.ndtr(-np.asarray(x, dtype=float))
-
-
-def frozen_array(values) -> np.ndarray:
-    """A float copy of `values` that cannot be modified in place."""
-    array = np.array(values, dtype=float)
-    array.setflags(write=False)
-    return array
 
 
 @dataclass(frozen=True)
@@ -165,3 +140,33 @@ class EndpointResult:
             if c.label == label:
                 return c
         raise KeyError(label)
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    """One coefficient of a regression model (Cox, Fine-Gray), as a row of R's model summary.
+
+    `hr` is exp(coef) with its 95% CI (`lower`, `upper`); `z` = coef / se and `p` its two-sided
+    p-value.  `se` is the standard error the CI and p are based on (for Fine-Gray, crr's robust one).
+    """
+
+    term: str
+    coef: float
+    se: float
+    hr: float
+    lower: float
+    upper: float
+    z: float
+    p: float
+
+
+class TermLookup:
+    """`term(name)` for a fitted model whose `terms` are `Coefficient`s."""
+
+    terms: tuple[Coefficient, ...]
+
+    def term(self, name: str) -> Coefficient:
+        for coefficient in self.terms:
+            if coefficient.term == name:
+                return coefficient
+        raise KeyError(name)

@@ -34,9 +34,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from analysis.stats.cox import _merge_near_ties_joint
-from analysis.stats.results import Curve, EndpointResult, TestResult, chi2_sf, frozen_array
-from analysis.stats.kaplan_meier import _TOLERANCE, _as_event, _as_time, _product_limit_curve, median_survival, unique_inverse
+from analysis.stats.checks import as_events, as_times
+from analysis.stats.core import chi2_sf, frozen_array, merge_interval_ties, merge_near_ties, unique_inverse
+from analysis.stats.kaplan_meier import median_survival, product_limit_curve
+from analysis.stats.results import Curve, EndpointResult, TestResult
 
 __all__ = ["CountingProcessData", "split_at_event", "mantel_byar", "simon_makuch", "delayed_entry_comparison"]
 
@@ -150,31 +151,14 @@ def _as_fixed(fixed, n: int) -> dict[str, np.ndarray]:
     return dict(items)
 
 
-def _merge_change_times(change: np.ndarray, start: np.ndarray, stop: np.ndarray):
-    """aeqSurv's rule over entry, stop and change times together.
-
-    Times computed by different routes (e.g. days / 30.4375 added up in
-    another order) can differ in the last bit; a change 1 ulp before the stop
-    would otherwise make an interval of length 1e-16, which coxph and survfit
-    reject (aeqSurv exception).  Merged, it is a change at the stop: no split.
-    """
-    finite = change[np.isfinite(change)]
-    y = np.unique(np.concatenate([start, stop, finite]))
-    if y.size < 2:
-        return change, start, stop
-    dy = np.diff(y)
-    tied = (dy <= _TOLERANCE) | (dy / np.mean(np.abs(y)) <= _TOLERANCE)
-    if not tied.any():
-        return change, start, stop
-    cuts = y[np.r_[True, ~tied]]
-
-    def merge(t):
-        return cuts[np.searchsorted(cuts, t, side="right") - 1]
-
-    merged = change.copy()
-    ok = np.isfinite(change) & (change >= cuts[0])
-    merged[ok] = merge(change[ok])
-    return merged, merge(start), merge(stop)
+def _require_entry_before_end(start: np.ndarray, stop: np.ndarray) -> None:
+    bad = np.flatnonzero(stop <= start)
+    if bad.size:
+        raise ValueError(
+            f"follow-up must end after it starts; {bad.size} patient(s) do not, first at position "
+            f"{bad[0]} (start {start[bad[0]]!r}, end {stop[bad[0]]!r}); tmerge rejects an ending "
+            "time equal to the starting time"
+        )
 
 
 def split_at_event(stop_time, event, change_time, *, fixed=None, entry=None, names=None) -> CountingProcessData:
@@ -211,19 +195,16 @@ def split_at_event(stop_time, event, change_time, *, fixed=None, entry=None, nam
         coxph/survfit would then stop with "aeqSurv exception, an interval
         has effective length 0".
     """
-    stop = _as_time(stop_time)
+    stop = as_times(stop_time)
     n = stop.size
-    e = _as_event(event, n)
+    e = as_events(event, n)
     change, names = _as_change_times(change_time, n, names)
-    start0 = np.zeros(n) if entry is None else _as_time(entry, n)
-    bad = np.flatnonzero(stop <= start0)
-    if bad.size:
-        raise ValueError(
-            f"follow-up must end after it starts; {bad.size} patient(s) do not, first at position "
-            f"{bad[0]} (start {start0[bad[0]]!r}, end {stop[bad[0]]!r}); tmerge rejects an ending "
-            "time equal to the starting time"
-        )
-    change, start0, stop = _merge_change_times(change, start0, stop)
+    start0 = np.zeros(n) if entry is None else as_times(entry, "entry", n)
+    _require_entry_before_end(start0, stop)
+    # aeqSurv over entry, stop and change times together: times computed by different routes
+    # (e.g. days / 30.4375 added up in another order) can differ in the last bit, and a change 1 ulp
+    # before the stop would make an interval of length 1e-16, which coxph and survfit reject.
+    change, start0, stop = merge_near_ties(change, start0, stop)
     fixed_values = _as_fixed(fixed, n)
     clash = set(names) & set(fixed_values)
     if clash:
@@ -268,7 +249,7 @@ def split_at_event(stop_time, event, change_time, *, fixed=None, entry=None, nam
 def _state_rows(time, event, change_time):
     """Merged (start, stop], event and 0/1 state of the split rows of one binary change."""
     data = split_at_event(time, event, change_time, names="state")
-    start, stop = _merge_near_ties_joint(np.asarray(data.start), np.asarray(data.stop))
+    start, stop = merge_interval_ties(np.asarray(data.start), np.asarray(data.stop))
     return start, stop, np.asarray(data.event), np.asarray(data.covariates["state"]), data
 
 
@@ -349,7 +330,7 @@ def _product_limit(start, stop, event, label: str) -> Curve:
     times, index = unique_inverse(stop)
     n_event = np.bincount(index, weights=event, minlength=times.size).astype(np.int64)
     n_censor = np.bincount(index, minlength=times.size) - n_event
-    return _product_limit_curve(
+    return product_limit_curve(
         times, _at_risk(start, stop, times), n_event, n_censor, label=label, n=int(stop.size),
         events=int(event.sum()), entry_time=frozen_array(np.sort(start)), exit_time=frozen_array(np.sort(stop)),
     )
@@ -439,17 +420,12 @@ def delayed_entry_comparison(
     group : array_like of {0, 1}
         0 for the first label, 1 for the second.
     """
-    start = np.asarray(start, dtype=float)
-    stop = np.asarray(stop, dtype=float)
-    event = np.asarray(event, dtype=np.int64)
-    group = np.asarray(group, dtype=np.int64)
-    if not (start.shape == stop.shape == event.shape == group.shape) or start.ndim != 1:
-        raise ValueError("start, stop, event and group must be 1-D arrays of one length")
-    if np.any(~np.isfinite(start)) or np.any(~np.isfinite(stop)) or np.any(start >= stop):
-        raise ValueError("every row needs finite times with start < stop")
-    if not np.isin(group, (0, 1)).all() or not np.isin(event, (0, 1)).all():
-        raise ValueError("group and event must be 0 or 1")
-    start, stop = _merge_near_ties_joint(start, stop)
+    stop = as_times(stop, "stop")
+    start = as_times(start, "start", stop.size)
+    event = as_events(event, stop.size)
+    group = as_events(group, stop.size, "group")
+    _require_entry_before_end(start, stop)
+    start, stop = merge_interval_ties(start, stop)
     curves = tuple(
         _product_limit(start[group == g], stop[group == g], event[group == g], str(labels[g])) for g in (0, 1)
     )

@@ -17,16 +17,14 @@ import pytest
 from numpy.testing import assert_allclose
 
 from analysis.analyses.characteristics import (
-    MONTE_CARLO_RESAMPLES,
     CharacteristicsTable,
     Count,
     MedianRange,
     MissingCount,
     characteristics,
-    fisher_exact,
-    kruskal_wallis,
     missing_data,
 )
+from analysis.stats.exact import MONTE_CARLO_RESAMPLES, fisher_exact, kruskal_wallis
 from analysis.present.tables.characteristics import characteristics_frame, characteristics_gt
 from analysis.present.numbers import fmt_p
 

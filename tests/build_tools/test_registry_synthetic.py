@@ -188,7 +188,7 @@ def test_quoted_or_ragged_files_go_to_the_general_reader(tmp_path):
 
 @pytest.mark.parametrize("dtype", [float, np.int64])
 def test_unique_inverse_is_np_unique(dtype):
-    from analysis.stats.kaplan_meier import unique_inverse
+    from analysis.stats.core import unique_inverse
 
     rng = np.random.default_rng(4)
     values = (rng.integers(0, 900, 20_000) / (30.4375 if dtype is float else 1)).astype(dtype)

@@ -4,9 +4,7 @@ import pandas as pd
 import pytest
 
 from analysis.domain.endpoints import available_endpoints, endpoint_data
-from analysis.stats.results import MONTH_DAYS
-
-# Days after HCT.  Row meanings:
+from analysis.data.schema import MONTH_DAYS
 #  a: relapse day 100, dies day 200                 b: dies day 50 without relapse (NRM)
 #  c: alive at 400, aGVHD II day 30, limited cGVHD 150   d: aGVHD III day 40, extensive cGVHD 120, alive at 300
 #  e: relapse day 60 then aGVHD II on day 80 (relapse comes first), alive at 90

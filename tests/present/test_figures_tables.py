@@ -21,7 +21,8 @@ from matplotlib.text import Text  # noqa: E402
 
 from analysis.present.figures.curves import PALETTE, SINGLE_COLOR, plot_curves, plot_panels, style  # noqa: E402
 from analysis.present.numbers import fmt_horizon, fmt_median, fmt_p_expr, fmt_test_name  # noqa: E402
-from analysis.stats.results import Curve, EndpointResult, Median, frozen_array  # noqa: E402
+from analysis.stats.core import frozen_array  # noqa: E402
+from analysis.stats.results import Curve, EndpointResult, Median  # noqa: E402
 from analysis.stats.results import TestResult as GroupTest  # noqa: E402  (not collected by pytest)
 from analysis.present.tables.estimates import ComparisonRow, comparison_table, estimates_table  # noqa: E402
 

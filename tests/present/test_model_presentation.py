@@ -1,6 +1,6 @@
 """Forest plots, model tables, Schoenfeld-residual plots and landmark displays from hand-made results.
 
-The models below are written out by hand (`ModelResult` with `ModelTerm`s whose
+The models below are written out by hand (`ModelResult` with `Coefficient`s whose
 numbers are typed in), except one tiny Cox fit whose `cox.zph` residuals the
 residual plot needs.  What is checked is the presentation: which rows, marks
 and strings appear, where they are drawn, and how numbers are formatted.
@@ -19,7 +19,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from analysis.stats.cox import ZphResult, ZphTerm, cox_model, cox_zph  # noqa: E402
+from analysis.stats.cox import cox_model  # noqa: E402
+from analysis.stats.cox_zph import ZphResult, ZphTerm, cox_zph  # noqa: E402
 from analysis.present.figures.curves import plot_curves, plot_panels  # noqa: E402
 from analysis.analyses.landmark_types import LandmarkRow  # noqa: E402
 from analysis.present.figures.models import (  # noqa: E402
@@ -39,9 +40,11 @@ from analysis.present.tables.models import (  # noqa: E402
     ph_note,
     univariable_table,
 )
-from analysis.analyses.models import ModelResult, ModelTerm  # noqa: E402
+from analysis.analyses.models import ModelResult  # noqa: E402
+from analysis.stats.results import Coefficient  # noqa: E402
 from analysis.analyses.prognostic import UnivariableFactor  # noqa: E402
-from analysis.stats.results import Curve, EndpointResult, frozen_array  # noqa: E402
+from analysis.stats.core import frozen_array  # noqa: E402
+from analysis.stats.results import Curve, EndpointResult  # noqa: E402
 from analysis.stats.results import TestResult as GroupTest  # noqa: E402  (not collected by pytest)
 
 # --------------------------------------------------------------------------- hand-made models
@@ -49,7 +52,7 @@ from analysis.stats.results import TestResult as GroupTest  # noqa: E402  (not c
 
 def term(name, hr, lower, upper, p, se=0.38):
     coef = math.log(hr) if hr > 0 and math.isfinite(hr) else float("nan")
-    return ModelTerm(name, coef, se, hr, lower, upper, p)
+    return Coefficient(name, coef, se, hr, lower, upper, coef / se, p)
 
 
 # Status at HCT (reference CR), graft source (reference CB), age (continuous).
@@ -330,8 +333,7 @@ def tiny_cox_model():
     pb = np.array([1, 1, 0, 1, 0, 1, 0, 0, 1, 0, 0, 1, 0, 1], float)
     fit = cox_model(time, event, np.c_[age, pb], names=["age", "graft_source[PB]"])
     zph = cox_zph(fit)
-    terms = tuple(ModelTerm(t.term, t.coef, t.se, t.hr, t.lower, t.upper, t.p) for t in fit.terms)
-    return ModelResult("os", "cox", fit.n, fit.events, terms, {}, "efron", None, None, (),
+    return ModelResult("os", "cox", fit.n, fit.events, fit.terms, {}, "efron", None, None, (),
                        {"graft_source": "CB"}, ph_test=zph, fit=fit)
 
 

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats.aalen_johansen import cumulative_incidence, gray_test
+from analysis.stats.aalen_johansen import cumulative_incidence
+from analysis.stats.gray import gray_test
 from r_reference import assert_reference_is_current, read_reference_csv
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,8 +20,9 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import optimize
 
-from analysis.stats.cox import CoxResult, cox_model, cox_zph
-from analysis.stats.kaplan_meier import logrank_test
+from analysis.stats.cox import CoxResult, cox_model
+from analysis.stats.cox_zph import cox_zph
+from analysis.stats.logrank import logrank_test
 from analysis.stats.timedep import split_at_event
 from r_reference import arr, assert_stored_json_is_current
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from analysis.analyses.characteristics import kruskal_wallis
+from analysis.stats.exact import kruskal_wallis
 from analysis.stats.ranks import average_ranks, average_ranks_and_ties, tied_groups
 
 

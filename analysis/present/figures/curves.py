@@ -35,7 +35,8 @@ from matplotlib.transforms import Bbox
 
 from analysis.present.numbers import fmt_p_expr, fmt_test_name
 from analysis.present.privacy import suppress_count
-from analysis.stats.results import MONTH_DAYS, Curve, EndpointResult
+from analysis.data.schema import MONTH_DAYS
+from analysis.stats.results import Curve, EndpointResult
 
 __all__ = [
     "DEFAULT_TIMES",

@@ -34,8 +34,9 @@ from analysis.domain.endpoints import ENDPOINTS
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_p, fmt_p_expr, fmt_pct
 from analysis.domain.groupings import grouping_title
 from analysis.analyses.landmark_types import LandmarkRow
-from analysis.analyses.models import TIME_DEPENDENT, ModelResult, ModelTerm
+from analysis.analyses.models import TIME_DEPENDENT, ModelResult
 from analysis.present.privacy import is_suppressed, suppress_count
+from analysis.stats.results import Coefficient
 from analysis.data.schema import BY_NAME
 from analysis.present.tables.estimates import _DASH, _INDENT, _lower_first
 
@@ -191,7 +192,7 @@ def model_rows(models: Sequence[ModelResult] | ModelResult, labels: Mapping[str,
     return rows
 
 
-def row_entry(model: ModelResult, row: ModelRow) -> ModelTerm | Literal["reference"] | None:
+def row_entry(model: ModelResult, row: ModelRow) -> Coefficient | Literal["reference"] | None:
     """What `model` shows on `row`: its term, "reference", or None (heading, or not in the model)."""
     if row.kind == "heading":
         return None
