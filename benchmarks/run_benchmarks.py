@@ -156,7 +156,7 @@ def _prepare(n: int, seed: int, directory: Path) -> dict:
     import pandas as pd
 
     from analysis.domain.endpoints import endpoint_data
-    from analysis.data.loading import load_cohort
+    from analysis.data.cohort import load_cohort
     from analysis.analyses.models import TIME_DEPENDENT
     from analysis.build.registry_synthetic import write_registry
     from analysis.data.schema import MONTH_DAYS
@@ -293,9 +293,9 @@ def _report(path: str, repeat: int) -> dict:
     import dataclasses
     import resource
 
-    from analysis.data.loading import load_cohort
+    from analysis.data.cohort import load_cohort
     from analysis.analyses.report import compute_report
-    from analysis.data.study import load_study
+    from analysis.analyses.settings import load_study
 
     study = dataclasses.replace(load_study(), data=Path(path), synthetic=True, reproduce=None)
 

@@ -9,14 +9,13 @@ as R's ``fisher.test`` and ``kruskal.test`` (`analysis.stats.exact`).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from analysis.domain.groupings import map_distinct
+from analysis.data.cells import map_distinct
 from analysis.stats.exact import FISHER, KRUSKAL, MAX_EXACT_WORK, VariableTest, fisher_exact, kruskal_wallis
 
 __all__ = [

@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from analysis.domain.endpoints import ENDPOINTS, available_endpoints, endpoint_data
-from analysis.data.loading import Cohort
+from analysis.data.cohort import Cohort
 from analysis.stats.kaplan_meier import FollowUp, reverse_km_followup
 
 

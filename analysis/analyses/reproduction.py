@@ -6,12 +6,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.data.paths import EFS_LANDMARK_MONTHS
 from analysis.domain.endpoints import endpoint_data
 from analysis.analyses.estimates import estimate_endpoint
 from analysis.analyses.landmark import cr_after_hct_comparison, efs_landmark
 from analysis.stats.kaplan_meier import kaplan_meier
 from analysis.stats.logrank import logrank_test
+
+
+#: The publications whose headline numbers a study can set beside its own (`reproduce:` in study.yml).
+PUBLISHED_STUDIES = {
+    "fujimoto2021": "Fujimoto et al., *Allogeneic stem cell transplantation for patients with aggressive NK-cell "
+                    "leukemia*, Bone Marrow Transplant 2021;56:347-356",
+}
+
+#: The landmark of the publication's event-free comparison (months after HCT).
+EFS_LANDMARK_MONTHS = 12
 
 
 @dataclass(frozen=True)

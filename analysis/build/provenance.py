@@ -35,7 +35,7 @@ from pathlib import Path
 
 from analysis import __version__
 from analysis.data.paths import PROJECT_ROOT
-from analysis.data.loading import file_sha256
+from analysis.data.cohort import file_sha256
 from analysis.data.schema import MONTH_DAYS
 
 VARIABLES_FILE = "_variables.yml"
@@ -215,7 +215,7 @@ def _shown_path(path: Path) -> str:
 
 def configuration(path: Path, study=None) -> dict[str, str]:
     """The settings that decide what the report computes (from the study configuration)."""
-    from analysis.data.study import load_study
+    from analysis.analyses.settings import load_study
 
     study = study or load_study()
     mapping = study.mapping
@@ -242,7 +242,7 @@ def collect(data: Path | str | None = None, *, cohort=None, root: Path = PROJECT
 
     Pass the page's loaded `cohort` to reuse its hash and synthetic flag.
     """
-    from analysis.data.study import load_study
+    from analysis.analyses.settings import load_study
 
     study = load_study()
     path = Path(data) if data is not None else study.data
@@ -279,7 +279,7 @@ def month_days_text() -> str:
 def horizons_text() -> str:
     """The horizons of the headline estimates in words: '1 year and 5 years'."""
     from analysis.present.numbers import fmt_horizon
-    from analysis.data.study import load_study
+    from analysis.analyses.settings import load_study
 
     words = [fmt_horizon(h) for h in load_study().horizons]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

@@ -22,9 +22,10 @@ from analysis.data.paths import PROJECT_ROOT
 from analysis.domain.endpoints import available_endpoints
 from analysis.analyses.landmark import (acute_gvhd_available, chronic_gvhd_available, cr_after_hct_available,
                                 gvhd_states_available)
-from analysis.data.loading import DataValidationError
+from analysis.data.problems import DataValidationError
 from analysis.build.provenance import write_if_changed
-from analysis.data.study import StudyConfigError, load_study, study_cohort
+from analysis.analyses.settings import load_study
+from analysis.data.study import StudyConfigError, study_cohort
 from analysis.analyses.transplant import ENGRAFTMENT_ENDPOINTS
 
 SECTIONS_FILE = Path("report") / "_metadata.yml"

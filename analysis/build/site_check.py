@@ -29,7 +29,13 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
-from analysis.data.loading import apply_mapping, file_sha256, parse_date, read_table
+from analysis.data.cohort import file_sha256
+
+from analysis.data.mapping import apply_mapping
+
+from analysis.data.readers import read_table
+
+from analysis.data.validate import parse_date
 from analysis.data.schema import DATE_COLUMNS
 
 PROVENANCE_CLASS = "report-provenance"
@@ -396,7 +402,7 @@ def errors(problems: list[SiteProblem]) -> list[SiteProblem]:
 
 def command_check_site(args: argparse.Namespace) -> int:
     """`python -m analysis check-site SITE_DIR [--data FILE | --no-data] [--anchors]`."""
-    from analysis.data.study import load_study
+    from analysis.analyses.settings import load_study
 
     study = None if args.no_data else load_study(args.study)
     data = None if args.no_data else (args.data or study.data)

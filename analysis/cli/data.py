@@ -12,8 +12,18 @@ import argparse
 import unicodedata
 from pathlib import Path
 
-from analysis.data.loading import Cohort, Problem, apply_inclusion, load_cohort, read_table, validate
-from analysis.data.study import Mapping, Study, load_study
+from analysis.data.cohort import Cohort, load_cohort
+
+from analysis.data.inclusion import apply_inclusion
+
+from analysis.data.problems import Problem
+
+from analysis.data.readers import read_table
+
+from analysis.data.validate import validate
+from analysis.analyses.settings import load_study
+from analysis.data.mapping import Mapping
+from analysis.data.study import Study
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ import sys
 from analysis.domain.endpoints import ENDPOINTS, available_endpoints
 from analysis.analyses.estimates import estimate_endpoint
 from analysis.cli.data import add_data_arguments, cohort_from_args, command_validate
-from analysis.data.loading import DataValidationError
+from analysis.data.problems import DataValidationError
 from analysis.cli.model import add_arguments as add_model_arguments
 
 

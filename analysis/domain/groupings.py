@@ -46,29 +46,6 @@ TITLES = {
 }
 
 
-_CALL = object()  # map_distinct: call the function on missing values too
-
-
-def map_distinct(values: pd.Series, function, na_value=_CALL) -> pd.Series:
-    """`values.map(function)`, with `function` called once per distinct value (object result).
-
-    Registry columns repeat a few codes, ages and dates over many records: hashing the values
-    once and mapping the distinct ones costs O(n) instead of a Python call per record.  Missing
-    values (None, NaN, NA) become `na_value` when it is given, else `function` of each of them.
-    """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.empty(len(uniques) + 1, dtype=object)
-    for k, value in enumerate(uniques):
-        mapped[k] = function(value)
-    mapped[-1] = None if na_value is _CALL else na_value
-    out = mapped[codes]  # code -1 (missing) takes the last entry
-    if na_value is _CALL:
-        missing = np.flatnonzero(codes < 0)
-        if missing.size:
-            out[missing] = [function(v) for v in values.iloc[missing].to_numpy(dtype=object)]
-    return pd.Series(out, index=values.index, dtype=object, name=getattr(values, "name", None))
-
-
 def grouping_title(by: str) -> str:
     if by in DERIVED:
         return DERIVED[by].title

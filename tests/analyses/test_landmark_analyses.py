@@ -9,7 +9,7 @@ import pytest
 
 from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
 from analysis.analyses.landmark import cr_after_hct_comparison, efs_landmark, gvhd_effects, landmark_series
-from analysis.data.loading import load_cohort
+from analysis.data.cohort import load_cohort
 from analysis.stats.results import EndpointResult
 from analysis.stats.kaplan_meier import kaplan_meier
 from analysis.stats.timedep import delayed_entry_comparison

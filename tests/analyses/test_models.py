@@ -9,7 +9,7 @@ import pytest
 
 from analysis.cli.main import main
 from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
-from analysis.data.loading import load_cohort
+from analysis.data.cohort import load_cohort
 from analysis.analyses.models import design_matrix, fit_model
 
 R_SCRIPT = PROJECT_ROOT / "tests" / "reference" / "models_reference.R"

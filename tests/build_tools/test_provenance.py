@@ -10,7 +10,7 @@ import yaml
 from analysis import __version__
 from analysis.build import provenance
 from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
-from analysis.data.loading import file_sha256, load_cohort
+from analysis.data.cohort import file_sha256, load_cohort
 from analysis.build.provenance import (
     FINGERPRINT_FILE, RECORD_FILE, TYPST_FILE, VARIABLES_FILE, collect, fingerprint, refresh_freeze, report_version,
     write_outputs,

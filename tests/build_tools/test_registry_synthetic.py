@@ -10,10 +10,12 @@ import pytest
 
 from analysis.build import registry_synthetic as rs
 from analysis.domain.endpoints import endpoint_data
-from analysis.data.loading import load_cohort, read_table, validate
+from analysis.data.cohort import load_cohort
+from analysis.data.readers import read_table
+from analysis.data.validate import validate
 from analysis.analyses.report import compute_report
 from analysis.data.schema import COLUMNS as SPEC_COLUMNS
-from analysis.data.study import load_study
+from analysis.analyses.settings import load_study
 from analysis.build.synthetic import COLUMNS
 
 N = 2000
@@ -139,10 +141,10 @@ def test_generation_is_vectorised_and_large_sizes_are_cheap():
 
 def _general_reader(monkeypatch, path):
     """The frame the csv-module reader makes (the bulk reader switched off)."""
-    import analysis.data.loading as loading
+    from analysis.data.readers import csv as loading
 
     with monkeypatch.context() as m:
-        m.setattr(loading, "_read_simple_csv", lambda text, delimiter: None)
+        m.setattr(loading, "read_plain_csv", lambda text, delimiter: None)
         return read_table(path)
 
 
@@ -164,9 +166,9 @@ def test_bulk_csv_reader_reads_as_the_csv_module(tmp_path, monkeypatch, variant)
         text = text.replace(",", "\t")
     path = tmp_path / ("registry.tsv" if variant == "tsv" else "registry.csv")
     path.write_text(text + "\n", encoding="utf-8")
-    import analysis.data.loading as loading
+    from analysis.data.readers import csv as loading
 
-    assert loading._read_simple_csv(text.replace("\r\n", "\n"), "\t" if variant == "tsv" else ",") is not None
+    assert loading.read_plain_csv(text.replace("\r\n", "\n"), "\t" if variant == "tsv" else ",") is not None
     fast, general = read_table(path), _general_reader(monkeypatch, path)
     assert fast.equals(general) and list(fast.columns) == list(general.columns)
     assert list(np.asarray(fast.attrs["lines"])) == list(np.asarray(general.attrs["lines"]))
@@ -175,15 +177,15 @@ def test_bulk_csv_reader_reads_as_the_csv_module(tmp_path, monkeypatch, variant)
 
 
 def test_quoted_or_ragged_files_go_to_the_general_reader(tmp_path):
-    import analysis.data.loading as loading
+    from analysis.data.readers import csv as loading
 
     text = rs.registry_csv_text(rs.generate_registry(50, seed=9))
-    assert loading._read_simple_csv(text.replace(",M,", ',"M",', 1), ",") is None
+    assert loading.read_plain_csv(text.replace(",M,", ',"M",', 1), ",") is None
     lines = text.splitlines()
     lines[4] += ",extra"
-    assert loading._read_simple_csv("\n".join(lines), ",") is None
-    assert loading._read_simple_csv("Title line\n" + text, ",") is None
-    assert loading._read_simple_csv(text.replace("\n", "\n\n", 3), ",") is None
+    assert loading.read_plain_csv("\n".join(lines), ",") is None
+    assert loading.read_plain_csv("Title line\n" + text, ",") is None
+    assert loading.read_plain_csv(text.replace("\n", "\n\n", 3), ",") is None
 
 
 @pytest.mark.parametrize("dtype", [float, np.int64])

@@ -7,7 +7,7 @@ import yaml
 from analysis.data.paths import PROJECT_ROOT
 from analysis.analyses.landmark import (cr_after_hct_available, cr_after_hct_comparison, gvhd_effects,
                                         gvhd_states_available)
-from analysis.data.loading import load_cohort
+from analysis.data.cohort import load_cohort
 from analysis.build.sections import SECTIONS_FILE, section_flags, study_section_flags, write_sections
 from analysis.analyses.transplant import transplant_outcomes
 

@@ -85,7 +85,7 @@ def data(tmp_path):
 
 @pytest.fixture
 def site(tmp_path, data):
-    from analysis.data.loading import file_sha256
+    from analysis.data.cohort import file_sha256
 
     return make_site(tmp_path, file_sha256(data))
 
@@ -156,7 +156,7 @@ def test_a_footer_naming_another_version(site, data):
 
 def test_a_footer_naming_other_data(site, data):
     cohort = site / "report" / "cohort.html"
-    from analysis.data.loading import file_sha256
+    from analysis.data.cohort import file_sha256
 
     cohort.write_text(cohort.read_text().replace(file_sha256(data)[:12], "000000000000"))
     found = messages(check_site(site, data))

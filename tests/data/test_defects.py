@@ -14,8 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from analysis.data.loading import DATE_FORMATS_TEXT, DataValidationError, Problem, load_cohort, read_table, validate
-from analysis.data.study import Mapping
+from analysis.data.cohort import load_cohort
+
+from analysis.data.problems import DataValidationError, Problem
+
+from analysis.data.readers import read_table
+
+from analysis.data.validate import DATE_FORMATS_TEXT, validate
+from analysis.data.mapping import Mapping
 
 HEADER = ["patient_id", "hct_date", "age", "sex", "status_at_hct", "graft_source", "donor_type", "conditioning",
           "vital_status", "last_contact_date", "cause_of_death", "relapse", "relapse_date"]

@@ -17,9 +17,12 @@ import pytest
 
 from analysis.cli.main import main
 from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
-from analysis.data.loading import EXCEL_EPOCH, DataValidationError, load_cohort, read_table, validate
+from analysis.data.cohort import load_cohort
+from analysis.data.problems import DataValidationError
+from analysis.data.readers import read_table
+from analysis.data.validate import EXCEL_EPOCH, validate
 from analysis.data.schema import BY_NAME, DATE_COLUMNS, day_column
-from analysis.data.study import load_study
+from analysis.analyses.settings import load_study
 
 EXAMPLE_JP = PROJECT_ROOT / "studies" / "example_jp.yml"
 

@@ -5,7 +5,13 @@ import hashlib
 import pandas as pd
 import pytest
 
-from analysis.data.loading import DataValidationError, load_cohort, parse_date, read_table, validate
+from analysis.data.cohort import load_cohort
+
+from analysis.data.problems import DataValidationError
+
+from analysis.data.readers import read_table
+
+from analysis.data.validate import parse_date, validate
 
 HEADER = ("patient_id,hct_date,age,sex,status_at_hct,pif,cr_after_hct_date,graft_source,donor_type,conditioning,"
           "ps,vital_status,last_contact_date,cause_of_death,relapse,relapse_date,agvhd_grade,agvhd_date,cgvhd,cgvhd_date")

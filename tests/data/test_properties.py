@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.data.paths import SYNTHETIC_DATA
-from analysis.data.loading import Criterion, DataValidationError, load_cohort
+from analysis.data.cohort import load_cohort
+from analysis.data.inclusion import Criterion
+from analysis.data.problems import DataValidationError
 
 ROWS = list(csv.reader(io.StringIO(SYNTHETIC_DATA.read_text(encoding="utf-8"))))
 HEADER, RECORDS = ROWS[0], ROWS[1:]

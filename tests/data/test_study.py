@@ -14,8 +14,12 @@ import pandas as pd
 import pytest
 
 from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
-from analysis.data.loading import Criterion, DataValidationError, load_cohort
-from analysis.data.study import Mapping, StudyConfigError, load_study, study_cohort
+from analysis.data.cohort import load_cohort
+from analysis.data.inclusion import Criterion
+from analysis.data.problems import DataValidationError
+from analysis.analyses.settings import load_study
+from analysis.data.mapping import Mapping
+from analysis.data.study import StudyConfigError, study_cohort
 
 STUDIES = PROJECT_ROOT / "studies"
 

@@ -22,7 +22,8 @@ from analysis.present.tables.characteristics import characteristics_frame, chara
 from analysis.data.paths import SYNTHETIC_DATA
 from analysis.analyses.estimates import estimate_endpoint
 from analysis.present.figures.curves import plot_curves, plot_panels
-from analysis.data.loading import Criterion, load_cohort
+from analysis.data.cohort import load_cohort
+from analysis.data.inclusion import Criterion
 from analysis.analyses.cohort import cohort_overview
 from analysis.present.tables.cohort import (
     cohort_flow_table,

@@ -10,7 +10,7 @@ from great_tables import GT
 
 from analysis.analyses.characteristics import MissingData
 from analysis.present.numbers import fmt_pct
-from analysis.data.loading import Cohort
+from analysis.data.cohort import Cohort
 from analysis.analyses.cohort import CohortOverview
 from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
 
