@@ -157,9 +157,8 @@ def _prepare(n: int, seed: int, directory: Path) -> dict:
 
     from analysis.domain.endpoints import endpoint_data
     from analysis.data.cohort import load_cohort
-    from analysis.analyses.models import TIME_DEPENDENT
+    from analysis.analyses.models import state_months
     from analysis.build.registry_synthetic import write_registry
-    from analysis.data.schema import MONTH_DAYS
 
     registry = directory / f"registry_{n}.csv"
     start = time.perf_counter()
@@ -176,7 +175,7 @@ def _prepare(n: int, seed: int, directory: Path) -> dict:
         "st_PR": (status == "PR").astype(int), "st_NR": (status == "NR").astype(int),
         "gr_PB": (graft == "PB").astype(int), "gr_BM": (graft == "BM").astype(int),
         "age": d["age"].to_numpy(float),
-        "agvhd_time": (TIME_DEPENDENT["agvhd"][1](d).astype(float) / MONTH_DAYS).to_numpy(),
+        "agvhd_time": state_months(d, "agvhd"),
     })
     analysis = directory / f"analysis_{n}.csv"
     frame.to_csv(analysis, index=False)  # floats written as repr(): read back bit for bit

@@ -16,14 +16,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.cells import map_distinct
+from analysis.data.schema import BY_NAME, code_order, column_label, level_label
 from analysis.stats.exact import FISHER, KRUSKAL, MAX_EXACT_WORK, VariableTest, fisher_exact, kruskal_wallis
 
 __all__ = [
-    "CATEGORY_ORDER",
     "FISHER",
     "KRUSKAL",
-    "LEVEL_LABELS",
-    "VARIABLE_LABELS",
     "Count",
     "MedianRange",
     "MissingCount",
@@ -37,54 +35,6 @@ __all__ = [
     "MissingData",
     "missing_data",
 ]
-
-# --------------------------------------------------------------------------
-# Codes, their order (SPEC) and labels
-# --------------------------------------------------------------------------
-
-#: Level order of the SPEC's coded columns; other values follow, sorted.
-CATEGORY_ORDER: Mapping[str, tuple[str, ...]] = {
-    "status_at_hct": ("CR", "PR", "NR"),
-    "graft_source": ("CB", "PB", "BM"),
-    "sex": ("M", "F"),
-    "donor_type": ("related", "unrelated"),
-    "conditioning": ("MAC", "RIC"),
-    "ps": ("0", "1", "2", "3", "4"),
-    "pif": ("0", "1"),
-    "vital_status": ("alive", "dead"),
-    "relapse": ("0", "1"),
-    "neutrophil_engraftment": ("0", "1"),
-    "platelet_engraftment": ("0", "1"),
-    "agvhd_grade": ("0", "1", "2", "3", "4"),
-    "cgvhd": ("none", "limited", "extensive"),
-    "cause_of_death": (
-        "relapse", "gvhd", "infection", "organ_failure", "graft_failure", "other", "unknown",
-    ),
-}
-
-#: Row labels of the variables (the "Characteristic" column).
-VARIABLE_LABELS: Mapping[str, str] = {
-    "age": "Age at HCT, years",
-    "sex": "Sex",
-    "status_at_hct": "Disease status at HCT",
-    "pif": "Primary induction failure",
-    "graft_source": "Graft source",
-    "donor_type": "Donor type",
-    "conditioning": "Conditioning",
-    "ps": "ECOG performance status",
-    "hct_year": "Year of HCT",
-    "disease": "Disease",
-    "agvhd_grade": "Acute GVHD, maximum grade",
-    "cgvhd": "Chronic GVHD",
-}
-
-#: Display labels of levels; codes not listed are shown as they are.
-LEVEL_LABELS: Mapping[str, Mapping[str, str]] = {
-    "sex": {"M": "Male", "F": "Female"},
-    "donor_type": {"related": "Related", "unrelated": "Unrelated"},
-    "conditioning": {"MAC": "Myeloablative (MAC)", "RIC": "Reduced intensity (RIC)"},
-    "pif": {"0": "No", "1": "Yes"},
-}
 
 CONTINUOUS_VARIABLES = frozenset({"age", "hct_year"})
 DEFAULT_VARIABLES = (
@@ -248,7 +198,7 @@ def _level_masks(codes: pd.Series, levels) -> list[np.ndarray]:
 
 def _level_order(variable: str, present) -> list[str]:
     """SPEC order (all SPEC codes are listed), then other values sorted."""
-    known = list(CATEGORY_ORDER.get(variable, ()))
+    known = list(code_order(variable))
     others = sorted(set(present) - set(known), key=_sort_key)
     return known + others
 
@@ -263,7 +213,7 @@ def _sort_key(v: str):
 def _is_continuous(variable: str, series: pd.Series) -> bool:
     if variable in CONTINUOUS_VARIABLES:
         return True
-    if variable in CATEGORY_ORDER:
+    if code_order(variable):
         return False
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
         return False
@@ -277,6 +227,14 @@ def default_variables(df: pd.DataFrame, by: str | None = "graft_source") -> tupl
     if "disease" in df.columns and df["disease"].dropna().nunique() > 1 and by != "disease":
         out.append("disease")
     return tuple(out)
+
+
+def variable_label(variable: str) -> str:
+    """A row title of Table 1: the column's label, with its unit for a measurement ('Age at HCT, years')."""
+    spec = BY_NAME.get(variable)
+    if spec is not None and spec.kind == "number" and spec.unit:
+        return f"{spec.label}, {spec.unit}s"
+    return column_label(variable)
 
 
 def _median_range(values: pd.Series, integer_valued: bool) -> MedianRange:
@@ -353,7 +311,7 @@ def characteristics(
     rows: list[CharacteristicsRow] = []
     for variable, kind in kinds.items():
         series = data[variable]
-        label = VARIABLE_LABELS.get(variable, variable)
+        label = variable_label(variable)
         continuous = (kind == "continuous") if kind else _is_continuous(variable, series)
         if continuous:
             values = pd.to_numeric(series, errors="coerce")
@@ -381,11 +339,10 @@ def characteristics(
                 variable, "variable", label, groups=(None,) * len(groups), test=test,
             ))
             denominators = [int((~missing).sum())] + [int((~missing & m).sum()) for m in masks]
-            level_labels = LEVEL_LABELS.get(variable, {})
             for lev in levels:
                 is_lev = is_level[lev]
                 rows.append(CharacteristicsRow(
-                    variable, "level", level_labels.get(lev, lev), level=lev,
+                    variable, "level", level_label(variable, lev), level=lev,
                     overall=Count(int(is_lev.sum()), denominators[0]),
                     groups=tuple(Count(int((is_lev & m).sum()), den)
                                  for m, den in zip(masks, denominators[1:])),
@@ -399,7 +356,7 @@ def characteristics(
 
     return CharacteristicsTable(
         by=by,
-        by_label=VARIABLE_LABELS.get(by, by) if by else None,
+        by_label=column_label(by) if by else None,
         groups=groups,
         n=len(data),
         group_n=group_n,

@@ -56,4 +56,5 @@ def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None) 
         test=test,
         by=grouping_title(by) if by else None,
         median=medians,
+        grouping=by,
     )

@@ -14,17 +14,45 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from analysis.domain.endpoints import available_endpoints, endpoint_data
+from analysis.domain.endpoints import endpoint_data, section_available
+from analysis.domain.states import STATES, in_remission_at_hct, primary_induction_failure
 from analysis.stats.landmark import landmark
-from analysis.analyses.landmark_types import LandmarkRow
-from analysis.analyses.models import TIME_DEPENDENT, ModelResult, acute_gvhd_title, counting_process_cox, fit_model
-from analysis.data.schema import MONTH_DAYS
+from analysis.analyses.models import ModelResult, counting_process_cox, fit_model, state_months
+from analysis.data.schema import days_to_months
 from analysis.stats.results import EndpointResult
 from analysis.stats.kaplan_meier import kaplan_meier, median_survival
 from analysis.stats.logrank import logrank_test
 from analysis.stats.timedep import delayed_entry_comparison, simon_makuch
 
-DAY_100 = 100 / MONTH_DAYS
+DAY_100 = days_to_months(100)  # the day-100 landmark
+
+
+@dataclass(frozen=True)
+class LandmarkRow:
+    """A hazard ratio estimated among the patients still at risk at one landmark.
+
+    Attributes
+    ----------
+    landmark : float
+        Months after HCT; follow-up is measured from it.
+    n : int
+        Patients still under observation after the landmark.
+    events : int
+        Events among them after the landmark.
+    hr, lower, upper : float
+        Hazard ratio with its 95% confidence interval (``inf`` or NaN where
+        the model could not bound it).
+    p : float
+        p-value of the hazard ratio.
+    """
+
+    landmark: float
+    n: int
+    events: int
+    hr: float
+    lower: float
+    upper: float
+    p: float
 
 
 def _landmark_groups(time, event, at, group, labels, title, by) -> EndpointResult:
@@ -47,10 +75,6 @@ def efs_landmark(data: pd.DataFrame, at: float = 12) -> EndpointResult:
         labels=("Event-free", "Relapsed/progressed"),
         title=f"Overall survival from the {at:g}-month landmark", by=f"Status at {at:g} months",
     )
-
-
-def _state_months(data: pd.DataFrame, name: str) -> np.ndarray:
-    return (TIME_DEPENDENT[name][1](data).astype(float) / MONTH_DAYS).to_numpy()
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,9 +112,9 @@ def _cr_after_hct_groups(data: pd.DataFrame) -> _CrAfterHctGroups | None:
         return None
     os_data = endpoint_data(data, "os")
     time, event = np.asarray(os_data.time), np.asarray(os_data.status)
-    crpr = data["status_at_hct"].isin(["CR", "PR"]).to_numpy()
-    pif = ((data["status_at_hct"] == "NR") & (data["pif"] == 1)).to_numpy()
-    cr_time = _state_months(data, "cr_after_hct")
+    crpr = in_remission_at_hct(data)
+    pif = primary_induction_failure(data)
+    cr_time = state_months(data, "cr_after_hct")
     pif_cr = pif & np.isfinite(cr_time) & (cr_time < time)
     if not crpr.any() or not pif_cr.any():
         return None
@@ -102,19 +126,9 @@ def cr_after_hct_available(data: pd.DataFrame) -> bool:
     return _cr_after_hct_groups(data) is not None
 
 
-def acute_gvhd_available(data: pd.DataFrame) -> bool:
-    """Whether the extract records acute GVHD (graded or not) with its onset."""
-    return bool({"agvhd2", "agvhd_any"} & set(available_endpoints(data)))
-
-
-def chronic_gvhd_available(data: pd.DataFrame) -> bool:
-    """Whether the extract records chronic GVHD (with or without its extent) with its onset."""
-    return bool({"cgvhd", "cgvhd_any"} & set(available_endpoints(data)))
-
-
 def gvhd_states_available(data: pd.DataFrame) -> bool:
-    """Whether the extract records both acute and chronic GVHD (what `gvhd_effects` needs)."""
-    return acute_gvhd_available(data) and chronic_gvhd_available(data)
+    """Whether the extract records both acute and chronic GVHD with their onset (what `gvhd_effects` needs)."""
+    return section_available(data, "acute_gvhd") and section_available(data, "chronic_gvhd")
 
 
 def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct | None:
@@ -156,17 +170,17 @@ def gvhd_effects(data: pd.DataFrame) -> GvhdEffects | None:
         return None
     os_data = endpoint_data(data, "os")
     time, event = np.asarray(os_data.time), np.asarray(os_data.status)
-    acute, chronic = _state_months(data, "agvhd"), _state_months(data, "cgvhd")
-    acute_title = acute_gvhd_title(data)
-    short_acute = acute_title.replace("Acute GVHD", "aGVHD")  # legends and risk-table rows stay narrow
+    acute, chronic = state_months(data, "agvhd"), state_months(data, "cgvhd")
+    acute_title, short_acute = STATES["agvhd"].titles(data)
+    chronic_title, short_chronic = STATES["cgvhd"].titles(data)
     return GvhdEffects(
         acute_title=acute_title,
         acute_cox=fit_model(data, "os", "cox", [], time_dependent="agvhd"),
         chronic_cox=fit_model(data, "os", "cox", [], time_dependent="cgvhd"),
         acute_curves=simon_makuch(time, event, acute, labels=(f"No {short_acute}", short_acute),
                                   by=f"{acute_title} (time-dependent)"),
-        chronic_curves=simon_makuch(time, event, chronic, labels=("No cGVHD", "cGVHD"),
-                                    by="Chronic GVHD (time-dependent)"),
+        chronic_curves=simon_makuch(time, event, chronic, labels=(f"No {short_chronic}", short_chronic),
+                                    by=f"{chronic_title} (time-dependent)"),
         acute_day100=_landmark_groups(
             time, event, DAY_100, (acute <= DAY_100).astype(int),
             labels=(f"No {short_acute}", short_acute),
@@ -177,7 +191,7 @@ def gvhd_effects(data: pd.DataFrame) -> GvhdEffects | None:
 
 def chronic_gvhd_series(data: pd.DataFrame, landmarks) -> tuple[LandmarkRow, ...] | None:
     """`landmark_series` of chronic GVHD; None when the extract does not record it."""
-    return landmark_series(data, "cgvhd", landmarks) if chronic_gvhd_available(data) else None
+    return landmark_series(data, "cgvhd", landmarks) if section_available(data, "chronic_gvhd") else None
 
 
 def landmark_series(data: pd.DataFrame, state: str, landmarks) -> tuple[LandmarkRow, ...]:

@@ -12,46 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.data.schema import BY_NAME, days_to_months
+from analysis.domain.endpoints import ENDPOINTS, endpoint_data
+from analysis.domain.groupings import DERIVED, group_labels
+from analysis.domain.states import STATES
 from analysis.stats.cox import CoxResult, cox_model
 from analysis.stats.cox_zph import ZphResult, cox_zph
-from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.stats.finegray import FineGrayResult, fine_gray
 from analysis.stats.results import Coefficient, TermLookup
-from analysis.domain.groupings import DERIVED, group_labels
-from analysis.data.schema import MONTH_DAYS
-from analysis.data.schema import BY_NAME
 from analysis.stats.timedep import split_at_event
-
-# Time-dependent states: name -> (title, function giving the day the state begins, NaN if never).
-def _acute_gvhd_onset(d: pd.DataFrame) -> pd.Series:
-    """Onset of grade II-IV acute GVHD; of any acute GVHD where the registry records no grade."""
-    if "agvhd_grade" in d:
-        return d["agvhd_day"].where(d["agvhd_grade"] >= 2)
-    return d["agvhd_day"].where(d["agvhd_any"] == 1)
-
-
-def _chronic_gvhd_onset(d: pd.DataFrame) -> pd.Series:
-    if "cgvhd" in d:
-        return d["cgvhd_day"].where(d["cgvhd"].isin(["limited", "extensive"]))
-    return d["cgvhd_day"].where(d["cgvhd_any"] == 1)
-
-
-def acute_gvhd_title(d: pd.DataFrame) -> str:
-    return "Acute GVHD II-IV" if "agvhd_grade" in d else "Acute GVHD"
-
-
-TIME_DEPENDENT = {
-    "agvhd": ("Acute GVHD grade II-IV", _acute_gvhd_onset),
-    "cgvhd": ("Chronic GVHD", _chronic_gvhd_onset),
-    "cr_after_hct": ("CR reached after HCT", lambda d: d["cr_after_hct_day"]),
-}
-# The columns each state's function reads (those present are used).
-TIME_DEPENDENT_SOURCES = {
-    "agvhd": ("agvhd_grade", "agvhd_any", "agvhd_day"),
-    "cgvhd": ("cgvhd", "cgvhd_any", "cgvhd_day"),
-    "cr_after_hct": ("cr_after_hct_day",),
-}
-
 
 @dataclass(frozen=True)
 class Design:
@@ -129,10 +98,11 @@ def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None)
     return Design(matrix=matrix, complete=complete, references=references)
 
 
-def _state_day(data: pd.DataFrame, name: str) -> pd.Series:
-    if name not in TIME_DEPENDENT:
-        raise KeyError(f"unknown time-dependent covariate {name!r}; choose from {', '.join(TIME_DEPENDENT)}")
-    return TIME_DEPENDENT[name][1](data).astype(float)
+def state_months(data: pd.DataFrame, name: str) -> np.ndarray:
+    """Months from HCT to the onset of time-dependent state `name` (NaN: never), per patient."""
+    if name not in STATES:
+        raise KeyError(f"unknown time-dependent covariate {name!r}; choose from {', '.join(STATES)}")
+    return days_to_months(STATES[name].onset(data).day)
 
 
 def counting_process_cox(start, stop, event, covariates: dict, *, endpoint: str, time_dependent: str | None,
@@ -154,7 +124,7 @@ def _model_rows(data: pd.DataFrame, covariates, time_dependent: str | None, incl
     wanted: list[str] = []
     for column in covariates:
         wanted += list(DERIVED[column].sources) if column in DERIVED else [column]
-    wanted += list(TIME_DEPENDENT_SOURCES.get(time_dependent, ()))
+    wanted += list(STATES[time_dependent].sources) if time_dependent in STATES else []
     columns = [c for c in dict.fromkeys(wanted) if c in data]
     rows = data[columns] if included.all() else data.loc[included, columns]
     return rows.reset_index(drop=True)
@@ -193,7 +163,7 @@ def fit_model(
     exclusions = list(derived.exclusions)
     rows = _model_rows(data, covariates, time_dependent, derived.included)
     time, status = np.asarray(derived.time, float), np.asarray(derived.status, int)
-    state = _state_day(rows, time_dependent) / MONTH_DAYS if time_dependent else None
+    state = state_months(rows, time_dependent) if time_dependent else None
 
     began_by_landmark = None
     if landmark is not None:
@@ -204,7 +174,7 @@ def fit_model(
         time, status = time[still_followed] - landmark, status[still_followed]
         if state is not None:
             # At a landmark the state is fixed: whether it began by then (later onsets count as not yet).
-            began_by_landmark = (state[still_followed] <= landmark).astype(float).to_numpy()
+            began_by_landmark = (state[still_followed] <= landmark).astype(float)
             state = None
 
     design = design_matrix(rows, covariates, reference)
@@ -225,7 +195,7 @@ def fit_model(
     else:
         event = (status == 1).astype(int)
         if state is not None:
-            change = state.to_numpy()[design.complete]
+            change = state[design.complete]
             split = split_at_event(time, event, change, fixed={k: x[k].to_numpy() for k in x}, names=[time_dependent])
             columns = [time_dependent, *x.columns]
             fit = cox_model(split.stop, split.event, split.matrix(columns), start=split.start, ties=ties,

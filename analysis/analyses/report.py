@@ -22,7 +22,7 @@ from analysis.data.cohort import Cohort
 from analysis.analyses.cohort import cohort_overview
 from analysis.present.tables.cohort import cohort_flow_table, endpoint_exclusion_table, missing_data_table, warnings_markdown
 from analysis.analyses.reproduction import PUBLISHED_STUDIES, ReproductionRow, reproduction_rows
-from analysis.data.schema import MONTH_DAYS
+from analysis.data.schema import days_to_months
 from analysis.stats.results import EndpointResult
 from analysis.analyses.landmark import (DAY_100, chronic_gvhd_series, cr_after_hct_comparison, efs_landmark, gvhd_effects,
                                 landmark_series)
@@ -228,7 +228,7 @@ def report_version() -> str:
     return __version__
 
 
-DAY = 1 / MONTH_DAYS  # one day in months, for day horizons (engraftment, acute GVHD by day 100)
+DAY = days_to_months(1)  # one day in months, for the day axes of engraftment and acute GVHD
 LANDMARK_SERIES_MONTHS = (3, 6, 9, 12, 18, 24)  # the landmarks of the chronic GVHD series
 
 __all__ = [

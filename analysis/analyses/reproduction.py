@@ -6,7 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.data.schema import column_label
 from analysis.domain.endpoints import endpoint_data
+from analysis.domain.states import cr_after_hct, in_remission_at_hct, primary_induction_failure
 from analysis.analyses.estimates import estimate_endpoint
 from analysis.analyses.landmark import cr_after_hct_comparison, efs_landmark
 from analysis.stats.kaplan_meier import kaplan_meier
@@ -45,8 +47,8 @@ def _percent(curve, months: float) -> float:
 def _crpr_vs_pif_cr(data: pd.DataFrame) -> tuple[float, float, float]:
     """5-y OS from HCT: CR/PR at HCT vs primary induction failure with CR after HCT (naive KM, log-rank)."""
     os_data = endpoint_data(data, "os")
-    crpr = data["status_at_hct"].isin(["CR", "PR"]).to_numpy()
-    pif_cr = ((data["status_at_hct"] == "NR") & (data["pif"] == 1) & data["cr_after_hct_day"].notna()).to_numpy()
+    crpr = in_remission_at_hct(data)
+    pif_cr = primary_induction_failure(data) & cr_after_hct(data).began
     time, event = os_data.time, os_data.status
     both = crpr | pif_cr
     test = logrank_test(time[both], event[both], np.where(crpr, "CR/PR", "PIF-CR")[both])
@@ -73,9 +75,9 @@ def reproduction_rows(data: pd.DataFrame) -> tuple[ReproductionRow, ...]:
 
     return (
         ReproductionRow("Cohort", "Patients", "n", 59, len(data)),
-        *(ReproductionRow("Cohort", f"Graft source {g}", "n", n, int(graft.get(g, 0)))
+        *(ReproductionRow("Cohort", f"{column_label('graft_source')} {g}", "n", n, int(graft.get(g, 0)))
           for g, n in (("CB", 29), ("PB", 18), ("BM", 12))),
-        *(ReproductionRow("Cohort", f"Status at HCT {s}", "n", n, int(status.get(s, 0)))
+        *(ReproductionRow("Cohort", f"{column_label('status_at_hct')} {s}", "n", n, int(status.get(s, 0)))
           for s, n in (("CR", 21), ("PR", 7), ("NR", 31))),
         ReproductionRow("Outcomes", "OS at 1 year", "%", 33.9, _percent(os_all, 12)),
         ReproductionRow("Outcomes", "OS at 5 years", "%", 27.3, _percent(os_all, 60)),

@@ -18,28 +18,25 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from analysis.data.paths import PROJECT_ROOT
-from analysis.domain.endpoints import available_endpoints
-from analysis.analyses.landmark import (acute_gvhd_available, chronic_gvhd_available, cr_after_hct_available,
-                                gvhd_states_available)
-from analysis.data.problems import DataValidationError
-from analysis.build.provenance import write_if_changed
+from analysis.analyses.landmark import cr_after_hct_available, gvhd_states_available
 from analysis.analyses.settings import load_study
+from analysis.build.provenance import write_if_changed
+from analysis.data.paths import PROJECT_ROOT
+from analysis.data.problems import DataValidationError
 from analysis.data.study import StudyConfigError, study_cohort
-from analysis.analyses.transplant import ENGRAFTMENT_ENDPOINTS
+from analysis.domain.endpoints import section_available
 
 SECTIONS_FILE = Path("report") / "_metadata.yml"
-HEADER = ("# Written by analysis/sections.py before every render (git-ignored): the optional sections\n"
+HEADER = ("# Written by analysis/build/sections.py before every render (git-ignored): the optional sections\n"
           "# this study's data allow, read by the chapters' `.content-visible when-meta` blocks.\n")
 
 
 def section_flags(data: pd.DataFrame) -> dict[str, bool]:
     """Metadata key -> whether the data allow that section."""
     return {
-        "study-has-engraftment": bool(set(available_endpoints(data)) & set(ENGRAFTMENT_ENDPOINTS)),
-        # the graded and extent endpoints (agvhd3, cgvhd_extensive, GRFS) need the same columns
-        "study-has-acute-gvhd": acute_gvhd_available(data),
-        "study-has-chronic-gvhd": chronic_gvhd_available(data),
+        "study-has-engraftment": section_available(data, "engraftment"),
+        "study-has-acute-gvhd": section_available(data, "acute_gvhd"),
+        "study-has-chronic-gvhd": section_available(data, "chronic_gvhd"),
         "study-has-cr-after-hct": cr_after_hct_available(data),
         "study-has-gvhd-states": gvhd_states_available(data),
     }

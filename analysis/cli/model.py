@@ -6,7 +6,8 @@ import json
 import math
 
 from analysis.cli.data import add_data_arguments, cohort_from_args
-from analysis.analyses.models import TIME_DEPENDENT, ModelResult, fit_model
+from analysis.analyses.models import ModelResult, fit_model
+from analysis.domain.states import STATES
 
 
 def _number(value):
@@ -75,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", required=True, help="os, efs, relapse, nrm, ...")
     parser.add_argument("--method", choices=("cox", "finegray"), default="cox")
     parser.add_argument("--covariates", default="", help="comma-separated columns or derived groupings")
-    parser.add_argument("--time-dependent", choices=tuple(TIME_DEPENDENT), help="a state entering at its onset")
+    parser.add_argument("--time-dependent", choices=tuple(STATES), help="a state entering at its onset")
     parser.add_argument("--landmark", type=float, help="months after HCT; time is measured from it")
     parser.add_argument("--ties", choices=("efron", "breslow"), default="efron")
     parser.add_argument("--reference", action="append", metavar="COLUMN=LEVEL", help="reference level override")

@@ -1,56 +1,162 @@
 """Endpoint definitions of SPEC.md: from a validated cohort to (time, status).
 
-Times are months after HCT (days / 30.4375).  Status codes: 0 censored,
-1 the event, 2 the competing event (incidence endpoints only).  Patients who
-lack what an endpoint needs are excluded from it, each with a reason.
+Times are months after HCT (`days_to_months`: days / 30.4375).  Status codes: 0 censored, 1 the event, 2 the
+competing event (incidence endpoints only).  Patients who lack what an endpoint needs are
+excluded from it, each with a reason.
+
+Each endpoint is one entry of `ENDPOINTS`: its title, kind, event and competing event in words,
+the columns it needs, its derivation, the section of the report that shows it and the days at
+which it is read.  Which endpoints, and so which report sections, a study can fill follows from
+the columns its extract holds (`available_endpoints`, `section_available`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import MONTH_DAYS
+from analysis.data.schema import days_to_months
+from analysis.domain.states import Onset, acute_gvhd, chronic_gvhd
 
-from analysis.stats.core import frozen_array
+__all__ = ["ENDPOINTS", "SECTIONS", "Endpoint", "EndpointData", "available_endpoints", "endpoint_data",
+           "section_available", "section_endpoints"]
+
+#: The report sections endpoints belong to, in display order: the outcomes of the paper's Fig. 1,
+#: then engraftment, acute GVHD and chronic GVHD (with GRFS) of the transplant chapter.
+SECTIONS = ("outcomes", "engraftment", "acute_gvhd", "chronic_gvhd")
+
+
+@dataclass(frozen=True, eq=False)
+class Patients:
+    """The columns every derivation reads, as arrays over the patients an endpoint analyses."""
+
+    frame: pd.DataFrame
+    last: np.ndarray          # day of last contact (death when dead)
+    dead: np.ndarray
+    relapsed: np.ndarray
+    relapse_day: np.ndarray   # inf without relapse
+
+    @property
+    def death_day(self) -> np.ndarray:
+        return np.where(self.dead, self.last, np.inf)
+
+    @property
+    def relapse_or_death_day(self) -> np.ndarray:
+        """Day of relapse, else of death; inf for patients alive without relapse."""
+        return np.minimum(self.relapse_day, self.death_day)
+
+    def incidence(self, onset: Onset, competing_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Time and status where the event counts if it happens on or before the competing event."""
+        event_day = np.where(onset.began, onset.day, np.inf)
+        event_first = onset.began & (event_day <= competing_day)
+        competing = ~event_first & np.isfinite(competing_day)
+        days = np.where(event_first, event_day, np.where(competing, competing_day, self.last))
+        status = np.where(event_first, 1, np.where(competing, 2, 0))
+        return days, status
+
+
+Derivation = Callable[[Patients], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
 class Endpoint:
+    """One endpoint: what it counts, what it needs, how it is derived and where the report shows it.
+
+    `derive` gives (days, status) of the patients analysed; `section` is one of `SECTIONS`;
+    `day_horizons` are the days at which it is read (engraftment by day 30, acute GVHD by day
+    100), empty for the study's horizons in months.
+    """
+
     name: str
     title: str
     kind: str  # "survival" (Kaplan-Meier) or "incidence" (Aalen-Johansen)
     event: str
     competing: str | None
     requires: tuple[str, ...]
+    derive: Derivation
+    section: str
+    day_horizons: tuple[int, ...] = ()
 
+
+def _overall_survival(p: Patients):
+    return p.last, p.dead.astype(int)
+
+
+def _event_free_survival(p: Patients):
+    return np.where(p.relapsed, p.relapse_day, p.last), (p.relapsed | p.dead).astype(int)
+
+
+def _relapse(p: Patients):
+    death_first = p.dead & ~p.relapsed
+    return np.where(p.relapsed, p.relapse_day, p.last), np.where(p.relapsed, 1, np.where(death_first, 2, 0))
+
+
+def _non_relapse_mortality(p: Patients):
+    days, status = _relapse(p)
+    return days, np.where(status == 1, 2, np.where(status == 2, 1, 0))
+
+
+def _engraftment(flag: str) -> Derivation:
+    def derive(p: Patients):
+        engrafted = p.frame[flag] == 1
+        return p.incidence(Onset(engrafted.to_numpy(), p.frame[f"{flag}_day"].where(engrafted).to_numpy(float)),
+                           p.death_day)
+    return derive
+
+
+def _acute_gvhd(min_grade: int) -> Derivation:
+    return lambda p: p.incidence(acute_gvhd(p.frame, min_grade), p.relapse_or_death_day)
+
+
+def _chronic_gvhd(extents: tuple[str, ...]) -> Derivation:
+    return lambda p: p.incidence(chronic_gvhd(p.frame, extents), p.relapse_or_death_day)
+
+
+def _gvhd_free_relapse_free_survival(p: Patients):
+    severe_acute, extensive = acute_gvhd(p.frame, 3), chronic_gvhd(p.frame, ("extensive",))
+    first = np.minimum.reduce([np.where(severe_acute.began, severe_acute.day, np.inf),
+                               np.where(extensive.began, extensive.day, np.inf), p.relapse_day, p.death_day])
+    status = np.isfinite(first).astype(int)
+    return np.where(status == 1, first, p.last), status
+
+
+GVHD_COMPETING = "relapse or death before {} GVHD"
 
 ENDPOINTS: dict[str, Endpoint] = {
     e.name: e
     for e in (
-        Endpoint("os", "Overall survival", "survival", "death from any cause", None, ()),
-        Endpoint("efs", "Event-free survival", "survival", "relapse/progression or death", None, ()),
-        Endpoint("relapse", "Relapse/progression", "incidence", "relapse/progression", "death without prior relapse", ()),
-        Endpoint("nrm", "Non-relapse mortality", "incidence", "death without prior relapse", "relapse/progression", ()),
-        Endpoint("neutrophil", "Neutrophil engraftment", "incidence", "neutrophil engraftment", "death before engraftment",
-                 ("neutrophil_engraftment",)),
+        Endpoint("os", "Overall survival", "survival", "death from any cause", None, (), _overall_survival,
+                 "outcomes"),
+        Endpoint("efs", "Event-free survival", "survival", "relapse/progression or death", None, (),
+                 _event_free_survival, "outcomes"),
+        Endpoint("relapse", "Relapse/progression", "incidence", "relapse/progression", "death without prior relapse",
+                 (), _relapse, "outcomes"),
+        Endpoint("nrm", "Non-relapse mortality", "incidence", "death without prior relapse", "relapse/progression",
+                 (), _non_relapse_mortality, "outcomes"),
+        Endpoint("neutrophil", "Neutrophil engraftment", "incidence", "neutrophil engraftment",
+                 "death before engraftment", ("neutrophil_engraftment",), _engraftment("neutrophil_engraftment"),
+                 "engraftment", (30, 60)),
         Endpoint("platelet", "Platelet engraftment", "incidence", "platelet engraftment", "death before engraftment",
-                 ("platelet_engraftment",)),
+                 ("platelet_engraftment",), _engraftment("platelet_engraftment"), "engraftment", (60, 100)),
         Endpoint("agvhd2", "Acute GVHD grade II-IV", "incidence", "acute GVHD grade II-IV onset",
-                 "relapse or death before acute GVHD", ("agvhd_grade",)),
+                 GVHD_COMPETING.format("acute"), ("agvhd_grade",), _acute_gvhd(2), "acute_gvhd", (100,)),
         Endpoint("agvhd3", "Acute GVHD grade III-IV", "incidence", "acute GVHD grade III-IV",
-                 "relapse or death before acute GVHD", ("agvhd_grade",)),
+                 GVHD_COMPETING.format("acute"), ("agvhd_grade",), _acute_gvhd(3), "acute_gvhd", (100,)),
         Endpoint("agvhd_any", "Acute GVHD (grade not recorded)", "incidence", "acute GVHD onset",
-                 "relapse or death before acute GVHD", ("agvhd_any",)),
+                 GVHD_COMPETING.format("acute"), ("agvhd_any",), _acute_gvhd(2), "acute_gvhd", (100,)),
         Endpoint("cgvhd", "Chronic GVHD", "incidence", "chronic GVHD onset (limited or extensive)",
-                 "relapse or death before chronic GVHD", ("cgvhd",)),
+                 GVHD_COMPETING.format("chronic"), ("cgvhd",), _chronic_gvhd(("limited", "extensive")),
+                 "chronic_gvhd"),
         Endpoint("cgvhd_any", "Chronic GVHD (extent not recorded)", "incidence", "chronic GVHD onset",
-                 "relapse or death before chronic GVHD", ("cgvhd_any",)),
+                 GVHD_COMPETING.format("chronic"), ("cgvhd_any",), _chronic_gvhd(("limited", "extensive")),
+                 "chronic_gvhd"),
         Endpoint("cgvhd_extensive", "Extensive chronic GVHD", "incidence", "extensive chronic GVHD onset",
-                 "relapse or death before chronic GVHD", ("cgvhd",)),
+                 GVHD_COMPETING.format("chronic"), ("cgvhd",), _chronic_gvhd(("extensive",)), "chronic_gvhd"),
         Endpoint("grfs", "GVHD-free relapse-free survival", "survival",
-                 "acute GVHD III-IV, extensive chronic GVHD, relapse or death", None, ("agvhd_grade", "cgvhd")),
+                 "acute GVHD III-IV, extensive chronic GVHD, relapse or death", None, ("agvhd_grade", "cgvhd"),
+                 _gvhd_free_relapse_free_survival, "chronic_gvhd"),
     )
 }
 
@@ -80,21 +186,15 @@ def available_endpoints(data: pd.DataFrame) -> list[str]:
     ]
 
 
-def _first_competing_day(data: pd.DataFrame) -> np.ndarray:
-    """Day of relapse, else of death; inf for patients alive without relapse."""
-    relapse_day = np.where(data["relapse"] == 1, data["relapse_day"], np.inf)
-    death_day = np.where(data["vital_status"] == "dead", data["last_contact_day"], np.inf)
-    return np.minimum(relapse_day, death_day)
+def section_endpoints(data: pd.DataFrame, section: str) -> tuple[str, ...]:
+    """The endpoints of a report section that the extract can fill, in display order."""
+    present = set(available_endpoints(data))
+    return tuple(name for name, e in ENDPOINTS.items() if e.section == section and name in present)
 
 
-def _incidence_with_competing(event: np.ndarray, event_day: np.ndarray, competing_day: np.ndarray,
-                              last_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Time and status where the event counts if it happens on or before the competing event."""
-    event_first = event & (event_day <= competing_day)
-    competing = ~event_first & np.isfinite(competing_day)
-    days = np.where(event_first, event_day, np.where(competing, competing_day, last_day))
-    status = np.where(event_first, 1, np.where(competing, 2, 0))
-    return days, status
+def section_available(data: pd.DataFrame, section: str) -> bool:
+    """Whether the extract can fill any endpoint of a report section."""
+    return bool(section_endpoints(data, section))
 
 
 def endpoint_data(data: pd.DataFrame, name: str) -> EndpointData:
@@ -106,69 +206,31 @@ def endpoint_data(data: pd.DataFrame, name: str) -> EndpointData:
     if missing:
         raise ValueError(f"endpoint {name!r} needs column(s) {', '.join(missing)}")
 
-    reasons: dict[str, np.ndarray] = {}
-    for column in endpoint.requires:
-        reasons[f"{column} missing"] = data[column].isna().to_numpy()
     excluded = np.zeros(len(data), dtype=bool)
     exclusions = []
-    for reason, mask in reasons.items():
+    for column in endpoint.requires:
+        mask = data[column].isna().to_numpy()
         newly = mask & ~excluded
         if newly.any():
-            exclusions.append((reason, int(newly.sum())))
+            exclusions.append((f"{column} missing", int(newly.sum())))
         excluded |= mask
     d = data.loc[~excluded] if excluded.any() else data  # (only read)
 
-    last = d["last_contact_day"].to_numpy(float)
-    dead = (d["vital_status"] == "dead").to_numpy()
     relapsed = (d["relapse"] == 1).to_numpy()
-    relapse_day = np.where(relapsed, d["relapse_day"].to_numpy(float), np.inf)
-
-    if name == "os":
-        days, status = last, dead.astype(int)
-    elif name == "efs":
-        days = np.where(relapsed, relapse_day, last)
-        status = (relapsed | dead).astype(int)
-    elif name in ("relapse", "nrm"):
-        days = np.where(relapsed, relapse_day, last)
-        death_first = dead & ~relapsed
-        status = np.where(relapsed, 1, np.where(death_first, 2, 0))
-        if name == "nrm":
-            status = np.where(status == 1, 2, np.where(status == 2, 1, 0))
-    elif name in ("neutrophil", "platelet"):
-        flag = f"{name}_engraftment"
-        engrafted = (d[flag] == 1).to_numpy()
-        engraft_day = np.where(engrafted, d[f"{flag}_day"].to_numpy(float), np.inf)
-        death_day = np.where(dead, last, np.inf)
-        days, status = _incidence_with_competing(engrafted, engraft_day, death_day, last)
-    elif name in ("agvhd2", "agvhd3"):
-        threshold = 2 if name == "agvhd2" else 3
-        event = (d["agvhd_grade"] >= threshold).to_numpy()
-        onset = np.where(event, d["agvhd_day"].to_numpy(float), np.inf)
-        days, status = _incidence_with_competing(event, onset, _first_competing_day(d), last)
-    elif name in ("agvhd_any", "cgvhd_any"):
-        # Registries that record GVHD without its grade or extent (an indicator and its onset).
-        event = (d[name] == 1).to_numpy()
-        onset = np.where(event, d[f"{name[:5]}_day"].to_numpy(float), np.inf)
-        days, status = _incidence_with_competing(event, onset, _first_competing_day(d), last)
-    elif name in ("cgvhd", "cgvhd_extensive"):
-        levels = ["limited", "extensive"] if name == "cgvhd" else ["extensive"]
-        event = d["cgvhd"].isin(levels).to_numpy()
-        onset = np.where(event, d["cgvhd_day"].to_numpy(float), np.inf)
-        days, status = _incidence_with_competing(event, onset, _first_competing_day(d), last)
-    elif name == "grfs":
-        severe_acute = np.where((d["agvhd_grade"] >= 3).to_numpy(), d["agvhd_day"].to_numpy(float), np.inf)
-        extensive = np.where((d["cgvhd"] == "extensive").to_numpy(), d["cgvhd_day"].to_numpy(float), np.inf)
-        death_day = np.where(dead, last, np.inf)
-        first = np.minimum.reduce([severe_acute, extensive, relapse_day, death_day])
-        status = np.isfinite(first).astype(int)
-        days = np.where(status == 1, first, last)
-    else:  # pragma: no cover - every key of ENDPOINTS is handled above
-        raise AssertionError(name)
-
+    patients = Patients(
+        frame=d,
+        last=d["last_contact_day"].to_numpy(float),
+        dead=(d["vital_status"] == "dead").to_numpy(),
+        relapsed=relapsed,
+        relapse_day=np.where(relapsed, d["relapse_day"].to_numpy(float), np.inf),
+    )
+    days, status = endpoint.derive(patients)
+    time = days_to_months(np.asarray(days, float))
+    time.setflags(write=False)
     return EndpointData(
         endpoint=endpoint,
         included=~excluded,
-        time=frozen_array(np.asarray(days, float) / MONTH_DAYS),
+        time=time,
         status=np.asarray(status, dtype=int),
         exclusions=tuple(exclusions),
     )

@@ -1,4 +1,8 @@
-"""Grouping variables for comparisons: cohort columns and derived groupings."""
+"""Grouping variables for comparisons: cohort columns and the derived groupings, defined once.
+
+A study names its groupings and covariates by column or by one of `DERIVED`; the study file is
+checked against this table when it is loaded (`analysis.analyses.settings`).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +11,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import BY_NAME, code_order
+from analysis.data.schema import BY_NAME, code_order, column_label
+from analysis.domain.states import REMISSION_AT_HCT
 
 
 @dataclass(frozen=True)
@@ -24,32 +29,29 @@ def _age_groups(data: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(data["age"] >= 50, "≥50", "<50"), index=data.index).where(data["age"].notna())
 
 
+def _remission_at_hct(data: pd.DataFrame) -> pd.Series:
+    """CR/PR (in remission at HCT) against NR."""
+    status = data["status_at_hct"]
+    return pd.Series(np.where(status.isin(REMISSION_AT_HCT), "CR/PR", "NR"), index=data.index).where(status.notna())
+
+
 DERIVED: dict[str, Grouping] = {
     g.name: g
     for g in (
-        Grouping("graft_cb_vs_other", "Graft source (CB vs others)", ("CB", "PB/BM"),
+        Grouping("graft_cb_vs_other", f"{column_label('graft_source')} (CB vs others)", ("CB", "PB/BM"),
                  lambda d: d["graft_source"].map({"CB": "CB", "PB": "PB/BM", "BM": "PB/BM"}), ("graft_source",)),
-        Grouping("status_crpr_vs_nr", "Status at HCT (CR/PR vs NR)", ("CR/PR", "NR"),
-                 lambda d: d["status_at_hct"].map({"CR": "CR/PR", "PR": "CR/PR", "NR": "NR"}), ("status_at_hct",)),
-        Grouping("age_group", "Age at HCT", ("<50", "≥50"), _age_groups, ("age",)),
+        Grouping("status_crpr_vs_nr", f"{column_label('status_at_hct')} (CR/PR vs NR)", ("CR/PR", "NR"),
+                 _remission_at_hct, ("status_at_hct",)),
+        Grouping("age_group", column_label("age"), ("<50", "≥50"), _age_groups, ("age",)),
     )
-}
-
-TITLES = {
-    "graft_source": "Graft source",
-    "status_at_hct": "Status at HCT",
-    "sex": "Sex",
-    "donor_type": "Donor type",
-    "conditioning": "Conditioning",
-    "ps": "Performance status",
-    "disease": "Disease",
 }
 
 
 def grouping_title(by: str) -> str:
+    """'graft_cb_vs_other' -> 'Graft source (CB vs others)'; a column's label otherwise."""
     if by in DERIVED:
         return DERIVED[by].title
-    return TITLES.get(by, by.replace("_", " ").capitalize())
+    return column_label(by)
 
 
 def grouping_rows(data: pd.DataFrame, by: str, rows: np.ndarray | None = None) -> pd.DataFrame:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from analysis.data.schema import MONTH_DAYS
 from analysis.stats.results import PointEstimate
 
 
@@ -69,7 +70,7 @@ def fmt_test_name(name: str) -> str:
 
 def fmt_horizon(months: float) -> str:
     """A time horizon as a column label: 12 -> '1 year', 60 -> '5 years', 6 -> '6 months',
-    100 days (100 / 30.4375 months) -> 'Day 100'."""
+    100 days (`days_to_months(100)`) -> 'Day 100'."""
     if _missing(months):
         return "NA"
     if months > 0 and float(months) % 12 == 0:
@@ -78,7 +79,7 @@ def fmt_horizon(months: float) -> str:
     if float(months).is_integer():
         whole = int(months)
         return f"{whole} month" + ("s" if whole != 1 else "")
-    days = months * 30.4375
+    days = months * MONTH_DAYS
     if abs(days - round(days)) < 1e-6:
         return f"Day {int(round(days))}"
     return f"{months:g} months"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_p
+from analysis.present.labels import curve_label
 from analysis.stats.results import EndpointResult
 
 
@@ -17,7 +18,7 @@ def findings_markdown(results: tuple[EndpointResult, ...], at: float) -> str:
     """One bullet per factor: each group's estimate at `at` months and the group test."""
     lines = []
     for result in results:
-        groups = "; ".join(f"{curve.label} (n = {curve.n}) {fmt_est_ci(curve.at(at))}" for curve in result.curves)
+        groups = "; ".join(f"{curve_label(result, curve)} (n = {curve.n}) {fmt_est_ci(curve.at(at))}" for curve in result.curves)
         lines.append(f"- **{result.by}**: {groups}; {test_phrase(result)}.")
     return f"At {fmt_horizon(at)} after HCT:\n\n" + "\n".join(lines) + "\n"
 

@@ -118,7 +118,11 @@ class Curve:
 
 @dataclass(frozen=True, eq=False)
 class EndpointResult:
-    """One endpoint estimated overall or per group, with the group test."""
+    """One endpoint estimated overall or per group, with the group test.
+
+    `by` is the title of the grouping; `grouping` names it (a column or derived grouping) when
+    the curves' labels are its levels, so that the report can name the levels (`level_label`).
+    """
 
     endpoint: str
     title: str
@@ -127,6 +131,7 @@ class EndpointResult:
     test: TestResult | None = None
     by: str | None = None
     median: tuple[Median, ...] = field(default=())
+    grouping: str | None = None
 
     @property
     def overall(self) -> Curve:

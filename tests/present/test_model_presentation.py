@@ -22,7 +22,7 @@ from matplotlib.text import Text  # noqa: E402
 from analysis.stats.cox import cox_model  # noqa: E402
 from analysis.stats.cox_zph import ZphResult, ZphTerm, cox_zph  # noqa: E402
 from analysis.present.figures.curves import plot_curves, plot_panels  # noqa: E402
-from analysis.analyses.landmark_types import LandmarkRow  # noqa: E402
+from analysis.analyses.landmark import LandmarkRow  # noqa: E402
 from analysis.present.figures.models import (  # noqa: E402
     forest_plot,
     forest_plots,
@@ -141,9 +141,9 @@ def test_hazard_ratio_formats():
 def test_rows_group_levels_under_their_covariate_reference_first():
     rows = model_rows(os_cox())
     assert [(r.kind, r.label) for r in rows] == [
-        ("heading", "Status at HCT"), ("level", "CR"), ("level", "PR"), ("level", "NR"),
+        ("heading", "Disease status at HCT"), ("level", "CR"), ("level", "PR"), ("level", "NR"),
         ("heading", "Graft source"), ("level", "CB"), ("level", "PB"), ("level", "BM"),
-        ("single", "Age (per year)"),
+        ("single", "Age at HCT (per year)"),
     ]
     assert rows[1].term == "status_at_hct[CR]" and rows[8].term == "age" and rows[0].term is None
     relabelled = model_rows(os_cox(), {"age": "Age (per 10 years)", "graft_source[PB]": "Peripheral blood"})
@@ -166,7 +166,7 @@ def test_forest_plot_marks_whiskers_reference_and_text_columns():
     assert list(whisker.get_xdata()) == pytest.approx([1.04, 4.67])
     texts = all_texts(fig)
     for expected in ("2.20 (1.04-4.67)", "2.32 (1.05-5.13)", "0.88 (0.28-2.78)", "reference", "0.038", "0.096", "0.15",
-                     "HR (95% CI)", "p", "Status at HCT", "Graft source", "Age (per year)", "CR", "BM",
+                     "HR (95% CI)", "p", "Disease status at HCT", "Graft source", "Age at HCT (per year)", "CR", "BM",
                      "n = 59, events = 43", "Overall survival"):
         assert expected in texts, expected
     assert texts.count("reference") == 2
@@ -244,7 +244,7 @@ def test_model_table_rows_columns_and_footnotes():
     text = raw_html(model_table({"OS (Cox)": os_cox(), "Relapse (Fine-Gray)": relapse_finegray(),
                                  "NRM (cause-specific Cox)": nrm_cause_specific()}, title="Multivariable models"))
     for expected in ("Multivariable models", "OS (Cox)", "Relapse (Fine-Gray)", "HR (95% CI)", ">p<",
-                     "1 (reference)", "2.20 (1.04-4.67)", "2.47 (1.21-5.07)", "0.038", "Age (per year)",
+                     "1 (reference)", "2.20 (1.04-4.67)", "2.47 (1.21-5.07)", "0.038", "Age at HCT (per year)",
                      "n = 59, events = 43", "n = 59, events = 35", "n = 59, events = 8",
                      "Efron ties, Wald 95% CI", "subdistribution hazard ratio", "cmprsk::crr",
                      "Cause-specific Cox model (competing events censored)",
@@ -348,7 +348,7 @@ def test_zph_plot_residuals_smooth_and_constant_line():
     constant = by_gid(fig, "constant")[0]
     assert constant.get_ydata()[0] == pytest.approx(model.term("age").coef)
     assert ax.get_title(loc="right") == f"cox.zph p = {model.ph_test['age'].p:.2f}"
-    assert ax.get_ylabel() == "Beta(t) for age"
+    assert ax.get_ylabel() == "Beta(t) for age at HCT"
     # the km-transformed axis is labelled in months after HCT
     assert "Months after HCT" in ax.get_xlabel()
     assert [t.get_text() for t in ax.get_xticklabels()][0] == "0"

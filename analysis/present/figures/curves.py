@@ -34,6 +34,7 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from analysis.present.numbers import fmt_p_expr, fmt_test_name
+from analysis.present.labels import curve_label
 from analysis.present.privacy import suppress_count
 from analysis.data.schema import MONTH_DAYS
 from analysis.stats.results import Curve, EndpointResult
@@ -191,8 +192,8 @@ def _test_text(result: EndpointResult) -> str | None:
     return f"{name} {fmt_p_expr(result.test.p)}"
 
 
-def _legend_label(curve: Curve, min_cell: int = 0) -> str:
-    return f"{curve.label} (n = {suppress_count(curve.n, min_cell)})"
+def _legend_label(result: EndpointResult, curve: Curve, min_cell: int = 0) -> str:
+    return f"{curve_label(result, curve)} (n = {suppress_count(curve.n, min_cell)})"
 
 
 @dataclass
@@ -220,7 +221,7 @@ def _draw_curves(ax: Axes, result: EndpointResult, colors: list[str], xmax: floa
             alpha = _BAND_ALPHA if len(result.curves) <= 2 else _BAND_ALPHA_MANY
             ax.fill_between(x, lo, hi, step="post", color=color, alpha=alpha, linewidth=0,
                             zorder=1, gid=f"ci:{curve.label}")
-        (line,) = ax.step(x, y, where="post", color=color, zorder=3, label=_legend_label(curve, min_cell),
+        (line,) = ax.step(x, y, where="post", color=color, zorder=3, label=_legend_label(result, curve, min_cell),
                           clip_on=False, gid=f"curve:{curve.label}")
         line.set_solid_capstyle("butt")
         time = np.asarray(curve.time, dtype=float)
@@ -284,7 +285,7 @@ def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks:
             if k == 0:
                 first_counts.append(count)
         if not single:
-            labels.append(ax.annotate(curve.label, xy=(0, 0), xycoords=("axes fraction", anchor_y),
+            labels.append(ax.annotate(curve_label(result, curve), xy=(0, 0), xycoords=("axes fraction", anchor_y),
                                       xytext=(-label_gap, dy), textcoords="offset points", ha="right", va="top",
                                       fontsize=_RISK_FONTSIZE, color=color, fontweight="bold",
                                       annotation_clip=False, gid=f"risk-label:{curve.label}"))
@@ -335,7 +336,7 @@ def _draw_endpoint(ax: Axes, result: EndpointResult, *, times, colors, show_ci, 
 
     if not _is_single(result):
         handles = [Line2D([], [], color=c, linewidth=STYLE["lines.linewidth"]) for c in palette]
-        panel.legend = ax.legend(handles, [_legend_label(c, min_cell) for c in result.curves], loc="upper left",
+        panel.legend = ax.legend(handles, [_legend_label(result, c, min_cell) for c in result.curves], loc="upper left",
                                  bbox_to_anchor=(0, 1), bbox_transform=ax.transAxes, frameon=False,
                                  borderpad=0, borderaxespad=0, handlelength=1.8, handletextpad=0.6,
                                  labelspacing=0.35, fontsize=STYLE["legend.fontsize"], labelcolor=_INK)

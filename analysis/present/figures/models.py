@@ -37,7 +37,7 @@ from matplotlib.transforms import blended_transform_factory
 from analysis.domain.endpoints import ENDPOINTS
 from analysis.present.figures.curves import PALETTE, SINGLE_COLOR, STYLE, ReportFigure, style
 from analysis.present.numbers import fmt_p, fmt_p_expr
-from analysis.analyses.landmark_types import LandmarkRow
+from analysis.analyses.landmark import LandmarkRow
 from analysis.present.tables.models import (
     _as_landmark_row,
     _count_text,
@@ -47,7 +47,8 @@ from analysis.present.tables.models import (
     row_entry,
     split_term,
 )
-from analysis.analyses.models import TIME_DEPENDENT, ModelResult
+from analysis.analyses.models import ModelResult
+from analysis.domain.states import STATES
 from analysis.present.privacy import suppress_count
 from analysis.present.tables.estimates import _lower_first
 
@@ -492,8 +493,8 @@ def _zph_column(model: ModelResult, term: str) -> int:
 
 
 def _term_title(term: str) -> str:
-    if term in TIME_DEPENDENT:
-        return TIME_DEPENDENT[term][0]
+    if term in STATES:
+        return STATES[term].title
     return covariate_title(term)
 
 

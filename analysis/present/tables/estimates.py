@@ -24,6 +24,7 @@ from great_tables import GT, loc, style
 
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_median, fmt_months, fmt_p, fmt_pct, fmt_test_name
 from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.labels import curve_label
 from analysis.stats.results import EndpointResult
 
 __all__ = ["ComparisonRow", "comparison_table", "estimates_table"]
@@ -144,7 +145,7 @@ def estimates_table(
         heading_rows.append(len(rows))
         rows.append(heading)
         for curve, median in zip(result.curves, medians):
-            rows.append(curve_row(_INDENT + curve.label, curve, median))
+            rows.append(curve_row(_INDENT + curve_label(result, curve), curve, median))
 
     columns = ["label", "n", "events", *time_cols]
     if has_median:

@@ -33,11 +33,13 @@ from great_tables import GT, loc, style
 from analysis.domain.endpoints import ENDPOINTS
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_p, fmt_p_expr, fmt_pct
 from analysis.domain.groupings import grouping_title
-from analysis.analyses.landmark_types import LandmarkRow
-from analysis.analyses.models import TIME_DEPENDENT, ModelResult
+from analysis.analyses.landmark import LandmarkRow
+from analysis.analyses.models import ModelResult
+from analysis.domain.states import STATES
 from analysis.present.privacy import is_suppressed, suppress_count
 from analysis.stats.results import Coefficient
-from analysis.data.schema import BY_NAME
+from analysis.data.schema import BY_NAME, level_label
+from analysis.present.labels import curve_label
 from analysis.present.tables.estimates import _DASH, _INDENT, _lower_first
 
 __all__ = [
@@ -61,16 +63,9 @@ __all__ = [
 
 REFERENCE_TEXT = "1 (reference)"
 
-#: Units of continuous covariates: the hazard ratio is per one unit.
-UNITS = {"age": "year", "hct_year": "year", "ps": "point"}
-
-#: Titles of model covariates that `grouping_title` does not name.
-COVARIATE_TITLES = {"hct_year": "Year of HCT", "pif": "Primary induction failure"}
-
-
 def covariate_title(column: str) -> str:
-    """'graft_source' -> 'Graft source', 'hct_year' -> 'Year of HCT'."""
-    return COVARIATE_TITLES.get(column) or grouping_title(column)
+    """'graft_source' -> 'Graft source', 'hct_year' -> 'Year of HCT' (the one label table)."""
+    return grouping_title(column)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -140,15 +135,15 @@ def split_term(term: str) -> tuple[str, str | None]:
 
 
 def _single_label(column: str, model: ModelResult | None) -> str:
-    if column in TIME_DEPENDENT:
-        title = TIME_DEPENDENT[column][0]
+    if column in STATES:
+        title = STATES[column].title
         if model is not None and model.landmark is not None:
             return f"{title} by the landmark"
         return f"{title} (time-dependent)"
     spec = BY_NAME.get(column)
     if spec is not None and spec.kind == "flag":
         return f"{covariate_title(column)} (yes vs no)"
-    unit = UNITS.get(column, "unit")
+    unit = spec.unit if spec is not None and spec.unit else "unit"
     return f"{covariate_title(column)} (per {unit})"
 
 
@@ -188,7 +183,7 @@ def model_rows(models: Sequence[ModelResult] | ModelResult, labels: Mapping[str,
             continue
         rows.append(ModelRow("heading", labels.get(column, covariate_title(column)), column))
         for level in levels:
-            rows.append(ModelRow("level", labels.get(f"{column}[{level}]", level), column, level))
+            rows.append(ModelRow("level", labels.get(f"{column}[{level}]", level_label(column, level)), column, level))
     return rows
 
 
@@ -232,7 +227,7 @@ def method_note(model: ModelResult) -> str:
         text += (f" Landmark analysis: patients still followed at {model.landmark:g} months after HCT, "
                  "time measured from the landmark.")
     if model.time_dependent:
-        title = TIME_DEPENDENT.get(model.time_dependent, (model.time_dependent,))[0]
+        title = STATES[model.time_dependent].title if model.time_dependent in STATES else model.time_dependent
         if model.landmark is not None:
             text += f" {title}: whether it began by the landmark."
         else:
@@ -255,10 +250,10 @@ def _count_note(model: ModelResult, min_cell: int = 0) -> str:
 
 def _term_title(term: str) -> str:
     column, level = split_term(term)
-    if column in TIME_DEPENDENT:
-        return TIME_DEPENDENT[column][0]
+    if column in STATES:
+        return STATES[column].title
     title = covariate_title(column)
-    return f"{title} {level}" if level is not None else title
+    return f"{title} {level_label(column, level)}" if level is not None else title
 
 
 def _violations(model: ModelResult, alpha: float) -> list[str]:
@@ -491,7 +486,7 @@ def univariable_table(
         heading_rows.append(len(records))
         records.append(heading)
         for curve in factor.os.curves:
-            row = {"label": _INDENT + curve.label, "n": suppress_count(curve.n, min_cell)}
+            row = {"label": _INDENT + curve_label(factor.os, curve), "n": suppress_count(curve.n, min_cell)}
             for key, _, at in endpoints:
                 result = getattr(factor, key)
                 try:
