@@ -1,11 +1,17 @@
-"""Cohort overview: inclusion flow, per-endpoint exclusions, data warnings, follow-up."""
+"""The cohort chapter: inclusion flow, per-endpoint exclusions, data warnings, follow-up, Table 1.
+
+Table 1 itself and the missing-data counts are computed by `analysis.analyses.characteristics`;
+which grouping its columns show is this chapter's choice (`table_one_grouping`).
+"""
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 
 from analysis.domain.endpoints import ENDPOINTS, available_endpoints, endpoint_data
+from analysis.analyses.characteristics import CharacteristicsTable, characteristics
 from analysis.data.cohort import Cohort
+from analysis.data.study import Study
 from analysis.stats.kaplan_meier import FollowUp, reverse_km_followup
 
 
@@ -53,3 +59,13 @@ def cohort_overview(c: Cohort) -> CohortOverview:
         warnings=warnings,
         follow_up=reverse_km_followup(os_data.time, os_data.status),
     )
+
+
+def table_one_grouping(c: Cohort, s: Study) -> str | None:
+    """Table 1's columns: graft source (SPEC) when it varies, else the study's first grouping column."""
+    candidates = ["graft_source", *s.groupings]
+    return next((g for g in candidates if g in c.data and c.data[g].nunique() > 1), None)
+
+
+def table_one(c: Cohort, s: Study) -> CharacteristicsTable:
+    return characteristics(c.data, by=table_one_grouping(c, s))

@@ -8,6 +8,7 @@ Simon-Makuch curves).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -25,6 +26,7 @@ from analysis.stats.logrank import logrank_test
 from analysis.stats.timedep import delayed_entry_comparison, simon_makuch
 
 DAY_100 = days_to_months(100)  # the day-100 landmark
+LANDMARK_SERIES_MONTHS = (3, 6, 9, 12, 18, 24)  # the landmarks of the chronic GVHD series
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,15 @@ class LandmarkRow:
     lower: float
     upper: float
     p: float
+
+
+def landmark_row(row) -> LandmarkRow:
+    """A `LandmarkRow` from one, or from a tuple or mapping of its fields."""
+    if isinstance(row, LandmarkRow):
+        return row
+    if isinstance(row, Mapping):
+        return LandmarkRow(**row)
+    return LandmarkRow(*row)
 
 
 def _landmark_groups(time, event, at, group, labels, title, by) -> EndpointResult:

@@ -8,6 +8,8 @@ import pandas as pd
 from analysis.analyses.estimates import estimate_endpoint
 from analysis.domain.groupings import grouping_title
 from analysis.analyses.models import ModelResult, fit_model
+from analysis.data.cohort import Cohort
+from analysis.data.study import Study
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,3 +81,25 @@ def least_proportional_term(model: ModelResult) -> str:
     worst = min(rows, key=lambda row: row.p)
     columns = dict(model.fit.assign)[worst.term]
     return model.fit.names[columns[0]]
+
+
+# Factors of the univariable analysis beyond the study's groupings, when the data hold more than one level.
+EXTRA_FACTORS = ("age_group", "sex", "donor_type", "conditioning")
+
+
+def prognostic_factors(c: Cohort, s: Study) -> tuple[str, ...]:
+    """The study's groupings, then the usual transplant factors that vary in these data."""
+    factors = list(s.groupings)
+    for factor in EXTRA_FACTORS:
+        source = "age" if factor == "age_group" else factor
+        if factor not in factors and source in c.data and c.data[source].nunique() > 1:
+            factors.append(factor)
+    return tuple(factors)
+
+
+def univariable(c: Cohort, s: Study):
+    return univariable_analysis(c.data, prognostic_factors(c, s))
+
+
+def multivariable(c: Cohort, s: Study) -> MultivariableModels:
+    return multivariable_models(c.data, s.covariates)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.data.cohort import Cohort
 from analysis.data.schema import column_label
+from analysis.data.study import Study
 from analysis.domain.endpoints import endpoint_data
 from analysis.domain.states import cr_after_hct, in_remission_at_hct, primary_induction_failure
 from analysis.analyses.estimates import estimate_endpoint
@@ -95,3 +97,21 @@ def reproduction_rows(data: pd.DataFrame) -> tuple[ReproductionRow, ...]:
         ReproductionRow("Factors", "OS, CB vs others: log-rank P", "p", 0.04, by_graft.test.p),
         ReproductionRow("Landmark", "5-y OS, event-free at 12 months", "%", 85.2, _efs12_os(data)),
     )
+
+
+def reproduction(c: Cohort, s: Study) -> tuple[ReproductionRow, ...]:
+    """The published numbers the study names beside ours (none when it names no publication)."""
+    if s.reproduce is None:
+        return ()
+    return reproduction_rows(c.data)
+
+
+@dataclass(frozen=True)
+class ReproductionSummary:
+    n_percent: int
+    max_percent_difference: float
+
+
+def reproduction_summary(rows: tuple[ReproductionRow, ...]) -> ReproductionSummary:
+    percent = [abs(r.difference) for r in rows if r.unit == "%"]
+    return ReproductionSummary(len(percent), max(percent) if percent else float("nan"))

@@ -5,7 +5,7 @@ patients with primary induction failure who reached CR after HCT.  Their figure 
 but Quarto still numbers and captions a labelled figure cell that has no output
 (quarto-dev/quarto-cli#7520).  Each such figure therefore sits in a
 ``::: {.content-visible when-meta="KEY"}`` block, and Quarto runs this module before every
-render (`pre-render` in `_quarto.yml`, after `analysis/provenance.py`): it reads the study's
+render (`pre-render` in `_quarto.yml`, after the provenance step): it reads the study's
 extract and writes `report/_metadata.yml`, directory metadata (git-ignored) that sets each KEY to
 true or false for the chapters in `report/`.
 """
@@ -55,7 +55,7 @@ def write_sections(flags: dict[str, bool], root: Path = PROJECT_ROOT) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.sections", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m analysis.build sections", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="project folder (default: this project)")
     args = parser.parse_args(argv)
     try:

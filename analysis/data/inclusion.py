@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.data.cells import cell_text, map_distinct
 from analysis.data.problems import Problem
-from analysis.data.schema import BY_NAME
+from analysis.data.schema import BY_NAME, column_label, lower_first
 
 __all__ = ["Criterion", "apply_inclusion", "criteria_from_settings"]
 
@@ -32,7 +32,7 @@ class Criterion:
     maximum: float | None = None
 
     def describe(self) -> str:
-        label = _CRITERION_LABELS.get(self.column, self.column)
+        label = lower_first(column_label(self.column))
         if self.values:
             return f"{label}: {', '.join(self.values)}"
         parts = []
@@ -44,7 +44,7 @@ class Criterion:
 
     def reasons(self, frame: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
         """(reason, mask of the records failing for it), in order."""
-        label = _CRITERION_LABELS.get(self.column, self.column)
+        label = lower_first(column_label(self.column))
         values = frame[self.column]
         unknown = values.isna().to_numpy()
         out = [(f"{label} not recorded", unknown)]
@@ -57,9 +57,6 @@ class Criterion:
         if self.maximum is not None:
             out.append((f"{label} above {self.maximum:g}", (~unknown) & (values > self.maximum).to_numpy()))
         return out
-
-
-_CRITERION_LABELS = {"age": "age", "hct_year": "year of HCT"}
 
 
 def apply_inclusion(frame: pd.DataFrame, criteria: Sequence[Criterion]

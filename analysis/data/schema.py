@@ -14,7 +14,10 @@ MONTH_DAYS = 30.4375
 
 
 def days_to_months(days):
-    """Days after HCT in months (the time unit of every estimate): 100 -> 3.2854..."""
+    """Days after HCT in months (the time unit of every estimate): 100 -> 3.2854...; a tuple or list
+    of days gives a tuple of months (the day ticks of a figure)."""
+    if isinstance(days, (tuple, list)):
+        return tuple(d / MONTH_DAYS for d in days)
     return days / MONTH_DAYS
 
 
@@ -153,6 +156,13 @@ def column_label(name: str) -> str:
     not a SPEC column (a registry's own) is shown with its underscores as spaces."""
     spec = BY_NAME.get(spec_name(name) or name)
     return spec.label if spec is not None else name.replace("_", " ").capitalize()
+
+
+def lower_first(text: str) -> str:
+    """A label inside a sentence: 'Graft source' -> 'graft source', but 'HCT status' and 'ECOG ...' stay."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
 
 
 def level_label(column: str | None, level: str) -> str:

@@ -7,7 +7,8 @@ from analysis.data.schema import MONTH_DAYS
 from analysis.stats.results import PointEstimate
 
 
-def _missing(value) -> bool:
+def is_missing(value) -> bool:
+    """None or NaN: a value that is shown as NA."""
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
@@ -15,16 +16,16 @@ def fmt_pct(value: float | PointEstimate, digits: int = 1) -> str:
     """A proportion as a percentage: 0.339 -> '33.9%'."""
     if isinstance(value, PointEstimate):
         value = value.estimate
-    if _missing(value):
+    if is_missing(value):
         return "NA"
     return f"{100 * value:.{digits}f}%"
 
 
 def fmt_est_ci(point: PointEstimate, digits: int = 1) -> str:
     """'33.9% (22.1-46.2)'; 'NA' where the time is beyond follow-up."""
-    if _missing(point.estimate):
+    if is_missing(point.estimate):
         return "NA"
-    if _missing(point.lower) or _missing(point.upper):
+    if is_missing(point.lower) or is_missing(point.upper):
         return fmt_pct(point.estimate, digits)
     return (
         f"{100 * point.estimate:.{digits}f}% "
@@ -34,7 +35,7 @@ def fmt_est_ci(point: PointEstimate, digits: int = 1) -> str:
 
 def fmt_p(p: float) -> str:
     """p-values as journals print them: '0.046', '<0.001', '0.95' keeps 2 decimals when >= 0.1."""
-    if _missing(p):
+    if is_missing(p):
         return "NA"
     if p < 0.001:
         return "<0.001"
@@ -45,7 +46,7 @@ def fmt_p(p: float) -> str:
 
 def fmt_months(value: float, digits: int = 1) -> str:
     """A time in months; 'not reached' for NaN (median beyond follow-up)."""
-    if _missing(value):
+    if is_missing(value):
         return "not reached"
     return f"{value:.{digits}f}"
 
@@ -71,7 +72,7 @@ def fmt_test_name(name: str) -> str:
 def fmt_horizon(months: float) -> str:
     """A time horizon as a column label: 12 -> '1 year', 60 -> '5 years', 6 -> '6 months',
     100 days (`days_to_months(100)`) -> 'Day 100'."""
-    if _missing(months):
+    if is_missing(months):
         return "NA"
     if months > 0 and float(months) % 12 == 0:
         years = int(months // 12)
@@ -87,8 +88,46 @@ def fmt_horizon(months: float) -> str:
 
 def fmt_median(median) -> str:
     """A median time with its 95% CI in months: '6.3 (4.1-11.0)'; 'not reached' for NaN parts."""
-    if _missing(median.estimate):
+    if is_missing(median.estimate):
         return "not reached"
-    if _missing(median.lower) and _missing(median.upper):
+    if is_missing(median.lower) and is_missing(median.upper):
         return fmt_months(median.estimate)
     return f"{fmt_months(median.estimate)} ({fmt_months(median.lower)}-{fmt_months(median.upper)})"
+
+
+def fmt_hr(value: float) -> str:
+    """A hazard ratio or confidence limit: '2.20', '0.05', '<0.01', '123', '>999', 'Inf'; 'NA' for NaN."""
+    if is_missing(value):
+        return "NA"
+    value = float(value)
+    if math.isinf(value):
+        return "Inf" if value > 0 else "-Inf"
+    if 0 < value < 0.01:
+        return "<0.01"
+    if value > 999:
+        return ">999"
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def fmt_hr_ci(hr: float, lower: float, upper: float) -> str:
+    """'2.20 (1.04-4.67)'; the estimate alone where both limits are missing."""
+    if is_missing(hr):
+        return "NA"
+    if is_missing(lower) and is_missing(upper):
+        return fmt_hr(hr)
+    return f"{fmt_hr(hr)} ({fmt_hr(lower)}-{fmt_hr(upper)})"
+
+
+def horizon_adjective(months: float) -> str:
+    """A horizon before a noun: 60 -> '5-year', 6 -> '6-month', 100 days -> 'Day-100'."""
+    text = fmt_horizon(months)
+    number, _, unit = text.partition(" ")
+    if unit in ("year", "years"):
+        return f"{number}-year"
+    if unit in ("month", "months"):
+        return f"{number}-month"
+    if number == "Day":
+        return f"Day-{unit}"
+    return text

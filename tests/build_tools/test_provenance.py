@@ -8,13 +8,15 @@ import pytest
 import yaml
 
 from analysis import __version__
-from analysis.build import provenance
-from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
-from analysis.data.cohort import file_sha256, load_cohort
+from analysis.analyses import provenance
+from analysis.analyses.provenance import collect, report_version
 from analysis.build.provenance import (
-    FINGERPRINT_FILE, RECORD_FILE, TYPST_FILE, VARIABLES_FILE, collect, fingerprint, refresh_freeze, report_version,
-    write_outputs,
+    FINGERPRINT_FILE, RECORD_FILE, TYPST_FILE, VARIABLES_FILE, fingerprint, refresh_freeze, write_outputs,
 )
+from analysis.data.cohort import file_sha256, load_cohort
+from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
+from analysis.present import prose
+from analysis.present.tables import provenance as provenance_tables
 
 VAR_RE = re.compile(r"\{\{<\s*var\s+([\w.\-]+)\s*>\}\}")
 
@@ -180,12 +182,12 @@ def test_the_pre_render_script_runs_as_quarto_runs_it(tmp_path):
 
 def test_markdown_tables_of_the_methods_page(fixed):
     p = collect()
-    table = provenance.software_markdown(p)
+    table = provenance_tables.software_markdown(p)
     assert "| Quarto | not known (page executed without Quarto) |" in table
     assert f"| pandas | {p.software['pandas']} |" in table
-    assert f"| Input SHA-256 | `{p.data_sha256}` |" in provenance.provenance_markdown(p)
-    assert "| Time unit | months (days / 30.4375) |" in provenance.configuration_markdown(p)
-    assert provenance.horizons_text() == "1 year and 5 years"
+    assert f"| Input SHA-256 | `{p.data_sha256}` |" in provenance_tables.provenance_markdown(p)
+    assert "| Time unit | months (days / 30.4375) |" in provenance_tables.configuration_markdown(p)
+    assert prose.horizons_text((12, 60)) == "1 year and 5 years"
 
 
 # --- the project wiring ------------------------------------------------------------------------------

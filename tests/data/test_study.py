@@ -108,7 +108,7 @@ def test_inclusion_criteria_keep_the_study_file_order(tmp_path):
     study = load_study(path)
     assert study.include == (Criterion("disease", ("ANKL",)), Criterion("age", (), 16, 65),
                              Criterion("hct_year", (), 2001, None))
-    assert [c.describe() for c in study.include] == ["disease: ANKL", "age ≥ 16, age ≤ 65", "year of HCT ≥ 2001"]
+    assert [c.describe() for c in study.include] == ["disease: ANKL", "age at HCT ≥ 16, age at HCT ≤ 65", "year of HCT ≥ 2001"]
 
 
 # --------------------------------------------------------------------------- the exclusion flow
@@ -124,11 +124,11 @@ def test_the_flow_counts_every_record_once(tmp_path):
     path = tmp_path / "extract.csv"
     table.to_csv(path, index=False)
     cohort = load_cohort(path, include=(Criterion("disease", ("ANKL",)), Criterion("age", (), 16, None)))
-    assert cohort.exclusions == (("disease not recorded", 1), ("disease other than ANKL", 2), ("age below 16", 1))
+    assert cohort.exclusions == (("disease not recorded", 1), ("disease other than ANKL", 2), ("age at HCT below 16", 1))
     assert cohort.n == 55 and cohort.n_records == 59 and cohort.n_excluded == 4
     assert cohort.flow == (("Records in the extract", 59, False), ("disease not recorded", 1, True),
-                           ("disease other than ANKL", 2, True), ("age below 16", 1, True), ("Patients analysed", 55, False))
-    assert cohort.criteria == ("disease: ANKL", "age ≥ 16")
+                           ("disease other than ANKL", 2, True), ("age at HCT below 16", 1, True), ("Patients analysed", 55, False))
+    assert cohort.criteria == ("disease: ANKL", "age at HCT ≥ 16")
     assert not {"SYN001", "SYN002", "SYN003", "SYN004"} & set(cohort.data["patient_id"])
 
 

@@ -19,12 +19,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from analysis.present.figures.curves import PALETTE, SINGLE_COLOR, plot_curves, plot_panels, style  # noqa: E402
+from analysis.present.figures.curves import plot_curves, plot_panels  # noqa: E402
+
+from analysis.present.style import PALETTE, SINGLE_COLOR, style  # noqa: E402
 from analysis.present.numbers import fmt_horizon, fmt_median, fmt_p_expr, fmt_test_name  # noqa: E402
 from analysis.stats.core import frozen_array  # noqa: E402
 from analysis.stats.results import Curve, EndpointResult, Median  # noqa: E402
 from analysis.stats.results import TestResult as GroupTest  # noqa: E402  (not collected by pytest)
-from analysis.present.tables.estimates import ComparisonRow, comparison_table, estimates_table  # noqa: E402
+from analysis.present.tables.comparison import ComparisonRow, comparison_table  # noqa: E402
+from analysis.present.tables.estimates import estimates_table  # noqa: E402
 
 TICKS = (0, 12, 24, 36, 48, 60)
 

@@ -23,23 +23,16 @@ from analysis.stats.cox import cox_model  # noqa: E402
 from analysis.stats.cox_zph import ZphResult, ZphTerm, cox_zph  # noqa: E402
 from analysis.present.figures.curves import plot_curves, plot_panels  # noqa: E402
 from analysis.analyses.landmark import LandmarkRow  # noqa: E402
-from analysis.present.figures.models import (  # noqa: E402
-    forest_plot,
-    forest_plots,
-    landmark_series_plot,
-    smooth,
-    zph_plot,
-)
-from analysis.present.tables.models import (  # noqa: E402
-    causes_of_death_table,
-    fmt_hr,
-    fmt_hr_ci,
-    landmark_series_table,
-    model_rows,
-    model_table,
-    ph_note,
-    univariable_table,
-)
+from analysis.present.figures.forest import forest_plot, forest_plots  # noqa: E402
+from analysis.present.figures.landmark_series import landmark_series_plot  # noqa: E402
+from analysis.present.figures.zph import smooth, zph_plot  # noqa: E402
+from analysis.present.model_rows import model_rows  # noqa: E402
+from analysis.present.numbers import fmt_hr, fmt_hr_ci  # noqa: E402
+from analysis.present.prose import ph_note  # noqa: E402
+from analysis.present.tables.causes_of_death import causes_of_death_table  # noqa: E402
+from analysis.present.tables.landmark_series import landmark_series_table  # noqa: E402
+from analysis.present.tables.models import model_table  # noqa: E402
+from analysis.present.tables.univariable import univariable_table  # noqa: E402
 from analysis.analyses.models import ModelResult  # noqa: E402
 from analysis.stats.results import Coefficient  # noqa: E402
 from analysis.analyses.prognostic import UnivariableFactor  # noqa: E402

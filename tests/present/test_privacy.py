@@ -30,11 +30,12 @@ from analysis.present.tables.cohort import (
     endpoint_exclusion_table,
     flow_table,
     missing_data_table,
-    warnings_markdown,
 )
+from analysis.present.prose import warnings_markdown
 from analysis.present.privacy import is_suppressed, suppress_count, suppress_count_pct, suppression_note
 from analysis.build.site_check import Identifiers, check_site, find_leaks
-from analysis.present.tables.estimates import ComparisonRow, comparison_table, estimates_table
+from analysis.present.tables.comparison import ComparisonRow, comparison_table
+from analysis.present.tables.estimates import estimates_table
 
 SMALL = re.compile(r"(?<![\d.<])([1-4])(?![\d.%])")  # a bare count 1-4
 
@@ -129,7 +130,7 @@ def test_cohort_chapter_tables_suppress_small_counts(cohort, tmp_path):
     selected = load_cohort(SYNTHETIC_DATA, include=(Criterion("age", (), 18, None),))
     assert selected.exclusions and 0 < selected.exclusions[0][1] < 5
     flow = text_of(cohort_flow_table(selected, min_cell=5))
-    assert "Excluded: age below 18" in flow and "<5" in flow and "Inclusion criteria: age ≥ 18" in flow
+    assert "Excluded: age at HCT below 18" in flow and "<5" in flow and "Inclusion criteria: age at HCT ≥ 18" in flow
     assert f">{selected.exclusions[0][1]}<" in text_of(cohort_flow_table(selected))
 
 

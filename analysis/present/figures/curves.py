@@ -20,12 +20,9 @@ Examples
 """
 from __future__ import annotations
 
-import io
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -35,68 +32,16 @@ from matplotlib.transforms import Bbox
 
 from analysis.present.numbers import fmt_p_expr, fmt_test_name
 from analysis.present.labels import curve_label
+from analysis.present.style import INK, PALETTE, SINGLE_COLOR, STYLE, ReportFigure, style
+from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import suppress_count
-from analysis.data.schema import MONTH_DAYS
+from analysis.data.schema import MONTH_DAYS, days_to_months
 from analysis.stats.results import Curve, EndpointResult
 
-__all__ = [
-    "DEFAULT_TIMES",
-    "PALETTE",
-    "SINGLE_COLOR",
-    "STYLE",
-    "ReportFigure",
-    "plot_curves",
-    "plot_panels",
-    "style",
-]
+__all__ = ["DEFAULT_TIMES", "day_ticks", "plot_curves", "plot_panels", "time_ticks"]
 
 DEFAULT_TIMES = (0, 12, 24, 36, 48, 60)
-
-#: Okabe-Ito colours (colour-blind safe), in the order groups receive them;
-#: yellow is left out (too light on white).
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-
-#: The colour of a single (ungrouped) curve.
-SINGLE_COLOR = "#1F2D3D"
-
-_INK = "#222222"  # text and axes
 _RISK_INK = "#333333"  # counts of the risk table
-
-#: rcParams used while a figure is built (journal figure at 6.5 x 4.5 in).
-STYLE: dict[str, object] = {
-    "font.family": "sans-serif",
-    "font.sans-serif": ["Arial", "Helvetica", "Liberation Sans", "Nimbus Sans", "DejaVu Sans"],
-    "font.size": 9.0,
-    "axes.titlesize": 10.0,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.titlepad": 8.0,
-    "axes.labelsize": 9.5,
-    "axes.labelcolor": _INK,
-    "axes.edgecolor": "#444444",
-    "axes.linewidth": 0.8,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": False,
-    "axes.facecolor": "white",
-    "figure.facecolor": "white",
-    "xtick.labelsize": 8.5,
-    "ytick.labelsize": 8.5,
-    "xtick.color": "#444444",
-    "ytick.color": "#444444",
-    "xtick.labelcolor": _INK,
-    "ytick.labelcolor": _INK,
-    "xtick.major.size": 3.5,
-    "ytick.major.size": 3.5,
-    "xtick.major.width": 0.8,
-    "ytick.major.width": 0.8,
-    "legend.fontsize": 8.5,
-    "legend.frameon": False,
-    "text.color": _INK,
-    "lines.linewidth": 1.6,
-    "lines.solid_joinstyle": "miter",
-}
-
 _FIGSIZE = (6.5, 4.5)
 _BAND_ALPHA = 0.17
 _BAND_ALPHA_MANY = 0.12  # three or more overlapping bands
@@ -104,36 +49,6 @@ _RISK_FONTSIZE = 8.5
 _RISK_ROW_PT = 12.0  # baseline-to-baseline distance of risk-table rows (points)
 _RISK_GAP_PT = 7.0  # space between the x-axis label and the risk table (points)
 _LETTER_FONTSIZE = 12.0
-
-
-class ReportFigure(Figure):
-    """A `Figure` that shows itself in a notebook even when pyplot was never imported.
-
-    Where matplotlib's notebook integration is active (``%matplotlib inline``,
-    Quarto) its formatter draws the figure as usual; otherwise ``_repr_png_``
-    does.  The figure is not registered with pyplot, so it appears once.
-    """
-
-    def _repr_png_(self) -> bytes | None:
-        if _notebook_draws_figures():
-            return None  # drawn once, in the format Quarto asked for (svg for HTML, png for PDF)
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", bbox_inches="tight")
-        return buffer.getvalue()
-
-
-def _notebook_draws_figures() -> bool:
-    """Whether IPython has a formatter for matplotlib figures (``%matplotlib inline``, Quarto's setup)."""
-    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
-    if shell is None:
-        return False
-    formatters = shell.display_formatter.formatters.values()
-    return any(Figure in getattr(f, "type_printers", {}) for f in formatters)
-
-
-def style():
-    """The figure style as a context manager: ``with style(): ...``."""
-    return mpl.rc_context(STYLE)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -242,8 +157,8 @@ def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str, xmin: f
     labels = [f"{t:g}" for t in ticks] if xunit == "months" else [f"{round(t * MONTH_DAYS):d}" for t in ticks]
     ax.set_xticklabels(labels)
     ax.set_yticks([0, 20, 40, 60, 80, 100])
-    ax.set_xlabel(f"{xunit.capitalize()} after HCT", fontsize=STYLE["axes.labelsize"], color=_INK, labelpad=4)
-    ax.set_ylabel(ylabel, fontsize=STYLE["axes.labelsize"], color=_INK)
+    ax.set_xlabel(f"{xunit.capitalize()} after HCT", fontsize=STYLE["axes.labelsize"], color=INK, labelpad=4)
+    ax.set_ylabel(ylabel, fontsize=STYLE["axes.labelsize"], color=INK)
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
     for side in ("left", "bottom"):
@@ -251,7 +166,7 @@ def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str, xmin: f
         ax.spines[side].set_linewidth(0.8)
         ax.spines[side].set_color("#444444")
     ax.tick_params(axis="both", which="major", labelsize=STYLE["xtick.labelsize"], length=3.5, width=0.8,
-                   color="#444444", labelcolor=_INK)
+                   color="#444444", labelcolor=INK)
     ax.grid(False)
     ax.set_facecolor("white")
 
@@ -295,19 +210,19 @@ def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks:
         return Bbox.union([t.get_window_extent(renderer) for t in left_of])
 
     ax.annotate("Number at risk", xy=(0, 0), xycoords=(left_column, anchor_y), xytext=(0, -_RISK_GAP_PT),
-                textcoords="offset points", ha="left", va="top", fontsize=_RISK_FONTSIZE, color=_INK,
+                textcoords="offset points", ha="left", va="top", fontsize=_RISK_FONTSIZE, color=INK,
                 annotation_clip=False, gid="risk-header")
 
 
 def _draw_title(ax: Axes, title: str | None, letter: str | None):
     if title:
-        ax.set_title(title, loc="left", fontsize=STYLE["axes.titlesize"], fontweight="bold", color=_INK,
+        ax.set_title(title, loc="left", fontsize=STYLE["axes.titlesize"], fontweight="bold", color=INK,
                      pad=STYLE["axes.titlepad"])
     if letter:
         # At the far left of the panel (left edge of the y-axis label), level with the title.
         ax.annotate(letter, xy=(0, 1), xycoords=(ax.yaxis.label, "axes fraction"),
                     xytext=(0, STYLE["axes.titlepad"]), textcoords="offset points", ha="left", va="baseline",
-                    fontsize=_LETTER_FONTSIZE, fontweight="bold", color=_INK, annotation_clip=False,
+                    fontsize=_LETTER_FONTSIZE, fontweight="bold", color=INK, annotation_clip=False,
                     gid="panel-letter")
 
 
@@ -339,12 +254,12 @@ def _draw_endpoint(ax: Axes, result: EndpointResult, *, times, colors, show_ci, 
         panel.legend = ax.legend(handles, [_legend_label(result, c, min_cell) for c in result.curves], loc="upper left",
                                  bbox_to_anchor=(0, 1), bbox_transform=ax.transAxes, frameon=False,
                                  borderpad=0, borderaxespad=0, handlelength=1.8, handletextpad=0.6,
-                                 labelspacing=0.35, fontsize=STYLE["legend.fontsize"], labelcolor=_INK)
+                                 labelspacing=0.35, fontsize=STYLE["legend.fontsize"], labelcolor=INK)
         panel.legend.set_gid("legend")
     text = _test_text(result)
     if text is not None:
         panel.ptext = ax.text(0, 0, text, transform=ax.transAxes, ha="left", va="top",
-                              fontsize=STYLE["legend.fontsize"], color=_INK, gid="test")
+                              fontsize=STYLE["legend.fontsize"], color=INK, gid="test")
     return panel
 
 
@@ -442,6 +357,22 @@ def _finish(fig: Figure, panels: list[_Panel], *, own_figure: bool):
 # --------------------------------------------------------------------------- public API
 
 
+def day_ticks(days) -> tuple[float, ...]:
+    """Ticks of a day axis (engraftment, acute GVHD by day 100), in months: day d at d x (one day in
+    months).  This product lies up to 1 ulp above d / 30.4375, the time of an event on day d, so the
+    number at risk under the tick leaves out patients whose follow-up ends on that day."""
+    day = days_to_months(1)
+    return tuple(d * day for d in days)
+
+
+def time_ticks(horizons) -> tuple[float, ...]:
+    """Axis ticks and numbers-at-risk times: 0 to the last horizon, yearly (6-monthly for short horizons)."""
+    last = max(horizons)
+    step = 12 if last >= 36 else 6 if last >= 12 else 1
+    ticks = list(range(0, int(last) + 1, step))
+    return tuple(ticks if ticks[-1] == last else [*ticks, last])
+
+
 def plot_curves(
     result: EndpointResult,
     *,
@@ -453,7 +384,7 @@ def plot_curves(
     ylabel: str | None = None,
     xmax: float | None = None,
     figsize: tuple[float, float] = _FIGSIZE,
-    min_cell: int = 0,
+    min_cell: int | None = None,
     landmark: float = 0.0,
     xunit: str = "months",
 ) -> Figure:
@@ -500,6 +431,7 @@ def plot_curves(
     matplotlib.figure.Figure
         The figure holding the plot (``ax.figure`` when `ax` was given).
     """
+    min_cell = resolve_min_cell(min_cell)
     with style():
         own_figure = ax is None
         if own_figure:
@@ -525,7 +457,7 @@ def plot_panels(
     letters: Sequence[str] | str | None = "ABCDEFGHIJKL",
     xmax: float | None = None,
     figsize: tuple[float, float] | None = None,
-    min_cell: int = 0,
+    min_cell: int | None = None,
     landmark: float = 0.0,
     xunit: str = "months",
 ) -> Figure:
@@ -551,6 +483,7 @@ def plot_panels(
         As in `plot_curves`, one landmark for every panel.
     The other parameters are as in `plot_curves`.
     """
+    min_cell = resolve_min_cell(min_cell)
     results = list(results)
     if not results:
         raise ValueError("plot_panels needs at least one result")

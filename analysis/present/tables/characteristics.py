@@ -30,6 +30,7 @@ from analysis.analyses.characteristics import (
     Statistic,
 )
 from analysis.present.numbers import fmt_p, fmt_pct
+from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
 
 __all__ = ["characteristics_frame", "characteristics_gt", "fmt_count", "fmt_median_range"]
@@ -47,11 +48,12 @@ def _number(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
-def fmt_count(count: Count, min_cell: int = 0) -> str:
+def fmt_count(count: Count, min_cell: int | None = None) -> str:
     """'12 (41.4%)': n and the percentage of the group's non-missing values.
 
     With the small-cell rule (`min_cell` > 0), a count below it is '<5' without a percentage.
     """
+    min_cell = resolve_min_cell(min_cell)
     if is_suppressed(count.n, min_cell):
         return suppress_count(count.n, min_cell)
     if count.denominator == 0:
@@ -59,7 +61,7 @@ def fmt_count(count: Count, min_cell: int = 0) -> str:
     return f"{count.n} ({fmt_pct(count.n / count.denominator)})"
 
 
-def fmt_median_range(summary: MedianRange, min_cell: int = 0) -> str:
+def fmt_median_range(summary: MedianRange, min_cell: int | None = None) -> str:
     """'45 (16-68)' for whole-number data, '45.3 (16.2-68.9)' otherwise.
 
     The median of whole numbers keeps one decimal when it falls between two
@@ -67,6 +69,7 @@ def fmt_median_range(summary: MedianRange, min_cell: int = 0) -> str:
     rule, the summary of fewer than `min_cell` values is '<5 values' (its
     minimum and maximum would be single patients' values).
     """
+    min_cell = resolve_min_cell(min_cell)
     if summary.n == 0 or _isnan(summary.median):
         return "NA"
     if is_suppressed(summary.n, min_cell):
@@ -102,10 +105,11 @@ def _group_ids(table: CharacteristicsTable) -> list[str]:
     return [f"group_{i}" for i in range(len(table.groups))]
 
 
-def characteristics_frame(table: CharacteristicsTable, *, min_cell: int = 0) -> pd.DataFrame:
+def characteristics_frame(table: CharacteristicsTable, *, min_cell: int | None = None) -> pd.DataFrame:
     """The displayed text of Table 1 as a new DataFrame (columns: label,
     overall, group_0.., p), one row per table line; counts below `min_cell`
     shown as '<5' (small-cell rule; 0 = off)."""
+    min_cell = resolve_min_cell(min_cell)
     has_tests = bool(table.groups)
     records = []
     for row in table.rows:
@@ -159,7 +163,7 @@ def _notes(table: CharacteristicsTable, min_cell: int = 0) -> list[str]:
     return notes
 
 
-def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *, min_cell: int = 0) -> GT:
+def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *, min_cell: int | None = None) -> GT:
     """Table 1 as a great-tables `GT`, laid out like gtsummary's `tbl_summary`.
 
     Columns "Characteristic", "Overall, N = 59", one per group ("CB, N = 29",
@@ -170,6 +174,7 @@ def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *,
     count below it, the "N = " of a column included, is shown as "<5" and its
     percentage is not shown.
     """
+    min_cell = resolve_min_cell(min_cell)
     frame = characteristics_frame(table, min_cell=min_cell)
     gids = _group_ids(table)
     labels = {"label": "Characteristic", "overall": f"Overall, N = {suppress_count(table.n, min_cell)}"}

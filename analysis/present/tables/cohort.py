@@ -12,6 +12,7 @@ from analysis.analyses.characteristics import MissingData
 from analysis.present.numbers import fmt_pct
 from analysis.data.cohort import Cohort
 from analysis.analyses.cohort import CohortOverview
+from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
 
 
@@ -27,7 +28,8 @@ def _with_rule(gt: GT, counts, min_cell: int) -> GT:
     return gt
 
 
-def flow_table(overview: CohortOverview, *, min_cell: int = 0) -> GT:
+def flow_table(overview: CohortOverview, *, min_cell: int | None = None) -> GT:
+    min_cell = resolve_min_cell(min_cell)
     frame = pd.DataFrame(
         {"Step": [("  Excluded: " if s.excluded else "") + s.label for s in overview.flow],
          "Patients": [_count(s.n, min_cell) for s in overview.flow]}
@@ -36,12 +38,13 @@ def flow_table(overview: CohortOverview, *, min_cell: int = 0) -> GT:
     return _with_rule(gt, [s.n for s in overview.flow], min_cell)
 
 
-def cohort_flow_table(cohort: Cohort, *, min_cell: int = 0) -> GT:
+def cohort_flow_table(cohort: Cohort, *, min_cell: int | None = None) -> GT:
     """Records in the extract -> excluded, one row per reason -> patients analysed.
 
     Built from `Cohort.flow` (the study's inclusion criteria); every record of the extract is
     in exactly one row below the first.
     """
+    min_cell = resolve_min_cell(min_cell)
     steps = cohort.flow
     frame = pd.DataFrame(
         {"Step": [("\u2003Excluded: " if excluded else "") + label for label, _, excluded in steps],
@@ -54,7 +57,8 @@ def cohort_flow_table(cohort: Cohort, *, min_cell: int = 0) -> GT:
     return _with_rule(gt, [n for _, n, _ in steps], min_cell)
 
 
-def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int = 0) -> GT:
+def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int | None = None) -> GT:
+    min_cell = resolve_min_cell(min_cell)
     rows = [(endpoint, _count(analysed, min_cell), reason, _count(excluded, min_cell))
             for endpoint, analysed, reason, excluded in overview.endpoint_exclusions]
     frame = pd.DataFrame(rows, columns=["Endpoint", "Analysed", "Reason for exclusion", "Excluded"])
@@ -67,20 +71,9 @@ def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int = 0) -> 
     return _with_rule(gt, counts, min_cell)
 
 
-def warnings_markdown(overview: CohortOverview, *, min_cell: int = 0) -> str:
-    """Questionable records kept in the analysis, as a Markdown list (never patient-level values)."""
-    if not overview.warnings:
-        return "No questionable records were found."
-
-    def count(k: int) -> str:
-        return f"{suppress_count(k, min_cell)} record{'s' if k != 1 or is_suppressed(k, min_cell) else ''}"
-
-    items = "\n".join(f"- `{w.column}`: {w.message} ({count(w.count)})" for w in overview.warnings)
-    return f"Questionable records kept in the analysis:\n\n{items}\n"
-
-
-def missing_data_table(missing: MissingData, *, min_cell: int = 0) -> GT:
+def missing_data_table(missing: MissingData, *, min_cell: int | None = None) -> GT:
     """Missing values per column among the patients for whom the value applies."""
+    min_cell = resolve_min_cell(min_cell)
 
     def shown(r) -> str:
         if not r.applicable:

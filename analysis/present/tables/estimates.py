@@ -1,7 +1,7 @@
-"""Tables of estimates and of published-versus-computed numbers (great-tables).
+"""Tables of estimates with 95% CIs at fixed times, medians and group tests (great-tables).
 
 Only formatting happens here: every number comes from a result object computed
-elsewhere and is turned into text with `analysis.formatting`, so the HTML page,
+elsewhere and is turned into text with `analysis.present.numbers`, so the HTML page,
 the PDF and the prose show the same strings.  The tables are plain HTML
 ``<table>``s: meaning never depends on CSS (group rows are indented with em
 spaces, not padding; notes are footnotes and source notes, not colours), so
@@ -10,27 +10,23 @@ they survive Quarto's conversion to Typst for the PDF.
 Examples
 --------
 >>> estimates_table([os_, relapse], times=(12, 60))            # doctest: +SKIP
->>> comparison_table([("OS at 1 year", "33.9%", "34.2%", "+0.3 points")])  # doctest: +SKIP
 """
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Sequence
 
 import pandas as pd
 from great_tables import GT, loc, style
 
-from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_median, fmt_months, fmt_p, fmt_pct, fmt_test_name
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.data.schema import lower_first
+from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
+from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
+from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.style import INDENT
 from analysis.stats.results import EndpointResult
 
-__all__ = ["ComparisonRow", "comparison_table", "estimates_table"]
-
-_INDENT = "\u2003"  # em space: an indentation that survives HTML -> Typst
-_DASH = "\u2014"  # em dash: "not applicable"
+__all__ = ["estimates_table"]
 
 _SPANNER = "Estimate, % (95% CI)"
 
@@ -45,16 +41,9 @@ def _estimate_note(results: Sequence[EndpointResult]) -> str:
             "competing risks (Aalen-Johansen); with 95% confidence intervals.")
 
 
-def _lower_first(text: str) -> str:
-    """'Graft source' -> 'graft source', but 'HCT status' stays (an acronym)."""
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        return text[0].lower() + text[1:]
-    return text
-
-
 def _endpoint_label(result: EndpointResult) -> str:
     if result.by and len(result.curves) > 1:
-        return f"{result.title} by {_lower_first(result.by)}"
+        return f"{result.title} by {lower_first(result.by)}"
     return result.title
 
 
@@ -77,7 +66,7 @@ def estimates_table(
     subtitle: str | None = None,
     stubhead: str = "Endpoint",
     source_note: str | None = None,
-    min_cell: int = 0,
+    min_cell: int | None = None,
 ) -> GT:
     """Estimates with 95% CIs at fixed times, medians and group tests, one row per curve.
 
@@ -109,6 +98,7 @@ def estimates_table(
         (95% CI) when any result carries medians, and p-value when any result
         carries a group test.  Test names are footnotes.
     """
+    min_cell = resolve_min_cell(min_cell)
     results = list(results)
     if not results:
         raise ValueError("estimates_table needs at least one result")
@@ -145,7 +135,7 @@ def estimates_table(
         heading_rows.append(len(rows))
         rows.append(heading)
         for curve, median in zip(result.curves, medians):
-            rows.append(curve_row(_INDENT + curve_label(result, curve), curve, median))
+            rows.append(curve_row(INDENT + curve_label(result, curve), curve, median))
 
     columns = ["label", "n", "events", *time_cols]
     if has_median:
@@ -185,164 +175,6 @@ def estimates_table(
     rule = suppression_note(min_cell)
     if rule and any(is_suppressed(v, min_cell) for r in results for c in r.curves for v in (c.n, c.events)):
         gt = gt.tab_source_note(rule)
-    if source_note:
-        gt = gt.tab_source_note(source_note)
-    return gt
-
-
-# --------------------------------------------------------------------------- published vs computed
-
-Kind = Literal["text", "pct", "p", "count", "months", "number"]
-
-
-@dataclass(frozen=True)
-class ComparisonRow:
-    """One number as published and as this report computes it.
-
-    `published`, `computed` and `difference` may be text (shown as given) or
-    numbers, formatted by `kind`: "pct" (proportions 0-1 shown as percentages,
-    differences in percentage points), "p" (p-values), "count", "months" or
-    "number" (`digits` decimals).  Without a `difference`, the difference of
-    two numbers is computed; otherwise a dash is shown.  Rows sharing a
-    `section` are grouped under it.
-    """
-
-    label: str
-    published: str | float | None
-    computed: str | float | None
-    difference: str | float | None = None
-    kind: Kind = "number"
-    section: str | None = None
-    digits: int | None = None
-
-
-def _number(value) -> float | None:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
-
-
-def _shown(value, kind: str, digits: int | None) -> str:
-    if value is None:
-        return _DASH
-    if isinstance(value, str):
-        return value
-    number = _number(value)
-    if number is None:
-        return "NA"
-    if kind == "pct":
-        return fmt_pct(number, 1 if digits is None else digits)
-    if kind == "p":
-        return fmt_p(number)
-    if kind == "count":
-        return f"{number:.0f}"
-    if kind == "months":
-        return fmt_months(number, 1 if digits is None else digits)
-    return f"{number:.{2 if digits is None else digits}f}"
-
-
-def _shown_difference(row: ComparisonRow) -> str:
-    difference = row.difference
-    if isinstance(difference, str):
-        return difference
-    if difference is None:
-        published, computed = _number(row.published), _number(row.computed)
-        if published is None or computed is None:
-            return _DASH
-        difference = computed - published
-    number = _number(difference)
-    if number is None:
-        return "NA"
-    if row.kind == "pct":
-        return _signed(100 * number, 1 if row.digits is None else row.digits) + " points"
-    if row.kind == "count":
-        return _signed(number, 0)
-    if row.kind == "p":
-        return _signed(number, 3)
-    return _signed(number, (1 if row.kind == "months" else 2) if row.digits is None else row.digits)
-
-
-def _signed(value: float, digits: int) -> str:
-    """'+0.3', '-1.2'; no sign where the rounded value is zero ('0.0')."""
-    shown = f"{value:+.{digits}f}"
-    return shown[1:] if float(shown) == 0 else shown
-
-
-def _as_row(row) -> ComparisonRow:
-    if isinstance(row, ComparisonRow):
-        return row
-    if isinstance(row, Mapping):
-        return ComparisonRow(**row)
-    values = tuple(row)
-    if not 3 <= len(values) <= 4:
-        raise ValueError(f"a comparison row is (label, published, computed[, difference]); got {row!r}")
-    return ComparisonRow(*values)
-
-
-def comparison_table(
-    rows: Iterable[ComparisonRow | Mapping | Sequence],
-    *,
-    title: str | None = None,
-    subtitle: str | None = None,
-    label_header: str = "",
-    published_label: str = "Published",
-    computed_label: str = "This report",
-    difference_label: str = "Difference",
-    source_note: str | None = None,
-    min_cell: int = 0,
-) -> GT:
-    """Rows of "published vs this report vs difference".
-
-    Parameters
-    ----------
-    rows
-        `ComparisonRow`s, mappings with its fields, or tuples
-        ``(label, published, computed[, difference])`` whose values are text
-        (shown as given) or numbers.
-    title, subtitle
-        Table header, none by default.
-    label_header, published_label, computed_label, difference_label
-        Column labels.
-    source_note
-        A note under the table (e.g. where the published numbers come from).
-    min_cell
-        The study's small-cell rule: a computed count (kind "count") below it
-        is shown as "<5" and its difference as a dash (0, the default: off).
-        Published numbers are public and shown as published.
-
-    Returns
-    -------
-    great_tables.GT
-    """
-    parsed = [_as_row(r) for r in rows]
-    hidden = [r.kind == "count" and is_suppressed(_number(r.computed), min_cell) for r in parsed]
-    frame = pd.DataFrame(
-        {
-            "label": [r.label for r in parsed],
-            "published": [_shown(r.published, r.kind, r.digits) for r in parsed],
-            "computed": [suppress_count(_number(r.computed), min_cell) if h else _shown(r.computed, r.kind, r.digits)
-                         for r, h in zip(parsed, hidden)],
-            "difference": [_DASH if h else _shown_difference(r) for r, h in zip(parsed, hidden)],
-            "section": [r.section or "" for r in parsed],
-        }
-    )
-    grouped = any(r.section for r in parsed)
-    gt = GT(frame, rowname_col="label", groupname_col="section" if grouped else None)
-    if not grouped:
-        gt = gt.cols_hide("section")
-    gt = (
-        gt.tab_stubhead(label_header)
-        .cols_label(published=published_label, computed=computed_label, difference=difference_label)
-        .cols_align("center", columns=["published", "computed", "difference"])
-    )
-    if title or subtitle:
-        gt = gt.tab_header(title=title or "", subtitle=subtitle)
-    if any(hidden):
-        gt = gt.tab_source_note(suppression_note(min_cell))
     if source_note:
         gt = gt.tab_source_note(source_note)
     return gt
