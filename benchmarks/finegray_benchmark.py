@@ -1,4 +1,4 @@
-"""Benchmark: `analysis.finegray.fine_gray` against R's `cmprsk::crr` and
+"""Benchmark: `analysis.stats.finegray.fine_gray` against R's `cmprsk::crr` and
 `survival::finegray` + weighted `coxph` on the same synthetic data.
 
 Not a test.  For each size n it generates seeded competing-risk data (whole-day
@@ -230,7 +230,7 @@ def main(argv=None) -> int:
             file=sys.stderr, flush=True)
 
     lines = [
-        "# Fine-Gray benchmark: `analysis.finegray.fine_gray` vs R",
+        "# Fine-Gray benchmark: `analysis.stats.finegray.fine_gray` vs R",
         "",
         machine_line(),
         "",

@@ -2,7 +2,7 @@
 
 Not a test.  For each size n (default 10^3, 10^4, 10^5, 10^6) it
 
-1. generates a seeded synthetic registry (`analysis.registry_synthetic`) and writes it as CSV
+1. generates a seeded synthetic registry (`analysis.build.registry_synthetic`) and writes it as CSV
    (the SPEC extract format), then derives from it, with this package's endpoint code, one
    analysis CSV: OS and EFS (time, status), relapse with death as competing event, graft source
    (3 groups), five covariates (status PR and NR vs CR, graft PB and BM vs CB, age) and the onset
@@ -434,7 +434,7 @@ def _median(times) -> float | None:
 
 
 def _time_chapters(repeat: int, jobs: int = 1) -> dict:
-    """Execute every chapter on the committed 59-patient cohort (`python -m analysis.build.qmd execute
+    """Execute every chapter on the committed 59-patient cohort (`python -m analysis.build execute
     --jobs N`), `repeat` times (at most 3): the median wall time."""
     env = dict(os.environ)
     env.pop("REPORT_DATA", None)
@@ -442,7 +442,7 @@ def _time_chapters(repeat: int, jobs: int = 1) -> dict:
     times = []
     for _ in range(max(1, min(repeat, 3))):
         start = time.perf_counter()
-        run = subprocess.run([sys.executable, "-m", "analysis.build.qmd", "execute", "--jobs", str(jobs)], cwd=ROOT,
+        run = subprocess.run([sys.executable, "-m", "analysis.build", "execute", "--jobs", str(jobs)], cwd=ROOT,
                              env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - start)
         if run.returncode != 0:
@@ -615,7 +615,7 @@ def _markdown(args, sizes, rows, data_info, r_process, chapters, failures, use_r
         f"Command: `python benchmarks/run_benchmarks.py --sizes {','.join(map(str, sizes))} --r-cap {args.r_cap:g} "
         f"--repeat {args.repeat}{' --no-r' if args.no_r else ''}` (run {started}).",
         "",
-        "Data: `analysis.registry_synthetic.generate_registry(n, seed=" + str(args.seed) + ")`, written as a SPEC "
+        "Data: `analysis.build.registry_synthetic.generate_registry(n, seed=" + str(args.seed) + ")`, written as a SPEC "
         "CSV; the estimators run on an analysis CSV derived from it by this package's endpoint code (OS, EFS, "
         "relapse with non-relapse death competing, graft source CB/PB/BM, covariates status PR and NR vs CR, graft "
         "PB and BM vs CB, age; onset of acute GVHD II-IV), which R reads too. Times in seconds, the median of the "
@@ -647,7 +647,7 @@ def _markdown(args, sizes, rows, data_info, r_process, chapters, failures, use_r
                      f"{info['relapses']:,} | {info['nrm']:,} | {info['distinct_os_times']:,} | {info['agvhd']:,} | "
                      f"{_fmt_mb(r_process.get(n))} |")
     if chapters is not None:
-        lines += ["", "Executing all chapters on the 59-patient synthetic cohort (`python -m analysis.build.qmd execute "
+        lines += ["", "Executing all chapters on the 59-patient synthetic cohort (`python -m analysis.build execute "
                       "--jobs N`: one Jupyter kernel per page with Quarto's setup cell, as `quarto render` runs "
                       "them; pages without code get no kernel):", ""]
         for run in chapters:

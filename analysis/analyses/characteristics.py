@@ -2,7 +2,7 @@
 
 Statistics only: the functions here never print, plot or read files.  They
 return frozen records (`CharacteristicsTable`, `MissingData`) that
-`analysis.characteristics_table` turns into a gtsummary-like table.
+`analysis.present.tables.characteristics` turns into a gtsummary-like table.
 
 The p-values are Fisher's exact test (categorical) and the Kruskal-Wallis test (continuous),
 as R's ``fisher.test`` and ``kruskal.test`` (`analysis.stats.exact`).

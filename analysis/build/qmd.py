@@ -8,7 +8,7 @@ of the prose in the same kernel.  A page without code gets no kernel (Quarto
 renders it with its markdown engine).  `execute_qmd` does the same and raises
 on any exception, so the test suite catches a broken chapter before a user's
 `quarto render` does.
-`python -m analysis.qmd preview` writes each executed page as HTML to
+`python -m analysis.build preview` writes each executed page as HTML to
 `_preview/` for looking at figures and tables where Quarto is absent.
 """
 from __future__ import annotations
@@ -241,7 +241,7 @@ def main(argv: list[str]) -> int:
         for page, _ in execute_pages([Path(a) for a in args] if args else chapters(), jobs):
             print(f"executed {page}")
         return 0
-    print("usage: python -m analysis.qmd preview [DIR] | execute [--jobs N] [PAGE.qmd ...]", file=sys.stderr)
+    print("usage: python -m analysis.build preview [DIR] | execute [--jobs N] [PAGE.qmd ...]", file=sys.stderr)
     return 2
 
 

@@ -1,6 +1,6 @@
 """A seeded synthetic *registry* of any size, in the SPEC extract format.
 
-`analysis.synthetic` makes the 59-patient cohort that mimics one published
+`analysis.build.synthetic` makes the 59-patient cohort that mimics one published
 study; this module makes registry-scale extracts (10^3 to 10^6 and more
 transplants) for benchmarks and for checking that every analysis scales.  The
 records look like a national registry's: several diseases, all three graft
@@ -9,7 +9,7 @@ some values missing, whole-day dates (so tied times are the norm), relapse and
 non-relapse death competing, engraftment, acute and chronic GVHD, CR reached
 after HCT, loss to follow-up and administrative censoring at the data cutoff.
 
-Every record passes `analysis.loading.validate` without an error: events are
+Every record passes `analysis.data.validate.validate` without an error: events are
 on or before last contact, dates never precede HCT, flags agree with dates,
 grades with onset dates, causes of death with vital status, primary induction
 failure only with status NR, CR after HCT only for patients not in CR at HCT.
@@ -35,7 +35,7 @@ Public API
 ``generate_registry(n, seed=DEFAULT_SEED) -> pandas.DataFrame``
 ``registry_csv_text(frame) -> str``
 ``write_registry(path, n, seed=DEFAULT_SEED) -> pathlib.Path``
-``main(argv=None) -> int``  (``python -m analysis.registry_synthetic N OUTPUT.csv [--seed S]``)
+``main(argv=None) -> int``  (``python -m analysis.build registry N OUTPUT.csv [--seed S]``)
 """
 from __future__ import annotations
 
@@ -327,9 +327,9 @@ def default_path(n: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m analysis.registry_synthetic N [OUTPUT.csv] [--seed S]``: write a synthetic registry."""
+    """``python -m analysis.build registry N [OUTPUT.csv] [--seed S]``: write a synthetic registry."""
     parser = argparse.ArgumentParser(
-        prog="python -m analysis.registry_synthetic",
+        prog="python -m analysis.build registry",
         description="Write a seeded synthetic registry of N transplants (CSV, SPEC format).",
     )
     parser.add_argument("n", type=int, help="number of patients")

@@ -32,7 +32,7 @@ Public API
 ``generate_cohort(seed=DEFAULT_SEED) -> pandas.DataFrame``
 ``cohort_csv_text(cohort) -> str``
 ``write_cohort(path, seed=DEFAULT_SEED) -> pathlib.Path``
-``main(argv=None) -> int``  (``python -m analysis.synthetic [PATH] [--seed N]``)
+``main(argv=None) -> int``  (``python -m analysis.build data [PATH] [--seed N]``)
 """
 from __future__ import annotations
 
@@ -526,9 +526,9 @@ def write_cohort(path: str | Path = DEFAULT_PATH, seed: int = DEFAULT_SEED) -> P
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m analysis.synthetic [PATH] [--seed N]``: write the synthetic cohort."""
+    """``python -m analysis.build data [PATH] [--seed N]``: write the synthetic cohort."""
     parser = argparse.ArgumentParser(
-        prog="python -m analysis.synthetic",
+        prog="python -m analysis.build data",
         description="Write the seeded synthetic ANKL cohort (CSV, SPEC format).",
     )
     parser.add_argument("path", nargs="?", default=str(DEFAULT_PATH),

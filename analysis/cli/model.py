@@ -3,42 +3,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 
+from analysis.analyses.models import fit_model
 from analysis.cli.data import add_data_arguments, cohort_from_args
-from analysis.analyses.models import ModelResult, fit_model
+from analysis.cli.documents import model_document
 from analysis.domain.states import STATES
-
-
-def _number(value):
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-
-
-def _test(test):
-    if test is None:
-        return None
-    return {"name": test.name, "statistic": _number(test.statistic), "df": int(test.df), "p": _number(test.p)}
-
-
-def model_document(result: ModelResult) -> dict:
-    """The stable JSON interface of SPEC's `model` command."""
-    return {
-        "endpoint": result.endpoint,
-        "method": result.method,
-        "n": result.n,
-        "events": result.events,
-        "ties": result.ties,
-        "time_dependent": result.time_dependent,
-        "landmark": result.landmark,
-        "references": result.references,
-        "excluded": [{"reason": reason, "n": k} for reason, k in result.exclusions],
-        "terms": [
-            {"term": t.term, "coef": _number(t.coef), "se": _number(t.se), "hr": _number(t.hr),
-             "lower": _number(t.lower), "upper": _number(t.upper), "p": _number(t.p)}
-            for t in result.terms
-        ],
-        "tests": {name: _test(test) for name, test in result.tests.items()},
-    }
 
 
 def _references(values: list[str]) -> dict:

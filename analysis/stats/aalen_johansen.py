@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.stats.checks import competing_risks_outcome
-from analysis.stats.core import Z_CUMINC, frozen_array, unique_inverse
+from analysis.stats.core import Z_CUMINC, unique_inverse
 from analysis.stats.results import Curve
 
 __all__ = ["cumulative_incidence", "tie_correction"]
@@ -69,21 +69,8 @@ def cumulative_incidence(time, status, cause: int = 1, label: str = "all") -> Cu
 
     variance = _gray_cif_variance(at_risk, d1, d2, s_before, s_after, f)
     lower, upper = _loglog_ci(f, variance)
-    return Curve(
-        kind="incidence",
-        label=str(label),
-        n=int(n),
-        events=int(is_cause.sum()),
-        time=frozen_array(ut),
-        n_risk=frozen_array(at_risk),
-        n_event=frozen_array(d1),
-        n_censor=frozen_array(n_censor),
-        estimate=frozen_array(f),
-        variance=frozen_array(variance),
-        lower=frozen_array(lower),
-        upper=frozen_array(upper),
-        competing_events=int(is_comp.sum()),
-    )
+    return Curve.of("incidence", label, n, is_cause.sum(), time=ut, n_risk=at_risk, n_event=d1, n_censor=n_censor,
+                    estimate=f, variance=variance, lower=lower, upper=upper, competing_events=int(is_comp.sum()))
 
 
 def tie_correction(d: np.ndarray, r: np.ndarray) -> np.ndarray:

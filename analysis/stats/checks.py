@@ -40,17 +40,22 @@ def _reject_missing(values, name: str) -> None:
         raise ValueError(f"{name} has {count} missing value(s), first at position {first}; drop or resolve them first")
 
 
-def as_times(values, name: str = "time", n: int | None = None, *, nonnegative: bool = True) -> np.ndarray:
-    """Finite float times (>= 0 unless `nonnegative` is False), one-dimensional, not empty, of length `n`."""
+def _floats(values, name: str, n: int | None, expected: str) -> np.ndarray:
+    """One-dimensional values of length `n`, none missing, as floats (`expected` says what they must be)."""
     array = one_dimensional(values, name)
-    if array.size == 0:
-        raise ValueError(f"{name} is empty: no observations")
     _same_length(array, name, n)
     _reject_missing(array, name)
     try:
-        times = array.astype(float)
+        return array.astype(float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
+        raise ValueError(f"{name} must be {expected}: {exc}") from None
+
+
+def as_times(values, name: str = "time", n: int | None = None, *, nonnegative: bool = True) -> np.ndarray:
+    """Finite float times (>= 0 unless `nonnegative` is False), one-dimensional, not empty, of length `n`."""
+    if np.size(values) == 0 and np.ndim(values) == 1:
+        raise ValueError(f"{name} is empty: no observations")
+    times = _floats(values, name, n, "numeric")
     infinite = ~np.isfinite(times)
     if infinite.any():
         count, first = _first(infinite)
@@ -65,13 +70,7 @@ def as_times(values, name: str = "time", n: int | None = None, *, nonnegative: b
 
 def as_events(values, n: int, name: str = "event") -> np.ndarray:
     """0/1 event indicators (1 = event, 0 = censored) as int64, one per time."""
-    array = one_dimensional(values, name)
-    _same_length(array, name, n)
-    _reject_missing(array, name)
-    try:
-        events = array.astype(float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be 0 or 1: {exc}") from None
+    events = _floats(values, name, n, "0 or 1")
     other = ~((events == 0) | (events == 1))
     if other.any():
         count, first = _first(other)
@@ -81,13 +80,7 @@ def as_events(values, n: int, name: str = "event") -> np.ndarray:
 
 def as_status(values, n: int, name: str = "status") -> np.ndarray:
     """Competing-risks status codes as int64: 0 = censored, otherwise the cause of the event."""
-    array = one_dimensional(values, name)
-    _same_length(array, name, n)
-    _reject_missing(array, name)
-    try:
-        status = array.astype(float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric: {exc}") from None
+    status = _floats(values, name, n, "numeric")
     if not np.isfinite(status).all() or (status != np.round(status)).any():
         raise ValueError(f"{name} must hold integer codes (0 = censored, otherwise the cause)")
     return status.astype(np.int64)

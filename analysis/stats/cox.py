@@ -5,7 +5,7 @@
 * right-censored data ``coxph(Surv(time, event) ~ x)``, or counting-process
   data ``coxph(Surv(start, stop, event) ~ x)`` when `start` is given (a row is
   at risk at t when start < t <= stop; this is how time-dependent covariates
-  enter, see `analysis.timedep`), optionally ``+ strata(s)``;
+  enter, see `analysis.stats.timedep`), optionally ``+ strata(s)``;
 * ties by Efron's approximation (default) or Breslow's;
 * like R (``timefix = TRUE``) times closer than ``sqrt(machine epsilon)`` are
   first merged by `aeqSurv`'s rule (start and stop times together);
@@ -446,7 +446,7 @@ def cox_model(
         column).  DataFrame columns or dict keys become the term names.
     start : array_like of float, optional
         Interval start times: fits ``coxph(Surv(start, time, event) ~ ...)``
-        on (start, time] rows, e.g. from `analysis.timedep.split_at_event`.
+        on (start, time] rows, e.g. from `analysis.stats.timedep.split_at_event`.
     ties : "efron" (default, as coxph) or "breslow"
     strata : array_like, optional
         Stratum labels, as ``+ strata(s)``: separate baseline hazards.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times
-from analysis.stats.core import TOLERANCE, Z_975, frozen_array, merge_near_ties, unique_inverse
+from analysis.stats.core import TOLERANCE, Z_975, merge_near_ties, unique_inverse
 from analysis.stats.results import Curve, Median
 
 __all__ = ["FollowUp", "kaplan_meier", "median_survival", "product_limit_curve", "reverse_km_followup"]
@@ -109,22 +109,9 @@ def product_limit_curve(
         greenwood = np.cumsum(ne / (nr * (nr - ne)))
         variance = surv**2 * greenwood
         lower, upper = _loglog_ci(surv, np.sqrt(greenwood))
-    return Curve(
-        kind="survival",
-        label=label,
-        n=n,
-        events=events,
-        time=frozen_array(times),
-        n_risk=frozen_array(n_risk),
-        n_event=frozen_array(n_event),
-        n_censor=frozen_array(n_censor),
-        estimate=frozen_array(surv),
-        variance=frozen_array(variance),
-        lower=frozen_array(lower),
-        upper=frozen_array(upper),
-        entry_time=entry_time,
-        exit_time=exit_time,
-    )
+    return Curve.of("survival", label, n, events, time=times, n_risk=n_risk, n_event=n_event, n_censor=n_censor,
+                    estimate=surv, variance=variance, lower=lower, upper=upper, entry_time=entry_time,
+                    exit_time=exit_time)
 
 
 def _loglog_ci(surv: np.ndarray, se_log: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,8 @@ from typing import Literal
 
 import numpy as np
 
+from analysis.stats.core import frozen_array
+
 
 @dataclass(frozen=True)
 class PointEstimate:
@@ -73,6 +75,16 @@ class Curve:
     # sorted, so that the numbers at risk count only patients who have entered.
     entry_time: np.ndarray | None = None
     exit_time: np.ndarray | None = None
+
+    #: The step-function arrays, one value per distinct time.
+    ARRAYS = ("time", "n_risk", "n_event", "n_censor", "estimate", "variance", "lower", "upper")
+
+    @classmethod
+    def of(cls, kind: str, label: str, n: int, events: int, **fields) -> "Curve":
+        """A curve whose step-function arrays (`ARRAYS`) are stored as read-only float copies."""
+        for name in cls.ARRAYS:
+            fields[name] = frozen_array(fields[name])
+        return cls(kind=kind, label=str(label), n=int(n), events=int(events), **fields)
 
     @property
     def start_value(self) -> float:

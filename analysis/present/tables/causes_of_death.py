@@ -27,8 +27,8 @@ def causes_of_death_table(
     Parameters
     ----------
     rows
-        `CauseOfDeath` records (`analysis.analyses.transplant.causes_of_death`), or ``(cause label, n deaths, percent of deaths, n after relapse, n without
-        relapse)`` tuples.  The percentage may be a proportion (0-1, as
+        `CauseOfDeath` records (`analysis.analyses.transplant.causes_of_death`), or ``(cause label,
+        n deaths, percent of deaths, n after relapse, n without relapse)`` tuples.  The percentage may be a proportion (0-1, as
         `fmt_pct` takes) or a percentage (0-100): when the percentages sum to
         more than 1.5 they are read as percentages.
     title, source_note

@@ -1,7 +1,7 @@
 """Tables of the cohort chapter: inclusion flow, per-endpoint exclusions, warnings.
 
 Every function takes `min_cell`, the study's small-cell rule (`study().min_cell`; 0 = off):
-counts below it are shown as "<5" (see `analysis.privacy`).
+counts below it are shown as "<5" (see `analysis.present.privacy`).
 """
 from __future__ import annotations
 

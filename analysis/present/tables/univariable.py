@@ -35,7 +35,7 @@ def univariable_table(
     Parameters
     ----------
     factors
-        `analysis.prognostic.UnivariableFactor` records (OS by Kaplan-Meier with
+        `analysis.analyses.prognostic.UnivariableFactor` records (OS by Kaplan-Meier with
         the log-rank test; relapse and NRM by Aalen-Johansen with Gray's test).
     os_at, incidence_at
         Months at which OS and the two incidences are shown.
