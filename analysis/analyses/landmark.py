@@ -19,7 +19,7 @@ from analysis.domain.endpoints import endpoint_data, section_available
 from analysis.domain.states import STATES, in_remission_at_hct, primary_induction_failure
 from analysis.stats.landmark import landmark
 from analysis.analyses.models import ModelResult, counting_process_cox, fit_model, state_months
-from analysis.data.schema import days_to_months
+from analysis.data.schema import column_label, days_to_months
 from analysis.stats.results import EndpointResult
 from analysis.stats.kaplan_meier import kaplan_meier, median_survival
 from analysis.stats.logrank import logrank_test
@@ -153,7 +153,7 @@ def cr_after_hct_comparison(data: pd.DataFrame) -> CrAfterHct | None:
     group = pif_cr[rows].astype(int)
     labels = ("CR/PR at HCT", "PIF, CR after HCT")
     versus = delayed_entry_comparison(start, time[rows], event[rows], group, labels=labels,
-                                      by="Status at HCT / CR after HCT")
+                                      by=f"{column_label('status_at_hct')} / CR after HCT")
     versus_cox = counting_process_cox(start, time[rows], event[rows], {"pif_cr_after_hct": group.astype(float)},
                                       endpoint="os", time_dependent="cr_after_hct")
 

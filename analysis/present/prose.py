@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analysis.analyses.characteristics import CharacteristicsTable, Count, MedianRange
 from analysis.analyses.cohort import CohortOverview
 from analysis.analyses.reproduction import PUBLISHED_STUDIES, ReproductionRow, reproduction_summary
 from analysis.data.cohort import Cohort
@@ -20,7 +21,8 @@ from analysis.present.labels import curve_label
 from analysis.present.model_rows import covariate_title, split_term
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_p, fmt_p_expr, is_missing
 from analysis.present.context import resolve_min_cell
-from analysis.present.privacy import is_suppressed, suppress_count
+from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.stats.exact import FISHER, KRUSKAL
 from analysis.stats.results import EndpointResult
 
 
@@ -286,3 +288,58 @@ def horizons_text(horizons) -> str:
     """The horizons of the headline estimates in words: '1 year and 5 years'."""
     words = [fmt_horizon(h) for h in horizons]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+# --------------------------------------------------------------------------- table notes
+
+
+def estimates_note(results) -> str:
+    """The footnote of an estimates table: which estimator gave the numbers."""
+    kinds = {r.kind for r in results}
+    if kinds == {"survival"}:
+        return "Kaplan-Meier estimate with 95% confidence interval."
+    if kinds == {"incidence"}:
+        return "Cumulative incidence with competing risks (Aalen-Johansen) with 95% confidence interval."
+    return ("Survival endpoints: Kaplan-Meier estimate; incidence endpoints: cumulative incidence with "
+            "competing risks (Aalen-Johansen); with 95% confidence intervals.")
+
+
+def characteristics_notes(table: CharacteristicsTable, min_cell: int = 0) -> list[str]:
+    """The notes under Table 1: what the numbers are, which tests gave the p-values, what is left out."""
+    kinds = []
+    if any(isinstance(r.overall, Count) for r in table.rows):
+        kinds.append("n (%)")
+    if any(isinstance(r.overall, MedianRange) for r in table.rows):
+        kinds.append("median (range)")
+    notes = []
+    if kinds:
+        note = "; ".join(kinds)
+        if "n (%)" in kinds:
+            note += ". Percentages are of the patients with a known value"
+        if any(r.row_type == "missing" for r in table.rows):
+            note += "; Missing: number of patients without a value"
+        notes.append(note + ".")
+    tests = [r.test for r in table.rows if r.test is not None]
+    if tests:
+        names = []
+        for wanted in (FISHER, KRUSKAL):
+            if any(t.name == wanted for t in tests):
+                names.append(wanted)
+        if names:
+            notes.append("p-value: " + "; ".join(names) + ".")
+        others = [r for r in table.rows if r.test is not None and r.test.name not in (FISHER, KRUSKAL)]
+        for name in dict.fromkeys(r.test.name for r in others):
+            labels = ", ".join(r.label for r in others if r.test.name == name)
+            notes.append(
+                f"p-value for {labels}: {name}; the table is too large for exact enumeration."
+            )
+        if any(is_missing(t.p) for t in tests):
+            notes.append("NA: no test, as fewer than two groups or values have data.")
+    if table.n_missing_by:
+        what = (table.by_label or table.by or "group").lower()
+        s = "s" if table.n_missing_by != 1 else ""
+        notes.append(f"{suppress_count(table.n_missing_by, min_cell)} patient{s} with unknown {what} not included.")
+    rule = suppression_note(min_cell)
+    if rule:
+        notes.append(rule[:-1] + f", and the median (range) of fewer than {min_cell} values.")
+    return notes

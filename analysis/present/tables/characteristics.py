@@ -14,14 +14,11 @@ Examples
 """
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 from great_tables import GT, loc, style
 
 from analysis.analyses.characteristics import (
-    FISHER,
-    KRUSKAL,
     CharacteristicsRow,
     CharacteristicsTable,
     Count,
@@ -29,21 +26,18 @@ from analysis.analyses.characteristics import (
     MissingCount,
     Statistic,
 )
-from analysis.present.numbers import fmt_p, fmt_pct
 from analysis.present.context import resolve_min_cell
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.numbers import fmt_p, fmt_pct, is_missing
+from analysis.present.privacy import is_suppressed, suppress_count
+from analysis.present.prose import characteristics_notes
 
 __all__ = ["characteristics_frame", "characteristics_gt", "fmt_count", "fmt_median_range"]
 
 _INDENT = "\u2003"  # em space: an indentation that survives HTML -> Typst
 
 
-def _isnan(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def _number(value: float, digits: int) -> str:
-    if _isnan(value):
+    if is_missing(value):
         return "NA"
     return f"{value:.{digits}f}"
 
@@ -70,7 +64,7 @@ def fmt_median_range(summary: MedianRange, min_cell: int | None = None) -> str:
     minimum and maximum would be single patients' values).
     """
     min_cell = resolve_min_cell(min_cell)
-    if summary.n == 0 or _isnan(summary.median):
+    if summary.n == 0 or is_missing(summary.median):
         return "NA"
     if is_suppressed(summary.n, min_cell):
         return f"<{min_cell} values"
@@ -123,46 +117,6 @@ def characteristics_frame(table: CharacteristicsTable, *, min_cell: int | None =
     return pd.DataFrame.from_records(records, columns=columns)
 
 
-def _notes(table: CharacteristicsTable, min_cell: int = 0) -> list[str]:
-    kinds = []
-    if any(isinstance(r.overall, Count) for r in table.rows):
-        kinds.append("n (%)")
-    if any(isinstance(r.overall, MedianRange) for r in table.rows):
-        kinds.append("median (range)")
-    notes = []
-    if kinds:
-        note = "; ".join(kinds)
-        if "n (%)" in kinds:
-            note += ". Percentages are of the patients with a known value"
-        if any(r.row_type == "missing" for r in table.rows):
-            note += "; Missing: number of patients without a value"
-        notes.append(note + ".")
-    tests = [r.test for r in table.rows if r.test is not None]
-    if tests:
-        names = []
-        for wanted in (FISHER, KRUSKAL):
-            if any(t.name == wanted for t in tests):
-                names.append(wanted)
-        if names:
-            notes.append("p-value: " + "; ".join(names) + ".")
-        others = [r for r in table.rows if r.test is not None and r.test.name not in (FISHER, KRUSKAL)]
-        for name in dict.fromkeys(r.test.name for r in others):
-            labels = ", ".join(r.label for r in others if r.test.name == name)
-            notes.append(
-                f"p-value for {labels}: {name}; the table is too large for exact enumeration."
-            )
-        if any(_isnan(t.p) for t in tests):
-            notes.append("NA: no test, as fewer than two groups or values have data.")
-    if table.n_missing_by:
-        what = (table.by_label or table.by or "group").lower()
-        s = "s" if table.n_missing_by != 1 else ""
-        notes.append(f"{suppress_count(table.n_missing_by, min_cell)} patient{s} with unknown {what} not included.")
-    rule = suppression_note(min_cell)
-    if rule:
-        notes.append(rule[:-1] + f", and the median (range) of fewer than {min_cell} values.")
-    return notes
-
-
 def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *, min_cell: int | None = None) -> GT:
     """Table 1 as a great-tables `GT`, laid out like gtsummary's `tbl_summary`.
 
@@ -191,6 +145,6 @@ def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *,
         gt = gt.tab_style(style.text(weight="bold"), loc.body(columns="label", rows=variable_rows))
     if title:
         gt = gt.tab_header(title=title)
-    for note in _notes(table, min_cell):
+    for note in characteristics_notes(table, min_cell):
         gt = gt.tab_source_note(note)
     return gt

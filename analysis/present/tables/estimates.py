@@ -22,6 +22,7 @@ from analysis.data.schema import lower_first
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
+from analysis.present.prose import estimates_note
 from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
 from analysis.present.style import INDENT
 from analysis.stats.results import EndpointResult
@@ -29,16 +30,6 @@ from analysis.stats.results import EndpointResult
 __all__ = ["estimates_table"]
 
 _SPANNER = "Estimate, % (95% CI)"
-
-
-def _estimate_note(results: Sequence[EndpointResult]) -> str:
-    kinds = {r.kind for r in results}
-    if kinds == {"survival"}:
-        return "Kaplan-Meier estimate with 95% confidence interval."
-    if kinds == {"incidence"}:
-        return "Cumulative incidence with competing risks (Aalen-Johansen) with 95% confidence interval."
-    return ("Survival endpoints: Kaplan-Meier estimate; incidence endpoints: cumulative incidence with "
-            "competing risks (Aalen-Johansen); with 95% confidence intervals.")
 
 
 def _endpoint_label(result: EndpointResult) -> str:
@@ -159,7 +150,7 @@ def estimates_table(
     if title or subtitle:
         gt = gt.tab_header(title=title or "", subtitle=subtitle)
 
-    gt = gt.tab_footnote(_estimate_note(results), locations=loc.spanner_labels(ids=[_SPANNER]))
+    gt = gt.tab_footnote(estimates_note(results), locations=loc.spanner_labels(ids=[_SPANNER]))
     if has_median:
         gt = gt.tab_footnote("Kaplan-Meier median with 95% confidence interval; not reached: the curve "
                              "(or its confidence limit) stays above 50% during follow-up.",
