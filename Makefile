@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
-# Kernels started from this venv (by Quarto or analysis.qmd) log only errors: ipykernel's warning
+# Kernels started from this venv (by Quarto or analysis.build execute) log only errors: ipykernel's warning
 # "Kernel is running over TCP without encryption" would otherwise appear once per page.
 KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.json
 
@@ -25,8 +25,8 @@ $(TEST_INSTALLED): $(INSTALLED) requirements-test.lock
 	$(PY) -m pip install --quiet -r requirements.lock -r requirements-test.lock
 	touch $(TEST_INSTALLED)
 
-# Quarto from PATH when it is >= 1.5, else the pinned quarto-cli installed into .venv (analysis/quarto.py).
-FIND_QUARTO = $(PY) -m analysis.quarto --venv $(VENV)
+# Quarto from PATH when it is >= 1.5, else the pinned quarto-cli installed into .venv (analysis/build/quarto.py).
+FIND_QUARTO = $(PY) -m analysis.build quarto --venv $(VENV)
 
 report: $(INSTALLED)
 	@quarto="$$($(FIND_QUARTO))" && QUARTO_PYTHON="$(abspath $(PY))" "$$quarto" render
@@ -40,16 +40,16 @@ test-fast: $(TEST_INSTALLED)
 	$(PY) -m pytest -q -m "not slow"
 
 preview: $(INSTALLED)
-	$(PY) -m analysis.qmd preview _preview
+	$(PY) -m analysis.build preview _preview
 
 # Regenerates the committed synthetic cohort byte-identically.  With N set (make data N=100000
 # [SEED=7]) it writes a seeded synthetic registry of N patients to data/generated/registry_N.csv
 # instead (git-ignored: generated data are never committed).
 data: $(INSTALLED)
 ifdef N
-	$(PY) -m analysis.registry_synthetic $(N) data/generated/registry_$(N).csv $(if $(SEED),--seed $(SEED))
+	$(PY) -m analysis.build registry $(N) data/generated/registry_$(N).csv $(if $(SEED),--seed $(SEED))
 else
-	$(PY) -m analysis.synthetic data/synthetic/ankl_cohort.csv
+	$(PY) -m analysis.build data data/synthetic/ankl_cohort.csv
 endif
 
 # Registry-scale benchmark against R (10^3 to 10^6 patients; ~1 hour with R): writes benchmarks/RESULTS.md.
@@ -74,8 +74,8 @@ clean:
 # Quarto's pre-render step by hand: writes _variables.yml, provenance.json and _provenance.typ, and
 # clears _freeze/ when the data, the package or the software changed since the frozen results.
 provenance: $(INSTALLED)
-	$(PY) -m analysis.provenance
-	$(PY) -m analysis.sections
+	$(PY) -m analysis.build provenance
+	$(PY) -m analysis.build sections
 
 # Render every page afresh, as the release workflow does (the CI profile ignores _freeze/).
 report-ci: $(INSTALLED)
@@ -83,12 +83,12 @@ report-ci: $(INSTALLED)
 
 # Check the rendered site: links, provenance footer, PDFs, cross-references, no patient-level data.
 check-site: $(INSTALLED)
-	$(PY) -m analysis check-site _site
+	$(PY) -m analysis.build check-site _site
 
 # Check _site, then publish it as release TAG into a clean checkout of the gh-pages branch, keeping
 # earlier versions; the release workflow runs this same command (see README, "Publishing"):
 #   make publish TAG=v0.2.0 GH_PAGES=../report-gh-pages   (then: git -C ../report-gh-pages push)
 publish: $(INSTALLED)
 	@test -n "$(TAG)" && test -n "$(GH_PAGES)" || { echo "usage: make publish TAG=vX.Y.Z GH_PAGES=DIR"; exit 2; }
-	$(PY) -m analysis check-site _site
-	$(PY) -m analysis.publish _site --tag "$(TAG)" --target "$(GH_PAGES)"
+	$(PY) -m analysis.build check-site _site
+	$(PY) -m analysis.build publish _site --tag "$(TAG)" --target "$(GH_PAGES)"

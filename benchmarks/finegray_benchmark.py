@@ -1,4 +1,4 @@
-"""Benchmark: `analysis.finegray.fine_gray` against R's `cmprsk::crr` and
+"""Benchmark: `analysis.stats.finegray.fine_gray` against R's `cmprsk::crr` and
 `survival::finegray` + weighted `coxph` on the same synthetic data.
 
 Not a test.  For each size n it generates seeded competing-risk data (whole-day
@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis.finegray import fine_gray  # noqa: E402
+from analysis.stats.finegray import fine_gray  # noqa: E402
 
 MONTH_DAYS = 30.4375
 COVARIATES = ["age", "female", "graft_PB", "graft_BM", "lab"]
@@ -230,7 +230,7 @@ def main(argv=None) -> int:
             file=sys.stderr, flush=True)
 
     lines = [
-        "# Fine-Gray benchmark: `analysis.finegray.fine_gray` vs R",
+        "# Fine-Gray benchmark: `analysis.stats.finegray.fine_gray` vs R",
         "",
         machine_line(),
         "",

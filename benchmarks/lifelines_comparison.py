@@ -48,12 +48,13 @@ from lifelines import (AalenJohansenFitter, CoxPHFitter, CoxTimeVaryingFitter,  
                        KaplanMeierFitter, NelsonAalenFitter)
 from lifelines.statistics import multivariate_logrank_test  # noqa: E402
 
-from analysis.cox import cox_model  # noqa: E402
-from analysis.endpoints import endpoint_data  # noqa: E402
-from analysis.incidence import cumulative_incidence  # noqa: E402
-from analysis.loading import load_cohort  # noqa: E402
-from analysis.survival import kaplan_meier, logrank_test, median_survival  # noqa: E402
-from analysis.timedep import split_at_event  # noqa: E402
+from analysis.data.cohort import load_cohort  # noqa: E402
+from analysis.domain.endpoints import endpoint_data  # noqa: E402
+from analysis.stats.aalen_johansen import cumulative_incidence  # noqa: E402
+from analysis.stats.cox import cox_model  # noqa: E402
+from analysis.stats.kaplan_meier import kaplan_meier, median_survival  # noqa: E402
+from analysis.stats.logrank import logrank_test  # noqa: E402
+from analysis.stats.timedep import split_at_event  # noqa: E402
 from run_benchmarks import COVARIATES, _prepare, _read_analysis  # noqa: E402
 
 REFERENCE = ROOT / "tests" / "reference"

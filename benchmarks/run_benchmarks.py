@@ -2,7 +2,7 @@
 
 Not a test.  For each size n (default 10^3, 10^4, 10^5, 10^6) it
 
-1. generates a seeded synthetic registry (`analysis.registry_synthetic`) and writes it as CSV
+1. generates a seeded synthetic registry (`analysis.build.registry_synthetic`) and writes it as CSV
    (the SPEC extract format), then derives from it, with this package's endpoint code, one
    analysis CSV: OS and EFS (time, status), relapse with death as competing event, graft source
    (3 groups), five covariates (status PR and NR vs CR, graft PB and BM vs CB, age) and the onset
@@ -155,11 +155,10 @@ def _prepare(n: int, seed: int, directory: Path) -> dict:
     import numpy as np
     import pandas as pd
 
-    from analysis.endpoints import endpoint_data
-    from analysis.loading import load_cohort
-    from analysis.models import TIME_DEPENDENT
-    from analysis.registry_synthetic import write_registry
-    from analysis.results import MONTH_DAYS
+    from analysis.domain.endpoints import endpoint_data
+    from analysis.data.cohort import load_cohort
+    from analysis.analyses.models import state_months
+    from analysis.build.registry_synthetic import write_registry
 
     registry = directory / f"registry_{n}.csv"
     start = time.perf_counter()
@@ -176,7 +175,7 @@ def _prepare(n: int, seed: int, directory: Path) -> dict:
         "st_PR": (status == "PR").astype(int), "st_NR": (status == "NR").astype(int),
         "gr_PB": (graft == "PB").astype(int), "gr_BM": (graft == "BM").astype(int),
         "age": d["age"].to_numpy(float),
-        "agvhd_time": (TIME_DEPENDENT["agvhd"][1](d).astype(float) / MONTH_DAYS).to_numpy(),
+        "agvhd_time": state_months(d, "agvhd"),
     })
     analysis = directory / f"analysis_{n}.csv"
     frame.to_csv(analysis, index=False)  # floats written as repr(): read back bit for bit
@@ -199,12 +198,14 @@ def _our_calls(d):
     """Our estimator calls on the analysis frame, each returning (result, values to compare)."""
     import numpy as np
 
-    from analysis.cox import cox_model
-    from analysis.finegray import fine_gray
-    from analysis.incidence import cumulative_incidence, gray_test
-    from analysis.landmark import landmark
-    from analysis.survival import kaplan_meier, logrank_test
-    from analysis.timedep import split_at_event
+    from analysis.stats.cox import cox_model
+    from analysis.stats.finegray import fine_gray
+    from analysis.stats.aalen_johansen import cumulative_incidence
+    from analysis.stats.gray import gray_test
+    from analysis.stats.landmark import landmark
+    from analysis.stats.kaplan_meier import kaplan_meier
+    from analysis.stats.logrank import logrank_test
+    from analysis.stats.timedep import split_at_event
 
     os_time, os_status = d["os_time"].to_numpy(), d["os_status"].to_numpy()
     rel_time, rel_status = d["rel_time"].to_numpy(), d["rel_status"].to_numpy()
@@ -291,9 +292,9 @@ def _report(path: str, repeat: int) -> dict:
     import dataclasses
     import resource
 
-    from analysis.loading import load_cohort
-    from analysis.report import compute_report
-    from analysis.study import load_study
+    from analysis.data.cohort import load_cohort
+    from analysis.analyses.report import compute_report
+    from analysis.analyses.settings import load_study
 
     study = dataclasses.replace(load_study(), data=Path(path), synthetic=True, reproduce=None)
 
@@ -433,7 +434,7 @@ def _median(times) -> float | None:
 
 
 def _time_chapters(repeat: int, jobs: int = 1) -> dict:
-    """Execute every chapter on the committed 59-patient cohort (`python -m analysis.qmd execute
+    """Execute every chapter on the committed 59-patient cohort (`python -m analysis.build execute
     --jobs N`), `repeat` times (at most 3): the median wall time."""
     env = dict(os.environ)
     env.pop("REPORT_DATA", None)
@@ -441,7 +442,7 @@ def _time_chapters(repeat: int, jobs: int = 1) -> dict:
     times = []
     for _ in range(max(1, min(repeat, 3))):
         start = time.perf_counter()
-        run = subprocess.run([sys.executable, "-m", "analysis.qmd", "execute", "--jobs", str(jobs)], cwd=ROOT,
+        run = subprocess.run([sys.executable, "-m", "analysis.build", "execute", "--jobs", str(jobs)], cwd=ROOT,
                              env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - start)
         if run.returncode != 0:
@@ -614,7 +615,7 @@ def _markdown(args, sizes, rows, data_info, r_process, chapters, failures, use_r
         f"Command: `python benchmarks/run_benchmarks.py --sizes {','.join(map(str, sizes))} --r-cap {args.r_cap:g} "
         f"--repeat {args.repeat}{' --no-r' if args.no_r else ''}` (run {started}).",
         "",
-        "Data: `analysis.registry_synthetic.generate_registry(n, seed=" + str(args.seed) + ")`, written as a SPEC "
+        "Data: `analysis.build.registry_synthetic.generate_registry(n, seed=" + str(args.seed) + ")`, written as a SPEC "
         "CSV; the estimators run on an analysis CSV derived from it by this package's endpoint code (OS, EFS, "
         "relapse with non-relapse death competing, graft source CB/PB/BM, covariates status PR and NR vs CR, graft "
         "PB and BM vs CB, age; onset of acute GVHD II-IV), which R reads too. Times in seconds, the median of the "
@@ -646,7 +647,7 @@ def _markdown(args, sizes, rows, data_info, r_process, chapters, failures, use_r
                      f"{info['relapses']:,} | {info['nrm']:,} | {info['distinct_os_times']:,} | {info['agvhd']:,} | "
                      f"{_fmt_mb(r_process.get(n))} |")
     if chapters is not None:
-        lines += ["", "Executing all chapters on the 59-patient synthetic cohort (`python -m analysis.qmd execute "
+        lines += ["", "Executing all chapters on the 59-patient synthetic cohort (`python -m analysis.build execute "
                       "--jobs N`: one Jupyter kernel per page with Quarto's setup cell, as `quarto render` runs "
                       "them; pages without code get no kernel):", ""]
         for run in chapters:

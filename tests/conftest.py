@@ -51,7 +51,7 @@ def minimal_study(tmp_path_factory):
     """A study whose extract is the synthetic cohort without any optional column."""
     import pandas as pd
 
-    from analysis.config import PROJECT_ROOT
+    from analysis.data.paths import PROJECT_ROOT
 
     folder = tmp_path_factory.mktemp("minimal_study")
     extract = pd.read_csv(PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv", dtype=str, keep_default_na=False)

@@ -7,11 +7,12 @@ import subprocess
 import nbformat
 import pytest
 
-from analysis.config import PROJECT_ROOT
-from analysis import qmd
-from analysis.qmd import (INLINE_TAG, cell_options, chapters, drop_hidden_content, execute_pages,
+from analysis.data.paths import PROJECT_ROOT
+from analysis import pages
+from analysis.build import qmd
+from analysis.build.qmd import (INLINE_TAG, cell_options, chapters, drop_hidden_content, execute_pages,
                           execute_qmd, html_figure_options, qmd_to_notebook, setup_cell)
-from analysis.sections import study_section_flags
+from analysis.build.sections import study_section_flags
 
 PAGES = chapters()
 
@@ -76,7 +77,7 @@ def test_figures_come_out_once_in_the_html_format_of_quarto_yml(tmp_path):
     assert html_figure_options()["fig-format"] == "svg"
     page = tmp_path / "figure.qmd"
     page.write_text(
-        "```{python}\nfrom analysis.figures import ReportFigure\nfig = ReportFigure()\n"
+        "```{python}\nfrom analysis.present.style import ReportFigure\nfig = ReportFigure()\n"
         "fig.add_subplot().plot([0, 1], [0, 1])\nfig\n```\n",
         encoding="utf-8",
     )
@@ -146,11 +147,25 @@ def test_chapter_executes(page, ankl_sections):
 
 
 def test_chapters_are_thin():
-    """No function definitions or data wrangling in a page: they belong in the package."""
+    """No function definitions or data wrangling in a page: they belong in the package.  The page's
+    display (the small-cell rule) is set once in _setup.qmd, never passed by hand."""
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(def|class)\s", text, re.M), page
         assert "pd.read_" not in text and "import pandas" not in text, page
+        assert "min_cell" not in text, page
+
+
+def test_setup_imports_the_pages_names_explicitly_and_each_is_used():
+    """report/_setup.qmd imports analysis.pages by name (no star import); every name is used by a page."""
+    setup = (PROJECT_ROOT / "report" / "_setup.qmd").read_text(encoding="utf-8")
+    assert "import *" not in setup
+    listed = setup.split("from analysis.pages import (", 1)[1].split(")", 1)[0]
+    imported = set(re.findall(r"\w+", listed))
+    assert imported == set(pages.__all__)
+    used = "\n".join(p.read_text(encoding="utf-8") for p in PAGES) + setup.split("from analysis.pages import (", 1)[1].split(")", 1)[1]
+    unused = sorted(name for name in imported if not re.search(rf"\b{name}\b", used))
+    assert not unused, f"imported by _setup.qmd but used by no page: {unused}"
 
 
 BMT_STUDY = PROJECT_ROOT / "studies" / "bmt.yml"

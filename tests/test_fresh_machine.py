@@ -22,7 +22,7 @@ import matplotlib as mpl
 import pytest
 from fontTools.ttLib import TTFont
 
-from analysis.config import PROJECT_ROOT
+from analysis.data.paths import PROJECT_ROOT
 
 DECOY_FAMILIES = ("Arial", "Helvetica", "Liberation Sans", "Nimbus Sans", "Source Sans Pro", "DejaVu Sans")
 
@@ -31,9 +31,9 @@ import re, sys
 import matplotlib
 matplotlib.use("Agg")
 from matplotlib import font_manager
-from analysis.estimates import estimate_endpoint
-from analysis.figures import plot_curves
-from analysis.report import cohort
+from analysis.analyses.estimates import estimate_endpoint
+from analysis.pages import cohort
+from analysis.present.figures.curves import plot_curves
 
 result = estimate_endpoint(cohort().data, "os", by="graft_source")
 figure = plot_curves(result, times=(0, 12, 24, 36, 48, 60))
@@ -88,7 +88,7 @@ def test_figures_are_byte_identical_whatever_fonts_the_machine_has(tmp_path):
 
 
 def test_the_figure_font_is_bundled_and_open_licensed():
-    from analysis import fonts
+    from analysis.present import fonts
 
     files = fonts.font_files()
     assert any(path.name == "SourceSansPro-Regular.ttf" for path in files)
@@ -126,7 +126,7 @@ def test_dependencies_are_split_by_role():
 
 
 def test_provenance_lists_what_computed_the_numbers_not_what_checked_them():
-    from analysis.provenance import SOFTWARE
+    from analysis.analyses.provenance import SOFTWARE
 
     assert "lifelines" not in SOFTWARE and "pytest" not in SOFTWARE
     assert {"numpy", "scipy", "pandas", "matplotlib"} <= set(SOFTWARE)
@@ -200,7 +200,7 @@ def test_executing_a_page_prints_only_what_a_reader_of_the_log_needs(tmp_path):
     `make` installs a kernel configuration in the venv that keeps kernel logs to errors."""
     config = Path(sys.prefix) / "etc" / "ipython" / "ipython_kernel_config.json"
     assert config.exists(), f"{config} is missing: the Makefile's install step writes it"
-    run = subprocess.run([sys.executable, "-m", "analysis.qmd", "execute", "report/outcomes.qmd"],
+    run = subprocess.run([sys.executable, "-m", "analysis.build", "execute", "report/outcomes.qmd"],
                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "without encryption" not in run.stderr + run.stdout

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from analysis.config import PROJECT_ROOT
+from analysis.data.paths import PROJECT_ROOT
 
 QUARTO_CHECK = PROJECT_ROOT.parent / "shared" / "tools" / "quarto-check"
 
@@ -34,8 +34,8 @@ def test_quarto_render_builds_every_page(tmp_path):
         assert "?@fig-" not in html and "?@tbl-" not in html, page
     # The whole site as it would be published: links, provenance footer, PDFs, cross-references and
     # no patient-level data of the input (analysis/site_check.py).
-    from analysis.config import data_path
-    from analysis.site_check import check_site, errors
+    from analysis.analyses.settings import load_study
+    from analysis.build.site_check import check_site, errors
 
-    problems = errors(check_site(output, data_path()))
+    problems = errors(check_site(output, load_study().data))
     assert not problems, "\n".join(str(p) for p in problems)

@@ -1,0 +1,1 @@
+"""What each chapter computes, from the cohort and the study's settings."""

@@ -1,0 +1,506 @@
+"""Table 1: patient characteristics overall and by a grouping column.
+
+Statistics only: the functions here never print, plot or read files.  They
+return frozen records (`CharacteristicsTable`, `MissingData`) that
+`analysis.present.tables.characteristics` turns into a gtsummary-like table.
+
+The p-values are Fisher's exact test (categorical) and the Kruskal-Wallis test (continuous),
+as R's ``fisher.test`` and ``kruskal.test`` (`analysis.stats.exact`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.cells import map_distinct
+from analysis.data.schema import BY_NAME, code_order, column_label, level_label
+from analysis.stats.exact import FISHER, KRUSKAL, MAX_EXACT_WORK, VariableTest, fisher_exact, kruskal_wallis
+
+__all__ = [
+    "FISHER",
+    "KRUSKAL",
+    "Count",
+    "MedianRange",
+    "MissingCount",
+    "Statistic",
+    "VariableTest",
+    "CharacteristicsRow",
+    "CharacteristicsTable",
+    "characteristics",
+    "default_variables",
+    "MissingDataRow",
+    "MissingData",
+    "missing_data",
+]
+
+CONTINUOUS_VARIABLES = frozenset({"age", "hct_year"})
+DEFAULT_VARIABLES = (
+    "age", "sex", "status_at_hct", "donor_type", "conditioning", "ps", "hct_year",
+)
+
+# --------------------------------------------------------------------------
+# Table 1
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Count:
+    """n of a level among the `denominator` non-missing values of a group."""
+
+    n: int
+    denominator: int
+
+    @property
+    def percent(self) -> float:
+        """100 n / denominator; NaN when the group has no non-missing value."""
+        return 100.0 * self.n / self.denominator if self.denominator else float("nan")
+
+
+@dataclass(frozen=True)
+class MedianRange:
+    """Median (minimum-maximum) of the `n` non-missing values of a group.
+
+    `integer_valued` says every value is a whole number (ages in years,
+    calendar years): a display hint for the number of decimals.
+    """
+
+    n: int
+    median: float
+    minimum: float
+    maximum: float
+    integer_valued: bool = False
+
+
+@dataclass(frozen=True)
+class MissingCount:
+    """Number of missing values in a group."""
+
+    n: int
+
+
+Statistic = Count | MedianRange | MissingCount | None
+
+
+@dataclass(frozen=True)
+class CharacteristicsRow:
+    """One line of Table 1.
+
+    `row_type` is "variable" (the variable's label; carries the median
+    (range) of a continuous variable and the test), "level" (a category of
+    a categorical variable) or "missing".  `overall` and `groups` hold the
+    statistics of the whole cohort and of each group, in the order of
+    `CharacteristicsTable.groups`.
+    """
+
+    variable: str
+    row_type: Literal["variable", "level", "missing"]
+    label: str
+    level: str | None = None
+    overall: Statistic = None
+    groups: tuple[Statistic, ...] = ()
+    test: VariableTest | None = None
+
+
+@dataclass(frozen=True)
+class CharacteristicsTable:
+    """Table 1: per variable a "variable" row, then level and "Missing" rows.
+
+    `n` is the number of patients summarised (those with a known group when
+    `by` is set); `n_missing_by` patients without a group are left out of
+    every column and every test, as gtsummary does, and reported here.
+    """
+
+    by: str | None
+    by_label: str | None
+    groups: tuple[str, ...]
+    n: int
+    group_n: tuple[int, ...]
+    rows: tuple[CharacteristicsRow, ...]
+    n_missing_by: int = 0
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(r.variable for r in self.rows if r.row_type == "variable")
+
+    def variable_row(self, variable: str) -> CharacteristicsRow:
+        for r in self.rows:
+            if r.variable == variable and r.row_type == "variable":
+                return r
+        raise KeyError(variable)
+
+    def test(self, variable: str) -> VariableTest | None:
+        return self.variable_row(variable).test
+
+    def p_values(self) -> dict[str, float]:
+        """{variable: p} for the variables that have a test."""
+        return {r.variable: r.test.p for r in self.rows if r.test is not None}
+
+    def tests_used(self) -> tuple[str, ...]:
+        """Test names in the order they first appear (for the footnote)."""
+        names: list[str] = []
+        for r in self.rows:
+            if r.test is not None and r.test.name not in names:
+                names.append(r.test.name)
+        return tuple(names)
+
+    def cell(self, variable: str, level: str | None = None, group: str | None = None) -> Statistic:
+        """The statistic of `variable` (at `level`; "Missing" for the missing
+        row) in `group` (None = overall)."""
+        for r in self.rows:
+            if r.variable != variable:
+                continue
+            if level is None and r.row_type != "variable":
+                continue
+            if level is not None and not (
+                (r.row_type == "level" and r.level == level)
+                or (r.row_type == "missing" and level == "Missing")
+            ):
+                continue
+            if group is None:
+                return r.overall
+            return r.groups[self.groups.index(group)]
+        raise KeyError((variable, level))
+
+
+def _as_codes(series: pd.Series) -> pd.Series:
+    """Values as level strings: whole numbers without '.0'; NaN stays NaN."""
+
+    def code(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return np.nan
+        if isinstance(v, (bool, np.bool_)):
+            return str(int(v))
+        if isinstance(v, (int, np.integer)):
+            return str(int(v))
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        return str(v).strip()
+
+    def level(v):
+        c = code(v)
+        return c if isinstance(c, str) and c != "" else np.nan
+
+    out = map_distinct(series, level)  # each distinct value once
+    if len(out) and out.isna().all():  # (pandas' own where(): its dtype when nothing is left)
+        return out.where(out.notna(), np.nan)
+    return out
+
+
+def _level_masks(codes: pd.Series, levels) -> list[np.ndarray]:
+    """``(codes == level).to_numpy()`` for each level, from one hashing pass over the values."""
+    found, distinct = pd.factorize(codes.to_numpy(dtype=object), use_na_sentinel=True)
+    index = {value: k for k, value in enumerate(distinct)}
+    return [found == index.get(level, -2) for level in levels]
+
+
+def _level_order(variable: str, present) -> list[str]:
+    """SPEC order (all SPEC codes are listed), then other values sorted."""
+    known = list(code_order(variable))
+    others = sorted(set(present) - set(known), key=_sort_key)
+    return known + others
+
+
+def _sort_key(v: str):
+    try:
+        return (0, float(v), v)
+    except ValueError:
+        return (1, 0.0, v)
+
+
+def _is_continuous(variable: str, series: pd.Series) -> bool:
+    if variable in CONTINUOUS_VARIABLES:
+        return True
+    if code_order(variable):
+        return False
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return False
+    return series.dropna().nunique() > 10
+
+
+def default_variables(df: pd.DataFrame, by: str | None = "graft_source") -> tuple[str, ...]:
+    """The SPEC's Table 1 variables present in `df`, plus `disease` when it has
+    more than one distinct value."""
+    out = [v for v in DEFAULT_VARIABLES if v in df.columns and v != by]
+    if "disease" in df.columns and df["disease"].dropna().nunique() > 1 and by != "disease":
+        out.append("disease")
+    return tuple(out)
+
+
+def variable_label(variable: str) -> str:
+    """A row title of Table 1: the column's label, with its unit for a measurement ('Age at HCT, years')."""
+    spec = BY_NAME.get(variable)
+    if spec is not None and spec.kind == "number" and spec.unit:
+        return f"{spec.label}, {spec.unit}s"
+    return column_label(variable)
+
+
+def _median_range(values: pd.Series, integer_valued: bool) -> MedianRange:
+    x = values.dropna().to_numpy(dtype=float)
+    if len(x) == 0:
+        return MedianRange(0, float("nan"), float("nan"), float("nan"), integer_valued)
+    return MedianRange(len(x), float(np.median(x)), float(x.min()), float(x.max()), integer_valued)
+
+
+def characteristics(
+    df: pd.DataFrame,
+    by: str | None = "graft_source",
+    variables: Sequence[str] | Mapping[str, str] | None = None,
+    *,
+    max_work: int = MAX_EXACT_WORK,
+) -> CharacteristicsTable:
+    """Patient characteristics overall and by `by` (Table 1), with p-values.
+
+    Parameters
+    ----------
+    df
+        A validated cohort (SPEC columns; categorical columns as strings with
+        NaN for missing, `age` float, `ps` 0-4 float, `hct_year` int).
+    by
+        The grouping column (groups in SPEC order: CB, PB, BM); None for the
+        overall column only, without tests.
+    variables
+        Column names (default: `default_variables`), or a mapping
+        {column: "continuous" | "categorical"} to set the kind.  `age` and
+        `hct_year` are continuous, SPEC-coded columns categorical, and other
+        numeric columns with more than 10 distinct values continuous.
+    max_work
+        Work budget of the exact Fisher test of each variable (see
+        `fisher_exact`); beyond it the p-value is a Monte-Carlo estimate.
+
+    Returns
+    -------
+    CharacteristicsTable
+        Categorical variables: n (%) per level, % of the non-missing values
+        in the column's group; continuous: median (range); a "Missing" row
+        only when a value is missing.  Tests: Fisher's exact test (exact, as
+        R's `fisher.test`) and Kruskal-Wallis (as R's `kruskal.test`).
+    """
+    if by is not None and by not in df.columns:
+        raise KeyError(f"grouping column {by!r} is not in the data")
+    if variables is None:
+        kinds = {v: None for v in default_variables(df, by)}
+    elif isinstance(variables, Mapping):
+        kinds = dict(variables)
+    else:
+        kinds = {v: None for v in variables}
+    absent = [v for v in kinds if v not in df.columns]
+    if absent:
+        raise KeyError(f"variables not in the data: {', '.join(absent)}")
+    bad = {v: k for v, k in kinds.items() if k not in (None, "continuous", "categorical")}
+    if bad:
+        raise ValueError(f"kind must be 'continuous' or 'categorical': {bad}")
+
+    n_missing_by = 0
+    if by is not None:
+        group_codes = _as_codes(df[by])
+        n_missing_by = int(group_codes.isna().sum())
+        data = df.loc[group_codes.notna()]
+        group_codes = group_codes[group_codes.notna()]
+        present = set(group_codes)
+        groups = tuple(g for g in _level_order(by, present) if g in present)
+    else:
+        data = df
+        group_codes = pd.Series(np.nan, index=df.index, dtype=object)
+        groups = ()
+    masks = _level_masks(group_codes, groups)
+    group_n = tuple(int(m.sum()) for m in masks)
+
+    rows: list[CharacteristicsRow] = []
+    for variable, kind in kinds.items():
+        series = data[variable]
+        label = variable_label(variable)
+        continuous = (kind == "continuous") if kind else _is_continuous(variable, series)
+        if continuous:
+            values = pd.to_numeric(series, errors="coerce")
+            missing = values.isna().to_numpy()
+            test = kruskal_wallis(values, group_codes) if groups else None
+            observed = values.dropna().to_numpy(dtype=float)
+            whole = bool(np.all(np.equal(np.mod(observed, 1), 0)))  # same digits in every column
+            rows.append(CharacteristicsRow(
+                variable, "variable", label,
+                overall=_median_range(values, whole),
+                groups=tuple(_median_range(values[m], whole) for m in masks),
+                test=test,
+            ))
+        else:
+            codes = _as_codes(series)
+            missing = codes.isna().to_numpy()
+            levels = _level_order(variable, set(codes.dropna()))
+            is_level = dict(zip(levels, _level_masks(codes, levels)))
+            test = None
+            if groups:
+                counts = np.array([[int((is_level[lev] & m).sum()) for m in masks]
+                                   for lev in levels])
+                test = fisher_exact(counts, max_work=max_work)
+            rows.append(CharacteristicsRow(
+                variable, "variable", label, groups=(None,) * len(groups), test=test,
+            ))
+            denominators = [int((~missing).sum())] + [int((~missing & m).sum()) for m in masks]
+            for lev in levels:
+                is_lev = is_level[lev]
+                rows.append(CharacteristicsRow(
+                    variable, "level", level_label(variable, lev), level=lev,
+                    overall=Count(int(is_lev.sum()), denominators[0]),
+                    groups=tuple(Count(int((is_lev & m).sum()), den)
+                                 for m, den in zip(masks, denominators[1:])),
+                ))
+        if missing.any():
+            rows.append(CharacteristicsRow(
+                variable, "missing", "Missing",
+                overall=MissingCount(int(missing.sum())),
+                groups=tuple(MissingCount(int((missing & m).sum())) for m in masks),
+            ))
+
+    return CharacteristicsTable(
+        by=by,
+        by_label=column_label(by) if by else None,
+        groups=groups,
+        n=len(data),
+        group_n=group_n,
+        rows=tuple(rows),
+        n_missing_by=n_missing_by,
+    )
+
+
+# --------------------------------------------------------------------------
+# Missing data (cohort chapter, data quality)
+# --------------------------------------------------------------------------
+
+#: Columns the analyses use, with the condition under which a value is
+#: required (None: always).  A date column may also come as `X_day`.
+_REQUIRED_WHEN = {
+    "hct_date": None,
+    "age": None,
+    "sex": None,
+    "status_at_hct": None,
+    "pif": ("status_at_hct", "NR"),
+    "graft_source": None,
+    "donor_type": None,
+    "conditioning": None,
+    "ps": None,
+    "hct_year": None,
+    "disease": None,
+    "vital_status": None,
+    "last_contact_date": None,
+    "cause_of_death": ("vital_status", "dead"),
+    "relapse": None,
+    "relapse_date": ("relapse", "1"),
+    "neutrophil_engraftment": None,
+    "neutrophil_engraftment_date": ("neutrophil_engraftment", "1"),
+    "platelet_engraftment": None,
+    "platelet_engraftment_date": ("platelet_engraftment", "1"),
+    "agvhd_grade": None,
+    "agvhd_date": ("agvhd_grade", ("2", "3", "4")),
+    "cgvhd": None,
+    "cgvhd_date": ("cgvhd", ("limited", "extensive")),
+}
+
+_CONDITION_TEXT = {
+    "pif": "patients with status NR at HCT",
+    "cause_of_death": "patients who died",
+    "relapse_date": "patients with relapse",
+    "neutrophil_engraftment_date": "patients with neutrophil engraftment",
+    "platelet_engraftment_date": "patients with platelet engraftment",
+    "agvhd_date": "patients with acute GVHD grade II-IV",
+    "cgvhd_date": "patients with chronic GVHD",
+}
+
+
+@dataclass(frozen=True)
+class MissingDataRow:
+    """Missing values of one column among the `applicable` patients (those
+    for whom the value is required: e.g. a relapse date only after relapse)."""
+
+    column: str
+    n_missing: int
+    applicable: int
+    applies_to: str = "all patients"
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.n_missing / self.applicable if self.applicable else float("nan")
+
+
+@dataclass(frozen=True)
+class MissingData:
+    """Missing values per column (`rows`), in SPEC order, for `n` patients."""
+
+    n: int
+    rows: tuple[MissingDataRow, ...]
+
+    def __getitem__(self, column: str) -> MissingDataRow:
+        for r in self.rows:
+            if r.column == column:
+                return r
+        raise KeyError(column)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def any_missing(self) -> bool:
+        return any(r.n_missing for r in self.rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """A new DataFrame: column, applies_to, applicable, n_missing, percent."""
+        return pd.DataFrame(
+            {
+                "column": [r.column for r in self.rows],
+                "applies_to": [r.applies_to for r in self.rows],
+                "applicable": [r.applicable for r in self.rows],
+                "n_missing": [r.n_missing for r in self.rows],
+                "percent": [r.percent for r in self.rows],
+            }
+        )
+
+
+def _is_missing(series: pd.Series) -> np.ndarray:
+    miss = series.isna()
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        miss = miss | map_distinct(series, lambda v: str(v).strip() == "", na_value=False).astype(bool)
+    return miss.to_numpy()
+
+
+def missing_data(df: pd.DataFrame, columns: Sequence[str] | None = None) -> MissingData:
+    """Missing values per column the analyses use.
+
+    A value counts as missing only where it is required: `pif` for patients
+    in NR at HCT, `cause_of_death` for the dead, an event date for patients
+    with the event (`relapse_date` when `relapse` = 1, `agvhd_date` for grade
+    II-IV, `cgvhd_date` for limited or extensive cGVHD, ...).  Empty
+    `cr_after_hct_date` means "no CR after HCT" and is not counted.  Dates
+    given as `X_day` are reported under that name.  Default `columns`: the
+    SPEC columns present in `df`; other columns count every empty value.
+    """
+    wanted = list(columns) if columns is not None else list(_REQUIRED_WHEN)
+    rows = []
+    for column in wanted:
+        name = column
+        if name not in df.columns and name.endswith("_date"):
+            day = name[: -len("_date")] + "_day"
+            if day in df.columns:
+                name = day
+        if name not in df.columns:
+            if columns is not None:
+                raise KeyError(f"column {column!r} is not in the data")
+            continue
+        applicable = np.ones(len(df), dtype=bool)
+        applies_to = "all patients"
+        condition = _REQUIRED_WHEN.get(column)
+        if condition is not None:
+            cond_col, cond_values = condition
+            if cond_col not in df.columns:
+                continue
+            if isinstance(cond_values, str):
+                cond_values = (cond_values,)
+            applicable = _as_codes(df[cond_col]).isin(cond_values).to_numpy()
+            applies_to = _CONDITION_TEXT.get(column, applies_to)
+        miss = _is_missing(df[name]) & applicable
+        rows.append(MissingDataRow(name, int(miss.sum()), int(applicable.sum()), applies_to))
+    return MissingData(len(df), tuple(rows))

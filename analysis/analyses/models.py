@@ -1,0 +1,223 @@
+"""Regression models on an endpoint: Cox (cause-specific for incidence endpoints) and Fine-Gray.
+
+`fit_model` builds the design matrix (dummy coding against the SPEC's first
+code, terms named `column[level]`), applies an optional landmark and
+time-dependent covariate, and returns a `ModelResult` with the same fields
+whichever method fitted it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.schema import BY_NAME, days_to_months
+from analysis.domain.endpoints import ENDPOINTS, endpoint_data
+from analysis.domain.groupings import DERIVED, group_labels
+from analysis.domain.states import STATES
+from analysis.stats.cox import CoxResult, cox_model
+from analysis.stats.cox_zph import ZphResult, cox_zph
+from analysis.stats.finegray import FineGrayResult, fine_gray
+from analysis.stats.results import Coefficient, TermLookup
+from analysis.stats.timedep import split_at_event
+
+@dataclass(frozen=True)
+class Design:
+    """Dummy-coded covariates of the complete cases."""
+
+    matrix: pd.DataFrame  # one column per term, indexed like the input rows kept
+    complete: np.ndarray  # boolean mask over the input rows
+    references: dict = field(default_factory=dict)  # categorical column -> reference level
+
+
+@dataclass(frozen=True, eq=False)
+class ModelResult(TermLookup):
+    endpoint: str
+    method: str  # "cox" or "finegray"
+    n: int  # patients
+    events: int
+    terms: tuple[Coefficient, ...]
+    tests: dict  # "wald", "lr", "score" -> TestResult or None
+    ties: str | None
+    time_dependent: str | None
+    landmark: float | None
+    exclusions: tuple[tuple[str, int], ...]
+    references: dict
+    ph_test: ZphResult | None = None
+    fit: CoxResult | FineGrayResult | None = field(default=None, repr=False)
+
+
+def _is_categorical(data: pd.DataFrame, column: str) -> bool:
+    if column in DERIVED:
+        return True
+    spec = BY_NAME.get(column)
+    if spec is not None:
+        return spec.kind in ("code", "text")
+    return not pd.api.types.is_numeric_dtype(data[column])
+
+
+def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None) -> Design:
+    """Dummy-code categorical covariates against their reference level; keep complete cases."""
+    reference = dict(reference or {})
+    columns: dict[str, pd.Series] = {}
+    complete = np.ones(len(data), dtype=bool)
+    references = {}
+    for column in covariates:
+        if column not in data and column not in DERIVED:
+            raise KeyError(f"unknown covariate {column!r}")
+        if _is_categorical(data, column):
+            labels, levels = group_labels(data, column)
+            if column in reference:
+                if reference[column] not in levels:
+                    raise ValueError(f"reference level {reference[column]!r} of {column} is not in the data "
+                                     f"(levels: {', '.join(levels)})")
+                base = reference[column]
+            else:
+                base = levels[0]
+            references[column] = base
+            # each patient's level as a code (-1: unknown): dummies compare integers, not labels
+            codes, found = pd.factorize(labels.to_numpy(dtype=object), use_na_sentinel=True)
+            complete &= codes >= 0
+            index = {level: k for k, level in enumerate(found)}
+            for level in levels:
+                if level != base:
+                    columns[f"{column}[{level}]"] = pd.Series((codes == index.get(level, -2)).astype(float),
+                                                              index=labels.index)
+        else:
+            values = data[column].astype(float)
+            complete &= values.notna().to_numpy()
+            columns[column] = values
+    unused = set(reference) - set(references)
+    if unused:
+        raise ValueError(f"--reference given for {', '.join(sorted(unused))}, which is not a categorical covariate")
+    matrix = pd.DataFrame(columns, index=data.index).loc[complete]
+    constant = [name for name in matrix if matrix[name].nunique() < 2 and len(matrix)]
+    if constant:
+        raise ValueError(f"covariate term(s) {', '.join(constant)} take a single value among the patients analysed")
+    return Design(matrix=matrix, complete=complete, references=references)
+
+
+def state_months(data: pd.DataFrame, name: str) -> np.ndarray:
+    """Months from HCT to the onset of time-dependent state `name` (NaN: never), per patient."""
+    if name not in STATES:
+        raise KeyError(f"unknown time-dependent covariate {name!r}; choose from {', '.join(STATES)}")
+    return days_to_months(STATES[name].onset(data).day)
+
+
+def counting_process_cox(start, stop, event, covariates: dict, *, endpoint: str, time_dependent: str | None,
+                         ties: str = "efron") -> ModelResult:
+    """A Cox model on (start, stop] rows built by the caller (e.g. delayed entry at a CR date)."""
+    fit = cox_model(stop, event, covariates, start=start, ties=ties)
+    return ModelResult(
+        endpoint=endpoint, method="cox", n=int(len(stop)), events=int(fit.events), terms=fit.terms,
+        tests={"wald": fit.tests.wald, "lr": fit.tests.lr, "score": fit.tests.score}, ties=ties,
+        time_dependent=time_dependent, landmark=None, exclusions=(), references={}, fit=fit,
+    )
+
+
+def _model_rows(data: pd.DataFrame, covariates, time_dependent: str | None, included: np.ndarray) -> pd.DataFrame:
+    """The included rows of the columns a model reads (covariates, their sources, the state's columns).
+
+    Copying those few columns, not the whole frame, keeps repeated models on a registry cheap.
+    """
+    wanted: list[str] = []
+    for column in covariates:
+        wanted += list(DERIVED[column].sources) if column in DERIVED else [column]
+    wanted += list(STATES[time_dependent].sources) if time_dependent in STATES else []
+    columns = [c for c in dict.fromkeys(wanted) if c in data]
+    rows = data[columns] if included.all() else data.loc[included, columns]
+    return rows.reset_index(drop=True)
+
+
+def fit_model(
+    data: pd.DataFrame,
+    endpoint: str,
+    method: str = "cox",
+    covariates=(),
+    *,
+    time_dependent: str | None = None,
+    landmark: float | None = None,
+    ties: str = "efron",
+    reference: dict | None = None,
+) -> ModelResult:
+    """Fit a Cox or Fine-Gray model of `endpoint` on `covariates`.
+
+    Cox on an incidence endpoint is the cause-specific hazard model (competing
+    events censored).  With `landmark`, only patients still under observation
+    after it enter, with time measured from it; a time-dependent state is then
+    a fixed covariate: whether it began by the landmark.  Without a landmark,
+    a time-dependent state enters a Cox model in counting-process form.
+    """
+    if method not in ("cox", "finegray"):
+        raise ValueError(f"unknown method {method!r}; choose cox or finegray")
+    spec = ENDPOINTS[endpoint]
+    if method == "finegray" and spec.kind != "incidence":
+        raise ValueError(f"Fine-Gray needs a competing-risk endpoint; {endpoint} has no competing event")
+    if method == "finegray" and time_dependent and landmark is None:
+        raise ValueError("Fine-Gray takes a time-dependent state only at a landmark (give --landmark)")
+    if ties not in ("efron", "breslow"):
+        raise ValueError("ties must be efron or breslow")
+
+    derived = endpoint_data(data, endpoint)
+    exclusions = list(derived.exclusions)
+    rows = _model_rows(data, covariates, time_dependent, derived.included)
+    time, status = np.asarray(derived.time, float), np.asarray(derived.status, int)
+    state = state_months(rows, time_dependent) if time_dependent else None
+
+    began_by_landmark = None
+    if landmark is not None:
+        still_followed = time > landmark
+        if (~still_followed).any():
+            exclusions.append((f"event or censoring by the {landmark:g}-month landmark", int((~still_followed).sum())))
+        rows = rows.loc[still_followed].reset_index(drop=True)
+        time, status = time[still_followed] - landmark, status[still_followed]
+        if state is not None:
+            # At a landmark the state is fixed: whether it began by then (later onsets count as not yet).
+            began_by_landmark = (state[still_followed] <= landmark).astype(float)
+            state = None
+
+    design = design_matrix(rows, covariates, reference)
+    if (~design.complete).any():
+        exclusions.append(("covariate missing", int((~design.complete).sum())))
+    time, status = time[design.complete], status[design.complete]
+    x = design.matrix
+    if began_by_landmark is not None:
+        x = pd.concat([pd.DataFrame({time_dependent: began_by_landmark[design.complete]}, index=x.index), x], axis=1)
+    if x.shape[1] == 0 and state is None:
+        raise ValueError("the model has no covariate: give --covariates or --time-dependent")
+
+    ph_test = None
+    if method == "finegray":
+        fit = fine_gray(time, status, x.to_numpy(), cause=1, names=list(x.columns))
+        tests = {"wald": fit.wald, "lr": fit.pseudo_lr, "score": None}
+        events = fit.events
+    else:
+        event = (status == 1).astype(int)
+        if state is not None:
+            change = state[design.complete]
+            split = split_at_event(time, event, change, fixed={k: x[k].to_numpy() for k in x}, names=[time_dependent])
+            columns = [time_dependent, *x.columns]
+            fit = cox_model(split.stop, split.event, split.matrix(columns), start=split.start, ties=ties,
+                            names=columns)
+        else:
+            fit = cox_model(time, event, x.to_numpy(), ties=ties, names=list(x.columns))
+            ph_test = cox_zph(fit)
+        tests = {"wald": fit.tests.wald, "lr": fit.tests.lr, "score": fit.tests.score}
+        events = fit.events
+
+    return ModelResult(
+        endpoint=endpoint,
+        method=method,
+        n=int(len(time)),
+        events=int(events),
+        terms=fit.terms,
+        tests=tests,
+        ties=ties if method == "cox" else None,
+        time_dependent=time_dependent,
+        landmark=landmark,
+        exclusions=tuple(exclusions),
+        references=design.references,
+        ph_test=ph_test,
+        fit=fit,
+    )

@@ -1,0 +1,105 @@
+"""Prognostic factors: univariable comparisons and multivariable models (SPEC analysis 4)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.analyses.estimates import estimate_endpoint
+from analysis.domain.groupings import grouping_title
+from analysis.analyses.models import ModelResult, fit_model
+from analysis.data.cohort import Cohort
+from analysis.data.study import Study
+
+
+@dataclass(frozen=True, eq=False)
+class UnivariableFactor:
+    """One factor: OS (Kaplan-Meier, log-rank) and relapse/NRM (Aalen-Johansen, Gray) by its levels."""
+
+    factor: str
+    title: str
+    os: object  # EndpointResult
+    relapse: object
+    nrm: object
+
+
+def univariable_analysis(data: pd.DataFrame, factors) -> tuple[UnivariableFactor, ...]:
+    """Every factor compared on OS, relapse and NRM."""
+    return tuple(
+        UnivariableFactor(
+            factor=f,
+            title=grouping_title(f),
+            os=estimate_endpoint(data, "os", by=f),
+            relapse=estimate_endpoint(data, "relapse", by=f),
+            nrm=estimate_endpoint(data, "nrm", by=f),
+        )
+        for f in factors
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class MultivariableModels:
+    """Cox for OS and EFS; Fine-Gray and cause-specific Cox for relapse and NRM, on the same covariates."""
+
+    covariates: tuple[str, ...]
+    os_cox: ModelResult
+    efs_cox: ModelResult
+    relapse_finegray: ModelResult
+    nrm_finegray: ModelResult
+    relapse_cause_specific: ModelResult
+    nrm_cause_specific: ModelResult
+
+    def as_dict(self) -> dict[str, ModelResult]:
+        return {
+            "OS (Cox)": self.os_cox,
+            "EFS (Cox)": self.efs_cox,
+            "Relapse (Fine-Gray)": self.relapse_finegray,
+            "NRM (Fine-Gray)": self.nrm_finegray,
+            "Relapse (cause-specific Cox)": self.relapse_cause_specific,
+            "NRM (cause-specific Cox)": self.nrm_cause_specific,
+        }
+
+
+def multivariable_models(data: pd.DataFrame, covariates) -> MultivariableModels:
+    covariates = tuple(covariates)
+    return MultivariableModels(
+        covariates=covariates,
+        os_cox=fit_model(data, "os", "cox", covariates),
+        efs_cox=fit_model(data, "efs", "cox", covariates),
+        relapse_finegray=fit_model(data, "relapse", "finegray", covariates),
+        nrm_finegray=fit_model(data, "nrm", "finegray", covariates),
+        relapse_cause_specific=fit_model(data, "relapse", "cox", covariates),
+        nrm_cause_specific=fit_model(data, "nrm", "cox", covariates),
+    )
+
+
+def least_proportional_term(model: ModelResult) -> str:
+    """The model term whose cox.zph test gives the smallest p: the one most worth looking at."""
+    if model.ph_test is None:
+        raise ValueError("the model has no proportional-hazards test (Fine-Gray or time-dependent)")
+    rows = [row for row in model.ph_test.table if row.term != "GLOBAL"]
+    worst = min(rows, key=lambda row: row.p)
+    columns = dict(model.fit.assign)[worst.term]
+    return model.fit.names[columns[0]]
+
+
+# Factors of the univariable analysis beyond the study's groupings, when the data hold more than one level.
+EXTRA_FACTORS = ("age_group", "sex", "donor_type", "conditioning")
+
+
+def prognostic_factors(c: Cohort, s: Study) -> tuple[str, ...]:
+    """The study's groupings, then the usual transplant factors that vary in these data."""
+    factors = list(s.groupings)
+    for factor in EXTRA_FACTORS:
+        source = "age" if factor == "age_group" else factor
+        if factor not in factors and source in c.data and c.data[source].nunique() > 1:
+            factors.append(factor)
+    return tuple(factors)
+
+
+def univariable(c: Cohort, s: Study):
+    return univariable_analysis(c.data, prognostic_factors(c, s))
+
+
+def multivariable(c: Cohort, s: Study) -> MultivariableModels:
+    return multivariable_models(c.data, s.covariates)

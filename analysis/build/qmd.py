@@ -1,0 +1,249 @@
+"""Execute `.qmd` chapters the way Quarto's Jupyter engine does, without Quarto.
+
+Quarto splits a page into cells at each ```{python} chunk (the `#|` option
+lines stay in the cell), runs them in one kernel started in the page's own
+folder after a setup cell of its own (figure size, dpi and format of the HTML
+format in `_quarto.yml`), and evaluates the inline `{python} expr` expressions
+of the prose in the same kernel.  A page without code gets no kernel (Quarto
+renders it with its markdown engine).  `execute_qmd` does the same and raises
+on any exception, so the test suite catches a broken chapter before a user's
+`quarto render` does.
+`python -m analysis.build preview` writes each executed page as HTML to
+`_preview/` for looking at figures and tables where Quarto is absent.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import yaml
+from nbclient import NotebookClient
+
+from analysis.data.paths import PROJECT_ROOT
+
+INCLUDE_RE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
+FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+CHUNK_START_RE = re.compile(r"^```+\s*\{python[^}]*\}\s*$")
+INLINE_RE = re.compile(r"`\{python\}\s+([^`]+)`")
+OPTION_RE = re.compile(r"^#\|\s?(.*)$")
+CONDITIONAL_DIV_RE = re.compile(r'^:::+\s*\{[^}]*\.content-(visible|hidden)\b[^}]*\bwhen-meta="([^"]+)"[^}]*\}\s*$')
+DIV_OPEN_RE = re.compile(r"^:::+\s*\S")
+DIV_CLOSE_RE = re.compile(r"^:::+\s*$")
+INLINE_TAG = "inline-expressions"
+SETUP_TAG = "quarto-setup"
+# Quarto's defaults for HTML where `_quarto.yml` is silent.
+HTML_FIGURE_DEFAULTS = {"fig-width": 7.0, "fig-height": 5.0, "fig-format": "retina", "fig-dpi": 96}
+
+
+def resolve_includes(text: str, folder: Path) -> str:
+    """Replace Quarto `{{< include file >}}` shortcodes with the file's text, recursively."""
+
+    def replace(match: re.Match) -> str:
+        included = (folder / match.group(1)).resolve()
+        body = FRONT_MATTER_RE.sub("", included.read_text(encoding="utf-8"), count=1)
+        return resolve_includes(body, included.parent)
+
+    return INCLUDE_RE.sub(replace, text)
+
+
+def cell_options(source: str) -> dict:
+    """The `#|` YAML options at the top of a code cell."""
+    lines = []
+    for line in source.splitlines():
+        match = OPTION_RE.match(line)
+        if not match:
+            break
+        lines.append(match.group(1))
+    return yaml.safe_load("\n".join(lines)) or {} if lines else {}
+
+
+def _markdown_cells(text: str) -> list:
+    """A prose block, followed by a cell evaluating its inline expressions (if any)."""
+    cells = [nbformat.v4.new_markdown_cell(text)]
+    expressions = INLINE_RE.findall(text)
+    if expressions:
+        code = "import json as _json\nprint(_json.dumps([str(_x) for _x in [\n"
+        code += "".join(f"    {e.strip()},\n" for e in expressions) + "]]))"
+        cell = nbformat.v4.new_code_cell(code)
+        cell.metadata["tags"] = [INLINE_TAG]
+        cells.append(cell)
+    return cells
+
+
+def qmd_to_notebook(path: Path) -> nbformat.NotebookNode:
+    """Split a page into markdown and code cells as Quarto's Jupyter engine does."""
+    text = path.read_text(encoding="utf-8")
+    front = FRONT_MATTER_RE.match(text)
+    metadata = yaml.safe_load(front.group(1)) if front else {}
+    body = resolve_includes(text[front.end():] if front else text, path.parent)
+    cells, prose, code, in_chunk = [], [], [], False
+    for line in body.splitlines():
+        if not in_chunk and CHUNK_START_RE.match(line):
+            if "".join(prose).strip():
+                cells += _markdown_cells("\n".join(prose))
+            prose, code, in_chunk = [], [], True
+        elif in_chunk and re.match(r"^```+\s*$", line):
+            cells.append(nbformat.v4.new_code_cell("\n".join(code)))
+            in_chunk = False
+        elif in_chunk:
+            code.append(line)
+        else:
+            prose.append(line)
+    if in_chunk:
+        raise ValueError(f"{path}: unterminated ```{{python}} chunk")
+    if "".join(prose).strip():
+        cells += _markdown_cells("\n".join(prose))
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["title"] = (metadata or {}).get("title", path.stem)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return notebook
+
+
+def html_figure_options(project: Path = PROJECT_ROOT) -> dict:
+    """fig-width, fig-height, fig-format and fig-dpi of the project's HTML format."""
+    config_file = project / "_quarto.yml"
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
+    html = ((config or {}).get("format") or {}).get("html") or {}
+    return {key: html.get(key, default) for key, default in HTML_FIGURE_DEFAULTS.items()}
+
+
+def setup_cell(options: dict) -> nbformat.NotebookNode:
+    """The cell Quarto's Jupyter engine runs before a page: fresh namespace, figure size/dpi/format."""
+    source = (
+        "%reset -f\n"
+        "import matplotlib.pyplot as plt\n"
+        "from matplotlib_inline.backend_inline import set_matplotlib_formats\n"
+        f"plt.rcParams['figure.figsize'] = ({options['fig-width']!r}, {options['fig-height']!r})\n"
+        f"plt.rcParams['figure.dpi'] = {options['fig-dpi']!r}\n"
+        f"plt.rcParams['savefig.dpi'] = {options['fig-dpi']!r}\n"
+        f"set_matplotlib_formats({options['fig-format']!r})\n"
+    )
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = [SETUP_TAG]
+    return cell
+
+
+def execute_qmd(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
+    """Run every cell in a kernel started in the page's folder; raise on any error."""
+    path = Path(path).resolve()
+    notebook = qmd_to_notebook(path)
+    if not any(cell.cell_type == "code" for cell in notebook.cells):
+        return notebook
+    notebook.cells.insert(0, setup_cell(html_figure_options()))
+    # The kernel is stopped at once when the page is done: nothing is left in it to wind down.
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
+                            shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    notebook.cells.pop(0)
+    return notebook
+
+
+def execute_pages(pages: list[Path], jobs: int = 1):
+    """Execute pages, `jobs` at a time (each in its own kernel, as Quarto does); yield each in order."""
+    if jobs <= 1:
+        yield from ((page, execute_qmd(page)) for page in pages)
+        return
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        yield from zip(pages, pool.map(execute_qmd, pages))
+
+
+def _fill_inline_values(notebook: nbformat.NotebookNode) -> None:
+    """Put the values of inline expressions into the prose, as Quarto does, and drop the helper cells."""
+    kept = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and INLINE_TAG in cell.metadata.get("tags", []):
+            values = iter(json.loads("".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")))
+            kept[-1].source = INLINE_RE.sub(lambda _m: next(values), kept[-1].source)
+            continue
+        if cell.cell_type == "code" and cell_options(cell.source).get("output") == "asis":
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            kept.append(nbformat.v4.new_markdown_cell(text))
+            continue
+        kept.append(cell)
+    notebook.cells = kept
+
+
+def drop_hidden_content(notebook: nbformat.NotebookNode, metadata: dict) -> None:
+    """Remove what Quarto's `.content-visible` / `.content-hidden` `when-meta="KEY"` blocks hide
+    under `metadata` (prose lines and whole code cells), and those blocks' own fences.
+
+    Quarto executes hidden cells all the same; this only shapes what a page shows.
+    """
+    open_divs: list[tuple[bool, bool]] = []  # (is a condition, hides its content) of each open `:::` div
+    kept = []
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            if not any(hides for _, hides in open_divs):
+                kept.append(cell)
+            continue
+        lines = []
+        for line in cell.source.splitlines():
+            condition = CONDITIONAL_DIV_RE.match(line)
+            if condition:
+                shown = bool(metadata.get(condition.group(2)))
+                open_divs.append((True, shown != (condition.group(1) == "visible")))
+                continue
+            if DIV_CLOSE_RE.match(line) and open_divs:
+                is_condition, _ = open_divs.pop()
+                if is_condition or any(hides for _, hides in open_divs):
+                    continue
+            elif DIV_OPEN_RE.match(line):
+                open_divs.append((False, False))
+            if not any(hides for _, hides in open_divs):
+                lines.append(line)
+        if "".join(lines).strip():
+            kept.append(nbformat.v4.new_markdown_cell("\n".join(lines)))
+    notebook.cells = kept
+
+
+def chapters() -> list[Path]:
+    """The pages `_quarto.yml` renders, in order."""
+    config = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    return [PROJECT_ROOT / page for page in config["project"]["render"]]
+
+
+def preview(output_dir: Path) -> list[Path]:
+    """Execute every chapter and write it as HTML (code hidden) for looking at."""
+    from nbconvert import HTMLExporter
+
+    from analysis.build.sections import study_section_flags
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    sections = study_section_flags()
+    written = []
+    for page in chapters():
+        notebook = execute_qmd(page)
+        _fill_inline_values(notebook)
+        drop_hidden_content(notebook, sections)
+        html, _ = exporter.from_notebook_node(notebook)
+        target = output_dir / (page.relative_to(PROJECT_ROOT).with_suffix(".html").as_posix().replace("/", "_"))
+        target.write_text(html, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["preview"]:
+        output = Path(argv[1]) if len(argv) > 1 else PROJECT_ROOT / "_preview"
+        for path in preview(output):
+            print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
+        return 0
+    if argv[:1] == ["execute"]:
+        args = argv[1:]
+        jobs = 1
+        if args[:1] == ["--jobs"] and len(args) > 1:
+            jobs, args = int(args[1]), args[2:]
+        for page, _ in execute_pages([Path(a) for a in args] if args else chapters(), jobs):
+            print(f"executed {page}")
+        return 0
+    print("usage: python -m analysis.build preview [DIR] | execute [--jobs N] [PAGE.qmd ...]", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The user command line: `python -m analysis validate|estimates|model`."""

@@ -1,0 +1,112 @@
+"""The command line's data options and `python -m analysis validate`.
+
+`validate [DATA] [--study study.yml] [--sheet NAME] [--encoding ENC]` reads the extract
+(DATA, else the study's `data`), applies the study's mapping, prints every problem as a table
+(line, patient_id, column, value, severity, problem) and, when the file is valid, the inclusion
+flow of the study's criteria.  It exits 1 on errors, 0 otherwise; it never writes anything.
+The table shows patient ids and values: it is for the data manager's terminal, not for a report.
+"""
+from __future__ import annotations
+
+import argparse
+import unicodedata
+from pathlib import Path
+
+from analysis.data.cohort import Cohort, load_cohort
+
+from analysis.data.inclusion import apply_inclusion
+
+from analysis.data.problems import Problem
+
+from analysis.data.readers import read_table
+
+from analysis.data.validate import validate
+from analysis.analyses.settings import load_study
+from analysis.data.mapping import Mapping
+from analysis.data.study import Study
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """DATA (optional with --study), --study, --sheet, --encoding."""
+    parser.add_argument("data", nargs="?", help="the extract (default: the study's data)")
+    parser.add_argument("--study", help="a study configuration (study.yml): its mapping, encoding, sheet and "
+                                        "inclusion criteria apply")
+    parser.add_argument("--sheet", help="worksheet of an .xlsx file, by name or number (default: the first)")
+    parser.add_argument("--encoding", help="CSV encoding (default: UTF-8 with or without BOM, then CP932)")
+
+
+def data_options(args: argparse.Namespace) -> tuple[Path, dict]:
+    """The data path and the keywords of `load_cohort` the arguments give.
+
+    Explicit --encoding / --sheet override the study's.
+    """
+    study: Study | None = load_study(args.study) if getattr(args, "study", None) else None
+    if args.data:
+        path = Path(args.data)
+    elif study is not None:
+        path = study.data
+    else:
+        raise ValueError("give the data file (or --study with a `data:` setting)")
+    options = {
+        "encoding": args.encoding or (study.encoding if study else None),
+        "sheet": _sheet(args.sheet) if args.sheet is not None else (study.sheet if study else None),
+        "mapping": study.mapping if study else None,
+        "include": study.include if study else (),
+    }
+    if study is not None and study.synthetic is not None:
+        options["synthetic"] = study.synthetic
+    return path, options
+
+
+def _sheet(text: str) -> str | int:
+    return int(text) if text.isdigit() else text
+
+
+def cohort_from_args(args: argparse.Namespace) -> Cohort:
+    """`load_cohort` with the command line's data options (for `estimates`, `model`...)."""
+    path, options = data_options(args)
+    return load_cohort(path, **options)
+
+
+def _width(text: str) -> int:
+    """Terminal columns of `text`: East Asian wide characters (漢字, かな) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _table(problems: list[Problem]) -> list[str]:
+    header = ("line", "patient_id", "column", "value", "severity", "problem")
+    rows = [(str(p.line or ""), p.patient_id or "", p.column_label, (p.value or "").replace("\n", "\\n"),
+             p.severity, p.message) for p in problems]
+    widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(header)]
+    out = ["  ".join(_pad(h, w) for h, w in zip(header, widths)).rstrip()]
+    out += ["  ".join(_pad(v, w) for v, w in zip(row, widths)).rstrip() for row in rows]
+    return out
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    path, options = data_options(args)
+    raw = read_table(path, encoding=options["encoding"], sheet=options["sheet"])
+    frame, problems = validate(raw, source=str(path), mapping=options["mapping"])
+    errors = [p for p in problems if p.severity == "error"]
+    flow = []
+    if not errors and options["include"]:
+        keep, exclusions, inclusion_problems = apply_inclusion(frame, options["include"])
+        problems = inclusion_problems + problems
+        errors = inclusion_problems
+        if not errors:
+            flow = [f"  excluded, {reason}: {k}" for reason, k in exclusions] + [f"  analysed: {int(keep.sum())}"]
+    if problems:
+        print("\n".join(_table(problems)))
+        print(f"{path}: {len(raw)} records, {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+    else:
+        print(f"{path}: {len(raw)} records, no problems found")
+    if flow:
+        print("\n".join(flow))
+    return 1 if errors else 0
+
+
+__all__ = ["Mapping", "add_data_arguments", "cohort_from_args", "command_validate", "data_options"]

@@ -1,0 +1,49 @@
+"""`python -m analysis estimates DATA [--by COLUMN] [--times 12,60] --json`."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from analysis.cli.data import add_data_arguments, cohort_from_args
+from analysis.cli.documents import estimates_document
+from analysis.domain.endpoints import ENDPOINTS
+
+
+def _parse_times(text: str) -> list[tuple[str, float]]:
+    keys = [t.strip() for t in text.split(",") if t.strip()]
+    try:
+        return [(key, float(key)) for key in keys]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--times must be numbers in months separated by commas, got {text!r}")
+
+
+def command_estimates(args: argparse.Namespace) -> int:
+    cohort = cohort_from_args(args)
+    document = estimates_document(cohort.data, args.by, args.times)
+    if args.json:
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    for name, result in document["endpoints"].items():
+        print(f"{ENDPOINTS[name].title} ({result['kind']})")
+        for label, group in result["groups"].items():
+            cells = []
+            for key, point in group["at"].items():
+                if point["estimate"] is None:
+                    cells.append(f"{key} mo: NA")
+                else:
+                    cells.append(f"{key} mo: {100 * point['estimate']:.1f}% "
+                                 f"({100 * (point['lower'] or 0):.1f}-{100 * (point['upper'] or 0):.1f})")
+            print(f"  {label:<12} n={group['n']:<5} events={group['events']:<5} " + "; ".join(cells))
+        if result["test"]:
+            test = result["test"]
+            print(f"  {test['name']}: chi2 = {test['statistic']:.3f}, df = {test['df']}, p = {test['p']:.4g}")
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_data_arguments(parser)
+    parser.add_argument("--by", help="grouping column (or graft_cb_vs_other, status_crpr_vs_nr, age_group)")
+    parser.add_argument("--times", type=_parse_times, default=_parse_times("12,60"),
+                        help="months, comma-separated (default 12,60)")
+    parser.add_argument("--json", action="store_true", help="print the JSON document")
+    parser.set_defaults(run=command_estimates)

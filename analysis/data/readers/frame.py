@@ -1,0 +1,78 @@
+"""The text frame every reader returns: one string cell per value, each record's line in the file.
+
+Readers build it with `split_header` (the header is the first row of two or more values; title
+lines above a table are not records) and `assemble`, which turns structural defects (a row with
+more values than the header, duplicate or nameless columns) into `Problem`s that `validate`
+reports with the others.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.problems import Problem, file_problem
+
+__all__ = ["assemble", "header_names", "lines_of", "split_header", "with_lines"]
+
+
+def header_names(cells: Sequence[str]) -> list[str]:
+    return [str(c).strip().lstrip("\ufeff").strip() for c in cells]
+
+
+def assemble(header: list[str], rows: list[list[str]], lines: list[int], problems: list[Problem]) -> pd.DataFrame:
+    """A text frame from a header and its records; structural defects become problems."""
+    width = len(header)
+    named = [i for i, name in enumerate(header) if name]
+    for i, name in enumerate(header):
+        if not name and any(i < len(r) and r[i] != "" for r in rows):
+            problems.append(file_problem(f"column {i + 1} has values but no name in the header"))
+    seen: dict[str, int] = {}
+    for i in named:
+        name = header[i]
+        if name in seen:
+            problems.append(Problem(1, None, name, None, f"duplicate column name (columns {seen[name] + 1} and {i + 1})"))
+        else:
+            seen[name] = i
+    columns = {name: i for name, i in seen.items()}
+    records = []
+    for row, line in zip(rows, lines):
+        if len(row) > width and any(v != "" for v in row[width:]):
+            problems.append(Problem(line, None, None, None, f"{len(row)} values but the header has {width} columns"))
+        elif len(row) < width:
+            problems.append(Problem(line, None, None, None, f"{len(row)} values but the header has {width} columns"))
+        records.append([row[i] if i < len(row) else "" for i in columns.values()])
+    frame = pd.DataFrame(records, columns=list(columns), dtype=object)
+    return with_lines(frame, lines, problems)
+
+
+def with_lines(frame: pd.DataFrame, lines, problems: list[Problem]) -> pd.DataFrame:
+    """Attach each record's line and the structural problems (with the ids of their records)."""
+    # An array, not a list: pandas deep-copies `attrs` on every operation on the frame.
+    frame.attrs["lines"] = np.asarray(lines, dtype=np.int64)
+    frame.attrs["problems"] = list(problems)
+    if len(frame) and "patient_id" in frame and any(p.line and p.line != 1 for p in problems):
+        ids = dict(zip(lines, frame["patient_id"]))  # fill the ids of structural problems
+        frame.attrs["problems"] = [replace(p, patient_id=ids.get(p.line) or None) if p.line and p.line != 1 else p
+                                   for p in problems]
+    return frame
+
+
+def split_header(records: list[tuple[int, list[str]]]) -> tuple[list[str] | None, list[list[str]], list[int]]:
+    """The header (the first non-blank row with two or more values: title lines above a table
+    are not records), the records after it and their lines."""
+    if not records:
+        return None, [], []
+    start = next((k for k, (_, cells) in enumerate(records) if sum(1 for c in cells if c) >= 2), 0)
+    header = header_names(records[start][1])
+    rest = records[start + 1:]
+    return header, [cells for _, cells in rest], [line for line, _ in rest]
+
+
+def lines_of(raw: pd.DataFrame) -> list[int]:
+    lines = raw.attrs.get("lines")
+    if lines is None or len(lines) != len(raw):
+        return list(range(2, len(raw) + 2))
+    return np.asarray(lines).tolist()

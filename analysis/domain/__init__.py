@@ -1,0 +1,1 @@
+"""The transplant domain: endpoints, states reached after HCT, groupings of patients."""

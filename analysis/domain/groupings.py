@@ -1,0 +1,96 @@
+"""Grouping variables for comparisons: cohort columns and the derived groupings, defined once.
+
+A study names its groupings and covariates by column or by one of `DERIVED`; the study file is
+checked against this table when it is loaded (`analysis.analyses.settings`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.schema import BY_NAME, code_order, column_label
+from analysis.domain.states import REMISSION_AT_HCT
+
+
+@dataclass(frozen=True)
+class Grouping:
+    name: str
+    title: str
+    levels: tuple[str, ...]
+    assign: Callable[[pd.DataFrame], pd.Series]
+    sources: tuple[str, ...] = ()  # the columns `assign` reads
+
+
+def _age_groups(data: pd.DataFrame) -> pd.Series:
+    # 50 years splits ANKL cohorts (median age in the 40s) into the usual older/younger groups.
+    return pd.Series(np.where(data["age"] >= 50, "≥50", "<50"), index=data.index).where(data["age"].notna())
+
+
+def _remission_at_hct(data: pd.DataFrame) -> pd.Series:
+    """CR/PR (in remission at HCT) against NR."""
+    status = data["status_at_hct"]
+    return pd.Series(np.where(status.isin(REMISSION_AT_HCT), "CR/PR", "NR"), index=data.index).where(status.notna())
+
+
+DERIVED: dict[str, Grouping] = {
+    g.name: g
+    for g in (
+        Grouping("graft_cb_vs_other", f"{column_label('graft_source')} (CB vs others)", ("CB", "PB/BM"),
+                 lambda d: d["graft_source"].map({"CB": "CB", "PB": "PB/BM", "BM": "PB/BM"}), ("graft_source",)),
+        Grouping("status_crpr_vs_nr", f"{column_label('status_at_hct')} (CR/PR vs NR)", ("CR/PR", "NR"),
+                 _remission_at_hct, ("status_at_hct",)),
+        Grouping("age_group", column_label("age"), ("<50", "≥50"), _age_groups, ("age",)),
+    )
+}
+
+
+def grouping_title(by: str) -> str:
+    """'graft_cb_vs_other' -> 'Graft source (CB vs others)'; a column's label otherwise."""
+    if by in DERIVED:
+        return DERIVED[by].title
+    return column_label(by)
+
+
+def grouping_rows(data: pd.DataFrame, by: str, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The columns `group_labels(..., by)` reads, of the `rows` (a boolean mask; None: all).
+
+    Copying two columns rather than the whole frame keeps grouped analyses of a large registry
+    cheap; the labels are those of ``group_labels(data.loc[rows], by)``.  An unknown grouping
+    keeps every column, so that `group_labels` names the choices.
+    """
+    if by in DERIVED:
+        columns = [c for c in DERIVED[by].sources if c in data]
+    elif by in data:
+        columns = [by]
+    else:
+        return data if rows is None else data.loc[rows]
+    if rows is None or rows.all():
+        return data[columns]
+    return data.loc[rows, columns]
+
+
+def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...]]:
+    """Each patient's group label (None where unknown) and the levels in display order."""
+    if by in DERIVED:
+        grouping = DERIVED[by]
+        labels = grouping.assign(data)
+        return labels.where(labels.notna(), None), grouping.levels
+    if by not in data:
+        choices = sorted(set(data.columns) | set(DERIVED))
+        raise KeyError(f"unknown grouping {by!r}; choose a column or one of {', '.join(choices)}")
+    values = data[by]
+    # each distinct value's label once: whole numbers without ".0" when every value is whole
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    if pd.api.types.is_float_dtype(values) and bool(np.all(np.mod(np.asarray(distinct, dtype=float), 1) == 0)):
+        texts = [str(int(v)) for v in distinct]
+    else:
+        texts = [None if pd.isna(v) else str(v) for v in distinct]
+    values = pd.Series(np.array(texts + [None], dtype=object)[codes], index=values.index, dtype=object,
+                       name=values.name)
+    present = set(texts) - {None}
+    spec_order = [c for c in code_order(by) if c in present] if by in BY_NAME else []
+    levels = tuple(spec_order + sorted(present - set(spec_order)))
+    return values, levels

@@ -1,0 +1,83 @@
+"""What the chapters import: the study and its cohort, loaded once per page, and one function to
+compute and one to show each result.
+
+Each Quarto page runs in its own kernel; `report/_setup.qmd` imports the names below explicitly,
+loads the study and its cohort (`study()`, `cohort()`, cached per kernel) and sets the page's
+display once (`use_display(settings)`: the small-cell rule), so no chapter passes it by hand.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from analysis.analyses.characteristics import missing_data
+from analysis.analyses.cohort import cohort_overview, table_one
+from analysis.analyses.factors import factor_comparisons
+from analysis.analyses.landmark import (DAY_100, LANDMARK_SERIES_MONTHS, chronic_gvhd_series, cr_after_hct_comparison,
+                                        efs_landmark, gvhd_effects)
+from analysis.analyses.outcomes import outcomes
+from analysis.analyses.prognostic import least_proportional_term, multivariable, univariable
+from analysis.analyses.provenance import collect as collect_provenance
+from analysis.analyses.reproduction import reproduction
+from analysis.analyses.settings import load_study
+from analysis.analyses.transplant import causes_of_death, transplant_outcomes
+from analysis.data.cohort import Cohort
+from analysis.data.schema import days_to_months
+from analysis.data.study import Study, study_cohort
+from analysis.present.context import use_display
+from analysis.present.figures.curves import day_ticks, plot_curves, plot_panels, time_ticks
+from analysis.present.figures.forest import forest_plots
+from analysis.present.figures.landmark_series import landmark_series_plot
+from analysis.present.figures.zph import zph_plot
+from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_months
+from analysis.present.prose import (cr_after_hct_markdown, data_banner, estimates_markdown, findings_markdown,
+                                    gvhd_markdown, horizons_text, month_days_text, panel_titles, ph_note,
+                                    reproduction_intro, test_phrase, warnings_markdown)
+from analysis.present.tables.causes_of_death import causes_of_death_table
+from analysis.present.tables.characteristics import characteristics_gt
+from analysis.present.tables.cohort import cohort_flow_table, endpoint_exclusion_table, missing_data_table
+from analysis.present.tables.estimates import estimates_table
+from analysis.present.tables.landmark_series import landmark_series_table
+from analysis.present.tables.models import model_table
+from analysis.present.tables.provenance import configuration_markdown, provenance_markdown, software_markdown
+from analysis.present.tables.reproduction import reproduction_table
+from analysis.present.tables.univariable import univariable_table
+
+
+@lru_cache(maxsize=1)
+def study() -> Study:
+    """The study configuration: $REPORT_STUDY, else study.yml at the project root."""
+    return load_study()
+
+
+@lru_cache(maxsize=1)
+def cohort() -> Cohort:
+    """The validated extract the study names ($REPORT_DATA overrides it)."""
+    return study_cohort(study())
+
+
+__all__ = [
+    # the study, its cohort, the page's display
+    "study", "cohort", "use_display", "data_banner",
+    # numbers in the prose
+    "fmt_est_ci", "fmt_horizon", "fmt_months", "days_to_months", "day_ticks", "time_ticks",
+    # cohort
+    "cohort_overview", "table_one", "missing_data", "cohort_flow_table", "endpoint_exclusion_table",
+    "warnings_markdown", "missing_data_table", "characteristics_gt",
+    # outcomes and factors
+    "outcomes", "plot_curves", "plot_panels", "estimates_table", "factor_comparisons", "findings_markdown",
+    "panel_titles",
+    # prognostic factors
+    "univariable", "multivariable", "univariable_table", "model_table", "forest_plots", "ph_note", "zph_plot",
+    "least_proportional_term",
+    # landmark and time-dependent
+    "efs_landmark", "cr_after_hct_comparison", "gvhd_effects", "chronic_gvhd_series", "LANDMARK_SERIES_MONTHS",
+    "DAY_100", "test_phrase", "cr_after_hct_markdown", "gvhd_markdown", "landmark_series_table",
+    "landmark_series_plot",
+    # engraftment, GVHD, causes of death
+    "transplant_outcomes", "causes_of_death", "estimates_markdown", "causes_of_death_table",
+    # reproduction
+    "reproduction", "reproduction_intro", "reproduction_table",
+    # methods, provenance and versions
+    "collect_provenance", "provenance_markdown", "software_markdown", "configuration_markdown", "horizons_text",
+    "month_days_text",
+]

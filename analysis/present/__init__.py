@@ -1,0 +1,1 @@
+"""Presentation: numbers as text, figures, tables, sentences, the small-cell rule."""

@@ -1,0 +1,120 @@
+"""The row layout of regression models, shared by the model tables and the forest plots.
+
+Each categorical covariate gets a heading row and one row per level, the reference level first;
+a continuous covariate or a time-dependent state gets one row.  Labels come from the one label
+table (`analysis.data.schema`), so a table and a figure of the same model name the same rows.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from analysis.analyses.models import ModelResult
+from analysis.data.schema import BY_NAME, level_label
+from analysis.domain.groupings import grouping_title
+from analysis.domain.states import STATES
+from analysis.stats.results import Coefficient
+
+__all__ = ["ModelRow", "covariate_title", "model_rows", "row_entry", "split_term"]
+
+
+def covariate_title(column: str) -> str:
+    """'graft_source' -> 'Graft source', 'hct_year' -> 'Year of HCT' (the one label table)."""
+    return grouping_title(column)
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One row of a model table or forest plot.
+
+    `kind` is "heading" (a categorical covariate's title; no estimate),
+    "level" (one of its levels; the reference level or the term
+    ``column[level]``) or "single" (a continuous covariate or a time-dependent
+    state: one term, no heading).
+    """
+
+    kind: Literal["heading", "level", "single"]
+    label: str
+    column: str
+    level: str | None = None
+
+    @property
+    def term(self) -> str | None:
+        """The model term estimated on this row (None for a heading)."""
+        if self.kind == "heading":
+            return None
+        return self.column if self.kind == "single" else f"{self.column}[{self.level}]"
+
+
+def split_term(term: str) -> tuple[str, str | None]:
+    """'graft_source[PB]' -> ('graft_source', 'PB'); 'age' -> ('age', None)."""
+    if term.endswith("]") and "[" in term:
+        i = term.index("[")
+        return term[:i], term[i + 1 : -1]
+    return term, None
+
+
+def _single_label(column: str, model: ModelResult | None) -> str:
+    if column in STATES:
+        title = STATES[column].title
+        if model is not None and model.landmark is not None:
+            return f"{title} by the landmark"
+        return f"{title} (time-dependent)"
+    spec = BY_NAME.get(column)
+    if spec is not None and spec.kind == "flag":
+        return f"{covariate_title(column)} (yes vs no)"
+    unit = spec.unit if spec is not None and spec.unit else "unit"
+    return f"{covariate_title(column)} (per {unit})"
+
+
+def model_rows(models: Sequence[ModelResult] | ModelResult, labels: Mapping[str, str] | None = None) -> list[ModelRow]:
+    """The rows shared by the models: each covariate in term order, levels with the reference first.
+
+    `labels` overrides the text of a covariate (key: its column, e.g.
+    ``"age": "Age (per 10 years)"``) or of a level (key: its term, e.g.
+    ``"graft_source[PB]": "Peripheral blood"``, or ``"graft_source[CB]"`` for
+    the reference level).
+    """
+    if isinstance(models, ModelResult):
+        models = [models]
+    labels = dict(labels or {})
+    columns: dict[str, list[str] | None] = {}  # column -> levels (None: a single-term covariate)
+    first_model: dict[str, ModelResult] = {}
+    for model in models:
+        for term in model.terms:
+            column, level = split_term(term.term)
+            if level is None and column not in model.references:
+                columns.setdefault(column, None)
+                first_model.setdefault(column, model)
+                continue
+            levels = columns.get(column)
+            if levels is None:
+                levels = columns[column] = []
+            reference = model.references.get(column)
+            if reference is not None and reference not in levels:
+                levels.append(reference)  # first seen with the first term: listed first
+            if level not in levels:
+                levels.append(level)
+    rows: list[ModelRow] = []
+    for column, levels in columns.items():
+        if levels is None:
+            label = labels.get(column, _single_label(column, first_model.get(column)))
+            rows.append(ModelRow("single", label, column))
+            continue
+        rows.append(ModelRow("heading", labels.get(column, covariate_title(column)), column))
+        for level in levels:
+            rows.append(ModelRow("level", labels.get(f"{column}[{level}]", level_label(column, level)), column, level))
+    return rows
+
+
+def row_entry(model: ModelResult, row: ModelRow) -> Coefficient | Literal["reference"] | None:
+    """What `model` shows on `row`: its term, "reference", or None (heading, or not in the model)."""
+    if row.kind == "heading":
+        return None
+    if row.kind == "level" and model.references.get(row.column) == row.level:
+        return "reference"
+    try:
+        return model.term(row.term)
+    except KeyError:
+        return None

@@ -1,0 +1,105 @@
+"""The report's look: figure style (rcParams), palette and inks, the figure class, table typography.
+
+Every figure module draws inside `style()`, never with global settings; every table indents and
+marks "not applicable" with the same characters, which survive Quarto's HTML -> Typst conversion.
+"""
+from __future__ import annotations
+
+import io
+import sys
+
+import matplotlib as mpl
+from matplotlib.figure import Figure
+
+from analysis.present import fonts
+
+__all__ = ["DASH", "INDENT", "INK", "MUTED", "PALETTE", "REFERENCE_LINE", "SINGLE_COLOR", "STYLE", "ReportFigure",
+           "style"]
+
+#: Okabe-Ito colours (colour-blind safe), in the order groups receive them;
+#: yellow is left out (too light on white).
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+#: The colour of a single (ungrouped) curve.
+SINGLE_COLOR = "#1F2D3D"
+
+#: Text and axes.
+INK = "#222222"
+#: Secondary text ("reference" in a forest plot).
+MUTED = "#555555"
+#: The line of no effect (HR = 1, beta = 0).
+REFERENCE_LINE = "#888888"
+
+#: rcParams used while a figure is built (journal figure at 6.5 x 4.5 in).
+STYLE: dict[str, object] = {
+    # The project's own font files (analysis/present/fonts.py), never whatever the machine has installed.
+    # Named explicitly: a generic "sans-serif" would be resolved again through whatever rcParams
+    # hold when the figure is drawn (Quarto draws it after the style is gone).
+    "font.family": [fonts.FAMILY, fonts.FALLBACK],
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.titlepad": 8.0,
+    "axes.labelsize": 9.5,
+    "axes.labelcolor": INK,
+    "axes.edgecolor": "#444444",
+    "axes.linewidth": 0.8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "axes.facecolor": "white",
+    "figure.facecolor": "white",
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "xtick.color": "#444444",
+    "ytick.color": "#444444",
+    "xtick.labelcolor": INK,
+    "ytick.labelcolor": INK,
+    "xtick.major.size": 3.5,
+    "ytick.major.size": 3.5,
+    "xtick.major.width": 0.8,
+    "ytick.major.width": 0.8,
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "text.color": INK,
+    "lines.linewidth": 1.6,
+    "lines.solid_joinstyle": "miter",
+}
+
+fonts.register()  # at import: every figure module draws through this style
+
+#: An indentation of table rows that survives HTML -> Typst (an em space, not CSS padding).
+INDENT = "\u2003"
+#: "Not applicable" in a table cell (an em dash).
+DASH = "\u2014"
+
+
+class ReportFigure(Figure):
+    """A `Figure` that shows itself in a notebook even when pyplot was never imported.
+
+    Where matplotlib's notebook integration is active (``%matplotlib inline``,
+    Quarto) its formatter draws the figure as usual; otherwise ``_repr_png_``
+    does.  The figure is not registered with pyplot, so it appears once.
+    """
+
+    def _repr_png_(self) -> bytes | None:
+        if _notebook_draws_figures():
+            return None  # drawn once, in the format Quarto asked for (svg for HTML, png for PDF)
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
+
+def _notebook_draws_figures() -> bool:
+    """Whether IPython has a formatter for matplotlib figures (``%matplotlib inline``, Quarto's setup)."""
+    shell = sys.modules.get("IPython") and sys.modules["IPython"].get_ipython()
+    if shell is None:
+        return False
+    formatters = shell.display_formatter.formatters.values()
+    return any(Figure in getattr(f, "type_printers", {}) for f in formatters)
+
+
+def style():
+    """The figure style as a context manager: ``with style(): ...``."""
+    return mpl.rc_context(STYLE)

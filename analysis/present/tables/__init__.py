@@ -1,0 +1,1 @@
+"""Tables (great-tables) built from result objects."""

@@ -1,0 +1,180 @@
+"""Published numbers beside this report's: one row per number, with the difference in its own terms.
+
+Examples
+--------
+>>> comparison_table([("OS at 1 year", "33.9%", "34.2%", "+0.3 points")])  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+from great_tables import GT
+
+from analysis.present.context import resolve_min_cell
+from analysis.present.numbers import fmt_months, fmt_p, fmt_pct
+from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.style import DASH
+
+__all__ = ["ComparisonRow", "comparison_table"]
+
+
+
+Kind = Literal["text", "pct", "p", "count", "months", "number"]
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One number as published and as this report computes it.
+
+    `published`, `computed` and `difference` may be text (shown as given) or
+    numbers, formatted by `kind`: "pct" (proportions 0-1 shown as percentages,
+    differences in percentage points), "p" (p-values), "count", "months" or
+    "number" (`digits` decimals).  Without a `difference`, the difference of
+    two numbers is computed; otherwise a dash is shown.  Rows sharing a
+    `section` are grouped under it.
+    """
+
+    label: str
+    published: str | float | None
+    computed: str | float | None
+    difference: str | float | None = None
+    kind: Kind = "number"
+    section: str | None = None
+    digits: int | None = None
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else value
+
+
+def _shown(value, kind: str, digits: int | None) -> str:
+    if value is None:
+        return DASH
+    if isinstance(value, str):
+        return value
+    number = _number(value)
+    if number is None:
+        return "NA"
+    if kind == "pct":
+        return fmt_pct(number, 1 if digits is None else digits)
+    if kind == "p":
+        return fmt_p(number)
+    if kind == "count":
+        return f"{number:.0f}"
+    if kind == "months":
+        return fmt_months(number, 1 if digits is None else digits)
+    return f"{number:.{2 if digits is None else digits}f}"
+
+
+def _shown_difference(row: ComparisonRow) -> str:
+    difference = row.difference
+    if isinstance(difference, str):
+        return difference
+    if difference is None:
+        published, computed = _number(row.published), _number(row.computed)
+        if published is None or computed is None:
+            return DASH
+        difference = computed - published
+    number = _number(difference)
+    if number is None:
+        return "NA"
+    if row.kind == "pct":
+        return _signed(100 * number, 1 if row.digits is None else row.digits) + " points"
+    if row.kind == "count":
+        return _signed(number, 0)
+    if row.kind == "p":
+        return _signed(number, 3)
+    return _signed(number, (1 if row.kind == "months" else 2) if row.digits is None else row.digits)
+
+
+def _signed(value: float, digits: int) -> str:
+    """'+0.3', '-1.2'; no sign where the rounded value is zero ('0.0')."""
+    shown = f"{value:+.{digits}f}"
+    return shown[1:] if float(shown) == 0 else shown
+
+
+def _as_row(row) -> ComparisonRow:
+    if isinstance(row, ComparisonRow):
+        return row
+    if isinstance(row, Mapping):
+        return ComparisonRow(**row)
+    values = tuple(row)
+    if not 3 <= len(values) <= 4:
+        raise ValueError(f"a comparison row is (label, published, computed[, difference]); got {row!r}")
+    return ComparisonRow(*values)
+
+
+def comparison_table(
+    rows: Iterable[ComparisonRow | Mapping | Sequence],
+    *,
+    title: str | None = None,
+    subtitle: str | None = None,
+    label_header: str = "",
+    published_label: str = "Published",
+    computed_label: str = "This report",
+    difference_label: str = "Difference",
+    source_note: str | None = None,
+    min_cell: int | None = None,
+) -> GT:
+    """Rows of "published vs this report vs difference".
+
+    Parameters
+    ----------
+    rows
+        `ComparisonRow`s, mappings with its fields, or tuples
+        ``(label, published, computed[, difference])`` whose values are text
+        (shown as given) or numbers.
+    title, subtitle
+        Table header, none by default.
+    label_header, published_label, computed_label, difference_label
+        Column labels.
+    source_note
+        A note under the table (e.g. where the published numbers come from).
+    min_cell
+        The study's small-cell rule: a computed count (kind "count") below it
+        is shown as "<5" and its difference as a dash (0, the default: off).
+        Published numbers are public and shown as published.
+
+    Returns
+    -------
+    great_tables.GT
+    """
+    min_cell = resolve_min_cell(min_cell)
+    parsed = [_as_row(r) for r in rows]
+    hidden = [r.kind == "count" and is_suppressed(_number(r.computed), min_cell) for r in parsed]
+    frame = pd.DataFrame(
+        {
+            "label": [r.label for r in parsed],
+            "published": [_shown(r.published, r.kind, r.digits) for r in parsed],
+            "computed": [suppress_count(_number(r.computed), min_cell) if h else _shown(r.computed, r.kind, r.digits)
+                         for r, h in zip(parsed, hidden)],
+            "difference": [DASH if h else _shown_difference(r) for r, h in zip(parsed, hidden)],
+            "section": [r.section or "" for r in parsed],
+        }
+    )
+    grouped = any(r.section for r in parsed)
+    gt = GT(frame, rowname_col="label", groupname_col="section" if grouped else None)
+    if not grouped:
+        gt = gt.cols_hide("section")
+    gt = (
+        gt.tab_stubhead(label_header)
+        .cols_label(published=published_label, computed=computed_label, difference=difference_label)
+        .cols_align("center", columns=["published", "computed", "difference"])
+    )
+    if title or subtitle:
+        gt = gt.tab_header(title=title or "", subtitle=subtitle)
+    if any(hidden):
+        gt = gt.tab_source_note(suppression_note(min_cell))
+    if source_note:
+        gt = gt.tab_source_note(source_note)
+    return gt

@@ -1,0 +1,64 @@
+"""A dynamic landmark series as a table: at each landmark, patients at risk, events and the hazard ratio."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from great_tables import GT, loc
+
+from analysis.analyses.landmark import LandmarkRow, landmark_row
+from analysis.present.context import resolve_min_cell
+from analysis.present.numbers import fmt_hr_ci, fmt_p
+from analysis.present.privacy import suppress_count
+
+__all__ = ["landmark_series_table"]
+
+
+def landmark_series_table(
+    rows: Iterable[LandmarkRow],
+    *,
+    title: str | None = None,
+    effect: str = "HR (95% CI)",
+    source_note: str | None = None,
+    min_cell: int | None = None,
+) -> GT:
+    """A dynamic landmark series: at each landmark, patients still at risk, events and the hazard ratio.
+
+    Parameters
+    ----------
+    rows
+        `LandmarkRow`s (or tuples / mappings of its fields), in landmark order.
+    title
+        Table header; none by default.
+    effect
+        Label of the hazard-ratio column.
+    source_note
+        A note under the table, e.g. which covariate the hazard ratio compares.
+    """
+    min_cell = resolve_min_cell(min_cell)
+    rows = [landmark_row(r) for r in rows]
+    if not rows:
+        raise ValueError("landmark_series_table needs at least one row")
+    frame = pd.DataFrame(
+        {
+            "landmark": [f"{r.landmark:g}" for r in rows],
+            "n": [suppress_count(r.n, min_cell) for r in rows],
+            "events": [suppress_count(r.events, min_cell) for r in rows],
+            "hr": [fmt_hr_ci(r.hr, r.lower, r.upper) for r in rows],
+            "p": [fmt_p(r.p) for r in rows],
+        }
+    )
+    gt = (
+        GT(frame)
+        .cols_label(landmark="Landmark, months after HCT", n="Patients at risk", events="Events", hr=effect,
+                    p="p")
+        .opt_footnote_marks("standard")
+        .cols_align("center", columns=["landmark", "n", "events", "hr", "p"])
+        .tab_footnote("Patients still under observation at the landmark; follow-up measured from it.",
+                      locations=loc.column_labels(columns="n"))
+    )
+    if title:
+        gt = gt.tab_header(title=title)
+    if source_note:
+        gt = gt.tab_source_note(source_note)
+    return gt

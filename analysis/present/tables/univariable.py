@@ -1,0 +1,106 @@
+"""Univariable comparisons: OS, relapse and NRM by the levels of each factor, with their tests.
+
+Examples
+--------
+>>> univariable_table(factors, os_at=60, incidence_at=12)  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from great_tables import GT, loc, style
+
+from analysis.present.context import resolve_min_cell
+from analysis.present.labels import curve_label
+from analysis.present.numbers import fmt_est_ci, fmt_p, horizon_adjective
+from analysis.present.privacy import suppress_count
+from analysis.present.style import INDENT
+
+__all__ = ["univariable_table"]
+
+
+def univariable_table(
+    factors: Sequence,
+    *,
+    os_at: float = 60,
+    incidence_at: float = 12,
+    title: str | None = None,
+    stubhead: str = "Factor",
+    source_note: str | None = None,
+    min_cell: int | None = None,
+) -> GT:
+    """Univariable comparisons: OS, relapse and NRM by the levels of each factor.
+
+    Parameters
+    ----------
+    factors
+        `analysis.analyses.prognostic.UnivariableFactor` records (OS by Kaplan-Meier with
+        the log-rank test; relapse and NRM by Aalen-Johansen with Gray's test).
+    os_at, incidence_at
+        Months at which OS and the two incidences are shown.
+    title, stubhead, source_note
+        Table header, first-column label and an extra note.
+
+    Returns
+    -------
+    great_tables.GT
+        Per factor a heading row (its title and the three test p-values),
+        then one indented row per level: N, "5-year OS" estimate (95% CI),
+        "1-year relapse" and "1-year NRM" incidences (95% CI).
+    """
+    min_cell = resolve_min_cell(min_cell)
+    factors = list(factors)
+    if not factors:
+        raise ValueError("univariable_table needs at least one factor")
+    endpoints = (("os", "OS", os_at), ("relapse", "relapse", incidence_at), ("nrm", "NRM", incidence_at))
+    records, heading_rows, any_missing = [], [], False
+    for factor in factors:
+        heading = {"label": factor.title, "n": ""}
+        for key, _, _ in endpoints:
+            result = getattr(factor, key)
+            heading[key] = ""
+            heading[f"{key}_p"] = fmt_p(result.test.p) if result.test is not None else ""
+        heading_rows.append(len(records))
+        records.append(heading)
+        for curve in factor.os.curves:
+            row = {"label": INDENT + curve_label(factor.os, curve), "n": suppress_count(curve.n, min_cell)}
+            for key, _, at in endpoints:
+                result = getattr(factor, key)
+                try:
+                    shown = fmt_est_ci(result.curve(curve.label).at(at))
+                except KeyError:
+                    shown = "NA"
+                any_missing |= shown == "NA"
+                row[key], row[f"{key}_p"] = shown, ""
+            records.append(row)
+    columns = ["label", "n", "os", "os_p", "relapse", "relapse_p", "nrm", "nrm_p"]
+    frame = pd.DataFrame(records, columns=columns)
+    col_labels = {"n": "N"}
+    for key, name, at in endpoints:
+        col_labels[key] = f"{horizon_adjective(at)} {name}"
+        col_labels[f"{key}_p"] = "p"
+
+    gt = (
+        GT(frame, rowname_col="label")
+        .tab_stubhead(stubhead)
+        .cols_label(**col_labels)
+        .opt_footnote_marks("standard")
+        .cols_align("center", columns=columns[1:])
+        .tab_style(style.text(weight="bold"), loc.stub(rows=heading_rows))
+    )
+    if title:
+        gt = gt.tab_header(title=title)
+    gt = (
+        gt.tab_footnote("Kaplan-Meier estimate, % (95% CI).", locations=loc.column_labels(columns="os"))
+        .tab_footnote("Cumulative incidence with competing risks (Aalen-Johansen), % (95% CI); competing event "
+                      "of relapse: death without relapse; of NRM: relapse.",
+                      locations=loc.column_labels(columns=["relapse", "nrm"]))
+        .tab_footnote("Log-rank test.", locations=loc.column_labels(columns="os_p"))
+        .tab_footnote("Gray's test.", locations=loc.column_labels(columns=["relapse_p", "nrm_p"]))
+    )
+    if any_missing:
+        gt = gt.tab_source_note("NA: the time lies beyond the last follow-up of the group.")
+    if source_note:
+        gt = gt.tab_source_note(source_note)
+    return gt

@@ -1,0 +1,121 @@
+"""The estimators' shared core: R's numerical conventions and the helpers every estimator uses.
+
+Every estimator of this package matches an R function bit for bit or to rounding error; the
+constants below are the ones those functions use, named once so that each estimator states
+which it follows.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+__all__ = [
+    "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "frozen_array", "merge_interval_ties",
+    "merge_near_ties", "norm_sf", "unique_inverse",
+]
+
+#: R's ``sqrt(.Machine$double.eps)``: the tolerance of ``aeqSurv`` (near-equal times are one time)
+#: and of ``quantile.survfit``.
+TOLERANCE = float(np.sqrt(np.finfo(float).eps))
+
+#: R's ``qnorm(0.975)`` to the bit: the 95% CIs of ``survfit`` and ``coxph``.
+Z_975 = 1.9599639845400536
+
+#: ``scipy.special.ndtri(0.975)``, 2 ulp above R's ``qnorm(0.975)``: the Fine-Gray CIs have used it
+#: since they were first matched to ``summary.crr`` (to 1e-15); kept so their numbers stay the same.
+Z_975_NDTRI = float(special.ndtri(0.975))
+
+#: SPEC: the 95% CI of a cumulative incidence uses 1.96 (as cmprsk's users print it), not qnorm(0.975).
+Z_CUMINC = 1.96
+
+
+# The two distribution tails the tests need, as scipy.stats computes them (bit for bit) but from
+# scipy.special: importing scipy.stats costs about a second, paid by every chapter's kernel.
+def chi2_sf(x, df):
+    """``scipy.stats.chi2.sf(x, df)``: 1 at x <= 0, NaN for NaN or df <= 0, else ``chdtrc(df, x)``."""
+    x = np.asarray(x, dtype=float)
+    out = np.where(x > 0, special.chdtrc(df, np.where(x > 0, x, 1.0)), 1.0)
+    out = np.where(np.isnan(x) | (np.asarray(df) <= 0), np.nan, out)
+    return out[()] if out.ndim == 0 else out
+
+
+def norm_sf(x):
+    """``scipy.stats.norm.sf(x)`` = ``ndtr(-x)``."""
+    return special.ndtr(-np.asarray(x, dtype=float))
+
+
+def frozen_array(values) -> np.ndarray:
+    """A float copy of `values` that cannot be modified in place."""
+    array = np.array(values, dtype=float)
+    array.setflags(write=False)
+    return array
+
+
+def unique_inverse(values) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` (sorted distinct values, each value's index
+    among them), by hashing the values and sorting only the distinct ones.
+
+    Registry times are whole days, so a million follow-up times hold a few thousand distinct
+    values: hashing is O(n) where np.unique sorts all n.  Small or non-numeric input, and input
+    with NaN, go to np.unique itself.
+    """
+    values = np.asarray(values)
+    if values.ndim != 1 or values.size < 4096 or values.dtype.kind not in "fiu":
+        distinct, inverse = np.unique(values, return_inverse=True)
+        return distinct, inverse.ravel()
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    if codes.size and codes.min() < 0:  # NaN: np.unique's own treatment
+        distinct, inverse = np.unique(values, return_inverse=True)
+        return distinct, inverse.ravel()
+    order = np.argsort(distinct, kind="stable")
+    rank = np.empty(order.size, dtype=np.intp)
+    rank[order] = np.arange(order.size)
+    return np.asarray(distinct)[order], rank[codes]
+
+
+def merge_near_ties(*times: np.ndarray) -> tuple[np.ndarray, ...]:
+    """R's ``aeqSurv`` (``timefix = TRUE``) over several arrays of times together.
+
+    The finite values of all arrays are pooled; each run of sorted distinct values whose
+    successive gaps are within `TOLERANCE` (absolute, or relative to the mean absolute value)
+    is replaced by its smallest member, in every array.  Times computed as days / 30.4375 by
+    different routes then tie as they should.  Non-finite values (a change that never happens)
+    are left as they are.
+    """
+    pooled = np.concatenate([np.asarray(t, dtype=float)[np.isfinite(t)] for t in times])
+    y = np.unique(pooled)
+    if y.size < 2:
+        return times
+    dy = np.diff(y)
+    tied = (dy <= TOLERANCE) | (dy / np.mean(np.abs(y)) <= TOLERANCE)
+    if not tied.any():
+        return times
+    cuts = y[np.r_[True, ~tied]]
+
+    def merged(t: np.ndarray) -> np.ndarray:
+        finite = np.isfinite(t)
+        if finite.all():
+            return cuts[np.searchsorted(cuts, t, side="right") - 1]
+        out = t.copy()
+        out[finite] = cuts[np.searchsorted(cuts, t[finite], side="right") - 1]
+        return out
+
+    return tuple(merged(t) for t in times)
+
+
+def merge_interval_ties(start: np.ndarray | None, stop: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """`merge_near_ties` of counting-process (start, stop] rows, as ``aeqSurv`` on ``Surv(start, stop)``.
+
+    Raises ValueError when merging leaves an interval of length 0 (R: "aeqSurv exception").
+    """
+    if start is None:
+        return None, merge_near_ties(stop)[0]
+    new_start, new_stop = merge_near_ties(start, stop)
+    zero = np.flatnonzero(new_start == new_stop)
+    if zero.size:
+        raise ValueError(
+            f"interval at position {zero[0]} ({start[zero[0]]!r}, {stop[zero[0]]!r}] has effective "
+            "length 0 after merging times closer than sqrt(eps) (R: aeqSurv exception)"
+        )
+    return new_start, new_stop

@@ -1,0 +1,100 @@
+"""`python -m analysis model` end to end against R (coxph, tmerge, crr) on the synthetic cohort."""
+import json
+import math
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from analysis.cli.main import main
+from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
+from analysis.data.cohort import load_cohort
+from analysis.analyses.models import design_matrix, fit_model
+
+R_SCRIPT = PROJECT_ROOT / "tests" / "reference" / "models_reference.R"
+R_VALUES = PROJECT_ROOT / "tests" / "reference" / "models_reference.json"
+CASES = json.loads(R_VALUES.read_text())["cases"]
+COEF_TOLERANCE = 1e-6   # coxph and crr coefficients
+SE_TOLERANCE = 1e-5     # crr's robust SE (coxph agrees far closer)
+P_TOLERANCE = 1e-6
+
+
+def run_model(args, capsys):
+    assert main(["model", str(SYNTHETIC_DATA), *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def assert_model_agrees(ours, expected, label):
+    assert (ours["n"], ours["events"]) == (expected["n"], expected["events"]), label
+    assert [t["term"] for t in ours["terms"]] == [t["term"] for t in expected["terms"]], label
+    for mine, theirs in zip(ours["terms"], expected["terms"]):
+        assert math.isclose(mine["coef"], theirs["coef"], abs_tol=COEF_TOLERANCE), (label, mine["term"])
+        assert math.isclose(mine["se"], theirs["se"], abs_tol=SE_TOLERANCE), (label, mine["term"])
+        for field in ("hr", "lower", "upper"):
+            assert math.isclose(mine[field], theirs[field], rel_tol=1e-5), (label, mine["term"], field)
+        assert math.isclose(mine["p"], theirs["p"], abs_tol=P_TOLERANCE), (label, mine["term"])
+    for name, test in expected["tests"].items():
+        if test is None:
+            assert ours["tests"][name] is None, (label, name)
+            continue
+        assert ours["tests"][name]["df"] == test["df"], (label, name)
+        assert math.isclose(ours["tests"][name]["statistic"], test["statistic"], rel_tol=1e-6), (label, name)
+        assert math.isclose(ours["tests"][name]["p"], test["p"], abs_tol=P_TOLERANCE), (label, name)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[" ".join(c["args"][1::2][:1] + c["args"][3::2]) for c in CASES])
+def test_model_command_against_r(case, capsys):
+    assert_model_agrees(run_model(case["args"], capsys), case["expected"], " ".join(case["args"]))
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript is not installed")
+def test_model_reference_values_are_current_against_r(tmp_path):
+    fresh = tmp_path / "fresh.json"
+    subprocess.run(["Rscript", str(R_SCRIPT), str(fresh)], cwd=PROJECT_ROOT, check=True, capture_output=True,
+                   timeout=300)
+    for new, old in zip(json.loads(fresh.read_text())["cases"], CASES):
+        assert new["args"] == old["args"]
+        assert_model_agrees(new["expected"], old["expected"], " ".join(old["args"]))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_cohort(SYNTHETIC_DATA).data
+
+
+def test_dummy_coding_uses_spec_reference_levels_by_hand(data):
+    design = design_matrix(data.head(6), ["graft_source", "sex", "age"])
+    expected_terms = [f"graft_source[{g}]" for g in ("PB", "BM") if g in set(data.head(6)["graft_source"])]
+    expected_terms += ["sex[F]"] if {"M", "F"} <= set(data.head(6)["sex"]) else []
+    assert list(design.matrix.columns) == [*expected_terms, "age"]
+    assert design.references["graft_source"] == "CB"
+    first = data.head(6)
+    for term in expected_terms:
+        column, level = term[:-1].split("[")
+        np.testing.assert_array_equal(design.matrix[term], (first[column] == level).astype(float))
+
+
+def test_landmark_at_zero_equals_the_full_cohort(data):
+    full = fit_model(data, "os", "cox", ["graft_source", "age"])
+    at_zero = fit_model(data, "os", "cox", ["graft_source", "age"], landmark=0)
+    np.testing.assert_allclose([t.coef for t in at_zero.terms], [t.coef for t in full.terms], rtol=1e-12)
+    assert at_zero.n == full.n
+
+
+def test_missing_covariates_are_excluded_with_a_reason(data):
+    result = fit_model(data, "os", "cox", ["ps"])
+    assert result.n == int(data["ps"].notna().sum())
+    assert ("covariate missing", int(data["ps"].isna().sum())) in result.exclusions
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(endpoint="os", method="finegray", covariates=["age"]), "no competing event"),
+    (dict(endpoint="relapse", method="finegray", covariates=["age"], time_dependent="agvhd"), "only at a landmark"),
+    (dict(endpoint="os", method="cox", covariates=["graft_source"], reference={"graft_source": "XX"}), "not in the data"),
+    (dict(endpoint="os", method="cox", covariates=["shoe_size"]), "unknown covariate"),
+    (dict(endpoint="os", method="cox", covariates=[]), "no covariate"),
+])
+def test_invalid_models_are_clear_errors(data, kwargs, message):
+    with pytest.raises((ValueError, KeyError), match=message):
+        fit_model(data, **kwargs)

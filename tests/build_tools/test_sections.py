@@ -1,0 +1,82 @@
+"""The optional sections a study's data allow, written for Quarto before every render."""
+import subprocess
+import sys
+
+import yaml
+
+from analysis.data.paths import PROJECT_ROOT
+from analysis.analyses.landmark import (cr_after_hct_available, cr_after_hct_comparison, gvhd_effects,
+                                        gvhd_states_available)
+from analysis.data.cohort import load_cohort
+from analysis.build.sections import SECTIONS_FILE, section_flags, study_section_flags, write_sections
+from analysis.analyses.transplant import transplant_outcomes
+
+SYNTHETIC = PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv"
+
+
+def _cohort():
+    return load_cohort(SYNTHETIC, synthetic=True).data
+
+
+EVERY_SECTION = {"study-has-engraftment": True, "study-has-acute-gvhd": True, "study-has-chronic-gvhd": True,
+                 "study-has-cr-after-hct": True, "study-has-gvhd-states": True}
+
+
+def test_the_synthetic_cohort_allows_every_section():
+    assert section_flags(_cohort()) == EVERY_SECTION
+
+
+def test_an_extract_without_optional_columns_allows_none(minimal_study, monkeypatch):
+    monkeypatch.setenv("REPORT_STUDY", str(minimal_study))
+    assert study_section_flags() == {key: False for key in EVERY_SECTION}
+
+
+def test_sections_follow_the_recorded_columns():
+    data = _cohort()
+    no_acute = data.drop(columns=["agvhd_grade", "agvhd_day"])
+    assert section_flags(no_acute) == {**EVERY_SECTION, "study-has-acute-gvhd": False, "study-has-gvhd-states": False}
+    no_engraftment = data.drop(columns=["neutrophil_engraftment", "neutrophil_engraftment_day",
+                                        "platelet_engraftment", "platelet_engraftment_day"])
+    assert section_flags(no_engraftment) == {**EVERY_SECTION, "study-has-engraftment": False}
+
+
+def test_flags_agree_with_the_analyses_they_announce():
+    data = _cohort()
+    nobody_reached_cr = data.assign(cr_after_hct_day=float("nan"))
+    no_pif = data.assign(pif=0)
+    no_chronic = data.drop(columns=[c for c in ("cgvhd", "cgvhd_any", "cgvhd_day") if c in data.columns])
+    no_acute = data.drop(columns=["agvhd_grade", "agvhd_day"])
+    for variant in (data, nobody_reached_cr, no_pif, data.drop(columns=["cr_after_hct_day"]), no_chronic, no_acute):
+        assert cr_after_hct_available(variant) == (cr_after_hct_comparison(variant) is not None)
+        assert gvhd_states_available(variant) == (gvhd_effects(variant) is not None)
+        flags, shown = section_flags(variant), transplant_outcomes(variant)
+        assert flags["study-has-acute-gvhd"] == bool(shown.acute_gvhd)
+        assert flags["study-has-chronic-gvhd"] == bool(shown.chronic)
+    assert not cr_after_hct_available(nobody_reached_cr) and not cr_after_hct_available(no_pif)
+    assert not gvhd_states_available(no_chronic)
+
+
+def test_written_as_directory_metadata_only_on_change(tmp_path):
+    flags = {"study-has-cr-after-hct": False, "study-has-gvhd-states": True}
+    assert write_sections(flags, tmp_path)
+    assert yaml.safe_load((tmp_path / SECTIONS_FILE).read_text(encoding="utf-8")) == flags
+    assert not write_sections(flags, tmp_path)  # unchanged: `quarto preview` does not re-render
+
+
+def test_the_pre_render_script_runs_as_quarto_runs_it(tmp_path):
+    """Quarto runs `analysis/build/prerender_sections.py` as a script with its own Python, from the project folder."""
+    result = subprocess.run([sys.executable, str(PROJECT_ROOT / "analysis" / "build" / "prerender_sections.py"), "--root", str(tmp_path)],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "sections: study-has-engraftment yes," in result.stdout
+    assert yaml.safe_load((tmp_path / SECTIONS_FILE).read_text(encoding="utf-8")) == EVERY_SECTION
+
+
+def test_a_bad_study_stops_the_render_with_its_message(tmp_path):
+    study = tmp_path / "study.yml"
+    study.write_text("data: missing.csv\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "analysis.build.sections", "--root", str(tmp_path)], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=300,
+                            env={"PATH": "/usr/bin:/bin", "REPORT_STUDY": str(study)})
+    assert result.returncode == 2 and result.stderr.startswith("sections: error:")
+    assert not (tmp_path / SECTIONS_FILE).exists()

@@ -1,0 +1,95 @@
+"""The command line end to end, against R on the synthetic cohort."""
+import json
+import math
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from analysis.cli.main import main
+from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
+
+R_SCRIPT = PROJECT_ROOT / "tests" / "reference" / "endpoints_reference.R"
+R_VALUES = PROJECT_ROOT / "tests" / "reference" / "endpoints_reference.json"
+ESTIMATE_TOLERANCE = 1e-8
+P_TOLERANCE = 1e-6
+
+
+def run_cli(*args):
+    result = subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT, timeout=120)
+    return result
+
+
+def close(ours, theirs, tolerance):
+    if theirs is None:
+        return ours is None
+    return ours is not None and math.isclose(ours, theirs, rel_tol=0, abs_tol=tolerance)
+
+
+def assert_documents_agree(ours, reference):
+    assert ours["n"] == reference["n"] and ours["time_unit"] == "months"
+    assert set(ours["endpoints"]) == set(reference["endpoints"])
+    for name, expected in reference["endpoints"].items():
+        got = ours["endpoints"][name]
+        assert got["kind"] == expected["kind"], name
+        assert set(got["groups"]) == set(expected["groups"]), name
+        for label, group in expected["groups"].items():
+            mine = got["groups"][label]
+            assert (mine["n"], mine["events"]) == (group["n"], group["events"]), (name, label)
+            for t, point in group["at"].items():
+                for field in ("estimate", "lower", "upper"):
+                    assert close(mine["at"][t][field], point[field], ESTIMATE_TOLERANCE), (name, label, t, field)
+        test = got["test"]
+        assert test["name"] == expected["test"]["name"] and test["df"] == expected["test"]["df"], name
+        assert close(test["statistic"], expected["test"]["statistic"], P_TOLERANCE), name
+        assert close(test["p"], expected["test"]["p"], P_TOLERANCE), name
+
+
+def test_estimates_json_against_r():
+    result = run_cli("estimates", str(SYNTHETIC_DATA), "--by", "graft_source", "--times", "12,60", "--json")
+    assert result.returncode == 0, result.stderr
+    assert_documents_agree(json.loads(result.stdout), json.loads(R_VALUES.read_text()))
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript is not installed")
+def test_endpoint_reference_values_are_current_against_r(tmp_path):
+    fresh = tmp_path / "fresh.json"
+    subprocess.run(["Rscript", str(R_SCRIPT), str(fresh)], cwd=PROJECT_ROOT, check=True, capture_output=True,
+                   timeout=300)
+    stored = json.loads(R_VALUES.read_text())
+    regenerated = json.loads(fresh.read_text())
+    assert_documents_agree(regenerated, stored)
+
+
+def test_estimates_without_by_has_no_test_and_times_keyed_as_given(capsys):
+    assert main(["estimates", str(SYNTHETIC_DATA), "--times", "6,24.5", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    os_block = document["endpoints"]["os"]
+    assert os_block["test"] is None and list(os_block["groups"]) == ["all"]
+    assert list(os_block["groups"]["all"]["at"]) == ["6", "24.5"]
+
+
+def test_validate_synthetic_cohort_is_clean(capsys):
+    assert main(["validate", str(SYNTHETIC_DATA)]) == 0
+    assert "no problems found" in capsys.readouterr().out
+
+
+def test_validate_lists_every_problem_and_exits_1(tmp_path, capsys):
+    lines = SYNTHETIC_DATA.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    first = lines[1].split(",")
+    first[header.index("sex")] = "X"
+    second = lines[2].split(",")
+    second[header.index("graft_source")] = "cord"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([lines[0], ",".join(first), ",".join(second), *lines[3:]]) + "\n", encoding="utf-8")
+    assert main(["validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "sex" in out and "graft_source" in out and "2 error(s)" in out
+
+
+def test_unknown_grouping_is_a_clear_error(capsys):
+    assert main(["estimates", str(SYNTHETIC_DATA), "--by", "shoe_size"]) == 2
+    assert "unknown grouping 'shoe_size'" in capsys.readouterr().err
