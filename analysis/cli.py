@@ -12,6 +12,7 @@ from .estimates import estimate_endpoint
 from .cli_data import add_data_arguments, cohort_from_args, command_validate
 from .loading import DataValidationError
 from .cli_model import add_arguments as add_model_arguments
+from .cli_adjusted import add_arguments as add_adjusted_arguments
 from .site_check import add_arguments as add_check_site_arguments
 
 
@@ -26,6 +27,9 @@ def _parse_times(text: str) -> list[tuple[str, float]]:
         return [(key, float(key)) for key in keys]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--times must be numbers in months separated by commas, got {text!r}")
+
+
+parse_times = _parse_times  # public: the `adjusted` command reads --times alike
 
 
 def estimates_document(data, by: str | None, times: list[tuple[str, float]]) -> dict:
@@ -93,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimates.set_defaults(run=command_estimates)
 
     add_model_arguments(commands.add_parser("model", help="Cox or Fine-Gray regression of one endpoint"))
+    add_adjusted_arguments(commands.add_parser("adjusted", help="adjusted (standardised) probabilities by group"))
 
     site = commands.add_parser("check-site", help="check a rendered site: links, footer, PDF, cross-references, "
                                                   "no patient-level data; exit 1 on problems")

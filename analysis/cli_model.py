@@ -81,3 +81,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", action="append", metavar="COLUMN=LEVEL", help="reference level override")
     parser.add_argument("--json", action="store_true", help="print the JSON document")
     parser.set_defaults(run=command_model)
+
+
+parse_references = _references  # public: the `adjusted` command reads --reference alike

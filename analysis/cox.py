@@ -54,6 +54,7 @@ __all__ = [
     "CoxResult",
     "ZphTerm",
     "ZphResult",
+    "aeq_times",
     "cox_model",
     "cox_zph",
 ]
@@ -274,6 +275,11 @@ def _merge_near_ties_joint(start: np.ndarray | None, stop: np.ndarray):
             "length 0 after merging times closer than sqrt(eps) (R: aeqSurv exception)"
         )
     return new_start, new_stop
+
+
+def aeq_times(time) -> np.ndarray:
+    """Right-censored times as `cox_model` fits them: times closer than sqrt(eps) merged (R's `aeqSurv`)."""
+    return _merge_near_ties_joint(None, _as_time(time))[1]
 
 
 def _cholesky2_rank(imat: np.ndarray, toler: float = _TOLER_CHOL) -> np.ndarray:
