@@ -479,3 +479,15 @@ def test_command_bad_input_is_one_line(cohort):
     assert code == 2 and out == ""
     assert err.startswith("error: too few events: no events among the patients of level(s) ≥50")
     assert err.count("\n") == 1
+
+
+def test_curve_times_are_every_event_time_until_the_registry_is_large(cohort, monkeypatch):
+    import analysis.analyses.adjusted as analyses
+
+    exact = analyses.curve_times(cohort.data, "relapse", (12, 60))
+    assert exact[0] == 0 and {12.0, 60.0} <= set(exact) and exact.size > 40
+    last_event = exact[-1] if exact[-1] > 60 else exact[exact != 60].max()
+    monkeypatch.setattr(analyses, "CURVE_BUDGET", 59 * 10)  # 10 times for 59 patients
+    monkeypatch.setattr(analyses, "MIN_CURVE_POINTS", 5)
+    grid = analyses.curve_times(cohort.data, "relapse", (12, 60))
+    assert_allclose(np.setdiff1d(grid, [12.0, 60.0]), np.linspace(0, last_event, 10), rtol=1e-15)

@@ -11,6 +11,11 @@ covariates, less those that restate the grouping (status at HCT when grouping by
 graft source when grouping by CB vs others, age when grouping by age group), over the whole curve
 and at the report's horizons. A grouping whose data cannot support the adjustment (a level
 without patients or events, collinear covariates, no overlap) keeps the reason instead of a result.
+
+The curve is evaluated at every event time (as ``ate(..., times = <event times>)``) while patients
+x event times stays within `CURVE_BUDGET`; in a larger registry (10^5 patients have thousands of
+distinct event days) at evenly spaced times instead, as many as the budget allows and at least
+`MIN_CURVE_POINTS`, from 0 to the last event time. The horizons are always evaluated exactly.
 """
 from __future__ import annotations
 
@@ -31,10 +36,14 @@ __all__ = [
     "adjusted_endpoint",
     "adjusted_factors",
     "adjustment_set",
+    "curve_times",
 ]
 
 # The endpoints registry papers report adjusted probabilities for: survival, relapse and NRM.
 ADJUSTED_ENDPOINTS = ("os", "relapse", "nrm")
+# The influence functions cost about patients x evaluation times: the chapter's curves stay within this.
+CURVE_BUDGET = 5_000_000
+MIN_CURVE_POINTS = 50
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,10 +158,16 @@ def adjusted_endpoint(
     )
 
 
-def _curve_times(data: pd.DataFrame, endpoint: str, horizons) -> np.ndarray:
-    """0, every event time of the endpoint (either cause) and the horizons: the curve and its table."""
+def curve_times(data: pd.DataFrame, endpoint: str, horizons) -> np.ndarray:
+    """The curve and its table: 0, every event time of the endpoint (either cause) and the horizons;
+    in a registry too large for that (see `CURVE_BUDGET`), evenly spaced times and the horizons."""
     derived = endpoint_data(data, endpoint)
-    return np.unique(np.r_[0.0, np.asarray(derived.time)[derived.status > 0], np.asarray(horizons, float)])
+    events = np.unique(np.asarray(derived.time)[derived.status > 0])
+    n = int(derived.included.sum())
+    if n * events.size > CURVE_BUDGET and events.size:
+        points = max(MIN_CURVE_POINTS, CURVE_BUDGET // max(n, 1))
+        events = np.linspace(0.0, events[-1], points)
+    return np.unique(np.r_[0.0, events, np.asarray(horizons, float)])
 
 
 def adjusted_factors(
@@ -178,7 +193,7 @@ def adjusted_factors(
         adjusted_for = adjustment_set(by, covariates)
         outcomes = []
         for endpoint in endpoints:
-            times = _curve_times(data, endpoint, horizons)
+            times = curve_times(data, endpoint, horizons)
             try:
                 outcome = adjusted_endpoint(data, endpoint, by, adjusted_for, times=times, ties=ties)
             except ValueError as error:

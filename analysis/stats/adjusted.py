@@ -82,6 +82,9 @@ _Z975 = 1.9599639845400536
 # Working arrays (patients x times, covariate rows x event times) are built in blocks of about this
 # many doubles, so that memory stays bounded at registry scale.
 _BLOCK = 2_000_000
+# The covariate rows' predictions of every level are kept for a block of times of about this many doubles:
+# computing them (for incidence, a product over every event time) is the costly step, done once a block.
+_ROWS_BLOCK = 16_000_000
 
 
 # -------------------------------------------------------------------- results
@@ -382,21 +385,26 @@ class _CauseModel:
         self.mean_x = mean_x
         self.if_beta = sums.score_residuals(time, dead) @ variance
 
-    def weighted_influence(self, omega: np.ndarray, k_tau: np.ndarray) -> np.ndarray:
+    def positions(self, k_tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For a block of evaluation times (k_tau: grid times <= tau): the grid times each patient is
+        at risk for, min(k_tau, grid times <= T_i), and whether the patient's event is counted by tau."""
+        stop = np.minimum(k_tau[None, :], self.at_grid[:, None])
+        counted = self.event_on_grid[:, None] & (self.at_grid[:, None] <= k_tau[None, :])
+        return k_tau, stop, counted
+
+    def weighted_influence(self, omega: np.ndarray, positions) -> np.ndarray:
         """(n, T): each patient's influence on ``sum_{s <= tau} omega(s) dLambda0(s)`` at each tau.
 
-        `k_tau` is the number of grid times <= tau. As iidCox, ``IF_i(dLambda0(s)) =
-        -IFbeta_i . E(s) dLambda0(s) - r_i 1{s <= T_i} dLambda0(s) / S0(s) + delta_i 1{T_i = s} / S0(s)``,
-        summed with the weights through prefix sums over the grid.
+        As iidCox, ``IF_i(dLambda0(s)) = -IFbeta_i . E(s) dLambda0(s) - r_i 1{s <= T_i} dLambda0(s) / S0(s)
+        + delta_i 1{T_i = s} / S0(s)``, summed with the weights through prefix sums over the grid
+        (`positions` from `positions`).
         """
+        k_tau, stop, counted = positions
         drift = _prefix(omega[:, None] * self.mean_x * self.hazard[:, None])
         at_risk = _prefix(omega * self.hazard / self.s0)
-        own = self.event_on_grid
-        jump = np.zeros(self.risk.size)
-        jump[own] = omega[self.at_grid[own] - 1] / self.s0[self.at_grid[own] - 1]
-        stop = np.minimum(k_tau[None, :], self.at_grid[:, None])
+        jump = omega[self.at_grid - 1] / self.s0[self.at_grid - 1]  # read only where the event is counted
         out = -(self.if_beta @ drift[k_tau].T) - self.risk[:, None] * at_risk[stop]
-        out += jump[:, None] * (self.at_grid[:, None] <= k_tau[None, :])
+        out += np.where(counted, jump[:, None], 0.0)
         return out
 
 
@@ -468,89 +476,94 @@ def _patterns(x: np.ndarray):
     return rows, inverse.ravel(), counts
 
 
-def _time_blocks(n: int, t: int):
-    size = max(1, _BLOCK // max(n, 1))
+def _blocks(t: int, size: int) -> list[np.ndarray]:
+    size = max(1, int(size))
     return [np.arange(i, min(i + size, t)) for i in range(0, t, size)]
 
 
-def _survival_level(model: _CauseModel, x_level, k_tau, influence_cumhazard, n):
-    """Estimate and influence functions (n, T) of one level's standardised survival on a block of times."""
-    rows, inverse, counts = _patterns(x_level)
-    rows_c = rows - model.means
-    risk = np.exp(rows_c @ model.beta)
-    cumhazard = _prefix(model.hazard)[k_tau]
-    surv = np.exp(-np.outer(risk, cumhazard))  # (rows, T)
-    weight = counts / n
-    estimate = weight @ surv
-    w_risk = (weight * risk) @ surv  # mean_j S_j e_j
-    w_risk_x = (surv * (weight * risk)[:, None]).T @ rows_c  # (T, q): mean_j S_j e_j x_j
-    influence = (surv[inverse] - estimate[None, :]) / n
-    influence -= influence_cumhazard * w_risk[None, :]
-    influence -= (model.if_beta @ w_risk_x.T) * cumhazard[None, :]
-    return estimate, influence
+class _SurvivalLevel:
+    """One level's standardised survival at a set of times: the covariate rows' predictions and the
+    averages over the patients that weigh the model's influence functions."""
+
+    def __init__(self, model: _CauseModel, rows_c, counts, n, k_tau):
+        self.model, self.n = model, n
+        risk = np.exp(rows_c @ model.beta)
+        self.cumhazard = _prefix(model.hazard)[k_tau]
+        self.predictions = np.exp(-np.outer(risk, self.cumhazard))  # (rows, T)
+        weight = counts / n
+        self.estimate = weight @ self.predictions
+        self.w_risk = (weight * risk) @ self.predictions  # mean_j S_j e_j
+        self.w_risk_x = (self.predictions * (weight * risk)[:, None]).T @ rows_c  # (T, q): mean_j S_j e_j x_j
+
+    def influence(self, cols, inverse, k_tau, shared) -> np.ndarray:
+        """(n, len(cols)): IF_i = (S_i - S)/n - mean_j S_j e_j IF_i(Lambda0) - Lambda0 mean_j S_j e_j x_j . IF_i(beta)."""
+        ((cumhazard_if, _),) = shared
+        out = (self.predictions[:, cols][inverse] - self.estimate[cols][None, :]) / self.n
+        out -= cumhazard_if * self.w_risk[cols][None, :]
+        out -= (self.model.if_beta @ self.w_risk_x[cols].T) * self.cumhazard[cols][None, :]
+        return out
 
 
-def _incidence_level(models: tuple[_CauseModel, _CauseModel], x_level, grid_size, k_tau, ones, n):
-    """Estimate and influence functions (n, T) of one level's standardised cumulative incidence."""
-    first, other = models
-    rows, inverse, counts = _patterns(x_level)
-    rows_c = rows - first.means  # both causes' models are centred at the same means
-    risk1 = np.exp(rows_c @ first.beta)
-    risk2 = np.exp(rows_c @ other.beta)
-    weight = counts / n
-    q = rows.shape[1]
-    # sums over the covariate rows at every grid time: [S, S x, S e1, S e1 x, S e2, S e2 x] weighted by w e1
-    sums = np.zeros((grid_size, 3 + 3 * q))
-    incidence_rows = np.zeros((rows.shape[0], k_tau.size))
-    step = max(1, _BLOCK // max(grid_size, 1))
-    h1, h2 = first.hazard, other.hazard
-    for start in range(0, rows.shape[0], step):
-        part = slice(start, start + step)
-        # S_j(s-) by the product limit, as a plain product (like R, it may leave [0, 1] where a
-        # patient's predicted jump exceeds 1 in a tiny risk set)
-        jumps = np.outer(risk1[part], h1) + np.outer(risk2[part], h2)
-        before = np.hstack([np.ones((jumps.shape[0], 1)), np.cumprod(1.0 - jumps[:, :-1], axis=1)])
-        increments = before * np.outer(risk1[part], h1)
-        cumulative = np.hstack([np.zeros((jumps.shape[0], 1)), np.cumsum(increments, axis=1)])
-        incidence_rows[part] = cumulative[:, k_tau]
-        base = (weight * risk1)[part]
-        z = np.column_stack([
-            base, base[:, None] * rows_c[part],
-            base * risk1[part], (base * risk1[part])[:, None] * rows_c[part],
-            base * risk2[part], (base * risk2[part])[:, None] * rows_c[part],
-        ])
-        sums += before.T @ z
-    w1 = sums[:, 0]
-    w1_x = sums[:, 1:1 + q]
-    w_first = sums[:, 1 + q]
-    w_first_x = sums[:, 2 + q:2 + 2 * q]
-    w_other = sums[:, 2 + 2 * q]
-    w_other_x = sums[:, 3 + 2 * q:]
-    estimate = weight @ incidence_rows
-    # V_c(s) = sum_{u <= s} dLambda_1(u) mean_j S_j(u-) e1_j ec_j: the weight of cause c's past hazard
-    v_first = np.cumsum(h1 * w_first)
-    v_other = np.cumsum(h1 * w_other)
-    cum_before_first = np.r_[0.0, first.cumhazard[:-1]]
-    cum_before_other = np.r_[0.0, other.cumhazard[:-1]]
-    influence = (incidence_rows[inverse] - estimate[None, :]) / n
-    influence += first.weighted_influence(w1 + v_first, k_tau)
-    influence += other.weighted_influence(v_other, k_tau)
-    v_first_tau = _prefix(h1 * w_first)[k_tau]
-    v_other_tau = _prefix(h1 * w_other)[k_tau]
-    influence -= ones[0] * v_first_tau[None, :] + ones[1] * v_other_tau[None, :]
-    beta_first = _prefix(h1[:, None] * (w1_x - cum_before_first[:, None] * w_first_x))[k_tau]
-    beta_other = _prefix(h1[:, None] * cum_before_other[:, None] * w_other_x)[k_tau]
-    influence += first.if_beta @ beta_first.T - other.if_beta @ beta_other.T
-    return estimate, influence
+class _IncidenceLevel:
+    """One level's standardised cumulative incidence at a set of times (cause-specific models of the
+    event and of the competing event): the covariate rows' predictions and the weights of the models'
+    influence functions."""
 
+    def __init__(self, models: tuple[_CauseModel, _CauseModel], rows_c, counts, n, k_tau):
+        first, other = self.models = models
+        self.n = n
+        risk1 = np.exp(rows_c @ first.beta)
+        risk2 = np.exp(rows_c @ other.beta)
+        weight = counts / n
+        grid_size, q = first.hazard.size, rows_c.shape[1]
+        h1, h2 = first.hazard, other.hazard
+        # at every grid time s, averages over the patients (weighted by w_j e1_j) of
+        # [S_j(s-), S_j x_j, S_j e1_j, S_j e1_j x_j, S_j e2_j, S_j e2_j x_j]
+        sums = np.zeros((grid_size, 3 + 3 * q))
+        self.predictions = np.zeros((rows_c.shape[0], k_tau.size))
+        for part in _blocks(rows_c.shape[0], _BLOCK // max(grid_size, 1)):
+            # S_j(s-) by the product limit, as a plain product (like R, it may leave [0, 1] where a
+            # patient's predicted jump exceeds 1 in a tiny risk set)
+            jumps = np.outer(risk1[part], h1) + np.outer(risk2[part], h2)
+            before = np.hstack([np.ones((part.size, 1)), np.cumprod(1.0 - jumps[:, :-1], axis=1)])
+            increments = before * np.outer(risk1[part], h1)
+            self.predictions[part] = _prefix(increments.T)[k_tau].T
+            base = (weight * risk1)[part]
+            z = np.column_stack([
+                base, base[:, None] * rows_c[part],
+                base * risk1[part], (base * risk1[part])[:, None] * rows_c[part],
+                base * risk2[part], (base * risk2[part])[:, None] * rows_c[part],
+            ])
+            sums += before.T @ z
+        self.estimate = weight @ self.predictions
+        w1, w1_x = sums[:, 0], sums[:, 1:1 + q]
+        w_first, w_first_x = sums[:, 1 + q], sums[:, 2 + q:2 + 2 * q]
+        w_other, w_other_x = sums[:, 2 + 2 * q], sums[:, 3 + 2 * q:]
+        # V_c(s) = sum_{u <= s} dLambda_1(u) mean_j S_j(u-) e1_j ec_j: the weight of cause c's past hazard
+        self.omega_first = w1 + np.cumsum(h1 * w_first)
+        self.omega_other = np.cumsum(h1 * w_other)
+        self.v_first = _prefix(h1 * w_first)
+        self.v_other = _prefix(h1 * w_other)
+        cum_before_first = np.r_[0.0, first.cumhazard[:-1]]
+        cum_before_other = np.r_[0.0, other.cumhazard[:-1]]
+        self.beta_first = _prefix(h1[:, None] * (w1_x - cum_before_first[:, None] * w_first_x))
+        self.beta_other = _prefix(h1[:, None] * cum_before_other[:, None] * w_other_x)
 
-def _set_level(x: np.ndarray, level: int, k: int) -> np.ndarray:
-    """The design with every patient's group set to `level` (dummy columns first)."""
-    out = x.copy()
-    out[:, :k - 1] = 0.0
-    if level > 0:
-        out[:, level - 1] = 1.0
-    return out
+    def influence(self, cols, inverse, k_tau, shared) -> np.ndarray:
+        """(n, len(cols)): (F_i - F)/n plus the models' influence through every patient's prediction.
+
+        ``sum_{s <= t} mean_j S_j(s-) e1_j [IF(dLambda_1(s)) + dLambda_1(s) x_j . IF(beta_1)]
+        - sum_{s <= t} dLambda_1(s) mean_j S_j(s-) e1_j sum_c ec_j [IF(Lambda_c(s-)) + Lambda_c(s-) x_j . IF(beta_c)]``,
+        the double sums over s and the past of s being prefix sums (the weights V_c).
+        """
+        first, other = self.models
+        (ones_first, at_first), (ones_other, at_other) = shared
+        out = (self.predictions[:, cols][inverse] - self.estimate[cols][None, :]) / self.n
+        out += first.weighted_influence(self.omega_first, at_first)
+        out += other.weighted_influence(self.omega_other, at_other)
+        out -= ones_first * self.v_first[k_tau][None, :] + ones_other * self.v_other[k_tau][None, :]
+        out += first.if_beta @ self.beta_first[k_tau].T - other.if_beta @ self.beta_other[k_tau].T
+        return out
 
 
 def _clip(values, low=None, high=None):
@@ -569,49 +582,54 @@ def _wald_p(estimate, se, null):
     return 2.0 * norm_sf(np.abs(z))
 
 
-def _standardise(kind, inputs: _Inputs, models, design, group_name, ties, events, competing) -> AdjustedResult:
+def _standardise(kind, inputs: _Inputs, models, group_name, ties, events, competing) -> AdjustedResult:
     n = inputs.time.size
     k = len(inputs.levels)
     tau = inputs.eval_times
-    last = inputs.time.max()
     grid = models[0].grid
     k_tau_all = np.searchsorted(grid, tau, side="right")
-    beyond = tau > last
     estimates = np.full((k, tau.size), np.nan)
     ses = np.full((k, tau.size), np.nan)
     pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
     diff_se = np.full((len(pairs), tau.size), np.nan)
     ratio_se = np.full((len(pairs), tau.size), np.nan)
-    valid = np.flatnonzero(~beyond)
-    level_designs = [_set_level(design, a, k) for a in range(k)]
+    # beyond the last follow-up time the curves are undefined (R: NA)
+    valid = np.flatnonzero(tau <= inputs.time.max())
 
-    for block in _time_blocks(n, valid.size):
-        cols = valid[block]
-        k_tau = k_tau_all[cols]
-        influences = []
-        if kind == "survival":
-            cumhazard_if = models[0].weighted_influence(np.ones(grid.size), k_tau)
-            for a in range(k):
-                est, inf = _survival_level(models[0], level_designs[a], k_tau, cumhazard_if, n)
-                estimates[a, cols] = est
-                influences.append(inf)
-        else:
-            ones = (models[0].weighted_influence(np.ones(grid.size), k_tau),
-                    models[1].weighted_influence(np.ones(grid.size), k_tau))
-            for a in range(k):
-                est, inf = _incidence_level(models, level_designs[a], grid.size, k_tau, ones, n)
-                estimates[a, cols] = est
-                influences.append(inf)
+    rows, inverse, counts = _patterns(inputs.x)  # the standardisation runs over the distinct covariate rows
+    means = models[0].means
+    level_rows = []
+    for a in range(k):
+        dummies = np.zeros((rows.shape[0], k - 1))
+        if a:
+            dummies[:, a - 1] = 1.0
+        level_rows.append(np.hstack([dummies, rows]) - means)
+    level_class = _SurvivalLevel if kind == "survival" else _IncidenceLevel
+    model_arg = models[0] if kind == "survival" else models
+
+    # the rows' predictions of all levels for a block of times, then the patients' influence
+    # functions for sub-blocks of it: both bounded in memory
+    for outer in _blocks(valid.size, _ROWS_BLOCK // max(rows.shape[0] * k, 1)):
+        outer_cols = valid[outer]
+        levels = [level_class(model_arg, level_rows[a], counts, n, k_tau_all[outer_cols]) for a in range(k)]
         for a in range(k):
-            ses[a, cols] = np.sqrt((influences[a] ** 2).sum(axis=0))
-        for p, (a, b) in enumerate(pairs):
-            diff_se[p, cols] = np.sqrt(((influences[b] - influences[a]) ** 2).sum(axis=0))
-            # the ratio's influence function, as confintIID.ate: IF_B / est_A - IF_A est_B / est_A^2
-            est_a, est_b = estimates[a, cols], estimates[b, cols]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio_if = influences[b] / est_a[None, :] - influences[a] * (est_b / est_a**2)[None, :]
-            ratio_se[p, cols] = np.sqrt((ratio_if**2).sum(axis=0))
-        del influences
+            estimates[a, outer_cols] = levels[a].estimate
+        for inner in _blocks(outer.size, _BLOCK // max(n, 1)):
+            cols = outer_cols[inner]
+            k_tau = k_tau_all[cols]
+            # per model: its influence on the cumulative baseline hazard, and where each patient stands
+            positions = [m.positions(k_tau) for m in models]
+            shared = tuple((m.weighted_influence(np.ones(grid.size), at), at) for m, at in zip(models, positions))
+            influences = [levels[a].influence(inner, inverse, k_tau, shared) for a in range(k)]
+            for a in range(k):
+                ses[a, cols] = np.sqrt((influences[a] ** 2).sum(axis=0))
+            for p, (a, b) in enumerate(pairs):
+                diff_se[p, cols] = np.sqrt(((influences[b] - influences[a]) ** 2).sum(axis=0))
+                # the ratio's influence function, as confint.ate: IF_B / est_A - IF_A est_B / est_A^2
+                est_a, est_b = estimates[a, cols], estimates[b, cols]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio_if = influences[b] / est_a[None, :] - influences[a] * (est_b / est_a**2)[None, :]
+                ratio_se[p, cols] = np.sqrt((ratio_if**2).sum(axis=0))
 
     times = frozen_array(tau)
     curves = []
@@ -732,7 +750,7 @@ def adjusted_survival(
     models = _models(inputs.time, (event,), design, design_names, ties, grid)
     if models[0].fit is not None:
         _check_overlap(inputs.x, inputs.names, inputs.codes, inputs.levels, models[0].fit)
-    return _standardise("survival", inputs, models, design, group_name, ties, event, 0)
+    return _standardise("survival", inputs, models, group_name, ties, event, 0)
 
 
 def adjusted_incidence(
@@ -786,4 +804,4 @@ def adjusted_incidence(
     models = _models(inputs.time, (event, competing), design, design_names, ties, grid)
     if models[0].fit is not None:
         _check_overlap(inputs.x, inputs.names, inputs.codes, inputs.levels, models[0].fit)
-    return _standardise("incidence", inputs, models, design, group_name, ties, event, competing.sum())
+    return _standardise("incidence", inputs, models, group_name, ties, event, competing.sum())
