@@ -521,13 +521,28 @@ class _IncidenceLevel:
         # [S_j(s-), S_j x_j, S_j e1_j, S_j e1_j x_j, S_j e2_j, S_j e2_j x_j]
         sums = np.zeros((grid_size, 3 + 3 * q))
         self.predictions = np.zeros((rows_c.shape[0], k_tau.size))
+        # a few evaluation times: F_j(t) = e1_j sum_{s <= t} S_j(s-) dLambda_1(s) as one product with
+        # the hazards up to each t; many: cumulative sums along the grid
+        by_product = k_tau.size <= 32
+        if by_product:
+            hazard_until = np.where(np.arange(grid_size)[:, None] < k_tau[None, :], h1[:, None], 0.0)
         for part in _blocks(rows_c.shape[0], _BLOCK // max(grid_size, 1)):
             # S_j(s-) by the product limit, as a plain product (like R, it may leave [0, 1] where a
             # patient's predicted jump exceeds 1 in a tiny risk set)
-            jumps = np.outer(risk1[part], h1) + np.outer(risk2[part], h2)
-            before = np.hstack([np.ones((part.size, 1)), np.cumprod(1.0 - jumps[:, :-1], axis=1)])
-            increments = before * np.outer(risk1[part], h1)
-            self.predictions[part] = _prefix(increments.T)[k_tau].T
+            factors = np.outer(risk1[part], -h1)
+            factors -= np.outer(risk2[part], h2)
+            factors += 1.0
+            before = np.empty_like(factors)
+            before[:, 0] = 1.0
+            np.cumprod(factors[:, :-1], axis=1, out=before[:, 1:])
+            del factors
+            if by_product:
+                self.predictions[part] = risk1[part][:, None] * (before @ hazard_until)
+            else:
+                increments = before * h1
+                np.cumsum(increments, axis=1, out=increments)
+                at = np.maximum(k_tau - 1, 0)
+                self.predictions[part] = np.where(k_tau > 0, risk1[part][:, None] * increments[:, at], 0.0)
             base = (weight * risk1)[part]
             z = np.column_stack([
                 base, base[:, None] * rows_c[part],
