@@ -473,7 +473,7 @@ def test_command_survival_scale_and_plain_text():
     assert "PB - CB: 12 mo:" in out
 
 
-def test_command_bad_input_is_one_line(cohort):
+def test_command_bad_input_is_one_line():
     code, out, err = run_cli("adjusted", str(COHORT), "--endpoint", "nrm", "--by", "age_group",
                              "--covariates", "graft_source", "--json")
     assert code == 2 and out == ""
@@ -491,3 +491,45 @@ def test_curve_times_are_every_event_time_until_the_registry_is_large(cohort, mo
     monkeypatch.setattr(analyses, "MIN_CURVE_POINTS", 5)
     grid = analyses.curve_times(cohort.data, "relapse", (12, 60))
     assert_allclose(np.setdiff1d(grid, [12.0, 60.0]), np.linspace(0, last_event, 10), rtol=1e-15)
+
+
+# ------------------------------------------------------------------ presentation
+
+
+def test_adjusted_figure_beside_the_unadjusted_one(cohort):
+    from analysis.estimates import estimate_endpoint
+    from analysis.present_adjusted import adjusted_as_endpoint, plot_adjusted
+
+    outcome = adjusted_endpoint(cohort.data, "os", "graft_source", ("status_at_hct", "age"))
+    unadjusted = estimate_endpoint(cohort.data, "os", by="graft_source")
+    adjusted = adjusted_as_endpoint(outcome, unadjusted)
+    for a, u in zip(adjusted.curves, unadjusted.curves):  # the group's own patients at risk, at any time
+        assert [a.number_at_risk(t) for t in (0, 0.5, 12, 30, 60, 200)] == \
+            [u.number_at_risk(t) for t in (0, 0.5, 12, 30, 60, 200)]
+    fig = plot_adjusted(outcome, unadjusted, min_cell=5)
+    left, right = fig.axes
+    assert right.get_title(loc="left") == "Adjusted for status at HCT and age"
+    assert left.get_title(loc="left") == "Unadjusted"
+    assert {a.get_gid() for a in left.get_children()} >= {"curve:CB", "censor:CB", "test"}
+    gids = {a.get_gid() for a in right.get_children()}
+    assert {"curve:CB", "curve:PB", "curve:BM", "ci:BM"} <= gids and "censor:CB" not in gids and "test" not in gids
+    line = next(a for a in right.get_children() if a.get_gid() == "curve:CB")
+    shown = (outcome.result.time > 0) & (outcome.result.time <= 60)
+    expected = 100 * outcome.result.curve("CB").estimate[shown]
+    assert_allclose(line.get_ydata()[1:1 + expected.size], expected, rtol=1e-12)
+
+
+def test_adjusted_sentence_in_the_wording_of_registry_papers(cohort):
+    from analysis.present_adjusted import adjusted_sentence
+
+    outcome = adjusted_endpoint(cohort.data, "os", "status_crpr_vs_nr", ("graft_source", "age"), times=[60])
+    cr, nr = outcome.result.curves
+    assert adjusted_sentence(outcome, 60) == (
+        "Adjusted for graft source and age, the probabilities of overall survival at 5 years were "
+        f"{100 * cr.estimate[0]:.1f}% (95% CI {100 * cr.lower[0]:.1f}-{100 * cr.upper[0]:.1f}) for CR/PR (n = 28) "
+        f"and {100 * nr.estimate[0]:.1f}% (95% CI {100 * nr.lower[0]:.1f}-{100 * nr.upper[0]:.1f}) for NR (n = 31).")
+    nrm = adjusted_factors(cohort.data, ("age_group",), ("graft_source",), (12,))[0].outcome("nrm")
+    assert adjusted_sentence(nrm, 12).startswith("Adjusted non-relapse mortality by age at HCT could not be estimated: "
+                                                 "too few events")
+    small = adjusted_endpoint(cohort.data, "nrm", "graft_source", ("age",), times=[12])
+    assert "for BM (n = <20)" in adjusted_sentence(small, 12, min_cell=20)

@@ -27,7 +27,7 @@ import pandas as pd
 from ..endpoints import ENDPOINTS, endpoint_data
 from ..groups import DERIVED, group_labels, grouping_rows, grouping_title
 from ..models import design_matrix
-from ..stats.adjusted import AdjustedResult, adjusted_incidence, adjusted_survival
+from ..stats.adjusted import AdjustedResult, adjusted_incidence, adjusted_survival, first_of
 
 __all__ = [
     "ADJUSTED_ENDPOINTS",
@@ -83,10 +83,7 @@ class AdjustedGrouping:
     outcomes: tuple[AdjustedOutcome, ...]
 
     def outcome(self, endpoint: str) -> AdjustedOutcome:
-        for o in self.outcomes:
-            if o.endpoint == endpoint:
-                return o
-        raise KeyError(endpoint)
+        return first_of((o for o in self.outcomes if o.endpoint == endpoint), endpoint)
 
 
 def _sources(column: str) -> set[str]:

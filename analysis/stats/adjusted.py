@@ -75,6 +75,7 @@ __all__ = [
     "AdjustedResult",
     "adjusted_incidence",
     "adjusted_survival",
+    "first_of",
 ]
 
 # R's qnorm(0.975) to the bit: ate's Wald intervals.
@@ -183,16 +184,22 @@ class AdjustedResult:
     models: tuple[CoxResult, ...]
 
     def curve(self, level: str) -> AdjustedCurve:
-        for c in self.curves:
-            if c.level == level:
-                return c
-        raise KeyError(level)
+        return first_of((c for c in self.curves if c.level == level), level)
 
     def difference(self, level: str, reference: str) -> AdjustedContrast:
-        return _find_contrast(self.differences, level, reference)
+        return first_of((c for c in self.differences if (c.level, c.reference) == (level, reference)),
+                        f"{level} vs {reference}")
 
     def ratio(self, level: str, reference: str) -> AdjustedContrast:
-        return _find_contrast(self.ratios, level, reference)
+        return first_of((c for c in self.ratios if (c.level, c.reference) == (level, reference)),
+                        f"{level} vs {reference}")
+
+
+def first_of(items, key: str):
+    """The first of `items` (a generator over matches), else KeyError(key)."""
+    for item in items:
+        return item
+    raise KeyError(key)
 
 
 def _values_at(result, t: float, fields: tuple[str, ...]):
@@ -200,13 +207,6 @@ def _values_at(result, t: float, fields: tuple[str, ...]):
     if i.size == 0:
         raise KeyError(f"{t!r} is not an evaluation time of this result (times: {result.time.tolist()[:8]}...)")
     return [getattr(result, f)[i[0]] for f in fields]
-
-
-def _find_contrast(contrasts, level: str, reference: str) -> AdjustedContrast:
-    for c in contrasts:
-        if (c.level, c.reference) == (level, reference):
-            return c
-    raise KeyError(f"{level} vs {reference}")
 
 
 # ------------------------------------------------------------- the inputs
@@ -326,7 +326,7 @@ def _check_events(event_counts: dict[str, np.ndarray], levels, n_coefficients: i
             )
 
 
-def _check_overlap(x_cov: np.ndarray, names: tuple[str, ...], codes: np.ndarray, levels, fit: CoxResult) -> None:
+def _check_overlap(x_cov: np.ndarray, codes: np.ndarray, levels, fit: CoxResult) -> None:
     """A covariate constant within a level makes that level's adjusted curve an extrapolation."""
     group_columns = len(levels) - 1
     for term, columns in fit.assign:
@@ -764,7 +764,7 @@ def adjusted_survival(
     grid = _grid(inputs.time, event == 1, inputs.eval_times)
     models = _models(inputs.time, (event,), design, design_names, ties, grid)
     if models[0].fit is not None:
-        _check_overlap(inputs.x, inputs.names, inputs.codes, inputs.levels, models[0].fit)
+        _check_overlap(inputs.x, inputs.codes, inputs.levels, models[0].fit)
     return _standardise("survival", inputs, models, group_name, ties, event, 0)
 
 
@@ -818,5 +818,5 @@ def adjusted_incidence(
     grid = _grid(inputs.time, codes != 0, inputs.eval_times)
     models = _models(inputs.time, (event, competing), design, design_names, ties, grid)
     if models[0].fit is not None:
-        _check_overlap(inputs.x, inputs.names, inputs.codes, inputs.levels, models[0].fit)
+        _check_overlap(inputs.x, inputs.codes, inputs.levels, models[0].fit)
     return _standardise("incidence", inputs, models, group_name, ties, event, competing.sum())

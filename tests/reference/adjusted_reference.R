@@ -190,13 +190,12 @@ cases$bmt_nrm <- c(list(data = "adjusted/bmt.csv"),
 if (file.exists(synthetic_cohort_csv)) {
   cohort <- read_synthetic_cohort()
   co <- cohort$data
-  day <- cohort$day
-  relapsed <- co$relapse == "1"
-  dead <- co$vital_status == "dead"
+  last_contact <- cohort$day("last_contact_date") / month
+  relapse_time <- ifelse(co$relapse == "1", cohort$day("relapse_date") / month, last_contact)
+  died <- co$vital_status == "dead"
   ankl <- data.frame(
-    os_time = day("last_contact_date") / month, os_status = as.integer(dead),
-    time = ifelse(relapsed, day("relapse_date"), day("last_contact_date")) / month,
-    relapse_status = ifelse(relapsed, 1, ifelse(dead, 2, 0)),
+    os_time = last_contact, os_status = as.integer(died), time = relapse_time,
+    relapse_status = ifelse(co$relapse == "1", 1, ifelse(died, 2, 0)),
     graft_source = factor(co$graft_source, levels = c("CB", "PB", "BM")),
     status_at_hct = factor(co$status_at_hct, levels = c("CR", "PR", "NR")),
     crpr = factor(ifelse(co$status_at_hct == "NR", "NR", "CR/PR"), levels = c("CR/PR", "NR")),
