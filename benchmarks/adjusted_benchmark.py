@@ -23,6 +23,7 @@ Usage (from the project root):
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -161,6 +162,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     use_r = not args.no_r and shutil.which("Rscript") is not None
     started = datetime.now(timezone.utc)
+    load_before = os.getloadavg()[0]
 
     rows, failures, data_rows = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,8 +182,8 @@ def main(argv=None) -> int:
                 else:
                     points = min(event_times, max(50, CURVE_BUDGET // n)) + 1
                     grid = np.linspace(0, 60, points)
-                    curve[name] = (f"{points} evenly spaced times (the chapter's curve)", points,
-                                   ours(frame, grid, 1)[name])
+                    curve[name] = ("0 to 60 months evenly, as large a grid as the factors chapter uses at this size",
+                                   points, ours(frame, grid, 1)[name])
             data_rows.append((n, int((frame["os_status"] == 1).sum()), int((frame["rel_status"] == 1).sum()),
                               int((frame["rel_status"] == 2).sum()), os_events, rel_events))
             for name, label in (("os", "OS: Cox + g-formula"), ("relapse", "Relapse: cause-specific Cox + g-formula")):
@@ -231,6 +233,8 @@ def main(argv=None) -> int:
     lines += ["", "| n | deaths | relapses | non-relapse deaths | distinct death times | distinct relapse/NRM times |",
               "|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {n:,} | {a:,} | {b:,} | {c:,} | {d:,} | {e:,} |" for n, a, b, c, d, e in data_rows]
+    lines += ["", f"Load average (1 min) at the start and the end of the run: {load_before:.1f} and "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other jobs sharing the machine slow both sides)."]
     lines += ["", "Within 1e-6 (estimates) and 1e-5 (relative SE) of ate at every size run: "
               + ("not checked (R not run)" if not use_r else "yes" if not failures else "NO: " + "; ".join(failures))]
     text = "\n".join(lines) + "\n"

@@ -118,6 +118,9 @@ def test_beyond_follow_up_is_undefined_as_in_R():
     for curve in result.curves:
         assert np.isnan(curve.estimate[-1]) and np.isnan(curve.se[-1])
         assert curve.estimate[0] == 1.0 and curve.se[0] == 0.0  # before the first event
+    d = read_reference_csv(REF_DIR / case["data"])
+    early = adjusted_incidence(d["time"], d["status"], d["grp"], times=[0.5])  # no event time to sum over
+    assert [c.estimate[0] for c in early.curves] == [0.0, 0.0] and early.differences[0].p[0] == 1.0
 
 
 @pytest.mark.skipif(not COHORT.exists(), reason="synthetic cohort absent")
@@ -533,3 +536,9 @@ def test_adjusted_sentence_in_the_wording_of_registry_papers(cohort):
                                                  "too few events")
     small = adjusted_endpoint(cohort.data, "nrm", "graft_source", ("age",), times=[12])
     assert "for BM (n = <20)" in adjusted_sentence(small, 12, min_cell=20)
+
+
+def test_a_grouping_level_absent_from_the_data_is_one_clear_message(cohort):
+    in_remission = cohort.data[cohort.data["status_at_hct"] != "NR"]
+    with pytest.raises(ValueError, match=r"grouping level\(s\) NR have no patients"):
+        adjusted_endpoint(in_remission, "os", "status_crpr_vs_nr", ("age",), times=[12])

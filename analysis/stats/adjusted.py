@@ -227,8 +227,9 @@ def _group_codes(group, n: int, levels) -> tuple[np.ndarray, tuple[str, ...]]:
     if values.size != n:
         raise ValueError(f"group has {values.size} values but time has {n}")
     reject_missing(values, "group", before="standardising")
-    labels = np.array([str(v) for v in values], dtype=object)
-    present = tuple(sorted(set(labels)))
+    found_codes, found = pd.factorize(values)
+    found = np.array([str(v) for v in found], dtype=object)  # the distinct labels, as text
+    present = tuple(sorted(set(found)))
     if levels is None:
         levels = present
     else:
@@ -244,11 +245,12 @@ def _group_codes(group, n: int, levels) -> tuple[np.ndarray, tuple[str, ...]]:
             f"grouping level(s) {', '.join(empty)} have no patients: an adjusted probability needs patients "
             "in every level; drop the level or choose another grouping"
         )
-    index = {level: k for k, level in enumerate(levels)}
-    return np.array([index[v] for v in labels], dtype=np.int64), levels
+    position = np.array([levels.index(label) for label in found], dtype=np.int64)
+    return position[found_codes], levels
 
 
 def _prepare(time, outcome_codes, group, covariates, times, levels, names) -> _Inputs:
+    """`time` as `aeq_times` gives it."""
     n = time.size
     codes, levels = _group_codes(group, n, levels)
     if covariates is None or (isinstance(covariates, pd.DataFrame) and covariates.shape[1] == 0):
@@ -262,7 +264,7 @@ def _prepare(time, outcome_codes, group, covariates, times, levels, names) -> _I
                 "drop those patients (complete cases) before standardising"
             )
     eval_times = _evaluation_times(times, time, outcome_codes)
-    return _Inputs(aeq_times(time), codes, levels, x, tuple(names), eval_times)
+    return _Inputs(time, codes, levels, x, tuple(names), eval_times)
 
 
 def _evaluation_times(times, time: np.ndarray, outcome_codes: np.ndarray) -> np.ndarray:
@@ -402,7 +404,9 @@ class _CauseModel:
         k_tau, stop, counted = positions
         drift = _prefix(omega[:, None] * self.mean_x * self.hazard[:, None])
         at_risk = _prefix(omega * self.hazard / self.s0)
-        jump = omega[self.at_grid - 1] / self.s0[self.at_grid - 1]  # read only where the event is counted
+        jump = np.zeros(self.risk.size)
+        own = self.at_grid[self.event_on_grid] - 1
+        jump[self.event_on_grid] = omega[own] / self.s0[own]
         out = -(self.if_beta @ drift[k_tau].T) - self.risk[:, None] * at_risk[stop]
         out += np.where(counted, jump[:, None], 0.0)
         return out
@@ -526,7 +530,8 @@ class _IncidenceLevel:
         by_product = k_tau.size <= 32
         if by_product:
             hazard_until = np.where(np.arange(grid_size)[:, None] < k_tau[None, :], h1[:, None], 0.0)
-        for part in _blocks(rows_c.shape[0], _BLOCK // max(grid_size, 1)):
+        # (no event time before the evaluation times: nothing to sum, every incidence is 0)
+        for part in _blocks(rows_c.shape[0] if grid_size else 0, _BLOCK // max(grid_size, 1)):
             # S_j(s-) by the product limit, as a plain product (like R, it may leave [0, 1] where a
             # patient's predicted jump exceeds 1 in a tiny risk set)
             factors = np.outer(risk1[part], -h1)
