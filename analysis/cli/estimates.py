@@ -9,7 +9,7 @@ from analysis.cli.documents import estimates_document
 from analysis.domain.endpoints import ENDPOINTS
 
 
-def _parse_times(text: str) -> list[tuple[str, float]]:
+def parse_times(text: str) -> list[tuple[str, float]]:
     keys = [t.strip() for t in text.split(",") if t.strip()]
     try:
         return [(key, float(key)) for key in keys]
@@ -43,7 +43,7 @@ def command_estimates(args: argparse.Namespace) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
     parser.add_argument("--by", help="grouping column (or graft_cb_vs_other, status_crpr_vs_nr, age_group)")
-    parser.add_argument("--times", type=_parse_times, default=_parse_times("12,60"),
+    parser.add_argument("--times", type=parse_times, default=parse_times("12,60"),
                         help="months, comma-separated (default 12,60)")
     parser.add_argument("--json", action="store_true", help="print the JSON document")
     parser.set_defaults(run=command_estimates)

@@ -1,10 +1,11 @@
 """Command line: `python -m analysis validate DATA`, `python -m analysis estimates DATA ...`,
-`python -m analysis model DATA ...` (the build tools have their own: `python -m analysis.build`)."""
+`python -m analysis model DATA ...`, `python -m analysis adjusted DATA ...` (the build tools have their own: `python -m analysis.build`)."""
 from __future__ import annotations
 
 import argparse
 import sys
 
+from analysis.cli.adjusted import add_arguments as add_adjusted_arguments
 from analysis.cli.data import add_data_arguments, command_validate
 from analysis.cli.estimates import add_arguments as add_estimates_arguments
 from analysis.cli.model import add_arguments as add_model_arguments
@@ -22,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_estimates_arguments(commands.add_parser("estimates", help="estimates of every endpoint the data support"))
 
     add_model_arguments(commands.add_parser("model", help="Cox or Fine-Gray regression of one endpoint"))
+
+    add_adjusted_arguments(commands.add_parser("adjusted", help="adjusted (standardised) probabilities by group"))
     return parser
 
 

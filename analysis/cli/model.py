@@ -10,7 +10,7 @@ from analysis.cli.documents import model_document
 from analysis.domain.states import STATES
 
 
-def _references(values: list[str]) -> dict:
+def parse_references(values: list[str]) -> dict:
     pairs = {}
     for text in values or []:
         column, sep, level = text.partition("=")
@@ -24,7 +24,7 @@ def command_model(args: argparse.Namespace) -> int:
     cohort = cohort_from_args(args)
     covariates = [c.strip() for c in (args.covariates or "").split(",") if c.strip()]
     result = fit_model(cohort.data, args.endpoint, args.method, covariates, time_dependent=args.time_dependent,
-                       landmark=args.landmark, ties=args.ties, reference=_references(args.reference))
+                       landmark=args.landmark, ties=args.ties, reference=parse_references(args.reference))
     document = model_document(result)
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))
@@ -51,3 +51,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference", action="append", metavar="COLUMN=LEVEL", help="reference level override")
     parser.add_argument("--json", action="store_true", help="print the JSON document")
     parser.set_defaults(run=command_model)
+

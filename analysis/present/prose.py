@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analysis.analyses.adjusted import AdjustedOutcome
 from analysis.analyses.characteristics import CharacteristicsTable, Count, MedianRange
 from analysis.analyses.cohort import CohortOverview
 from analysis.analyses.reproduction import PUBLISHED_STUDIES, ReproductionRow, reproduction_summary
@@ -16,6 +17,7 @@ from analysis.data.study import Study
 from analysis.analyses.models import ModelResult
 from analysis.data.schema import level_label, lower_first
 from analysis.domain.endpoints import ENDPOINTS
+from analysis.domain.groupings import grouping_title
 from analysis.domain.states import STATES
 from analysis.present.labels import curve_label
 from analysis.present.model_rows import covariate_title, split_term
@@ -343,3 +345,44 @@ def characteristics_notes(table: CharacteristicsTable, min_cell: int = 0) -> lis
     if rule:
         notes.append(rule[:-1] + f", and the median (range) of fewer than {min_cell} values.")
     return notes
+
+
+# ---------------------------------------------------------------- adjusted probabilities
+
+
+def adjusted_for_phrase(outcome: AdjustedOutcome) -> str:
+    """'disease status at HCT and age at HCT': the adjustment set as a clause."""
+    names = [lower_first(grouping_title(c)) for c in outcome.adjusted_for]
+    if not names:
+        return "nothing"
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _lower_first(title: str) -> str:
+    """'Status at HCT' -> 'status at HCT'; acronyms ('CR/PR', 'HCT year') keep their capitals."""
+    return title if title[1:2].isupper() else title[:1].lower() + title[1:]
+
+
+def adjusted_sentence(outcome: AdjustedOutcome, horizon: float, *, min_cell: int | None = None) -> str:
+    """The registry papers' wording, e.g. 'Adjusted for disease status at HCT and age at HCT, the probability of overall
+    survival at 5 years was 40.7% (95% CI 23.3-58.0) for CB (n = 29) and 16.1% (...) for PB (n = 18).'
+
+    Groups below the small-cell rule are named with their size suppressed ("<5").
+    """
+    if not outcome.estimated:
+        return f"Adjusted {outcome.title.lower()} by {lower_first(outcome.by_title)} could not be estimated: {outcome.reason}"
+    several = len(outcome.result.curves) > 1
+    if outcome.kind == "survival":
+        what = ("probabilities" if several else "probability") + " of " + outcome.title.lower()
+        verb = "were" if several else "was"
+    else:
+        what, verb = "cumulative incidence of " + outcome.title.lower(), "was"
+    min_cell = resolve_min_cell(min_cell)
+    parts = []
+    for curve in outcome.result.curves:
+        shown = fmt_est_ci(curve.at(horizon)).replace(" (", " (95% CI ", 1)
+        parts.append(f"{shown} for {curve.level} (n = {suppress_count(curve.n, min_cell)})")
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"Adjusted for {adjusted_for_phrase(outcome)}, the {what} at {fmt_horizon(horizon)} {verb} {listed}."

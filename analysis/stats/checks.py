@@ -11,7 +11,7 @@ import pandas as pd
 
 __all__ = [
     "as_cause", "as_events", "as_status", "as_times", "competing_risks_outcome", "covariate_matrix",
-    "group_codes", "one_dimensional", "require_finite_covariates",
+    "group_codes", "one_dimensional", "reject_missing", "require_finite_covariates",
 ]
 
 
@@ -33,7 +33,7 @@ def _first(mask: np.ndarray) -> tuple[int, int]:
     return rows.size, int(rows[0])
 
 
-def _reject_missing(values, name: str) -> None:
+def reject_missing(values, name: str) -> None:
     missing = np.asarray(pd.isna(values))
     if missing.any():
         count, first = _first(missing)
@@ -44,7 +44,7 @@ def _floats(values, name: str, n: int | None, expected: str) -> np.ndarray:
     """One-dimensional values of length `n`, none missing, as floats (`expected` says what they must be)."""
     array = one_dimensional(values, name)
     _same_length(array, name, n)
-    _reject_missing(array, name)
+    reject_missing(array, name)
     try:
         return array.astype(float)
     except (TypeError, ValueError) as exc:
@@ -109,7 +109,7 @@ def group_codes(values, n: int, name: str) -> tuple[np.ndarray, int]:
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
     _same_length(array, name, n)
-    _reject_missing(array, name)
+    reject_missing(array, name)
     codes, levels = pd.factorize(array, sort=True)
     try:
         sorted(levels)  # pandas orders mixed labels its own way; R's factor levels need one order

@@ -1,0 +1,206 @@
+"""Adjusted probabilities by group: what the factors chapter and `python -m analysis adjusted` show.
+
+From a validated cohort: the endpoint's (time, status) (`analysis.endpoints`), each patient's
+group (`analysis.groups`), the covariates dummy-coded against their reference levels with complete
+cases kept (`analysis.analyses.models.design_matrix`), then the standardisation of
+`analysis.stats.adjusted`. Patients with an unknown group or a missing covariate are left out,
+each exclusion counted with its reason.
+
+For the factors chapter, `adjusted_factors` adjusts each grouping of the study for the study's
+covariates, less those that restate the grouping (status at HCT when grouping by CR/PR vs NR,
+graft source when grouping by CB vs others, age when grouping by age group), over the whole curve
+and at the report's horizons. A grouping whose data cannot support the adjustment (a level
+without patients or events, collinear covariates, no overlap) keeps the reason instead of a result.
+
+The curve is evaluated at every event time (as ``ate(..., times = <event times>)``) while patients
+x event times stays within `CURVE_BUDGET`; in a larger registry (10^5 patients have thousands of
+distinct event days) at evenly spaced times instead, as many as the budget allows and at least
+`MIN_CURVE_POINTS`, from 0 to the last event time. The horizons are always evaluated exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.analyses.models import design_matrix
+from analysis.domain.endpoints import ENDPOINTS, endpoint_data
+from analysis.domain.groupings import DERIVED, group_labels, grouping_rows, grouping_title
+from analysis.stats.adjusted import AdjustedResult, adjusted_incidence, adjusted_survival, first_of
+
+__all__ = [
+    "ADJUSTED_ENDPOINTS",
+    "AdjustedGrouping",
+    "AdjustedOutcome",
+    "adjusted_endpoint",
+    "adjusted_factors",
+    "adjustment_set",
+    "curve_times",
+]
+
+# The endpoints registry papers report adjusted probabilities for: survival, relapse and NRM.
+ADJUSTED_ENDPOINTS = ("os", "relapse", "nrm")
+# The influence functions cost about patients x evaluation times: the chapter's curves stay within this.
+CURVE_BUDGET = 5_000_000
+MIN_CURVE_POINTS = 50
+
+
+@dataclass(frozen=True, eq=False)
+class AdjustedOutcome:
+    """One endpoint's adjusted probabilities by one grouping, or why they could not be estimated.
+
+    `adjusted_for` names the covariates (cohort columns or derived groupings) and `terms` the model
+    columns they became; `references` their reference levels; `exclusions` the patients left out,
+    with reasons; `result` the standardised curves (None when `reason` says why not).
+    """
+
+    endpoint: str
+    title: str
+    kind: str
+    by: str
+    by_title: str
+    adjusted_for: tuple[str, ...]
+    terms: tuple[str, ...]
+    references: dict
+    exclusions: tuple[tuple[str, int], ...]
+    result: AdjustedResult | None
+    reason: str | None = None
+
+    @property
+    def estimated(self) -> bool:
+        return self.result is not None
+
+
+@dataclass(frozen=True, eq=False)
+class AdjustedGrouping:
+    """One grouping of the factors chapter: its adjustment set and each endpoint's outcome."""
+
+    by: str
+    title: str
+    adjusted_for: tuple[str, ...]
+    horizons: tuple[float, ...]
+    outcomes: tuple[AdjustedOutcome, ...]
+
+    def outcome(self, endpoint: str) -> AdjustedOutcome:
+        return first_of((o for o in self.outcomes if o.endpoint == endpoint), endpoint)
+
+
+def _sources(column: str) -> set[str]:
+    return {column, *DERIVED[column].sources} if column in DERIVED else {column}
+
+
+def adjustment_set(by: str, covariates) -> tuple[str, ...]:
+    """The covariates less those that restate the grouping (the same column, or one derived from it)."""
+    grouping = _sources(by)
+    return tuple(c for c in covariates if not (_sources(c) & grouping))
+
+
+def adjusted_endpoint(
+    data: pd.DataFrame,
+    endpoint: str,
+    by: str,
+    covariates=(),
+    *,
+    times=None,
+    ties: str = "efron",
+    reference: dict | None = None,
+) -> AdjustedOutcome:
+    """Adjusted probabilities of `endpoint` per level of `by`, adjusted for `covariates`.
+
+    `times` are months (default: the whole curve). `reference` maps a categorical covariate to its
+    reference level; ``reference[by]`` chooses the grouping's reference (first) level. Bad input
+    (a level without patients or events, collinear covariates, a covariate constant within a level)
+    raises ValueError with one message.
+    """
+    if endpoint not in ENDPOINTS:
+        raise KeyError(f"unknown endpoint {endpoint!r}; choose from {', '.join(ENDPOINTS)}")
+    spec = ENDPOINTS[endpoint]
+    covariates = tuple(covariates)
+    if by in covariates:
+        raise ValueError(f"{by} is the grouping: it cannot also be a covariate")
+    reference = dict(reference or {})
+    group_reference = reference.pop(by, None)
+
+    derived = endpoint_data(data, endpoint)
+    exclusions = list(derived.exclusions)
+    rows = data if derived.included.all() else data.loc[derived.included]
+    labels, levels = group_labels(grouping_rows(data, by, derived.included), by)
+    known = labels.notna().to_numpy()
+    design = design_matrix(rows, covariates, reference)
+    if (~known).any():
+        exclusions.append((f"{grouping_title(by).lower()} unknown", int((~known).sum())))
+    missing = known & ~design.complete
+    if missing.any():
+        exclusions.append(("covariate missing", int(missing.sum())))
+    keep = known & design.complete
+    if group_reference is not None:
+        if group_reference not in levels:
+            raise ValueError(f"reference level {group_reference!r} of {by} is not among its levels "
+                             f"({', '.join(levels)})")
+        levels = (group_reference, *[level for level in levels if level != group_reference])
+
+    x = design.matrix.loc[keep[design.complete]] if covariates else None
+    time, status = np.asarray(derived.time)[keep], np.asarray(derived.status)[keep]
+    group = labels.to_numpy(dtype=object)[keep]
+    arguments = dict(times=times, ties=ties, levels=levels, group_name=by)
+    if spec.kind == "survival":
+        result = adjusted_survival(time, (status == 1).astype(int), group, x, **arguments)
+    else:
+        result = adjusted_incidence(time, status, group, x, cause=1, **arguments)
+    return AdjustedOutcome(
+        endpoint=endpoint, title=spec.title, kind=spec.kind, by=by, by_title=grouping_title(by),
+        adjusted_for=covariates, terms=tuple(design.matrix.columns), references=design.references,
+        exclusions=tuple(exclusions), result=result,
+    )
+
+
+def curve_times(data: pd.DataFrame, endpoint: str, horizons) -> np.ndarray:
+    """The curve and its table: 0, every event time of the endpoint (either cause) and the horizons;
+    in a registry too large for that (see `CURVE_BUDGET`), evenly spaced times and the horizons."""
+    derived = endpoint_data(data, endpoint)
+    events = np.unique(np.asarray(derived.time)[derived.status > 0])
+    n = int(derived.included.sum())
+    if n * events.size > CURVE_BUDGET and events.size:
+        points = max(MIN_CURVE_POINTS, CURVE_BUDGET // max(n, 1))
+        events = np.linspace(0.0, events[-1], points)
+    return np.unique(np.r_[0.0, events, np.asarray(horizons, float)])
+
+
+def adjusted_factors(
+    data: pd.DataFrame,
+    groupings,
+    covariates,
+    horizons,
+    *,
+    endpoints=ADJUSTED_ENDPOINTS,
+    ties: str = "efron",
+) -> tuple[AdjustedGrouping, ...]:
+    """Per grouping, each endpoint's adjusted curves (the whole curve plus the horizons).
+
+    Groupings with a single level in the data are left out (nothing to compare). A grouping the
+    data cannot adjust keeps, per endpoint, the reason (`AdjustedOutcome.reason`) instead of a result.
+    """
+    horizons = tuple(horizons)
+    out = []
+    for by in groupings:
+        labels, levels = group_labels(grouping_rows(data, by), by)
+        if labels.dropna().nunique() < 2:
+            continue
+        adjusted_for = adjustment_set(by, covariates)
+        outcomes = []
+        for endpoint in endpoints:
+            times = curve_times(data, endpoint, horizons)
+            try:
+                outcome = adjusted_endpoint(data, endpoint, by, adjusted_for, times=times, ties=ties)
+            except ValueError as error:
+                spec = ENDPOINTS[endpoint]
+                outcome = AdjustedOutcome(
+                    endpoint=endpoint, title=spec.title, kind=spec.kind, by=by, by_title=grouping_title(by),
+                    adjusted_for=adjusted_for, terms=(), references={}, exclusions=(), result=None,
+                    reason=str(error),
+                )
+            outcomes.append(outcome)
+        out.append(AdjustedGrouping(by=by, title=grouping_title(by), adjusted_for=adjusted_for, horizons=horizons,
+                                    outcomes=tuple(outcomes)))
+    return tuple(out)

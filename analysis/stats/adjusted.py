@@ -1,0 +1,831 @@
+"""Covariate-adjusted (standardised) survival and cumulative incidence, as ``riskRegression::ate``.
+
+What is estimated
+-----------------
+Direct adjustment, the g-formula registry papers call "adjusted probabilities": for each level
+``a`` of a grouping, the average over all n patients of the curve a model predicts for the patient
+with the group set to ``a`` (each patient keeps their own covariates):
+
+* survival endpoints (OS, EFS): one Cox model of the event on the group (dummy-coded against its
+  first level) and the covariates; ``S_a(t) = mean_j exp(-Lambda0(t) exp(x_j(a)'beta))``.
+  R: ``ate(coxph(Surv(time, event) ~ group + covariates, x = TRUE, y = TRUE), treatment = "group",
+  data = d, times = t)`` (its ``meanRisk`` is ``1 - S_a``);
+* competing-risk endpoints (relapse, NRM): cause-specific Cox models of the event and of the
+  competing event on the same terms, combined into each patient's cumulative incidence of the event
+  by the product limit, ``F_j(t) = sum_{s <= t} S_j(s-) dLambda_1j(s)`` with
+  ``S_j(s-) = prod_{u < s} (1 - dLambda_1j(u) - dLambda_2j(u))``; ``F_a(t) = mean_j F_j(t)``.
+  R: ``ate(CSC(Hist(time, status) ~ group + covariates), treatment = "group", cause = 1, ...)``
+  (ate's default ``product.limit = TRUE`` for CSC).
+
+Inference (ate's defaults: ``se = TRUE``, ``iid = TRUE``, ``band = FALSE``, ``B = 0``)
+--------------------------------------------------------------------------------------
+The standard error is that of the influence function, ``se(t) = sqrt(sum_i IF_i(t)^2)``, where
+``IF_i = (F_i^a(t) - F_a(t)) / n + mean_j dF_j^a(t)/d(model) . IF_i(model)``: the spread of the
+patients' predictions plus the estimation of the model (coefficients and baseline hazards of every
+cause), as ``riskRegression::iidCox``. For cause-specific models the derivative of ``S_j(s-)`` is
+taken as ``-S_j(s-) sum_c d[Lambda_cj(s-)]``, as riskRegression does (the product-limit survival
+itself is not differentiated factor by factor). Confidence intervals are ate's default Wald intervals on the
+probability scale (``meanRisk.transform = "none"``): ``estimate -/+ qnorm(0.975) se``, clipped to
+[0, 1]. Between two levels A (the earlier in level order) and B: the difference B - A (interval
+clipped to [-1, 1], ``diffRisk.transform = "none"``) and the ratio B / A (influence function by the
+delta method, lower limit clipped at 0, ``ratioRisk.transform = "none"``), each with the two-sided
+Wald p of ``(estimate - null) / se`` (null 0 and 1; p = 1 where the estimate equals the null). For
+survival endpoints everything is on the survival scale: the survival difference is minus ate's risk
+difference, and the survival ratio S_B / S_A is computed from ate's influence functions in the
+same way as ate computes its risk ratio. Beyond the last follow-up time estimates are NaN (R: NA).
+
+Ties: Efron (default) or Breslow, for the model and the baseline hazard alike
+---------------------------------------------------------------------------
+The coefficients are those of ``coxph(ties = ...)`` (`analysis.cox.cox_model`). The baseline
+hazard uses the same tie method, as ``predictCox`` does: Breslow ``d_k / S0_k``, or Efron's
+``sum_{j < d_k} 1 / (S0_k - (j / d_k) D0_k)`` (S0_k: sum of exp(x'beta) over the risk set,
+D0_k: over the d_k events at t_k), which is ``survfit.coxph``'s. So the estimates are exactly those
+of an Efron (or Breslow) Cox model. The influence functions reproduce ``iidCox`` exactly, and what
+it does with ties, for both methods: the risk-set sums S0_k, S1_k (and means E_k = S1_k / S0_k) are
+Breslow's, the coefficients' covariance is the model's own (inverse information of the chosen tie
+method), and in the coefficients' influence function each distinct event time enters the
+compensator once, ``exp(x_i'beta) sum_{t_k <= T_i} (x_i - E_k) / S0_k``, not weighted by its number
+of events d_k. With tied event times (registry days) these standard errors therefore equal ate's
+but not those of a fully tie-consistent influence function; without ties the two coincide.
+
+Computation
+-----------
+No n x n or n x times x n arrays. Every model quantity is a cumulative sum over the distinct event
+times after one O(n log n) sort; the average over the patients of the derivative of their
+predictions enters only through weighted sums over the event times (the influence function of
+``sum_{s <= t} w(s) dLambda(s)`` for patient i is read from prefix sums at t and at min(t, T_i)).
+Patients with the same covariates are predicted once (the standardisation runs over the distinct
+covariate rows). Cost, for L levels: O(n log n + L P K q + L n T (p + L)) for P distinct covariate rows,
+K event times up to the last evaluation time, T evaluation times, q covariate columns (for survival
+endpoints the P K term is P T); memory is bounded by working through the evaluation times and
+covariate rows in blocks. At the report's horizons (T = 2) 10^5 patients take about a second (OS)
+or a few (relapse, NRM); the whole curve (T = every event time) costs patients x event times.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from analysis.stats.checks import (as_events, as_times, competing_risks_outcome, covariate_matrix, one_dimensional,
+                                   reject_missing)
+from analysis.stats.core import frozen_array, merge_near_ties, norm_sf
+from analysis.stats.cox import CoxResult, cox_model
+from analysis.stats.results import PointEstimate
+
+__all__ = [
+    "AdjustedContrast",
+    "AdjustedCurve",
+    "AdjustedResult",
+    "adjusted_incidence",
+    "adjusted_survival",
+    "first_of",
+]
+
+# R's qnorm(0.975) to the bit: ate's Wald intervals.
+_Z975 = 1.9599639845400536
+# Working arrays (patients x times, covariate rows x event times) are built in blocks of about this
+# many doubles, so that memory stays bounded at registry scale.
+_BLOCK = 2_000_000
+# The covariate rows' predictions of every level are kept for a block of times of about this many doubles:
+# computing them (for incidence, a product over every event time) is the costly step, done once a block.
+_ROWS_BLOCK = 16_000_000
+
+
+# -------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, eq=False)
+class AdjustedCurve:
+    """One level's adjusted (standardised) curve at the evaluation times (months).
+
+    `estimate` is survival (kind "survival") or cumulative incidence ("incidence"); `se` its
+    influence-function standard error; `lower`/`upper` the 95% Wald interval clipped to [0, 1].
+    `n` and `events` describe the level's own patients (the average runs over all patients).
+    """
+
+    level: str
+    n: int
+    events: int
+    time: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+    def at(self, t: float) -> PointEstimate:
+        """The estimate at an evaluation time (adjusted curves are only defined where evaluated)."""
+        return PointEstimate(t, *(float(v) for v in _values_at(self, t, ("estimate", "lower", "upper", "se"))))
+
+
+@dataclass(frozen=True, eq=False)
+class AdjustedContrast:
+    """A comparison of two levels' adjusted curves: `level` versus `reference`.
+
+    `measure` "difference" is ``level - reference`` (interval clipped to [-1, 1]); "ratio" is
+    ``level / reference`` (lower limit clipped at 0). `p` is the two-sided Wald test of no
+    difference (0) or a ratio of 1.
+    """
+
+    level: str
+    reference: str
+    measure: Literal["difference", "ratio"]
+    time: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    p: np.ndarray
+
+    def at(self, t: float) -> tuple[float, float, float, float, float]:
+        """(estimate, se, lower, upper, p) at an evaluation time."""
+        return tuple(float(v) for v in _values_at(self, t, ("estimate", "se", "lower", "upper", "p")))
+
+
+@dataclass(frozen=True, eq=False)
+class AdjustedResult:
+    """Adjusted curves of every level of a grouping, with their pairwise differences and ratios.
+
+    Attributes
+    ----------
+    kind : "survival" or "incidence"
+    ties : "efron" or "breslow"
+    n : int
+        Patients (all enter every level's average).
+    events : int
+        Events of the endpoint (for incidence: of the cause of interest).
+    competing_events : int
+        Competing events (0 for survival endpoints).
+    group : str
+        The grouping's name (model terms are ``group[level]``).
+    levels : tuple of str
+        The levels in order; the first is the reference of the dummy coding and of the contrasts.
+    covariates : tuple of str
+        The adjustment set: the model's covariate columns besides the group.
+    time : array
+        Evaluation times (months).
+    curves : tuple of AdjustedCurve
+        One per level.
+    differences, ratios : tuple of AdjustedContrast
+        Every pair (A, B) of levels with A before B: B - A and B / A.
+    models : tuple of CoxResult
+        The Cox model (survival) or the cause-specific models of the event and of the competing
+        event (incidence); empty when the model has no covariate and a single level.
+    """
+
+    kind: Literal["survival", "incidence"]
+    ties: str
+    n: int
+    events: int
+    competing_events: int
+    group: str
+    levels: tuple[str, ...]
+    covariates: tuple[str, ...]
+    time: np.ndarray
+    curves: tuple[AdjustedCurve, ...]
+    differences: tuple[AdjustedContrast, ...]
+    ratios: tuple[AdjustedContrast, ...]
+    models: tuple[CoxResult, ...]
+
+    def curve(self, level: str) -> AdjustedCurve:
+        return first_of((c for c in self.curves if c.level == level), level)
+
+    def difference(self, level: str, reference: str) -> AdjustedContrast:
+        return first_of((c for c in self.differences if (c.level, c.reference) == (level, reference)),
+                        f"{level} vs {reference}")
+
+    def ratio(self, level: str, reference: str) -> AdjustedContrast:
+        return first_of((c for c in self.ratios if (c.level, c.reference) == (level, reference)),
+                        f"{level} vs {reference}")
+
+
+def first_of(items, key: str):
+    """The first of `items` (a generator over matches), else KeyError(key)."""
+    for item in items:
+        return item
+    raise KeyError(key)
+
+
+def _values_at(result, t: float, fields: tuple[str, ...]):
+    i = np.flatnonzero(result.time == t)
+    if i.size == 0:
+        raise KeyError(f"{t!r} is not an evaluation time of this result (times: {result.time.tolist()[:8]}...)")
+    return [getattr(result, f)[i[0]] for f in fields]
+
+
+# ------------------------------------------------------------- the inputs
+
+
+@dataclass(frozen=True, eq=False)
+class _Inputs:
+    time: np.ndarray  # as cox_model fits them (near ties merged)
+    codes: np.ndarray  # each patient's level, 0..k-1
+    levels: tuple[str, ...]
+    x: np.ndarray  # covariates (n, p), without the group
+    names: tuple[str, ...]
+    eval_times: np.ndarray
+
+
+def _group_codes(group, n: int, levels) -> tuple[np.ndarray, tuple[str, ...]]:
+    values = one_dimensional(group, "group")
+    if values.size != n:
+        raise ValueError(f"group has {values.size} values but time has {n}")
+    reject_missing(values, "group")
+    found_codes, found = pd.factorize(values)
+    found = np.array([str(v) for v in found], dtype=object)  # the distinct labels, as text
+    present = tuple(sorted(set(found)))
+    if levels is None:
+        levels = present
+    else:
+        levels = tuple(str(v) for v in levels)
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"levels must be distinct, got {list(levels)}")
+        unknown = sorted(set(present) - set(levels))
+        if unknown:
+            raise ValueError(f"group has label(s) {', '.join(unknown)} not among the levels {', '.join(levels)}")
+    empty = [level for level in levels if level not in present]
+    if empty:
+        raise ValueError(
+            f"grouping level(s) {', '.join(empty)} have no patients: an adjusted probability needs patients "
+            "in every level; drop the level or choose another grouping"
+        )
+    position = np.array([levels.index(label) for label in found], dtype=np.int64)
+    return position[found_codes], levels
+
+
+def _fit_times(time) -> np.ndarray:
+    """Right-censored times as `cox_model` fits them: times closer than sqrt(eps) merged (R's `aeqSurv`)."""
+    return merge_near_ties(as_times(time))[0]
+
+
+def _prepare(time, outcome_codes, group, covariates, times, levels, names) -> _Inputs:
+    """`time` as `_fit_times` gives it."""
+    n = time.size
+    codes, levels = _group_codes(group, n, levels)
+    if covariates is None or (isinstance(covariates, pd.DataFrame) and covariates.shape[1] == 0):
+        x, names = np.empty((n, 0)), ()
+    else:
+        x, names = covariate_matrix(covariates, n, names, fitter="the standardisation")
+        bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
+        if bad.size:
+            raise ValueError(
+                f"covariates have missing or infinite values in {bad.size} row(s), first at position {bad[0]}; "
+                "drop those patients (complete cases) before standardising"
+            )
+    eval_times = _evaluation_times(times, time, outcome_codes)
+    return _Inputs(time, codes, levels, x, tuple(names), eval_times)
+
+
+def _evaluation_times(times, time: np.ndarray, outcome_codes: np.ndarray) -> np.ndarray:
+    """The requested times, or the curve: 0 and every distinct event time (any cause)."""
+    if times is None:
+        return np.unique(np.r_[0.0, time[outcome_codes > 0]])
+    t = np.atleast_1d(np.asarray(times, dtype=float))
+    if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all() or (t < 0).any():
+        raise ValueError(f"times must be finite numbers >= 0 (months), got {times!r}")
+    return t
+
+
+def _design(inputs: _Inputs, group_name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Group dummies (against the first level) then the covariates."""
+    k = len(inputs.levels)
+    dummies = (inputs.codes[:, None] == np.arange(1, k)[None, :]).astype(float)
+    names = tuple(f"{group_name}[{level}]" for level in inputs.levels[1:]) + inputs.names
+    return np.hstack([dummies, inputs.x]), names
+
+
+def _check_design(x: np.ndarray, names: tuple[str, ...], group_name: str) -> None:
+    """Collinear columns get a message naming them, before any model is fitted."""
+    if x.shape[1] == 0:
+        return
+    centred = x - x.mean(axis=0)
+    constant = [names[j] for j in range(x.shape[1]) if not np.any(centred[:, j])]
+    if constant:
+        raise ValueError(f"covariate column(s) {', '.join(constant)} take a single value among the patients "
+                         "analysed: they cannot be adjusted for; drop them")
+    scale = np.sqrt((centred**2).sum(axis=0))
+    scaled = centred / scale
+    kept: list[int] = []
+    for j in range(x.shape[1]):
+        trial = scaled[:, kept + [j]]
+        if np.linalg.matrix_rank(trial, tol=1e-9 * np.sqrt(x.shape[0])) < len(kept) + 1:
+            partners = [names[i] for i in kept]
+            with_group = any(p.startswith(f"{group_name}[") for p in partners)
+            raise ValueError(
+                f"covariate column {names[j]} is collinear with {', '.join(partners)}"
+                + (" (the grouping)" if with_group and not names[j].startswith(f"{group_name}[") else "")
+                + ": the model cannot separate their effects; drop one of them"
+            )
+        kept.append(j)
+
+
+def _check_events(event_counts: dict[str, np.ndarray], levels, n_coefficients: int) -> None:
+    """Every level needs events of every modelled cause, and the models need more events than coefficients."""
+    for what, per_level in event_counts.items():
+        none = [level for level, k in zip(levels, per_level) if k == 0]
+        if none:
+            raise ValueError(
+                f"too few events: no {what} among the patients of level(s) {', '.join(none)}, so the hazard ratio "
+                "of that level is infinite and its adjusted probability cannot be estimated; merge levels or "
+                "choose another grouping"
+            )
+        total = int(per_level.sum())
+        if total <= n_coefficients:
+            raise ValueError(
+                f"too few events: {total} {what} for a model with {n_coefficients} coefficients (the group and "
+                "the covariates); adjust for fewer covariates"
+            )
+
+
+def _check_overlap(x_cov: np.ndarray, codes: np.ndarray, levels, fit: CoxResult) -> None:
+    """A covariate constant within a level makes that level's adjusted curve an extrapolation."""
+    group_columns = len(levels) - 1
+    for term, columns in fit.assign:
+        cols = [c - group_columns for c in columns if c >= group_columns]
+        if not cols:
+            continue
+        values = x_cov[:, cols]
+        for k, level in enumerate(levels):
+            rows = values[codes == k]
+            if (rows == rows[0]).all():
+                raise ValueError(
+                    f"covariate {term} takes a single value among the patients of level {level}: their adjusted "
+                    f"probability would be predicted for covariate values no {level} patient has (no overlap); "
+                    "drop the covariate or merge levels"
+                )
+
+
+# ------------------------------------------------- one cause-specific Cox model
+
+
+class _CauseModel:
+    """A Cox model of one cause and what its influence functions need, on a grid of times.
+
+    The grid holds every event time (of any modelled cause) up to the last evaluation time; the
+    arrays below are indexed by it: hazard (0 where this cause has no event), Breslow risk-set sums
+    and means. Per patient: the number of grid times <= T_i, whether the patient's event lies on
+    the grid, and the coefficients' influence function (over the whole follow-up).
+    """
+
+    def __init__(self, time, event, x, names, ties, grid):
+        q = x.shape[1]
+        self.fit = cox_model(time, event, x, ties=ties, names=names) if q else None
+        if self.fit is not None and self.fit.warnings:
+            raise ValueError(f"the Cox model does not estimate finite effects ({'; '.join(self.fit.warnings)}): "
+                             "too few events in some level or covariate category; merge levels or drop covariates")
+        self.grid = grid
+        self.beta = np.asarray(self.fit.coef) if q else np.zeros(0)
+        variance = np.asarray(self.fit.variance) if q else np.zeros((0, 0))
+        # centred at the means as coxph; every quantity used below is invariant to the centring
+        self.means = x.mean(axis=0)
+        xc = x - self.means
+        self.risk = risk = np.exp(xc @ self.beta)
+        dead = event == 1
+        sums = _RiskSets(time, risk, xc)
+
+        s0, mean_x = sums.at(grid)
+        self.at_grid = np.searchsorted(grid, time, side="right")  # grid times <= T_i
+        last = np.maximum(self.at_grid - 1, 0)
+        self.event_on_grid = dead & (self.at_grid > 0) & (grid[last] == time if grid.size else False)
+        on = self.at_grid[self.event_on_grid] - 1
+        d = np.bincount(on, minlength=grid.size).astype(float)
+        dead_risk = np.bincount(on, weights=risk[self.event_on_grid], minlength=grid.size)
+        self.hazard = _baseline_hazard(d, s0, dead_risk, ties)
+        self.cumhazard = np.cumsum(self.hazard)
+        self.s0 = np.where(s0 > 0, s0, np.inf)  # grid times after everyone left carry no weight
+        self.mean_x = mean_x
+        self.if_beta = sums.score_residuals(time, dead) @ variance
+
+    def positions(self, k_tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For a block of evaluation times (k_tau: grid times <= tau): the grid times each patient is
+        at risk for, min(k_tau, grid times <= T_i), and whether the patient's event is counted by tau."""
+        stop = np.minimum(k_tau[None, :], self.at_grid[:, None])
+        counted = self.event_on_grid[:, None] & (self.at_grid[:, None] <= k_tau[None, :])
+        return k_tau, stop, counted
+
+    def weighted_influence(self, omega: np.ndarray, positions) -> np.ndarray:
+        """(n, T): each patient's influence on ``sum_{s <= tau} omega(s) dLambda0(s)`` at each tau.
+
+        As iidCox, ``IF_i(dLambda0(s)) = -IFbeta_i . E(s) dLambda0(s) - r_i 1{s <= T_i} dLambda0(s) / S0(s)
+        + delta_i 1{T_i = s} / S0(s)``, summed with the weights through prefix sums over the grid
+        (`positions` from `positions`).
+        """
+        k_tau, stop, counted = positions
+        drift = _prefix(omega[:, None] * self.mean_x * self.hazard[:, None])
+        at_risk = _prefix(omega * self.hazard / self.s0)
+        jump = np.zeros(self.risk.size)
+        own = self.at_grid[self.event_on_grid] - 1
+        jump[self.event_on_grid] = omega[own] / self.s0[own]
+        out = -(self.if_beta @ drift[k_tau].T) - self.risk[:, None] * at_risk[stop]
+        out += np.where(counted, jump[:, None], 0.0)
+        return out
+
+
+class _RiskSets:
+    """Breslow risk-set sums ``S0(t) = sum_{T_j >= t} r_j`` and means ``E(t) = S1(t) / S0(t)``."""
+
+    def __init__(self, time, risk, xc):
+        order = np.argsort(time, kind="stable")
+        self.sorted_time = time[order]
+        weights = np.column_stack([risk, risk[:, None] * xc])[order]
+        reverse = np.cumsum(weights[::-1], axis=0)[::-1]
+        self.reverse = np.vstack([reverse, np.zeros((1, weights.shape[1]))])
+        self.time, self.risk, self.xc = time, risk, xc
+
+    def at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sums = self.reverse[np.searchsorted(self.sorted_time, times, side="left")]
+        s0 = sums[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_x = np.where(s0[:, None] > 0, sums[:, 1:] / s0[:, None], 0.0)
+        return s0, mean_x
+
+    def score_residuals(self, time, dead) -> np.ndarray:
+        """riskRegression's score residuals: each distinct event time enters the compensator once.
+
+        ``U_i = delta_i (x_i - E(T_i)) - r_i sum_{t_k <= T_i} (x_i - E(t_k)) / S0(t_k)`` over the
+        distinct event times t_k (coxph's residuals weight each t_k by its number of events).
+        """
+        event_times = np.unique(time[dead])
+        s0, mean_x = self.at(event_times)
+        cum_inv = _prefix(1.0 / s0)
+        cum_mean = _prefix(mean_x / s0[:, None])
+        k = np.searchsorted(event_times, time, side="right")
+        own_mean = mean_x[np.maximum(k - 1, 0)]
+        score = np.where(dead[:, None], self.xc - own_mean, 0.0)
+        return score - self.risk[:, None] * (self.xc * cum_inv[k][:, None] - cum_mean[k])
+
+
+def _prefix(values: np.ndarray) -> np.ndarray:
+    """Cumulative sums with a leading 0: out[k] = sum of the first k values."""
+    values = np.asarray(values, dtype=float)
+    zero = np.zeros((1,) + values.shape[1:])
+    return np.concatenate([zero, np.cumsum(values, axis=0)])
+
+
+def _baseline_hazard(d, s0, dead_risk, ties) -> np.ndarray:
+    """Breslow ``d / S0`` or Efron ``sum_{j < d} 1 / (S0 - (j / d) D0)`` at each grid time."""
+    hazard = np.zeros(d.size)
+    events = np.flatnonzero(d > 0)
+    if ties == "breslow" or events.size == 0:
+        hazard[events] = d[events] / s0[events]
+        return hazard
+    counts = d[events].astype(np.int64)
+    group = np.repeat(np.arange(events.size), counts)
+    start = np.repeat(np.cumsum(counts) - counts, counts)
+    fraction = (np.arange(group.size) - start) / counts[group]
+    terms = 1.0 / (s0[events][group] - fraction * dead_risk[events][group])
+    hazard[events] = np.bincount(group, weights=terms, minlength=events.size)
+    return hazard
+
+
+# --------------------------------------------------------------- standardising
+
+
+def _patterns(x: np.ndarray):
+    """Distinct covariate rows, each patient's row and the rows' counts."""
+    if x.shape[1] == 0:
+        return np.zeros((1, 0)), np.zeros(x.shape[0], dtype=np.int64), np.array([x.shape[0]])
+    rows, inverse, counts = np.unique(x, axis=0, return_inverse=True, return_counts=True)
+    return rows, inverse.ravel(), counts
+
+
+def _blocks(t: int, size: int) -> list[np.ndarray]:
+    size = max(1, int(size))
+    return [np.arange(i, min(i + size, t)) for i in range(0, t, size)]
+
+
+class _SurvivalLevel:
+    """One level's standardised survival at a set of times: the covariate rows' predictions and the
+    averages over the patients that weigh the model's influence functions."""
+
+    def __init__(self, model: _CauseModel, rows_c, counts, n, k_tau):
+        self.model, self.n = model, n
+        risk = np.exp(rows_c @ model.beta)
+        self.cumhazard = _prefix(model.hazard)[k_tau]
+        self.predictions = np.exp(-np.outer(risk, self.cumhazard))  # (rows, T)
+        weight = counts / n
+        self.estimate = weight @ self.predictions
+        self.w_risk = (weight * risk) @ self.predictions  # mean_j S_j e_j
+        self.w_risk_x = (self.predictions * (weight * risk)[:, None]).T @ rows_c  # (T, q): mean_j S_j e_j x_j
+
+    def influence(self, cols, inverse, k_tau, shared) -> np.ndarray:
+        """(n, len(cols)): IF_i = (S_i - S)/n - mean_j S_j e_j IF_i(Lambda0) - Lambda0 mean_j S_j e_j x_j . IF_i(beta)."""
+        ((cumhazard_if, _),) = shared
+        out = (self.predictions[:, cols][inverse] - self.estimate[cols][None, :]) / self.n
+        out -= cumhazard_if * self.w_risk[cols][None, :]
+        out -= (self.model.if_beta @ self.w_risk_x[cols].T) * self.cumhazard[cols][None, :]
+        return out
+
+
+class _IncidenceLevel:
+    """One level's standardised cumulative incidence at a set of times (cause-specific models of the
+    event and of the competing event): the covariate rows' predictions and the weights of the models'
+    influence functions."""
+
+    def __init__(self, models: tuple[_CauseModel, _CauseModel], rows_c, counts, n, k_tau):
+        first, other = self.models = models
+        self.n = n
+        risk1 = np.exp(rows_c @ first.beta)
+        risk2 = np.exp(rows_c @ other.beta)
+        weight = counts / n
+        grid_size, q = first.hazard.size, rows_c.shape[1]
+        h1, h2 = first.hazard, other.hazard
+        # at every grid time s, averages over the patients (weighted by w_j e1_j) of
+        # [S_j(s-), S_j x_j, S_j e1_j, S_j e1_j x_j, S_j e2_j, S_j e2_j x_j]
+        sums = np.zeros((grid_size, 3 + 3 * q))
+        self.predictions = np.zeros((rows_c.shape[0], k_tau.size))
+        # a few evaluation times: F_j(t) = e1_j sum_{s <= t} S_j(s-) dLambda_1(s) as one product with
+        # the hazards up to each t; many: cumulative sums along the grid
+        by_product = k_tau.size <= 32
+        if by_product:
+            hazard_until = np.where(np.arange(grid_size)[:, None] < k_tau[None, :], h1[:, None], 0.0)
+        # (no event time before the evaluation times: nothing to sum, every incidence is 0)
+        for part in _blocks(rows_c.shape[0] if grid_size else 0, _BLOCK // max(grid_size, 1)):
+            # S_j(s-) by the product limit, as a plain product (like R, it may leave [0, 1] where a
+            # patient's predicted jump exceeds 1 in a tiny risk set)
+            factors = np.outer(risk1[part], -h1)
+            factors -= np.outer(risk2[part], h2)
+            factors += 1.0
+            before = np.empty_like(factors)
+            before[:, 0] = 1.0
+            np.cumprod(factors[:, :-1], axis=1, out=before[:, 1:])
+            del factors
+            if by_product:
+                self.predictions[part] = risk1[part][:, None] * (before @ hazard_until)
+            else:
+                increments = before * h1
+                np.cumsum(increments, axis=1, out=increments)
+                at = np.maximum(k_tau - 1, 0)
+                self.predictions[part] = np.where(k_tau > 0, risk1[part][:, None] * increments[:, at], 0.0)
+            base = (weight * risk1)[part]
+            z = np.column_stack([
+                base, base[:, None] * rows_c[part],
+                base * risk1[part], (base * risk1[part])[:, None] * rows_c[part],
+                base * risk2[part], (base * risk2[part])[:, None] * rows_c[part],
+            ])
+            sums += before.T @ z
+        self.estimate = weight @ self.predictions
+        w1, w1_x = sums[:, 0], sums[:, 1:1 + q]
+        w_first, w_first_x = sums[:, 1 + q], sums[:, 2 + q:2 + 2 * q]
+        w_other, w_other_x = sums[:, 2 + 2 * q], sums[:, 3 + 2 * q:]
+        # V_c(s) = sum_{u <= s} dLambda_1(u) mean_j S_j(u-) e1_j ec_j: the weight of cause c's past hazard
+        self.omega_first = w1 + np.cumsum(h1 * w_first)
+        self.omega_other = np.cumsum(h1 * w_other)
+        self.v_first = _prefix(h1 * w_first)
+        self.v_other = _prefix(h1 * w_other)
+        cum_before_first = np.r_[0.0, first.cumhazard[:-1]]
+        cum_before_other = np.r_[0.0, other.cumhazard[:-1]]
+        self.beta_first = _prefix(h1[:, None] * (w1_x - cum_before_first[:, None] * w_first_x))
+        self.beta_other = _prefix(h1[:, None] * cum_before_other[:, None] * w_other_x)
+
+    def influence(self, cols, inverse, k_tau, shared) -> np.ndarray:
+        """(n, len(cols)): (F_i - F)/n plus the models' influence through every patient's prediction.
+
+        ``sum_{s <= t} mean_j S_j(s-) e1_j [IF(dLambda_1(s)) + dLambda_1(s) x_j . IF(beta_1)]
+        - sum_{s <= t} dLambda_1(s) mean_j S_j(s-) e1_j sum_c ec_j [IF(Lambda_c(s-)) + Lambda_c(s-) x_j . IF(beta_c)]``,
+        the double sums over s and the past of s being prefix sums (the weights V_c).
+        """
+        first, other = self.models
+        (ones_first, at_first), (ones_other, at_other) = shared
+        out = (self.predictions[:, cols][inverse] - self.estimate[cols][None, :]) / self.n
+        out += first.weighted_influence(self.omega_first, at_first)
+        out += other.weighted_influence(self.omega_other, at_other)
+        out -= ones_first * self.v_first[k_tau][None, :] + ones_other * self.v_other[k_tau][None, :]
+        out += first.if_beta @ self.beta_first[k_tau].T - other.if_beta @ self.beta_other[k_tau].T
+        return out
+
+
+def _clip(values, low=None, high=None):
+    out = np.asarray(values, dtype=float)
+    if low is not None:
+        out = np.where(out < low, low, out)
+    if high is not None:
+        out = np.where(out > high, high, out)
+    return out
+
+
+def _wald_p(estimate, se, null):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (estimate - null) / se
+    z = np.where(estimate == null, 0.0, z)
+    return 2.0 * norm_sf(np.abs(z))
+
+
+def _standardise(kind, inputs: _Inputs, models, group_name, ties, events, competing) -> AdjustedResult:
+    n = inputs.time.size
+    k = len(inputs.levels)
+    tau = inputs.eval_times
+    grid = models[0].grid
+    k_tau_all = np.searchsorted(grid, tau, side="right")
+    estimates = np.full((k, tau.size), np.nan)
+    ses = np.full((k, tau.size), np.nan)
+    pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
+    diff_se = np.full((len(pairs), tau.size), np.nan)
+    ratio_se = np.full((len(pairs), tau.size), np.nan)
+    # beyond the last follow-up time the curves are undefined (R: NA)
+    valid = np.flatnonzero(tau <= inputs.time.max())
+
+    rows, inverse, counts = _patterns(inputs.x)  # the standardisation runs over the distinct covariate rows
+    means = models[0].means
+    level_rows = []
+    for a in range(k):
+        dummies = np.zeros((rows.shape[0], k - 1))
+        if a:
+            dummies[:, a - 1] = 1.0
+        level_rows.append(np.hstack([dummies, rows]) - means)
+    level_class = _SurvivalLevel if kind == "survival" else _IncidenceLevel
+    model_arg = models[0] if kind == "survival" else models
+
+    # the rows' predictions of all levels for a block of times, then the patients' influence
+    # functions for sub-blocks of it: both bounded in memory
+    for outer in _blocks(valid.size, _ROWS_BLOCK // max(rows.shape[0] * k, 1)):
+        outer_cols = valid[outer]
+        levels = [level_class(model_arg, level_rows[a], counts, n, k_tau_all[outer_cols]) for a in range(k)]
+        for a in range(k):
+            estimates[a, outer_cols] = levels[a].estimate
+        for inner in _blocks(outer.size, _BLOCK // max(n, 1)):
+            cols = outer_cols[inner]
+            k_tau = k_tau_all[cols]
+            # per model: its influence on the cumulative baseline hazard, and where each patient stands
+            positions = [m.positions(k_tau) for m in models]
+            shared = tuple((m.weighted_influence(np.ones(grid.size), at), at) for m, at in zip(models, positions))
+            influences = [levels[a].influence(inner, inverse, k_tau, shared) for a in range(k)]
+            for a in range(k):
+                ses[a, cols] = np.sqrt((influences[a] ** 2).sum(axis=0))
+            for p, (a, b) in enumerate(pairs):
+                diff_se[p, cols] = np.sqrt(((influences[b] - influences[a]) ** 2).sum(axis=0))
+                # the ratio's influence function, as confint.ate: IF_B / est_A - IF_A est_B / est_A^2
+                est_a, est_b = estimates[a, cols], estimates[b, cols]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio_if = influences[b] / est_a[None, :] - influences[a] * (est_b / est_a**2)[None, :]
+                ratio_se[p, cols] = np.sqrt((ratio_if**2).sum(axis=0))
+
+    times = frozen_array(tau)
+    curves = []
+    for a, level in enumerate(inputs.levels):
+        est, se = estimates[a], ses[a]
+        members = inputs.codes == a
+        curves.append(AdjustedCurve(
+            level=level, n=int(members.sum()), events=int(events[members].sum()), time=times,
+            estimate=frozen_array(est), se=frozen_array(se),
+            lower=frozen_array(_clip(est - _Z975 * se, 0.0, 1.0)), upper=frozen_array(_clip(est + _Z975 * se, 0.0, 1.0)),
+        ))
+    differences, ratios = [], []
+    for p, (a, b) in enumerate(pairs):
+        diff = estimates[b] - estimates[a]
+        differences.append(AdjustedContrast(
+            level=inputs.levels[b], reference=inputs.levels[a], measure="difference", time=times,
+            estimate=frozen_array(diff), se=frozen_array(diff_se[p]),
+            lower=frozen_array(_clip(diff - _Z975 * diff_se[p], -1.0, 1.0)),
+            upper=frozen_array(_clip(diff + _Z975 * diff_se[p], -1.0, 1.0)),
+            p=frozen_array(_wald_p(diff, diff_se[p], 0.0)),
+        ))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = estimates[b] / estimates[a]
+        ratios.append(AdjustedContrast(
+            level=inputs.levels[b], reference=inputs.levels[a], measure="ratio", time=times,
+            estimate=frozen_array(ratio), se=frozen_array(ratio_se[p]),
+            lower=frozen_array(_clip(ratio - _Z975 * ratio_se[p], 0.0)),
+            upper=frozen_array(ratio + _Z975 * ratio_se[p]),
+            p=frozen_array(_wald_p(ratio, ratio_se[p], 1.0)),
+        ))
+    return AdjustedResult(
+        kind=kind, ties=ties, n=n, events=int(events.sum()), competing_events=int(competing), group=group_name,
+        levels=inputs.levels, covariates=inputs.names, time=times, curves=tuple(curves),
+        differences=tuple(differences), ratios=tuple(ratios),
+        models=tuple(m.fit for m in models if m.fit is not None),
+    )
+
+
+def _grid(time: np.ndarray, event_mask: np.ndarray, eval_times: np.ndarray) -> np.ndarray:
+    """Distinct event times up to the last evaluation time (within follow-up)."""
+    events = np.unique(time[event_mask])
+    return events[events <= eval_times.max()]
+
+
+def _models(time, causes, design, names, ties, grid):
+    return tuple(_CauseModel(time, event, design, names, ties, grid) for event in causes)
+
+
+def _check_ties(ties: str) -> None:
+    if ties not in ("efron", "breslow"):
+        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+
+
+def adjusted_survival(
+    time,
+    event,
+    group,
+    covariates=None,
+    *,
+    times=None,
+    ties: Literal["efron", "breslow"] = "efron",
+    levels=None,
+    group_name: str = "group",
+    names=None,
+) -> AdjustedResult:
+    """Standardised (covariate-adjusted) survival per group from a Cox model, as ``riskRegression::ate``.
+
+    Parameters
+    ----------
+    time : array_like of float
+        Follow-up time (months), >= 0.
+    event : array_like of {0, 1}
+        1 = the event (death for OS; relapse or death for EFS).
+    group : array_like
+        Each patient's group label (no missing values).
+    covariates : (n, p) array_like, DataFrame or None
+        Numeric, already dummy-coded covariates (complete cases); None: only the group.
+    times : array_like of float, optional
+        Evaluation times (months); default every distinct event time and 0 (the whole curve).
+    ties : "efron" (default) or "breslow"
+        For the Cox model and its baseline hazard alike.
+    levels : sequence of str, optional
+        The levels in order (first: reference); default the sorted labels. A level without
+        patients is an error.
+    group_name : str
+        The grouping's name: model terms are ``group_name[level]``.
+    names : sequence of str, optional
+        Covariate names (default: DataFrame columns, else x1..xp).
+
+    Returns
+    -------
+    AdjustedResult
+        kind "survival": per level the standardised survival with its influence-function SE and
+        95% CI; pairwise differences and ratios.
+
+    Raises
+    ------
+    ValueError
+        With one message for: a level without patients, a level without events, fewer events than
+        coefficients, collinear or constant covariates, a covariate constant within a level, or a
+        model whose coefficients are not finite.
+    """
+    _check_ties(ties)
+    fit_time = _fit_times(time)
+    event = as_events(event, fit_time.size).astype(np.int64)
+    inputs = _prepare(fit_time, event, group, covariates, times, levels, names)
+    design, design_names = _design(inputs, group_name)
+    _check_design(design, design_names, group_name)
+    per_level = np.bincount(inputs.codes, weights=event, minlength=len(inputs.levels))
+    _check_events({"events": per_level}, inputs.levels, design.shape[1])
+    grid = _grid(inputs.time, event == 1, inputs.eval_times)
+    models = _models(inputs.time, (event,), design, design_names, ties, grid)
+    if models[0].fit is not None:
+        _check_overlap(inputs.x, inputs.codes, inputs.levels, models[0].fit)
+    return _standardise("survival", inputs, models, group_name, ties, event, 0)
+
+
+def adjusted_incidence(
+    time,
+    status,
+    group,
+    covariates=None,
+    *,
+    times=None,
+    cause: int = 1,
+    ties: Literal["efron", "breslow"] = "efron",
+    levels=None,
+    group_name: str = "group",
+    names=None,
+) -> AdjustedResult:
+    """Standardised cumulative incidence of `cause` per group from cause-specific Cox models.
+
+    As ``riskRegression::ate(CSC(Hist(time, status) ~ group + covariates), treatment = group,
+    cause = cause)``: one Cox model per cause (the cause of interest and the competing one) on the
+    group and the covariates, each patient's cumulative incidence by the product limit, averaged
+    over all patients with the group set to each level.
+
+    Parameters
+    ----------
+    status : array_like of int
+        0 = censored, `cause` = the event, one other non-zero code = the competing event.
+    Other parameters as `adjusted_survival`.
+
+    Returns
+    -------
+    AdjustedResult
+        kind "incidence", with `models` the cause-specific models (event, then competing event).
+    """
+    _check_ties(ties)
+    fit_time, codes, cause = competing_risks_outcome(_fit_times(time), status, cause)
+    others = np.unique(codes[(codes != 0) & (codes != cause)])
+    if others.size > 1:
+        raise ValueError(f"status has several competing codes ({', '.join(map(str, others))}); "
+                         "combine them into one competing event")
+    event = (codes == cause).astype(np.int64)
+    competing = ((codes != 0) & (codes != cause)).astype(np.int64)
+    inputs = _prepare(fit_time, codes, group, covariates, times, levels, names)
+    design, design_names = _design(inputs, group_name)
+    _check_design(design, design_names, group_name)
+    _check_events({
+        "events": np.bincount(inputs.codes, weights=event, minlength=len(inputs.levels)),
+        "competing events": np.bincount(inputs.codes, weights=competing, minlength=len(inputs.levels)),
+    }, inputs.levels, design.shape[1])
+    grid = _grid(inputs.time, codes != 0, inputs.eval_times)
+    models = _models(inputs.time, (event, competing), design, design_names, ties, grid)
+    if models[0].fit is not None:
+        _check_overlap(inputs.x, inputs.codes, inputs.levels, models[0].fit)
+    return _standardise("incidence", inputs, models, group_name, ties, event, competing.sum())
