@@ -29,12 +29,12 @@ from analysis.present.figures.forest import forest_plots
 from analysis.present.figures.landmark_series import landmark_series_plot
 from analysis.present.figures.zph import zph_plot
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_months
-from analysis.present.prose import (cr_after_hct_markdown, data_banner, estimates_markdown, findings_markdown,
+from analysis.present.prose import (audit_sentence, cr_after_hct_markdown, data_banner, estimates_markdown, findings_markdown,
                                     gvhd_markdown, horizons_text, month_days_text, panel_titles, ph_note,
                                     reproduction_intro, test_phrase, warnings_markdown)
 from analysis.present.tables.causes_of_death import causes_of_death_table
 from analysis.present.tables.characteristics import characteristics_gt
-from analysis.present.tables.cohort import cohort_flow_table, endpoint_exclusion_table, missing_data_table
+from analysis.present.tables.cohort import audit_table, cohort_flow_table, endpoint_exclusion_table, missing_data_table
 from analysis.present.tables.estimates import estimates_table
 from analysis.present.tables.landmark_series import landmark_series_table
 from analysis.present.tables.models import model_table
@@ -62,7 +62,7 @@ __all__ = [
     "fmt_est_ci", "fmt_horizon", "fmt_months", "days_to_months", "day_ticks", "time_ticks",
     # cohort
     "cohort_overview", "table_one", "missing_data", "cohort_flow_table", "endpoint_exclusion_table",
-    "warnings_markdown", "missing_data_table", "characteristics_gt",
+    "warnings_markdown", "missing_data_table", "characteristics_gt", "audit_sentence", "audit_table",
     # outcomes and factors
     "outcomes", "plot_curves", "plot_panels", "estimates_table", "factor_comparisons", "findings_markdown",
     "panel_titles",

@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     except DataValidationError as error:
         print(error, file=sys.stderr)
         return 1
-    except (FileNotFoundError, KeyError, ValueError) as error:
+    except KeyError as error:  # str() of a KeyError is its repr: 'agvhd_day' with quotes, no sentence
+        print(f"error: {error.args[0] if error.args else error}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ at once (`StudyConfigError`) when the study is loaded, never later when a page r
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from analysis.data.changes import RecordChanges, changes_from_settings
 from analysis.data.cohort import Cohort, load_cohort
 from analysis.data.inclusion import Criterion, criteria_from_settings
 from analysis.data.mapping import Mapping, mapping_from_settings
@@ -26,7 +28,7 @@ from analysis.data.paths import DEFAULT_STUDY, PROJECT_ROOT
 __all__ = ["Study", "StudyConfigError", "read_study", "study_cohort", "study_path"]
 
 KNOWN_KEYS = {"title", "data", "encoding", "sheet", "mapping", "include", "horizons", "landmarks", "groupings",
-              "covariates", "privacy", "reproduce", "synthetic"}
+              "covariates", "privacy", "reproduce", "synthetic", "time_unit", "exclude", "corrections", "extract_date"}
 
 
 class StudyConfigError(ValueError):
@@ -49,6 +51,8 @@ class Study:
     reproduce: str | None = None
     synthetic: bool | None = None
     include: tuple[Criterion, ...] = ()
+    changes: RecordChanges = field(default_factory=RecordChanges)
+    extract_date: dt.date | None = None
 
     @property
     def unavailable(self) -> tuple[str, ...]:
@@ -86,6 +90,21 @@ def _reproduce(value, problems: list[str]) -> str | None:
         problems.append(f"reproduce: expected the name of a published study or none, got {value!r}")
         return None
     return value
+
+
+def _extract_date(value, problems: list[str]) -> dt.date | None:
+    """The day the extract was made: no date in it may be later."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        problems.append(f"extract_date: expected the day the extract was made as YYYY-MM-DD, got {value!r}")
+        return None
 
 
 def study_path() -> Path:
@@ -129,7 +148,7 @@ def read_study(path: str | Path | None = None,
         source=path,
         encoding=raw.get("encoding"),
         sheet=raw.get("sheet"),
-        mapping=mapping_from_settings(raw.get("mapping"), problems),
+        mapping=mapping_from_settings(raw.get("mapping"), problems, raw.get("time_unit")),
         horizons=_numbers(raw["horizons"], "horizons", problems) if "horizons" in raw else defaults.horizons,
         landmarks=_numbers(raw["landmarks"], "landmarks", problems) if "landmarks" in raw else defaults.landmarks,
         groupings=_names(raw["groupings"], "groupings", problems) if "groupings" in raw else defaults.groupings,
@@ -138,6 +157,8 @@ def read_study(path: str | Path | None = None,
         reproduce=_reproduce(raw.get("reproduce"), problems),
         synthetic=raw.get("synthetic"),
         include=criteria_from_settings(raw.get("include"), problems),
+        changes=changes_from_settings(raw.get("exclude"), raw.get("corrections"), problems),
+        extract_date=_extract_date(raw.get("extract_date"), problems),
     )
     if raw.get("synthetic") is not None and not isinstance(raw.get("synthetic"), bool):
         problems.append(f"synthetic: expected true or false, got {raw.get('synthetic')!r}")
@@ -157,6 +178,7 @@ def read_study(path: str | Path | None = None,
     data = Path(os.environ["REPORT_DATA"]) if overridden else study.data
     if not data.is_absolute():
         data = (PROJECT_ROOT if overridden else path.parent) / data
+    data = Path(os.path.normpath(data))  # 'studies/../data/x.csv' -> 'data/x.csv' in every message
     # The study's `synthetic:` describes its own file; another file is judged by its folder.
     synthetic = None if overridden else study.synthetic
     return Study(**{**study.__dict__, "data": data, "synthetic": synthetic})
@@ -165,4 +187,5 @@ def read_study(path: str | Path | None = None,
 def study_cohort(study: Study) -> Cohort:
     """The study's extract read, mapped, validated and selected (its inclusion criteria)."""
     return load_cohort(study.data, synthetic=study.synthetic, encoding=study.encoding, sheet=study.sheet,
-                       mapping=study.mapping, include=study.include)
+                       mapping=study.mapping, include=study.include, changes=study.changes,
+                       extract_date=study.extract_date)

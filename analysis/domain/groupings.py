@@ -11,17 +11,25 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import BY_NAME, code_order, column_label
+from analysis.data.schema import code_order, column_label
 from analysis.domain.states import REMISSION_AT_HCT
 
 
 @dataclass(frozen=True)
 class Grouping:
+    """A grouping derived from cohort columns.
+
+    `sources` are the columns `assign` reads; `classifies` the codes of a categorical source it
+    places in a group (a study that adds other levels to that column cannot use the grouping:
+    its patients would silently fall outside every group).
+    """
+
     name: str
     title: str
     levels: tuple[str, ...]
     assign: Callable[[pd.DataFrame], pd.Series]
-    sources: tuple[str, ...] = ()  # the columns `assign` reads
+    sources: tuple[str, ...] = ()
+    classifies: tuple[str, ...] = ()
 
 
 def _age_groups(data: pd.DataFrame) -> pd.Series:
@@ -32,16 +40,18 @@ def _age_groups(data: pd.DataFrame) -> pd.Series:
 def _remission_at_hct(data: pd.DataFrame) -> pd.Series:
     """CR/PR (in remission at HCT) against NR."""
     status = data["status_at_hct"]
-    return pd.Series(np.where(status.isin(REMISSION_AT_HCT), "CR/PR", "NR"), index=data.index).where(status.notna())
+    groups = np.where(status.isin(REMISSION_AT_HCT), "CR/PR", np.where(status == "NR", "NR", None))
+    return pd.Series(groups, index=data.index, dtype=object).where(status.notna())
 
 
 DERIVED: dict[str, Grouping] = {
     g.name: g
     for g in (
         Grouping("graft_cb_vs_other", f"{column_label('graft_source')} (CB vs others)", ("CB", "PB/BM"),
-                 lambda d: d["graft_source"].map({"CB": "CB", "PB": "PB/BM", "BM": "PB/BM"}), ("graft_source",)),
+                 lambda d: d["graft_source"].map({"CB": "CB", "PB": "PB/BM", "BM": "PB/BM"}), ("graft_source",),
+                 ("CB", "PB", "BM")),
         Grouping("status_crpr_vs_nr", f"{column_label('status_at_hct')} (CR/PR vs NR)", ("CR/PR", "NR"),
-                 _remission_at_hct, ("status_at_hct",)),
+                 _remission_at_hct, ("status_at_hct",), ("CR", "PR", "NR")),
         Grouping("age_group", column_label("age"), ("<50", "≥50"), _age_groups, ("age",)),
     )
 }
@@ -76,11 +86,14 @@ def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...
     """Each patient's group label (None where unknown) and the levels in display order."""
     if by in DERIVED:
         grouping = DERIVED[by]
+        absent = [c for c in grouping.sources if c not in data]
+        if absent:
+            raise ValueError(f"grouping {by!r} needs {', '.join(absent)}, which the data do not have")
         labels = grouping.assign(data)
         return labels.where(labels.notna(), None), grouping.levels
     if by not in data:
         choices = sorted(set(data.columns) | set(DERIVED))
-        raise KeyError(f"unknown grouping {by!r}; choose a column or one of {', '.join(choices)}")
+        raise ValueError(f"unknown grouping {by!r}; choose a column or one of {', '.join(choices)}")
     values = data[by]
     # each distinct value's label once: whole numbers without ".0" when every value is whole
     codes, distinct = pd.factorize(values, use_na_sentinel=True)
@@ -91,6 +104,6 @@ def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...
     values = pd.Series(np.array(texts + [None], dtype=object)[codes], index=values.index, dtype=object,
                        name=values.name)
     present = set(texts) - {None}
-    spec_order = [c for c in code_order(by) if c in present] if by in BY_NAME else []
+    spec_order = [c for c in code_order(by) if c in present]
     levels = tuple(spec_order + sorted(present - set(spec_order)))
     return values, levels

@@ -232,18 +232,57 @@ def ph_footnote(model: ModelResult, alpha: float = 0.05) -> str:
 # --------------------------------------------------------------------------- chapters
 
 
+def follow_up_caveat(c: Cohort) -> str:
+    """What a status-column delivery cannot tell: survival after a relapse ('' when it can)."""
+    if not c.follow_up_ends_at_first_event:
+        return ""
+    return ("The extract gives one competing-risks status column: it records the first event only "
+            "(relapse, or death without relapse). A relapsed patient's later death is not recorded, so "
+            "overall survival and every analysis of it count relapsed patients as followed up to their "
+            "relapse only; relapse, non-relapse mortality and event-free survival are complete.")
+
+
 def data_banner(c: Cohort) -> str:
-    """A Markdown callout saying where the numbers come from (synthetic or a real extract)."""
+    """A Markdown callout saying where the numbers come from (synthetic or a real extract), and what
+    the delivery cannot tell."""
+    caveat = follow_up_caveat(c)
+    caveat = f"\n\n{caveat}" if caveat else ""
     if c.synthetic:
         return (
             "::: {.callout-warning}\n## Synthetic data\n"
             f"These results come from a **synthetic cohort** of {c.n} simulated patients made to resemble "
-            "the published study. They describe no real patient.\n:::\n"
+            f"the published study. They describe no real patient.{caveat}\n:::\n"
         )
     return (
         "::: {.callout-note}\n## Registry extract\n"
-        f"Results from the extract `{c.source}` ({c.n} patients, SHA-256 `{c.sha256[:12]}`).\n:::\n"
+        f"Results from the extract `{c.source}` ({c.n} patients, SHA-256 `{c.sha256[:12]}`).{caveat}\n:::\n"
     )
+
+
+def audit_sentence(c: Cohort, *, min_cell: int | None = None) -> str:
+    """What the study file changed before validation, in one sentence (the audit table's lead)."""
+    min_cell = resolve_min_cell(min_cell)
+    excluded = sum(e.count for e in c.audit if e.action == "excluded")
+    corrected = sum(e.count for e in c.audit if e.action == "corrected")
+
+    def records(k: int, noun: str) -> str:
+        return f"{suppress_count(k, min_cell)} {noun}{'s' if k != 1 or is_suppressed(k, min_cell) else ''}"
+
+    parts = []
+    if excluded:
+        parts.append(f"excluded {records(excluded, 'record')}")
+    if corrected:
+        parts.append(f"corrected {records(corrected, 'value')}")
+    if not parts:
+        return "The study file changed no record of the extract."
+    return (f"Before validation the study file {' and '.join(parts)}, each with its reason; the extract itself "
+            "was not changed.")
+
+
+def audit_note() -> str:
+    """The footnote of the audit table."""
+    return ("Listed in the study file (exclude:, corrections:) and applied when the extract is read; the file "
+            "itself is never edited. Excluded records are counted in the inclusion flow.")
 
 
 def panel_titles(results: tuple[EndpointResult, ...]) -> list[str]:

@@ -92,4 +92,4 @@ def test_validate_lists_every_problem_and_exits_1(tmp_path, capsys):
 
 def test_unknown_grouping_is_a_clear_error(capsys):
     assert main(["estimates", str(SYNTHETIC_DATA), "--by", "shoe_size"]) == 2
-    assert "unknown grouping 'shoe_size'" in capsys.readouterr().err
+    assert "unknown column or grouping 'shoe_size'" in capsys.readouterr().err

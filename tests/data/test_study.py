@@ -80,8 +80,9 @@ def test_every_problem_of_a_study_file_is_reported_at_once(tmp_path):
         "unknown setting(s) colour",
         "horizons: expected a list of positive numbers",
         "privacy.min_cell: expected a whole number >= 0, got -5",
-        "groupings: 'shoe_size' is not a SPEC column",
-        "groupings: 'status_crpr_vs_nr' needs status_at_hct, which the study declares unavailable",
+        "groupings: unknown column or grouping 'shoe_size': not a SPEC column",
+        "groupings: 'status_at_hct' is declared unavailable in the study (mapping.unavailable) "
+        "(grouping status_crpr_vs_nr uses status_at_hct)",
         "include.age_min: expected a number, got 'old'",
         "include.disease: expected a list of values",
         "include.sex: X not a code of sex",

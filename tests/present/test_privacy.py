@@ -135,9 +135,11 @@ def test_cohort_chapter_tables_suppress_small_counts(cohort, tmp_path):
 
 
 def test_warnings_list_suppresses_small_counts(tmp_path):
-    text = SYNTHETIC_DATA.read_text(encoding="utf-8").replace("2019-03-", "2031-03-", 2)
-    path = tmp_path / "future.csv"
-    path.write_text(text, encoding="utf-8")
+    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    dead = table.index[table["vital_status"] == "dead"][:2]
+    table.loc[dead, "cause_of_death"] = ""  # two deaths without a cause: a warning each
+    path = tmp_path / "no_cause.csv"
+    table.to_csv(path, index=False)
     overview = cohort_overview(load_cohort(path))
     assert [w.count for w in overview.warnings] == [2]
     assert "(2 records)" in warnings_markdown(overview)

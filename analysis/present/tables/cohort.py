@@ -14,6 +14,7 @@ from analysis.data.cohort import Cohort
 from analysis.analyses.cohort import CohortOverview
 from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.prose import audit_note
 
 
 def _count(n, min_cell: int):
@@ -55,6 +56,24 @@ def cohort_flow_table(cohort: Cohort, *, min_cell: int | None = None) -> GT:
         gt = gt.tab_source_note("Inclusion criteria: " + "; ".join(cohort.criteria) + ". A record failing several "
                                 "is counted under the first.")
     return _with_rule(gt, [n for _, n, _ in steps], min_cell)
+
+
+def audit_table(cohort: Cohort, *, min_cell: int | None = None) -> GT:
+    """What the study file changed before validation, with its reasons: excluded records, then
+    corrected values (by the file's column).  Never a patient id or a value."""
+    min_cell = resolve_min_cell(min_cell)
+    frame = pd.DataFrame(
+        {"Change": ["Record excluded" if e.action == "excluded" else "Value corrected" for e in cohort.audit],
+         "Column": [e.column or "—" for e in cohort.audit],
+         "Reason": [e.reason for e in cohort.audit],
+         "Records": [_count(e.count, min_cell) for e in cohort.audit]}
+    )
+    gt = (
+        GT(frame)
+        .cols_align("right", columns="Records")
+        .tab_source_note(audit_note())
+    )
+    return _with_rule(gt, [e.count for e in cohort.audit], min_cell)
 
 
 def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int | None = None) -> GT:
