@@ -173,10 +173,10 @@ BMT_STUDY = PROJECT_ROOT / "studies" / "bmt.yml"
 
 @pytest.fixture(scope="module")
 def bmt_extract(tmp_path_factory):
-    """R's public bmt data converted by data/convert_bmt.R into a private (git-ignored) extract."""
+    """R's public bmt data written unchanged by data/export_bmt.R into a private (git-ignored) extract."""
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript is not installed (needed to convert KMsurv's bmt data)")
-    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "convert_bmt.R")], cwd=PROJECT_ROOT, check=True,
+    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "export_bmt.R")], cwd=PROJECT_ROOT, check=True,
                    capture_output=True, timeout=300)
     return PROJECT_ROOT / "data" / "private" / "bmt" / "bmt.csv"
 

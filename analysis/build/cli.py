@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.build import provenance, publish, qmd, quarto, registry_synthetic, sections, site_check, synthetic
+from analysis.build import deliveries, provenance, publish, qmd, quarto, registry_synthetic, sections, site_check, synthetic
 
 
 def _check_site(argv: list[str]) -> int:
@@ -26,6 +26,7 @@ COMMANDS = {
     "quarto": quarto.main,
     "data": synthetic.main,
     "registry": registry_synthetic.main,
+    "deliveries": deliveries.main,
 }
 
 

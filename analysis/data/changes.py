@@ -182,6 +182,7 @@ def apply_changes(raw: pd.DataFrame, changes: RecordChanges | None, ids: pd.Seri
         kept = frame.loc[~drop].reset_index(drop=True)
         kept.attrs = dict(frame.attrs)
         kept.attrs["lines"] = lines[~drop]
+        kept.attrs["record_numbers"] = np.arange(1, len(frame) + 1)[~drop]
         frame = kept
     return frame, problems
 

@@ -478,7 +478,9 @@ def record_ids(raw: pd.DataFrame, mapping) -> pd.Series | None:
     numbers with `ids: row` (1 = the first record, as R numbers rows), else the column mapped to
     patient_id; None without one."""
     if getattr(mapping, "ids", None) == "row":
-        return pd.Series(np.arange(1, len(raw) + 1).astype(str).astype(object), index=raw.index, dtype=object)
+        numbers = raw.attrs.get("record_numbers")  # the file's numbering, kept when records were excluded
+        numbers = np.arange(1, len(raw) + 1) if numbers is None else np.asarray(numbers)
+        return pd.Series(numbers.astype(str).astype(object), index=raw.index, dtype=object)
     source = mapping.id_source() if mapping is not None and hasattr(mapping, "id_source") else "patient_id"
     if source not in raw:
         return None

@@ -221,7 +221,8 @@ def _parse_times(raw: pd.DataFrame, report: _Collector, unit: str, epoch: dt.dat
     """
     times = _Times()
     hct = None
-    if "hct_date" in raw and not _refuse_numeric_dates(raw, "hct_date", report, epoch):
+    hct_refused = "hct_date" in raw and _refuse_numeric_dates(raw, "hct_date", report, epoch)
+    if "hct_date" in raw and not hct_refused:
         hct = _dates(raw["hct_date"], "hct_date", report, epoch)
         for i in np.flatnonzero(raw["hct_date"] == ""):
             report.add(i, "hct_date", "", "missing date of HCT")
@@ -234,11 +235,13 @@ def _parse_times(raw: pd.DataFrame, report: _Collector, unit: str, epoch: dt.dat
             report.add(None, column, None, f"give {column} or {day_name}, not both")
             continue
         if column in raw:
-            if hct is None:
-                if "hct_date" not in raw:
-                    report.add(None, column, None, f"{column} needs hct_date (or give {day_name} as the time after HCT)")
+            if hct is None and not hct_refused:
+                report.add(None, column, None, f"{column} needs hct_date (or give {day_name} as the time after HCT)")
                 continue
-            if _refuse_numeric_dates(raw, column, report, epoch):
+            if _refuse_numeric_dates(raw, column, report, epoch) or hct_refused:
+                # unreadable, already reported: present but unknown, so that no check reports it again
+                times.months[name] = pd.Series(np.nan, index=raw.index, dtype=float)
+                times.texts[name] = raw[column]
                 continue
             dates = _dates(raw[column], column, report, epoch)
             elapsed = dates - hct
