@@ -70,8 +70,9 @@ def fake_site(root: Path, version: str, *, date: str, sha: str, pages=("report/c
     (site / "site_libs").mkdir()
     (site / "site_libs" / "quarto.js").write_text("// js")
     (site / "provenance.json").write_text(json.dumps({
-        "report": {"version": version, "package_version": version, "date": date},
+        "report": {"version": version, "package_version": version, "date": date, "commit": "0123456789ab"},
         "data": {"source": "ankl_cohort.csv", "sha256": sha, "synthetic": True},
+        "study": {"file": "study.yml"},
     }))
     return site
 
@@ -386,7 +387,8 @@ def test_only_the_release_the_root_and_the_versions_list_change(released, change
     publish(site, "v0.2.0", checkout, changelog)
     changed = git("diff", "--name-only", before, "HEAD", cwd=checkout).split()
     site_paths = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
-    allowed = site_paths | {f"v0.2.0/{p}" for p in site_paths} | {"versions.json", "versions.html"}
+    generated = {"versions.json", "versions.js", "versions.html"} | {f"latest/{p}" for p in site_paths if p.endswith(".html")}
+    allowed = site_paths | {f"v0.2.0/{p}" for p in site_paths} | generated
     assert changed and set(changed) <= allowed | {"report/landmark.html"}
     assert not [p for p in changed if p.startswith("v0.1.0/")]
     assert status(checkout) == ""  # the files of the checkout are those of the new commit
