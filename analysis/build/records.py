@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from analysis.build.citation import BIBTEX_FILE, bibtex
+from analysis.analyses.citation import BIBTEX_FILE, bibtex
 from analysis.build.full_report import FullReportError, write_full_report
 from analysis.build.provenance import write_if_changed
 from analysis.build.results import RESULTS_FILE, headline_record

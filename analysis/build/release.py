@@ -20,6 +20,7 @@ is published from the analyst's machine, README "Publishing").
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -60,7 +61,8 @@ def check_release_data(root: Path = PROJECT_ROOT) -> str:
     except StudyConfigError as error:
         raise ReleaseStudyError(f"the release study {name} cannot be read: {error}") from error
     if not study.data.is_file():
-        shown = study.data.relative_to(root) if study.data.is_relative_to(root) else study.data
+        data = Path(os.path.normpath(study.data.absolute()))
+        shown = data.relative_to(root.absolute()) if data.is_relative_to(root.absolute()) else data
         raise ReleaseStudyError(
             f"this release renders the study {name}, whose data {shown} are not in this checkout (private "
             "extracts never enter git). It cannot be published from here: publish it from the machine that "

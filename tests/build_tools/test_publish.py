@@ -556,3 +556,56 @@ def test_the_workflow_publishes_with_the_same_command_as_by_hand():
     recipe = make_target("publish")
     assert any("-m analysis.build check-site _site" in line for line in recipe)
     assert any('-m analysis.build publish _site --tag "$(TAG)" --target "$(GH_PAGES)"' in line for line in recipe)
+
+
+# --- a release is reproducible from its tag -------------------------------------------------------------
+
+def test_a_site_rendered_from_uncommitted_changes_is_refused(tmp_path, gh_pages, changelog):
+    _, checkout = gh_pages
+    site = fake_site(tmp_path, "0.1.0", date="2031-02-03 09:30 UTC", sha="a" * 64)
+    record = json.loads((site / "provenance.json").read_text())
+    record["report"]["commit"] = "0123456789ab-dirty"
+    (site / "provenance.json").write_text(json.dumps(record))
+    with pytest.raises(PublishError, match=r"rendered from commit 0123456789ab-dirty: the work tree had uncommitted"):
+        publish(site, "v0.1.0", checkout, changelog)
+    del record["report"]["commit"]
+    (site / "provenance.json").write_text(json.dumps(record))
+    with pytest.raises(PublishError, match="does not record the commit"):
+        publish(site, "v0.1.0", checkout, changelog)
+    assert not (checkout / "v0.1.0").exists()
+
+
+def test_a_site_rendered_from_another_study_than_releases_render_is_refused(tmp_path, gh_pages, changelog):
+    _, checkout = gh_pages
+    site = fake_site(tmp_path, "0.1.0", date="2031-02-03 09:30 UTC", sha="a" * 64)
+    with pytest.raises(PublishError, match=r"rendered from the study study\.yml, but releases render studies/bmt\.yml"):
+        publish(site, "v0.1.0", checkout, changelog, release_study="studies/bmt.yml")
+    assert publish(site, "v0.1.0", checkout, changelog, release_study="study.yml").commit
+
+
+def test_replacing_a_published_version_needs_it_named_again(released, changelog, capsys):
+    checkout, _ = released
+    site = fake_site(Path(str(checkout) + "-again"), "0.1.0", date="2031-02-04 08:00 UTC", sha="a" * 64)
+    before = head(checkout)
+    assert main(publish_args(site, "v0.1.0", checkout, changelog)) == 1
+    assert "REPLACE=v0.1.0" in capsys.readouterr().err
+    assert main([*publish_args(site, "v0.1.0", checkout, changelog), "--force"]) == 1  # not a terminal: no prompt
+    assert "confirm it with --confirm v0.1.0" in capsys.readouterr().err
+    assert main([*publish_args(site, "v0.1.0", checkout, changelog), "--force", "--confirm", "v0.2.0"]) == 1
+    assert head(checkout) == before
+    assert main([*publish_args(site, "v0.1.0", checkout, changelog), "--force", "--confirm", "v0.1.0"]) == 0
+    assert head(checkout) != before
+
+
+def test_the_confirmation_prompt_in_a_terminal():
+    from analysis.build.publish import confirm_replacement
+
+    confirm_replacement("v0.1.0", None, ask=lambda prompt: "v0.1.0", interactive=True)
+    with pytest.raises(PublishError, match="not confirmed"):
+        confirm_replacement("v0.1.0", None, ask=lambda prompt: "yes", interactive=True)
+
+
+def test_make_publish_passes_a_replacement_only_when_named():
+    recipe = " ".join(make_target("publish"))
+    assert '$(if $(REPLACE), --force --confirm "$(REPLACE)")' in recipe
+    assert "check-site --published" in recipe

@@ -1,9 +1,10 @@
-"""How to cite one version of the report: the citation block of the Versions page and its BibTeX file.
+"""How to cite one version of the report: what the Versions page shows and its BibTeX file hold.
 
 `CITATION.cff` (the repository's citation, Citation File Format) names the title and authors; each
 build adds what identifies the version: its number, build date and time, the input's SHA-256 and,
 once published, its address.  Quarto's pre-render step writes `citation.bib` (a project resource, so
-every version keeps its own), and the Versions page shows the same entry.  The address of a version
+every version keeps its own; `analysis.build.records`), and the Versions page shows the same entry
+(`analysis.present.citation`).  The address of a version
 is known only where it is served: the page shows it, and puts it into the BibTeX it offers, at view
 time (`assets/report-versions.js`); with `website.site-url` set in `_quarto.yml` it is in the file too.
 """
@@ -15,6 +16,8 @@ from pathlib import Path
 import yaml
 
 from analysis.data.paths import PROJECT_ROOT
+
+__all__ = ["BIBTEX_FILE", "CITATION_FILE", "bibtex", "citation_metadata", "citation_text", "site_url"]
 
 CITATION_FILE = "CITATION.cff"
 BIBTEX_FILE = "citation.bib"
