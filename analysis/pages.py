@@ -25,6 +25,7 @@ from analysis.data.schema import days_to_months
 from analysis.data.study import Study, study_cohort
 from analysis.present.citation import citation_markdown
 from analysis.present.context import use_display
+from analysis.present.source_data import source_data_markdown
 from analysis.present.figures.curves import day_ticks, plot_curves, plot_panels, time_ticks
 from analysis.present.figures.forest import forest_plots
 from analysis.present.figures.landmark_series import landmark_series_plot
@@ -82,6 +83,6 @@ __all__ = [
     # reproduction
     "reproduction", "reproduction_intro", "reproduction_table",
     # methods, provenance and versions
-    "collect_provenance", "citation_markdown", "provenance_markdown", "software_markdown", "configuration_markdown", "horizons_text",
+    "collect_provenance", "citation_markdown", "source_data_markdown", "provenance_markdown", "software_markdown", "configuration_markdown", "horizons_text",
     "month_days_text",
 ]

@@ -7,7 +7,7 @@ is no document a reader can print or cite whole.  Quarto's pre-render step runs 
 - `report/full-report.qmd`: the chapters of `_quarto.yml`'s render list (the Versions and
   Changelog pages aside), in order, each under its title as a level-1 heading (`{#sec-<page>}`),
   with its `{{< include >}}` files inlined (the shared `_setup.qmd` once: one kernel runs the
-  whole document), links between chapters turned into links to those headings, rendered to Typst
+  whole document; the pages' source-data downloads left out), links between chapters turned into links to those headings, rendered to Typst
   only (its front matter says `format: typst`).  Quarto executes it like any page and numbers its
   figures and tables through the whole document; `_provenance.typ` (the project's Typst
   `include-in-header`) puts the provenance line on every page.  Quarto 1.5 and later list files
@@ -34,6 +34,8 @@ SOURCE = Path("report") / "full-report.qmd"
 TITLE_PAGE = Path("report") / "_full-report-title.typ"
 OUTPUT = "report/full-report.pdf"  # in the site: what every page links to
 NOT_CHAPTERS = ("report/versions.qmd", "report/changelog.qmd", SOURCE.as_posix())
+# Parts of a page that belong to the web page only: the source-data downloads sit beside each page.
+PAGE_ONLY_INCLUDES = ("_source-data.qmd",)
 LABEL_RE = re.compile(r"^#\|\s*label:\s*(\S+)\s*$", re.M)
 LINK_RE = re.compile(r"\]\(([^)\s#]+\.qmd)(#[^)\s]*)?\)")
 
@@ -59,7 +61,7 @@ def _inline_includes(text: str, folder: Path, seen: set[Path]) -> str:
 
     def replace(match: re.Match) -> str:
         included = (folder / match.group(1)).resolve()
-        if included in seen:
+        if included in seen or included.name in PAGE_ONLY_INCLUDES:
             return ""
         seen.add(included)
         body = FRONT_MATTER_RE.sub("", included.read_text(encoding="utf-8"), count=1)

@@ -36,6 +36,9 @@ VARIABLES_FILE = "_variables.yml"
 RECORD_FILE = "provenance.json"
 TYPST_FILE = "_provenance.typ"
 FREEZE_DIRS = ("_freeze", ".quarto/_freeze")
+# The figures' and tables' CSV files the pages wrote (analysis.present.source_data): numbers of the data
+# the pages were executed with, cleared with the frozen results.
+SOURCE_DATA_DIRS = ("source-data", "report/source-data")
 FINGERPRINT_FILE = "_freeze/provenance-fingerprint.json"
 
 # What the fingerprint of the frozen results covers besides data and versions: the code that computes
@@ -109,7 +112,7 @@ def refresh_freeze(root: Path, current: dict) -> str | None:
     else:
         changed = [key for key in current if previous.get(key) != current[key]]
         reason = "changed: " + ", ".join(changed or ["format"])
-    cleared = [d for d in FREEZE_DIRS if (root / d).exists()]
+    cleared = [d for d in FREEZE_DIRS + SOURCE_DATA_DIRS if (root / d).exists()]
     for folder in cleared:
         shutil.rmtree(root / folder)
     record.parent.mkdir(parents=True, exist_ok=True)

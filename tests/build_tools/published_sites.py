@@ -4,6 +4,8 @@ loader of the version switcher, and the records publishing reads (provenance.jso
 import json
 from pathlib import Path
 
+from tests.build_tools.test_site_check import pdf_bytes
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ("index.html", "report/cohort.html", "report/landmark.html", "report/versions.html", "report/changelog.html")
 PLACEHOLDERS = {
@@ -51,8 +53,8 @@ def make_site(root: Path, version: str, *, sha: str, os_12: float = 0.5, patient
         path = site / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(page_html(rel, version, sha), encoding="utf-8")
-        path.with_suffix(".pdf").write_bytes(b"%PDF-1.7 page")
-    (site / "report" / "full-report.pdf").write_bytes(f"%PDF-1.7 the whole report {version}".encode())
+        path.with_suffix(".pdf").write_bytes(pdf_bytes(f"{rel} of release {version}"))
+    (site / "report" / "full-report.pdf").write_bytes(pdf_bytes(f"the whole report {version}"))
     (site / "site_libs" / "quarto-html").mkdir(parents=True)
     (site / "site_libs" / "quarto-html" / "quarto.js").write_text("// quarto\n")
     (site / "assets").mkdir()

@@ -2,6 +2,7 @@
 (the switcher's data and what it shows on each page, the old-version banner, latest/, the comparison of
 releases, the whole-report PDF link), and `check-site --published` on that tree."""
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -118,7 +119,7 @@ def test_every_page_of_every_version_links_its_own_whole_report_pdf(tree):
                 continue
             link = re.search(r'href="([^"]*full-report\.pdf)"', page.read_text()).group(1)
             assert (page.parent / link).resolve() == (folder / "report" / "full-report.pdf").resolve(), page
-    assert b"the whole report 0.1.0" in (tree / "v0.1.0" / "report" / "full-report.pdf").read_bytes()
+    assert (tree / "v0.1.0" / "report" / "full-report.pdf").read_bytes() != (tree / "report" / "full-report.pdf").read_bytes()
 
 
 def test_check_site_published_passes_and_finds_a_broken_link_planted_in_an_old_version(tree):
@@ -190,3 +191,55 @@ def test_an_unpublished_site_shows_no_banner():
     run = subprocess.run([NODE, str(PROBE)], input=json.dumps(cases), capture_output=True, text=True, check=True)
     (seen,) = json.loads(run.stdout)
     assert seen["banner"] is None and seen["entries"] == [] and seen["url"] is None
+
+
+def readme_publishing_commands() -> list[str]:
+    """The commands of README's "Publishing" steps 1 and 3, as written."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Publishing"):readme.index("**Releases from private data.**")]
+    first = re.search(r"\*\*Once per clone:\*\* `([^`]+)`", section).group(1)
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    return [first] + [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_publishing_steps_work_as_written_on_a_fresh_clone(tmp_path):
+    import sys
+
+    from analysis import __version__
+    from analysis.data.cohort import file_sha256
+    from analysis.data.paths import SYNTHETIC_DATA
+
+    commands = readme_publishing_commands()
+    assert commands == ["make publish-init GH_PAGES=../gh-pages", "make report-ci",
+                        "make publish TAG=vX.Y.Z GH_PAGES=../gh-pages", "git -C ../gh-pages push origin gh-pages"]
+    origin = tmp_path / "origin.git"
+    git("init", "--quiet", "--bare", str(origin), cwd=tmp_path)
+    project = tmp_path / "project"
+    git("clone", "--quiet", str(origin), str(project), cwd=tmp_path)
+    root = Path(__file__).resolve().parents[2]
+    shutil.copy(root / "Makefile", project / "Makefile")
+    git("add", "Makefile", cwd=project)
+    git("commit", "--quiet", "-m", "the project", cwd=project)
+    git("push", "--quiet", "origin", "HEAD", cwd=project)
+    # The project's venv, as `make` made it: its Python is this one.
+    (project / "pyproject.toml").write_text("")
+    (project / "requirements.lock").write_text("")
+    (project / ".venv" / "bin").mkdir(parents=True)
+    (project / ".venv" / "bin" / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (project / ".venv" / "bin" / "python").chmod(0o755)
+    (project / ".venv" / ".installed").touch()
+    # What `make report-ci` renders (Quarto is not installed here): a site of this version.
+    make_site(tmp_path, __version__, sha=file_sha256(SYNTHETIC_DATA)).rename(project / "_site")
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REPORT_STUDY", "REPORT_DATA", "MAKEFLAGS")}
+    for command in commands:
+        if command == "make report-ci":
+            continue
+        command = command.replace("vX.Y.Z", f"v{__version__}")
+        run = subprocess.run(command, shell=True, cwd=project, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, f"{command}\n{run.stdout}\n{run.stderr}"
+    served = tmp_path / "served"
+    git("clone", "--quiet", "--branch", "gh-pages", str(origin), str(served), cwd=tmp_path)
+    assert json.loads((served / "versions.json").read_text())["latest"] == f"v{__version__}"
+    assert not errors(check_published(served, SYNTHETIC_DATA))
+    assert git("branch", "--show-current", cwd=project).strip() != "gh-pages" and git("stash", "list", cwd=project) == ""

@@ -35,6 +35,7 @@ from analysis.present.labels import curve_label
 from analysis.present.style import INK, PALETTE, SINGLE_COLOR, STYLE, ReportFigure, style
 from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import suppress_count
+from analysis.present.source_data import record_curves
 from analysis.data.schema import MONTH_DAYS, days_to_months
 from analysis.stats.results import Curve, EndpointResult
 
@@ -443,6 +444,7 @@ def plot_curves(
                                ylabel=ylabel, xmax=xmax, min_cell=min_cell, landmark=landmark,
                                xunit=xunit)
         _finish(fig, [panel], own_figure=own_figure)
+    record_curves([result], min_cell)
     return fig
 
 
@@ -510,4 +512,5 @@ def plot_panels(
         for ax in axes[len(results):]:
             ax.remove()
         _finish(fig, panels, own_figure=True)
+    record_curves(results, min_cell)
     return fig
