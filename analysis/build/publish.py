@@ -4,16 +4,20 @@
 vanish.  This script (run by `make publish`, which `.github/workflows/publish.yml` runs on a `vX.Y.Z`
 tag, or by hand):
 
-1. checks, before writing anything, that the site holds only plain files and folders and that the
-   target is the top of a git work tree on branch `gh-pages` holding exactly its commit (nothing
-   modified, staged, untracked or ignored; every published release byte-identical to it), and that
-   the tag is new;
+1. checks, before writing anything, that the site holds only plain files and folders, records a
+   clean commit and the study releases render, that the target is the top of a git work tree on
+   branch `gh-pages` holding exactly its commit (nothing modified, staged, untracked or ignored;
+   every published release byte-identical to it), and that the tag is new (`--force --confirm TAG`
+   replaces one on purpose);
 2. assembles the new commit inside the checkout's git folder: the site as `vX.Y.Z/`, where it is
-   never touched again, and as the root (the latest release; the `vX.Y.Z/` folders, `versions.json`,
-   `CNAME` and `.nojekyll` stay), `versions.json` (version, date, input SHA-256, synthetic, one-line
-   summary from the version's CHANGELOG entry), the list of versions in the Versions page at the root
-   and in the new version's folder (older folders keep the list they were published with), and a
-   short `versions.html` at the root that lists them and leads there;
+   never touched again, and as the root (the latest release; the `vX.Y.Z/` folders, `CNAME` and
+   `.nojekyll` stay), `versions.json` (version, date and time, input SHA-256, synthetic, one-line
+   summary from the version's CHANGELOG entry, the version's pages) and the same list as
+   `versions.js` (read at view time by every page's version switcher, `assets/report-versions.js`),
+   `latest/` (one redirect per page of the latest release), the list of versions and the comparison
+   of each release with the previous one (`analysis.build.results`) in the Versions and Changelog
+   pages at the root and in the new version's folder (older folders keep what they were published
+   with), and a short `versions.html` at the root that lists them and leads there;
 3. moves the branch to that commit in one step, then updates the files of the work tree that
    differ, each written whole.  Killed before that step, the checkout is as it was; killed after
    it, the next run finishes the update.  Pushing is left to the caller
