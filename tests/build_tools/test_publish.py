@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.build_tools.git_sandbox import git, sandbox_git
 from analysis.build.publish import (
     PublishError, Release, changelog_summary, main, publish, replace_element_content, versions_html,
 )
@@ -45,17 +46,7 @@ VERSIONS_PAGE = """<!DOCTYPE html><html><body><main>
 @pytest.fixture(autouse=True)
 def git_identity(monkeypatch, tmp_path):
     """Git in a sandbox: no user or system configuration, a fixed identity."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test Publisher")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "publisher@example.org")
-
-
-def git(*args, cwd):
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    sandbox_git(monkeypatch, tmp_path)
 
 
 def fake_site(root: Path, version: str, *, date: str, sha: str, pages=("report/cohort.html",)) -> Path:
@@ -563,15 +554,13 @@ def test_the_workflow_publishes_with_the_same_command_as_by_hand():
 def test_a_site_rendered_from_uncommitted_changes_is_refused(tmp_path, gh_pages, changelog):
     _, checkout = gh_pages
     site = fake_site(tmp_path, "0.1.0", date="2031-02-03 09:30 UTC", sha="a" * 64)
-    record = json.loads((site / "provenance.json").read_text())
-    record["report"]["commit"] = "0123456789ab-dirty"
-    (site / "provenance.json").write_text(json.dumps(record))
-    with pytest.raises(PublishError, match=r"rendered from commit 0123456789ab-dirty: the work tree had uncommitted"):
-        publish(site, "v0.1.0", checkout, changelog)
-    del record["report"]["commit"]
-    (site / "provenance.json").write_text(json.dumps(record))
-    with pytest.raises(PublishError, match="does not record the commit"):
-        publish(site, "v0.1.0", checkout, changelog)
+    for commit, why in (("0123456789ab-dirty", r"rendered from commit 0123456789ab-dirty: the work tree had uncommitted"),
+                        (None, "does not record the commit")):
+        record = json.loads((site / "provenance.json").read_text())
+        record["report"]["commit"] = commit
+        (site / "provenance.json").write_text(json.dumps(record))
+        with pytest.raises(PublishError, match=why):
+            publish(site, "v0.1.0", checkout, changelog)
     assert not (checkout / "v0.1.0").exists()
 
 

@@ -13,6 +13,7 @@ import pytest
 from analysis.build.publish import publish
 from analysis.build.publish_init import init_checkout
 from analysis.build.site_check import check_published, errors
+from tests.build_tools.git_sandbox import git, sandbox_git
 from tests.build_tools.published_sites import CHANGELOG, make_site
 
 NODE = shutil.which("node")
@@ -21,17 +22,7 @@ PROBE = Path(__file__).with_name("versions_js_probe.js")
 
 @pytest.fixture(autouse=True)
 def git_identity(monkeypatch, tmp_path):
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test Publisher")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "publisher@example.org")
-
-
-def git(*args, cwd):
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    sandbox_git(monkeypatch, tmp_path)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Which study a release renders (the workflow refuses one whose data it lacks) and the gh-pages checkout
 that `make publish-init` makes on a fresh clone, without touching the user's work tree."""
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ import yaml
 from analysis.build.publish import PublishError
 from analysis.build.publish_init import init_checkout
 from analysis.build.release import ReleaseStudyError, check_release_data, main, release_study
+from tests.build_tools.git_sandbox import git, sandbox_git
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,19 +49,9 @@ def test_the_workflow_checks_the_release_study_before_rendering():
     assert not any("quarto publish" in c for c in commands)
 
 
-def git(*args, cwd):
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 @pytest.fixture
 def clone(tmp_path, monkeypatch):
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "T")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "t@example.org")
+    sandbox_git(monkeypatch, tmp_path)
     origin = tmp_path / "origin.git"
     git("init", "--quiet", "--bare", str(origin), cwd=tmp_path)
     work = tmp_path / "work"
