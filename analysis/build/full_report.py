@@ -27,10 +27,10 @@ from pathlib import Path
 
 import yaml
 
-from analysis.build.qmd import FRONT_MATTER_RE, INCLUDE_RE
+from analysis.build.qmd import FRONT_MATTER_RE, GENERATED_PAGES, INCLUDE_RE
 from analysis.data.paths import PROJECT_ROOT
 
-SOURCE = Path("report") / "full-report.qmd"
+SOURCE = Path(GENERATED_PAGES[0])  # report/full-report.qmd
 TITLE_PAGE = Path("report") / "_full-report-title.typ"
 OUTPUT = "report/full-report.pdf"  # in the site: what every page links to
 NOT_CHAPTERS = ("report/versions.qmd", "report/changelog.qmd", SOURCE.as_posix())
