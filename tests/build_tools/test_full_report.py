@@ -23,7 +23,7 @@ def test_every_chapter_once_in_the_order_of_the_site_and_nothing_else():
     assert headings[0] == ("Outcomes after allogeneic haematopoietic cell transplantation", "sec-overview")
     assert "{{< include" not in SOURCE  # inlined, so Quarto's include paths do not matter
     assert SOURCE.count("from analysis.pages import (") == 1  # one kernel runs the shared setup once
-    assert "source_data_markdown" not in SOURCE  # the CSV downloads belong to the web pages
+    assert "print(source_data_markdown())" not in SOURCE  # the CSV downloads belong to the web pages
 
 
 def test_links_between_chapters_stay_inside_the_pdf():
