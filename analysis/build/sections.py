@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from analysis.analyses.adjusted import ADJUSTED_ENDPOINTS
+from analysis.analyses.factors import adjusted_available
 from analysis.analyses.landmark import cr_after_hct_available, gvhd_states_available
 from analysis.analyses.settings import load_study
 from analysis.build.provenance import write_if_changed
@@ -44,10 +46,19 @@ def section_flags(data: pd.DataFrame, record_changes: bool = False) -> dict[str,
     }
 
 
+def adjusted_flags(available: dict[str, bool]) -> dict[str, bool]:
+    """Metadata keys of the factors chapter's adjusted probabilities: one per endpoint, and any."""
+    flags = {f"study-has-adjusted-{endpoint}": available[endpoint] for endpoint in ADJUSTED_ENDPOINTS}
+    flags["study-has-adjusted"] = any(available.values())
+    return flags
+
+
 def study_section_flags() -> dict[str, bool]:
-    """`section_flags` of the study's validated extract ($REPORT_STUDY, $REPORT_DATA as the chapters read them)."""
-    cohort = study_cohort(load_study())
-    return section_flags(cohort.data, bool(cohort.audit))
+    """`section_flags` of the study's validated extract ($REPORT_STUDY, $REPORT_DATA as the chapters read them),
+    whether its study file changed records, and whether its groupings and covariates allow adjusted probabilities."""
+    settings = load_study()
+    cohort = study_cohort(settings)
+    return {**section_flags(cohort.data, bool(cohort.audit)), **adjusted_flags(adjusted_available(cohort, settings))}
 
 
 def write_sections(flags: dict[str, bool], root: Path = PROJECT_ROOT) -> bool:

@@ -35,6 +35,7 @@ from analysis.present.labels import curve_label
 from analysis.present.style import INK, PALETTE, SINGLE_COLOR, STYLE, ReportFigure, style
 from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import suppress_count
+from analysis.present.source_data import record_curves
 from analysis.data.schema import MONTH_DAYS, days_to_months
 from analysis.stats.results import Curve, EndpointResult
 
@@ -358,11 +359,11 @@ def _finish(fig: Figure, panels: list[_Panel], *, own_figure: bool):
 
 
 def day_ticks(days) -> tuple[float, ...]:
-    """Ticks of a day axis (engraftment, acute GVHD by day 100), in months: day d at d x (one day in
-    months).  This product lies up to 1 ulp above d / 30.4375, the time of an event on day d, so the
-    number at risk under the tick leaves out patients whose follow-up ends on that day."""
-    day = days_to_months(1)
-    return tuple(d * day for d in days)
+    """Ticks of a day axis (engraftment, acute GVHD by day 100), in months: day d at d / 30.4375, the
+    very time of an event on day d, so the number at risk under the tick counts the patients still
+    followed on that day (time >= tick, as R's `summary.survfit`), those whose follow-up ends that day
+    included."""
+    return days_to_months(tuple(days))
 
 
 def time_ticks(horizons) -> tuple[float, ...]:
@@ -443,6 +444,7 @@ def plot_curves(
                                ylabel=ylabel, xmax=xmax, min_cell=min_cell, landmark=landmark,
                                xunit=xunit)
         _finish(fig, [panel], own_figure=own_figure)
+    record_curves([result], min_cell)
     return fig
 
 
@@ -510,4 +512,5 @@ def plot_panels(
         for ax in axes[len(results):]:
             ax.remove()
         _finish(fig, panels, own_figure=True)
+    record_curves(results, min_cell)
     return fig

@@ -6,6 +6,7 @@ counts below it are shown as "<5" (see `analysis.present.privacy`).
 from __future__ import annotations
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT
 
 from analysis.analyses.characteristics import MissingData
@@ -35,7 +36,7 @@ def flow_table(overview: CohortOverview, *, min_cell: int | None = None) -> GT:
         {"Step": [("  Excluded: " if s.excluded else "") + s.label for s in overview.flow],
          "Patients": [_count(s.n, min_cell) for s in overview.flow]}
     )
-    gt = GT(frame).cols_align("right", columns="Patients")
+    gt = GT(record_table("Patient flow", frame)).cols_align("right", columns="Patients")
     return _with_rule(gt, [s.n for s in overview.flow], min_cell)
 
 
@@ -51,7 +52,7 @@ def cohort_flow_table(cohort: Cohort, *, min_cell: int | None = None) -> GT:
         {"Step": [("\u2003Excluded: " if excluded else "") + label for label, _, excluded in steps],
          "Records": [_count(n, min_cell) for _, n, _ in steps]}
     )
-    gt = GT(frame).cols_align("right", columns="Records")
+    gt = GT(record_table("Records flow", frame)).cols_align("right", columns="Records")
     if cohort.criteria:
         gt = gt.tab_source_note("Inclusion criteria: " + "; ".join(cohort.criteria) + ". A record failing several "
                                 "is counted under the first.")
@@ -82,7 +83,7 @@ def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int | None =
             for endpoint, analysed, reason, excluded in overview.endpoint_exclusions]
     frame = pd.DataFrame(rows, columns=["Endpoint", "Analysed", "Reason for exclusion", "Excluded"])
     gt = (
-        GT(frame)
+        GT(record_table("Endpoint exclusions", frame))
         .cols_align("right", columns=["Analysed", "Excluded"])
         .tab_source_note("Patients lacking a value an endpoint needs are left out of that endpoint only.")
     )
@@ -110,7 +111,7 @@ def missing_data_table(missing: MissingData, *, min_cell: int | None = None) -> 
         }
     )
     gt = (
-        GT(frame)
+        GT(record_table("Missing data", frame))
         .cols_align("right", columns=["Patients", "Missing"])
         .tab_source_note("A value counts as missing only where it applies (e.g. a relapse date after a relapse).")
     )
