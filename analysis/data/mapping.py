@@ -630,6 +630,17 @@ def apply_mapping(raw: pd.DataFrame, mapping) -> tuple[pd.DataFrame, list[Proble
             extra[column.name] = frame[column.source]
     derived = _derive(frame, mapping, problems) if (getattr(mapping, "events", ()) or getattr(mapping, "status", None)) \
         else None
+    # A registry column read as a pair, a status or one of the study's own columns is that and nothing
+    # else: timereg's `age` (centred and scaled) is not SPEC's age just because of its name.
+    consumed = {c.source for c in getattr(mapping, "extra", ()) if c.source != c.name}
+    consumed |= {name for pair in getattr(mapping, "events", ()) for name in (pair.time, pair.event)}
+    if getattr(mapping, "status", None) is not None:
+        consumed |= {mapping.status.column, mapping.status.time}
+    consumed -= set(mapping.columns or {}) | {c.name for c in getattr(mapping, "extra", ())}
+    if consumed & set(frame.columns):
+        attrs = frame.attrs
+        frame = frame.drop(columns=sorted(consumed & set(frame.columns)))
+        frame.attrs = attrs
 
     rename: dict[str, str] = {}
     for source, target in (mapping.columns or {}).items():
