@@ -197,18 +197,23 @@ def configuration(path: Path, study=None) -> dict[str, str]:
     """The settings that decide what the report computes (from the study configuration)."""
     study = study or load_study()
     mapping = study.mapping
-    mapped = len(mapping.columns) + len(mapping.codes) + len(mapping.constants)
+    mapped = (len(mapping.columns) + len(mapping.codes) + len(mapping.constants) + len(mapping.events)
+              + (mapping.status is not None) + len(mapping.levels) + len(mapping.extra) + (mapping.ids is not None))
+    changes = study.changes
     return {
         "Study configuration": _shown_path(study.source) if study.source else "built-in defaults",
         "Input file": _shown_path(path),
         "Chosen by": "$REPORT_DATA" if os.environ.get("REPORT_DATA") else "the study configuration",
         "Time unit": f"months (days / {MONTH_DAYS:g})",
+        "Time unit of the extract's durations": mapping.time_unit,
         "Horizons of the estimates": ", ".join(f"{h:g} months" for h in study.horizons),
         "Landmarks": ", ".join(f"{t:g} months" for t in study.landmarks),
         "Groupings compared": ", ".join(study.groupings) or "none",
         "Model covariates": ", ".join(study.covariates) or "none",
         "Inclusion criteria": "; ".join(c.describe() for c in study.include) or "none",
         "Column/code mapping": f"{mapped} rule(s)" if mapped else "none",
+        "Records excluded or corrected by the study file":
+            "listed in the cohort chapter (audit trail)" if changes else "none",
         "Small-cell rule": f"counts below {study.min_cell} shown as <{study.min_cell}" if study.min_cell else "off",
         "Published study reproduced": study.reproduce or "none",
         "Confidence intervals": "95%, log(-log) transform",

@@ -10,6 +10,7 @@ The table shows patient ids and values: it is for the data manager's terminal, n
 from __future__ import annotations
 
 import argparse
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from analysis.data.problems import Problem, RepeatedWarning, summarise_warnings
 from analysis.data.readers import read_table
 from analysis.data.study import Study
 from analysis.data.validate import validate
+from analysis.present.prose import follow_up_caveat
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,10 +69,17 @@ def _sheet(text: str) -> str | int:
 
 
 def cohort_and_study(args: argparse.Namespace) -> tuple[Cohort, Study | None]:
-    """`load_cohort` with the command line's data options, and the study they came from."""
+    """`load_cohort` with the command line's data options, and the study they came from.
+
+    What the delivery cannot tell (a status column's follow-up ending at the first event) is said
+    on stderr, so that a script reading the JSON on stdout is not misled silently."""
     study = _study(args)
     path, options = data_options(args, study)
-    return load_cohort(path, **options), study
+    cohort = load_cohort(path, **options)
+    caveat = follow_up_caveat(cohort.follow_up_ends_at_first_event)
+    if caveat:
+        print(f"note: {caveat}", file=sys.stderr)
+    return cohort, study
 
 
 def cohort_from_args(args: argparse.Namespace) -> Cohort:
@@ -127,8 +136,8 @@ def command_validate(args: argparse.Namespace) -> int:
         if not errors:
             flow = [f"  excluded, {reason}: {k}" for reason, k in exclusions] + [f"  analysed: {int(keep.sum())}"]
     if options["changes"] and not errors:
-        flow = [f"  excluded by the study file, {reason}: {k}" for reason, k in options["changes"].exclusion_counts()] \
-            + flow
+        excluded = [f"  excluded by the study file, {reason}: {k}" for reason, k in options["changes"].exclusion_counts()]
+        flow = excluded + (flow or [f"  analysed: {len(frame)}"])
     shown = shown_path(path)
     if problems:
         print("\n".join(_table(summarise_warnings(problems))))
@@ -137,6 +146,8 @@ def command_validate(args: argparse.Namespace) -> int:
         print(f"{shown}: {len(raw)} records, no problems found")
     if flow:
         print("\n".join(flow))
+    if not errors and getattr(options["mapping"], "follow_up_ends_at_first_event", False):
+        print(f"note: {follow_up_caveat(True)}")
     return 1 if errors else 0
 
 

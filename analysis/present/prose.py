@@ -232,9 +232,10 @@ def ph_footnote(model: ModelResult, alpha: float = 0.05) -> str:
 # --------------------------------------------------------------------------- chapters
 
 
-def follow_up_caveat(c: Cohort) -> str:
-    """What a status-column delivery cannot tell: survival after a relapse ('' when it can)."""
-    if not c.follow_up_ends_at_first_event:
+def follow_up_caveat(ends_at_first_event: bool) -> str:
+    """What a status-column delivery cannot tell: survival after a relapse ('' when it can).
+    `ends_at_first_event`: `Cohort.follow_up_ends_at_first_event`."""
+    if not ends_at_first_event:
         return ""
     return ("The extract gives one competing-risks status column: it records the first event only "
             "(relapse, or death without relapse). A relapsed patient's later death is not recorded, so "
@@ -245,7 +246,7 @@ def follow_up_caveat(c: Cohort) -> str:
 def data_banner(c: Cohort) -> str:
     """A Markdown callout saying where the numbers come from (synthetic or a real extract), and what
     the delivery cannot tell."""
-    caveat = follow_up_caveat(c)
+    caveat = follow_up_caveat(c.follow_up_ends_at_first_event)
     caveat = f"\n\n{caveat}" if caveat else ""
     if c.synthetic:
         return (
