@@ -65,3 +65,16 @@ def minimal_study(tmp_path_factory):
         encoding="utf-8",
     )
     return study
+
+
+@pytest.fixture
+def study_problems():
+    """The text of the StudyConfigError a study file raises when loaded (every problem, one per line)."""
+    from analysis.analyses.settings import load_study
+    from analysis.data.study import StudyConfigError
+
+    def problems(path) -> str:
+        with pytest.raises(StudyConfigError) as caught:
+            load_study(path)
+        return str(caught.value)
+    return problems

@@ -35,7 +35,7 @@ from analysis.data.schema import (BY_NAME, DATE_COLUMNS, EVENT_PAIRS, MAY_BE_UNA
                                   date_column_of, day_column, spec_name)
 
 __all__ = ["EXTRA_KEYS", "MAPPING_KEYS", "STATUS_MEANINGS", "EventPair", "ExtraColumn", "Mapping", "StatusColumn",
-           "apply_mapping", "mapping_from_settings", "record_ids"]
+           "apply_mapping", "mapping_from_settings", "record_ids", "setting_date"]
 
 MAPPING_KEYS = ("columns", "codes", "constants", "unavailable", "missing", "events", "status", "levels", "extra",
                 "ids", "date_epoch")
@@ -325,7 +325,8 @@ def _singular(unit: str) -> str:
         and not unit.endswith("ss") else unit
 
 
-def _date_epoch(value, problems: list[str]) -> dt.date | None:
+def setting_date(value, key: str, meaning: str, problems: list[str]) -> dt.date | None:
+    """A date in a study file (YAML reads 2019-03-31 as a date, '2019-03-31' as text); None when absent."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -335,8 +336,7 @@ def _date_epoch(value, problems: list[str]) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        problems.append(f"mapping.date_epoch: expected the date numbered 0 as YYYY-MM-DD "
-                        f"(e.g. 1970-01-01 for days since 1970), got {value!r}")
+        problems.append(f"{key}: expected {meaning} as YYYY-MM-DD, got {value!r}")
         return None
 
 
@@ -467,7 +467,9 @@ def mapping_from_settings(value, problems: list[str], time_unit=None) -> Mapping
             problems.append(f"mapping.unavailable: {column} also has mapping.levels")
     return Mapping(columns=columns, codes=codes, constants=constants, unavailable=unavailable,
                    missing=lists["missing"], events=events, status=status, levels=levels, extra=extra, ids=ids,
-                   date_epoch=_date_epoch(value.get("date_epoch"), problems), time_unit=unit)
+                   date_epoch=setting_date(value.get("date_epoch"), "mapping.date_epoch",
+                                           "the date numbered 0 (e.g. 1970-01-01 for days since 1970)", problems),
+                   time_unit=unit)
 
 
 # --------------------------------------------------------------------------- applying it to a file

@@ -22,7 +22,7 @@ import yaml
 from analysis.data.changes import RecordChanges, changes_from_settings
 from analysis.data.cohort import Cohort, load_cohort
 from analysis.data.inclusion import Criterion, criteria_from_settings
-from analysis.data.mapping import Mapping, mapping_from_settings
+from analysis.data.mapping import Mapping, mapping_from_settings, setting_date
 from analysis.data.paths import DEFAULT_STUDY, PROJECT_ROOT
 
 __all__ = ["Study", "StudyConfigError", "read_study", "study_cohort", "study_path"]
@@ -92,21 +92,6 @@ def _reproduce(value, problems: list[str]) -> str | None:
     return value
 
 
-def _extract_date(value, problems: list[str]) -> dt.date | None:
-    """The day the extract was made: no date in it may be later."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        problems.append(f"extract_date: expected the day the extract was made as YYYY-MM-DD, got {value!r}")
-        return None
-
-
 def study_path() -> Path:
     """$REPORT_STUDY if set, else study.yml at the project root."""
     chosen = os.environ.get("REPORT_STUDY")
@@ -158,7 +143,7 @@ def read_study(path: str | Path | None = None,
         synthetic=raw.get("synthetic"),
         include=criteria_from_settings(raw.get("include"), problems),
         changes=changes_from_settings(raw.get("exclude"), raw.get("corrections"), problems),
-        extract_date=_extract_date(raw.get("extract_date"), problems),
+        extract_date=setting_date(raw.get("extract_date"), "extract_date", "the day the extract was made", problems),
     )
     if raw.get("synthetic") is not None and not isinstance(raw.get("synthetic"), bool):
         problems.append(f"synthetic: expected true or false, got {raw.get('synthetic')!r}")
