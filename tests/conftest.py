@@ -78,3 +78,13 @@ def study_problems():
             load_study(path)
         return str(caught.value)
     return problems
+
+
+@pytest.fixture(autouse=True)
+def _no_study_columns_from_another_test():
+    """A study's own columns and levels join the label table when its cohort is loaded (one study per
+    page or command); a test that loaded one must not leave them to the next."""
+    yield
+    from analysis.data.schema import use_study_columns
+
+    use_study_columns(())
