@@ -477,3 +477,23 @@ def test_each_example_study_reads_its_delivery_alone(name, n, n_records, monkeyp
     cohort = study_cohort(load_study(PROJECT_ROOT / "studies" / f"{name}.yml"))
     assert (cohort.n, cohort.n_records, cohort.synthetic) == (n, n_records, True)
     assert np.isfinite(cohort.data["last_contact_months"]).all()
+
+
+@pytest.mark.parametrize("shape", sorted(deliveries.SHAPES))
+def test_estimates_and_model_read_each_delivery_through_its_study_alone(shape, tmp_path, capsys):
+    """Issue 15: each shape goes from the registry's own file (written here) to `estimates` and `model`."""
+    (tmp_path / f"{shape}.csv").write_text(deliveries.delivery_csv_text(deliveries.SHAPES[shape]()), encoding="utf-8")
+    text = (PROJECT_ROOT / "studies" / f"{shape}.yml").read_text(encoding="utf-8")
+    study = tmp_path / "study.yml"
+    study.write_text("\n".join(f"data: {shape}.csv" if line.startswith("data:") else line
+                               for line in text.splitlines()), encoding="utf-8")
+    settings = load_study(study)
+    assert main(["estimates", "--study", str(study), "--by", settings.groupings[0], "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["n"] == (136 if shape == "days_known_bad" else len(deliveries.SHAPES[shape]()))
+    assert document["endpoints"]["relapse"]["test"]["name"] == "Gray"
+    covariates = ",".join(settings.covariates)
+    assert main(["model", "--study", str(study), "--endpoint", "relapse", "--method", "finegray",
+                 "--covariates", covariates, "--json"]) == 0
+    model = json.loads(capsys.readouterr().out)
+    assert model["n"] > 100 and model["terms"] and all(np.isfinite(t["coef"]) for t in model["terms"])
