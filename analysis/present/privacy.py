@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import linprog
@@ -171,6 +172,7 @@ class CountSet:
         self._counts: list[_Count] = []
         self._sums: list[tuple[int, tuple[int, ...]]] = []
         self._orders: list[tuple[int, int]] = []
+        self._beyond_help: set[int] = set()
         self._solved = False
 
     @property
@@ -294,9 +296,10 @@ class CountSet:
         return changed
 
     def _pinned(self) -> list[int]:
-        """Sensitive counts whose value a reader can work out exactly from everything shown."""
+        """Sensitive counts whose value a reader can work out exactly from everything shown (the
+        first found: one more hidden count may free the others)."""
         unknown = [k for k in range(len(self._counts)) if self._unknown(k)]
-        targets = [k for k in unknown if self._sensitive(k)]
+        targets = [k for k in unknown if self._sensitive(k) and k not in self._beyond_help]
         if not targets:
             return []
         column = {k: i for i, k in enumerate(unknown)}
@@ -334,21 +337,23 @@ class CountSet:
                 bounds.append((1, m - 1))
             else:
                 bounds.append((m, None))
-        pinned = []
+        system = {"A_ub": np.array(a_ub) if a_ub else None, "b_ub": np.array(b_ub) if b_ub else None,
+                  "A_eq": np.array(a_eq) if a_eq else None, "b_eq": np.array(b_eq) if b_eq else None,
+                  "bounds": bounds, "method": "highs"}
         for k in targets:
             objective = np.zeros(len(unknown))
             objective[column[k]] = 1.0
-            ends = []
+            true_value = self._counts[k].value
             for sign in (1.0, -1.0):  # the least, then the greatest value a reader cannot rule out
-                solution = linprog(sign * objective, A_ub=np.array(a_ub) if a_ub else None,
-                                   b_ub=np.array(b_ub) if b_ub else None, A_eq=np.array(a_eq) if a_eq else None,
-                                   b_eq=np.array(b_eq) if b_eq else None, bounds=bounds, method="highs")
-                # unbounded (or, numerically, not solved): nothing is learnt at that end
-                ends.append(sign * solution.fun if solution.status == 0 else -sign * math.inf)
-            low, high = ends
-            if math.isfinite(low) and math.isfinite(high) and math.floor(high + 1e-7) - math.ceil(low - 1e-7) < 1:
-                pinned.append(k)
-        return pinned
+                solution = linprog(sign * objective, **system)
+                if solution.status != 0:  # unbounded (or not solved): nothing is learnt at that end
+                    break
+                # the true value is always possible: another whole number at either end frees the count
+                if abs(sign * solution.fun - true_value) >= 1 - 1e-7:
+                    break
+            else:
+                return [k]
+        return []
 
     def _relations_of(self, k: int) -> list[tuple[int, ...]]:
         related = [(total, *parts) for total, parts in self._sums if k == total or k in parts]
@@ -379,8 +384,12 @@ class CountSet:
                 while self._complementary_pass():
                     pass
                 # one more hidden count at a time: it may free the other pinned counts too
-                if not any(self._protect(k) for k in self._pinned()):
+                pinned = self._pinned()
+                if not pinned:
                     break
+                if not self._protect(pinned[0]):
+                    # only counts decided elsewhere pin it: their own sets protect it there
+                    self._beyond_help.add(pinned[0])
         self._solved = True
 
     def state(self, key: int) -> Shown:
@@ -447,7 +456,13 @@ def group_sizes(sizes: Sequence[int], *, total: int | None = None, nested: bool 
 
 def result_sizes(result: EndpointResult, *, min_cell: int | None = None) -> tuple[Shown, ...]:
     """The patients of each curve of a result (legends, tables, sentences): `group_sizes`."""
-    return group_sizes([c.n for c in result.curves], nested=result.nested, min_cell=min_cell)
+    return _result_sizes(result, resolve_min_cell(min_cell), current().cohort_n)
+
+
+@lru_cache(maxsize=256)
+def _result_sizes(result: EndpointResult, min_cell: int, cohort_n: int | None) -> tuple[Shown, ...]:
+    # results are frozen and hashed by identity: a figure's legend, risk table and sentences share one answer
+    return group_sizes([c.n for c in result.curves], nested=result.nested, total=cohort_n, min_cell=min_cell)
 
 
 def result_counts(result: EndpointResult, *, min_cell: int | None = None) -> tuple[tuple[Shown, Shown], ...]:
