@@ -124,6 +124,20 @@ def test_data_naming_a_folder_or_a_missing_file(tmp_path, data, expected, monkey
     assert f"line 2: data: {tmp_path / data} {expected}" in err and "Traceback" not in err
 
 
+def test_validate_refuses_a_grouping_with_more_levels_than_a_grouping_can_have(tmp_path, capsys):
+    lines = SYNTHETIC_DATA.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    rows = [line.split(",") for line in lines[1:]]
+    for i, row in enumerate(rows):
+        row[header.index("disease")] = f"D{i % 25}"  # free text with 25 values
+    data = tmp_path / "extract.csv"
+    data.write_text("\n".join([lines[0], *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    path = write(tmp_path, f"data: {data}\ngroupings: [disease]\n")
+    assert main(["validate", "--study", str(path)]) == 1
+    assert "groupings: cannot group patients by disease: 25 distinct values; a grouping has at most 20" in \
+        capsys.readouterr().out
+
+
 BILLION_LAUGHS = """\
 a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
 b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
