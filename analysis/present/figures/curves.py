@@ -35,6 +35,7 @@ from analysis.present.labels import curve_label
 from analysis.present.style import INK, PALETTE, SINGLE_COLOR, STYLE, ReportFigure, style
 from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import CountSet, result_sizes
+from analysis.present.source_data import RiskTable, record_curves
 from analysis.data.schema import MONTH_DAYS, days_to_months
 from analysis.stats.results import Curve, EndpointResult
 
@@ -162,6 +163,7 @@ class _Panel:
     legend: object | None = None
     ptext: Text | None = None
     kind: str = "survival"
+    risk: RiskTable | None = None  # the numbers at risk as drawn (also the source data under the rule)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -212,7 +214,7 @@ def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str, xmin: f
 
 
 def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks: list[float], min_cell: int = 0,
-                     offset: float = 0.0):
+                     offset: float = 0.0) -> RiskTable | None:
     """Numbers at risk under the x-axis label: a header, then one row per curve and one count per tick.
 
     Group rows are labelled with the group name in the group's colour; a single
@@ -224,7 +226,7 @@ def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks:
     number at risk at t - offset (its time is measured from the landmark).
     """
     if not ticks:
-        return
+        return None
     single = _is_single(result)
     anchor_y = ax.xaxis.label  # rows hang below the x-axis label, whatever its size
     texts = _risk_texts(result, ticks, min_cell, offset)
@@ -254,6 +256,7 @@ def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks:
     ax.annotate("Number at risk", xy=(0, 0), xycoords=(left_column, anchor_y), xytext=(0, -_RISK_GAP_PT),
                 textcoords="offset points", ha="left", va="top", fontsize=_RISK_FONTSIZE, color=INK,
                 annotation_clip=False, gid="risk-header")
+    return RiskTable(tuple(ticks), offset, tuple(tuple(row) for row in texts))
 
 
 def _draw_title(ax: Axes, title: str | None, letter: str | None):
@@ -288,7 +291,7 @@ def _draw_endpoint(ax: Axes, result: EndpointResult, *, times, colors, show_ci, 
     _draw_curves(ax, result, palette, xmax, show_ci, panel, min_cell, offset=landmark)
     _format_axes(ax, ticks, xmax, _ylabel_default(result.kind) if ylabel is None else ylabel, xmin=landmark,
                  xunit=xunit)
-    _draw_risk_table(ax, result, palette, ticks, min_cell, offset=landmark)
+    panel.risk = _draw_risk_table(ax, result, palette, ticks, min_cell, offset=landmark)
     _draw_title(ax, result.title if title is None else title, letter)
 
     if not _is_single(result):
@@ -400,11 +403,11 @@ def _finish(fig: Figure, panels: list[_Panel], *, own_figure: bool):
 
 
 def day_ticks(days) -> tuple[float, ...]:
-    """Ticks of a day axis (engraftment, acute GVHD by day 100), in months: day d at d x (one day in
-    months).  This product lies up to 1 ulp above d / 30.4375, the time of an event on day d, so the
-    number at risk under the tick leaves out patients whose follow-up ends on that day."""
-    day = days_to_months(1)
-    return tuple(d * day for d in days)
+    """Ticks of a day axis (engraftment, acute GVHD by day 100), in months: day d at d / 30.4375, the
+    very time of an event on day d, so the number at risk under the tick counts the patients still
+    followed on that day (time >= tick, as R's `summary.survfit`), those whose follow-up ends that day
+    included."""
+    return days_to_months(tuple(days))
 
 
 def time_ticks(horizons) -> tuple[float, ...]:
@@ -485,6 +488,7 @@ def plot_curves(
                                ylabel=ylabel, xmax=xmax, min_cell=min_cell, landmark=landmark,
                                xunit=xunit)
         _finish(fig, [panel], own_figure=own_figure)
+    record_curves([result], min_cell, risk=[panel.risk])
     return fig
 
 
@@ -552,4 +556,5 @@ def plot_panels(
         for ax in axes[len(results):]:
             ax.remove()
         _finish(fig, panels, own_figure=True)
+    record_curves(results, min_cell, risk=[panel.risk for panel in panels])
     return fig

@@ -5,6 +5,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT, loc, style
 
 from analysis.analyses.transplant import CauseOfDeath
@@ -82,7 +83,7 @@ def causes_of_death_table(
         }
     )
     gt = (
-        GT(frame, rowname_col="cause")
+        GT(record_table("Causes of death", frame), rowname_col="cause")
         .tab_stubhead("Cause")
         .cols_label(all="All deaths, n (%)", after="After relapse", without="Without relapse")
         .opt_footnote_marks("standard")

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT, loc, style
 
 from analysis.analyses.characteristics import (
@@ -266,7 +267,7 @@ def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *,
     if "p" in frame.columns:
         labels["p"] = "p-value"
         stat_cols.append("p")
-    gt = GT(frame).cols_label(**labels).cols_align("left", columns="label")
+    gt = GT(record_table("Patient characteristics", frame)).cols_label(**labels).cols_align("left", columns="label")
     gt = gt.cols_align("center", columns=stat_cols)
     variable_rows = [i for i, r in enumerate(table.rows) if r.row_type == "variable"]
     if variable_rows:

@@ -7,6 +7,7 @@ counts below it are shown as "<5", and counts from which one could be worked out
 from __future__ import annotations
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT
 
 from analysis.analyses.characteristics import MissingData
@@ -36,7 +37,7 @@ def flow_table(overview: CohortOverview, *, min_cell: int | None = None) -> GT:
         {"Step": [("  Excluded: " if s.excluded else "") + s.label for s in overview.flow],
          "Patients": [_count(n, min_cell) for n in shown]}
     )
-    gt = GT(frame).cols_align("right", columns="Patients")
+    gt = GT(record_table("Patient flow", frame)).cols_align("right", columns="Patients")
     return _with_rule(gt, shown, min_cell)
 
 
@@ -54,7 +55,7 @@ def cohort_flow_table(cohort: Cohort, *, min_cell: int | None = None) -> GT:
         {"Step": [("\u2003Excluded: " if excluded else "") + label for label, _, excluded in steps],
          "Records": [_count(n, min_cell) for n in shown]}
     )
-    gt = GT(frame).cols_align("right", columns="Records")
+    gt = GT(record_table("Records flow", frame)).cols_align("right", columns="Records")
     if cohort.criteria:
         gt = gt.tab_source_note("Inclusion criteria: " + "; ".join(cohort.criteria) + ". A record failing several "
                                 "is counted under the first.")
@@ -89,7 +90,7 @@ def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int | None =
             for (endpoint, _, reason, _), (analysed, excluded) in zip(overview.endpoint_exclusions, shown)]
     frame = pd.DataFrame(rows, columns=["Endpoint", "Analysed", "Reason for exclusion", "Excluded"])
     gt = (
-        GT(frame)
+        GT(record_table("Endpoint exclusions", frame))
         .cols_align("right", columns=["Analysed", "Excluded"])
         .tab_source_note("Patients lacking a value an endpoint needs are left out of that endpoint only.")
     )
@@ -126,7 +127,7 @@ def missing_data_table(missing: MissingData, *, min_cell: int | None = None) -> 
         }
     )
     gt = (
-        GT(frame)
+        GT(record_table("Missing data", frame))
         .cols_align("right", columns=["Patients", "Missing"])
         .tab_source_note("A value counts as missing only where it applies (e.g. a relapse date after a relapse).")
     )

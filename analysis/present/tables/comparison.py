@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT
 
 from analysis.present.context import resolve_min_cell
@@ -183,7 +184,7 @@ def comparison_table(
         }
     )
     grouped = any(r.section for r in parsed)
-    gt = GT(frame, rowname_col="label", groupname_col="section" if grouped else None)
+    gt = GT(record_table("Comparison", frame), rowname_col="label", groupname_col="section" if grouped else None)
     if not grouped:
         gt = gt.cols_hide("section")
     gt = (

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT, loc, style
 
 from analysis.data.schema import lower_first
@@ -144,7 +145,7 @@ def estimates_table(
     labels = {"n": "N", "events": "Events", "median": "Median, months (95% CI)", "p": "p-value"}
     labels.update({col: fmt_horizon(t) for col, t in zip(time_cols, times)})
     gt = (
-        GT(frame, rowname_col="label")
+        GT(record_table("Estimates", frame), rowname_col="label")
         .tab_stubhead(stubhead)
         .cols_label(**{k: v for k, v in labels.items() if k in columns})
         .tab_spanner(_SPANNER, columns=time_cols)

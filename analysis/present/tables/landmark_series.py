@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT, loc
 
 from analysis.analyses.landmark import LandmarkRow, landmark_row
@@ -50,7 +51,7 @@ def landmark_series_table(
         }
     )
     gt = (
-        GT(frame)
+        GT(record_table("Landmark series", frame))
         .cols_label(landmark="Landmark, months after HCT", n="Patients at risk", events="Events", hr=effect,
                     p="p")
         .opt_footnote_marks("standard")

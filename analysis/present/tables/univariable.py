@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT, loc, style
 
 from analysis.present.context import resolve_min_cell
@@ -83,7 +84,7 @@ def univariable_table(
         col_labels[f"{key}_p"] = "p"
 
     gt = (
-        GT(frame, rowname_col="label")
+        GT(record_table("Univariable analyses", frame), rowname_col="label")
         .tab_stubhead(stubhead)
         .cols_label(**col_labels)
         .opt_footnote_marks("standard")
