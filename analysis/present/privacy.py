@@ -304,30 +304,25 @@ class CountSet:
             return []
         column = {k: i for i, k in enumerate(unknown)}
         m = self.min_cell
-        a_eq, b_eq = [], []
-        for total, parts in self._sums:
-            row = np.zeros(len(unknown))
-            rhs = 0.0
-            for k, sign in ((total, -1.0), *((p, 1.0) for p in parts)):
-                if k in column:
-                    row[column[k]] += sign
-                else:
-                    rhs -= sign * self._counts[k].value
-            if row.any():
-                a_eq.append(row)
-                b_eq.append(rhs)
-        a_ub, b_ub = [], []
-        for larger, smaller in self._orders:
-            row = np.zeros(len(unknown))
-            rhs = 0.0
-            for k, sign in ((smaller, 1.0), (larger, -1.0)):
-                if k in column:
-                    row[column[k]] += sign
-                else:
-                    rhs -= sign * self._counts[k].value
-            if row.any():
-                a_ub.append(row)
-                b_ub.append(rhs)
+
+        def rows(terms_of_each) -> tuple[list, list]:
+            """sum(sign * count) over each relation's terms: unknowns on the left, known counts on the right."""
+            lhs, rhs = [], []
+            for terms in terms_of_each:
+                row, known = np.zeros(len(unknown)), 0.0
+                for k, sign in terms:
+                    if k in column:
+                        row[column[k]] += sign
+                    else:
+                        known -= sign * self._counts[k].value
+                if row.any():
+                    lhs.append(row)
+                    rhs.append(known)
+            return lhs, rhs
+
+        # parts - total = 0;  smaller - larger <= 0
+        a_eq, b_eq = rows([((total, -1.0), *((p, 1.0) for p in parts)) for total, parts in self._sums])
+        a_ub, b_ub = rows([((smaller, 1.0), (larger, -1.0)) for larger, smaller in self._orders])
         bounds = []
         for k in unknown:
             c = self._counts[k]
