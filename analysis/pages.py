@@ -3,7 +3,10 @@ compute and one to show each result.
 
 Each Quarto page runs in its own kernel; `report/_setup.qmd` imports the names below explicitly,
 loads the study and its cohort (`study()`, `cohort()`, cached per kernel) and sets the page's
-display once (`use_display(settings)`: the small-cell rule), so no chapter passes it by hand.
+display once (`use_display(settings, data)`: the small-cell rule and the cohort's size), so no
+chapter passes it by hand.  Every count a chapter prints goes through the rule: a count in a
+sentence through a sentence builder (`survivors_phrase`) or the set it belongs to (`flow_counts`
+for the inclusion flow, `result_sizes` for the groups of a result), never as a bare number.
 """
 from __future__ import annotations
 
@@ -32,10 +35,11 @@ from analysis.present.figures.landmark_series import landmark_series_plot
 from analysis.present.figures.adjusted import plot_adjusted_comparisons
 from analysis.present.figures.zph import zph_plot
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_months
+from analysis.present.privacy import flow_counts, result_sizes
 from analysis.present.prose import (adjusted_markdown, audit_sentence, cr_after_hct_markdown, data_banner,
                                     estimates_markdown, findings_markdown,
                                     gvhd_markdown, horizons_text, month_days_text, panel_titles, ph_note,
-                                    reproduction_intro, test_phrase, warnings_markdown)
+                                    reproduction_intro, survivors_phrase, test_phrase, warnings_markdown)
 from analysis.present.tables.adjusted import adjusted_table
 from analysis.present.tables.causes_of_death import causes_of_death_table
 from analysis.present.tables.characteristics import characteristics_gt
@@ -63,8 +67,9 @@ def cohort() -> Cohort:
 __all__ = [
     # the study, its cohort, the page's display
     "study", "cohort", "use_display", "data_banner",
-    # numbers in the prose
-    "fmt_est_ci", "fmt_horizon", "fmt_months", "days_to_months", "day_ticks", "time_ticks",
+    # numbers in the prose (counts only through the small-cell rule)
+    "fmt_est_ci", "fmt_horizon", "fmt_months", "days_to_months", "day_ticks", "time_ticks", "flow_counts",
+    "result_sizes", "survivors_phrase",
     # cohort
     "cohort_overview", "table_one", "missing_data", "cohort_flow_table", "endpoint_exclusion_table",
     "warnings_markdown", "missing_data_table", "characteristics_gt", "audit_sentence", "audit_table",

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis.analyses.reproduction import PUBLISHED_STUDIES
-from analysis.data.schema import BY_NAME
+from analysis.data.schema import BY_NAME, date_column_of_time, spec_name
 from analysis.data.study import Study, read_study
+from analysis.data.study_file import did_you_mean
 from analysis.domain.groupings import DERIVED
 
 __all__ = ["load_study", "settings_problems", "unusable"]
@@ -21,6 +22,32 @@ __all__ = ["load_study", "settings_problems", "unusable"]
 
 def _columns_needed(name: str) -> tuple[str, ...]:
     return DERIVED[name].sources if name in DERIVED else (name,)
+
+
+#: Columns that cannot group patients (an id or date gives every patient a group of their own; a
+#: measurement such as age needs cut points: its derived grouping) or enter a model.
+_NOT_A_GROUPING = ("id", "date", "number")
+_NOT_A_COVARIATE = ("id", "date")
+
+
+def _spec_of(name: str):
+    """The SPEC column a name stands for: itself, or the date column of an `X_day` / `X_months` name."""
+    return BY_NAME.get(spec_name(name) or date_column_of_time(name) or name)
+
+
+def _kind_problem(key: str, name: str, study: Study) -> str | None:
+    spec = _spec_of(name)
+    kind = spec.kind if spec is not None else None
+    own = {e.name: e for e in study.mapping.extra}
+    if name in own:
+        kind = "number" if own[name].kind == "numeric" else "code"
+    refused = _NOT_A_GROUPING if key == "groupings" else _NOT_A_COVARIATE
+    if kind not in refused:
+        return None
+    derived = [g for g, grouping in DERIVED.items() if name in grouping.sources]
+    what = {"id": "an identifier", "date": "a date", "number": "a measurement"}[kind]
+    hint = f"; did you mean {derived[0]}?" if derived and key == "groupings" else ""
+    return f"{key}: {name!r} is {what}, not a {'grouping' if key == 'groupings' else 'covariate'}{hint}"
 
 
 def unusable(name: str, study: Study | None, columns=None) -> str | None:
@@ -37,11 +64,15 @@ def unusable(name: str, study: Study | None, columns=None) -> str | None:
         if mapping is not None and column in mapping.unavailable:
             via = f" (grouping {name} uses {column})" if name in DERIVED else ""
             return f"{column!r} is declared unavailable in the study (mapping.unavailable){via}"
+        spec = _spec_of(column)
+        if spec is not None and spec.kind in ("id", "date") and column not in own:
+            continue  # an identifier or a time after HCT: refused with its own reason (_kind_problem, grouping_problem)
         if column not in BY_NAME and column not in own and (columns is None or column not in columns):
             known = set(columns) if columns is not None else set(BY_NAME) | own
             choices = sorted(c for c in known if not c.endswith(("_date", "_day", "_months")) and c != "patient_id")
             return (f"unknown column or grouping {name!r}: not a SPEC column, a column of the study (mapping.extra) "
-                    f"or a derived grouping; choose one of {', '.join(choices + list(DERIVED))}")
+                    f"or a derived grouping{did_you_mean(name, [*choices, *DERIVED])} "
+                    f"(choose one of {', '.join(choices + list(DERIVED))})")
         if columns is not None and column not in columns:
             return f"{column!r} is not in the data" + (f" (grouping {name} uses it)" if name in DERIVED else "")
     if name in DERIVED and mapping is not None:
@@ -62,8 +93,13 @@ def settings_problems(study: Study) -> list[str]:
             why = unusable(name, study)
             if why is not None:
                 problems.append(f"{key}: {why}")
+                continue
+            kind = _kind_problem(key, name, study)
+            if kind is not None:
+                problems.append(kind)
     if study.reproduce is not None and study.reproduce not in PUBLISHED_STUDIES:
-        problems.append(f"reproduce: unknown publication {study.reproduce!r}; known: {', '.join(PUBLISHED_STUDIES)}")
+        problems.append(f"reproduce: unknown publication {study.reproduce!r}{did_you_mean(study.reproduce, PUBLISHED_STUDIES)}"
+                        f" (known: {', '.join(PUBLISHED_STUDIES)}, or none)")
     return problems
 
 

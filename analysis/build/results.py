@@ -4,8 +4,9 @@ Quarto's pre-render step writes `results.json` (a project resource, so it is in 
 every published version): for each outcome of the outcomes chapter (overall and event-free
 survival, relapse, non-relapse mortality), the patients analysed, their events and the estimate
 with its 95% CI at each horizon of the study, and the median follow-up of survivors.  It holds
-aggregates only and applies the study's small-cell rule (`analysis.present.privacy`): a count
-from 1 to min_cell - 1 is written as the string "<min_cell", as every table shows it.
+aggregates only and applies the study's small-cell rule (`analysis.present.privacy`) as the outcomes
+table does: a count from 1 to min_cell - 1 is written as the string "<min_cell", and one that would
+reveal it (the events of an endpoint with few patients without one) as "≥min_cell".
 
 `publish` reads the record of each release and writes, for each release after the first, its
 numbers beside the previous release's with the differences (`changes_html`), and whether the
@@ -21,15 +22,17 @@ from analysis.analyses.outcomes import outcomes
 from analysis.data.cohort import Cohort
 from analysis.data.study import Study
 from analysis.present.numbers import fmt_horizon
-from analysis.present.privacy import is_suppressed, suppress_count
+from analysis.present.context import using_display
+from analysis.present.privacy import Shown, is_suppressed, result_counts
 
 RESULTS_FILE = "results.json"
 FORMAT = 1  # bumped when the record's shape changes; publish compares only records of one format
 DIGITS = 4  # estimates are proportions; four decimals keep a tenth of a percentage point exact
 
 
-def _count(n: int, min_cell: int) -> int | str:
-    return suppress_count(n, min_cell) if is_suppressed(n, min_cell) else int(n)
+def _count(shown: Shown) -> int | str:
+    """A count as JSON: the number, or the small-cell rule's text ("<5", "≥5") when it is hidden."""
+    return shown.text if shown.hidden else int(shown.value)
 
 
 def _number(value: float) -> float | None:
@@ -41,20 +44,22 @@ def headline_record(cohort: Cohort, study: Study) -> dict:
     min_cell = study.min_cell
     follow_up = cohort_overview(cohort).follow_up
     endpoints = {}
-    for name, result in outcomes(cohort).items():
-        curve = result.overall
-        at = {}
-        for horizon in study.horizons:
-            point = curve.at(horizon)
-            at[f"{horizon:g}"] = {"estimate": _number(point.estimate), "lower": _number(point.lower),
-                                  "upper": _number(point.upper)}
-        endpoints[name] = {"title": result.title, "kind": result.kind, "n": _count(curve.n, min_cell),
-                           "events": _count(curve.events, min_cell), "at": at}
+    with using_display(study, cohort):  # the counts as the outcomes table shows them
+        for name, result in outcomes(cohort).items():
+            curve = result.overall
+            at = {}
+            for horizon in study.horizons:
+                point = curve.at(horizon)
+                at[f"{horizon:g}"] = {"estimate": _number(point.estimate), "lower": _number(point.lower),
+                                      "upper": _number(point.upper)}
+            ((n, events),) = result_counts(result)
+            endpoints[name] = {"title": result.title, "kind": result.kind, "n": _count(n),
+                               "events": _count(events), "at": at}
     return {
         "format": FORMAT,
         "time_unit": "months",
         "min_cell": min_cell,
-        "patients": _count(cohort.n, min_cell),
+        "patients": _count(Shown(cohort.n, "small" if is_suppressed(cohort.n, min_cell) else "shown", min_cell)),
         "median_follow_up_months": _number(follow_up.median),
         "endpoints": endpoints,
     }

@@ -21,8 +21,9 @@ from analysis.data.mapping import Mapping
 from analysis.data.paths import shown_path
 from analysis.data.problems import Problem, RepeatedWarning, summarise_warnings
 from analysis.data.readers import read_table
-from analysis.data.study import Study
+from analysis.data.study import Study, require_data_file
 from analysis.data.validate import validate
+from analysis.domain.groupings import grouping_problem
 from analysis.present.prose import follow_up_caveat
 
 
@@ -47,7 +48,10 @@ def data_options(args: argparse.Namespace, study: Study | None = None) -> tuple[
     study = study if study is not None else _study(args)
     if args.data:
         path = Path(args.data)
+        if path.is_dir():
+            raise ValueError(f"DATA: {path} is a folder, not an extract file")
     elif study is not None:
+        require_data_file(study)
         path = study.data
     else:
         raise ValueError("give the data file (or --study with a `data:` setting)")
@@ -58,6 +62,7 @@ def data_options(args: argparse.Namespace, study: Study | None = None) -> tuple[
         "include": study.include if study else (),
         "changes": study.changes if study else None,
         "extract_date": study.extract_date if study else None,
+        "groupings": study.groupings if study else (),
     }
     if study is not None and study.synthetic is not None:
         options["synthetic"] = study.synthetic
@@ -75,6 +80,7 @@ def cohort_and_study(args: argparse.Namespace) -> tuple[Cohort, Study | None]:
     on stderr, so that a script reading the JSON on stdout is not misled silently."""
     study = _study(args)
     path, options = data_options(args, study)
+    options.pop("groupings")
     cohort = load_cohort(path, **options)
     caveat = follow_up_caveat(cohort.follow_up_ends_at_first_event)
     if caveat:
@@ -138,6 +144,11 @@ def command_validate(args: argparse.Namespace) -> int:
     if options["changes"] and not errors:
         excluded = [f"  excluded by the study file, {reason}: {k}" for reason, k in options["changes"].exclusion_counts()]
         flow = excluded + (flow or [f"  analysed: {len(frame)}"])
+    if not errors and options["groupings"]:
+        # the study's groupings on these data: a free-text column may hold more levels than a grouping can
+        grouping_errors = [Problem(None, None, by, None, f"groupings: cannot group patients by {by}: {reason}")
+                           for by in options["groupings"] if (reason := grouping_problem(frame, by)) is not None]
+        problems, errors = grouping_errors + problems, grouping_errors
     shown = shown_path(path)
     if problems:
         print("\n".join(_table(summarise_warnings(problems))))

@@ -33,6 +33,7 @@ from analysis.data.problems import Problem
 from analysis.data.readers import lines_of
 from analysis.data.schema import (BY_NAME, DATE_COLUMNS, EVENT_PAIRS, MAY_BE_UNAVAILABLE, TIME_UNITS, Column,
                                   date_column_of, day_column, spec_name)
+from analysis.data.study_file import did_you_mean
 
 __all__ = ["EXTRA_KEYS", "MAPPING_KEYS", "STATUS_MEANINGS", "EventPair", "ExtraColumn", "Mapping", "StatusColumn",
            "apply_mapping", "mapping_from_settings", "record_ids", "setting_date"]
@@ -185,9 +186,9 @@ def _duplicates(texts, key: str, problems: list[str]) -> None:
 
 
 def _unknown_keys(value: dict, known, key: str, problems: list[str]) -> None:
-    unknown = sorted(map(str, set(value) - set(known)))
-    if unknown:
-        problems.append(f"{key}: unknown key(s) {', '.join(unknown)} (expected {', '.join(known)})")
+    """One problem per unknown key, named by its path (so that its line is found) with the nearest known key."""
+    for name in sorted(map(str, set(value) - set(known))):
+        problems.append(f"{key}.{name}: unknown key{did_you_mean(name, known)} (expected {', '.join(known)})")
 
 
 def _events(value, problems: list[str]) -> tuple[EventPair, ...]:
@@ -400,7 +401,8 @@ def mapping_from_settings(value, problems: list[str], time_unit=None) -> Mapping
     for source, target in columns.items():
         if not _is_spec_name(target):
             problems.append(f"mapping.columns: {source!r} maps to {target!r}, which is not a SPEC column "
-                            "(nor an X_day form of a date column; declare the registry's own columns under mapping.extra)")
+                            "(nor an X_day form of a date column; declare the registry's own columns under mapping.extra)"
+                            f"{did_you_mean(target, BY_NAME)}")
         elif (spec_name(target)) in derived:
             problems.append(f"mapping.columns: {source!r} maps to {target}, which {derived[spec_name(target)]} also gives")
         elif target == "patient_id" and ids == "row":
@@ -419,7 +421,8 @@ def mapping_from_settings(value, problems: list[str], time_unit=None) -> Mapping
             continue
         spec = BY_NAME.get(column)
         if spec is None and column not in extra_names:
-            problems.append(f"mapping.codes.{column}: not a SPEC column nor one of mapping.extra")
+            problems.append(f"mapping.codes.{column}: not a SPEC column nor one of mapping.extra"
+                            f"{did_you_mean(column, [*BY_NAME, *extra_names])}")
             continue
         table = {cell_text(k): cell_text(v) for k, v in table.items()}
         _duplicates(table, f"mapping.codes.{column}", problems)
@@ -438,7 +441,7 @@ def mapping_from_settings(value, problems: list[str], time_unit=None) -> Mapping
     for column, constant in parts["constants"].items():
         column = str(column)
         if not _is_spec_name(column):
-            problems.append(f"mapping.constants: {column!r} is not a SPEC column")
+            problems.append(f"mapping.constants.{column}: not a SPEC column{did_you_mean(column, BY_NAME)}")
         elif column == "patient_id" or column in DATE_COLUMNS or date_column_of(column):
             problems.append(f"mapping.constants: {column} cannot be the same for every record")
         elif constant is None or isinstance(constant, (list, dict)):
@@ -456,7 +459,7 @@ def mapping_from_settings(value, problems: list[str], time_unit=None) -> Mapping
     unavailable = lists["unavailable"]
     for column in unavailable:
         if column not in BY_NAME:
-            problems.append(f"mapping.unavailable: {column!r} is not a SPEC column")
+            problems.append(f"mapping.unavailable: {column!r} is not a SPEC column{did_you_mean(column, BY_NAME)}")
         elif column not in MAY_BE_UNAVAILABLE:
             problems.append(f"mapping.unavailable: {column} is needed by every endpoint and cannot be unavailable")
         elif column in constants:

@@ -24,7 +24,7 @@ from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
 from analysis.present.prose import estimates_note
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.privacy import result_counts, suppression_note
 from analysis.present.style import INDENT
 from analysis.stats.results import EndpointResult
 
@@ -80,8 +80,9 @@ def estimates_table(
     source_note
         Extra note printed under the footnotes.
     min_cell
-        The study's small-cell rule: N and events below it are shown as "<5"
-        (0, the default: off).
+        The study's small-cell rule (default: the page's): N and events below it are shown as "<5",
+        and those from which one could be worked out (a group's N from the cohort, events from
+        the overall events or from N) as "≥5" (`analysis.present.privacy`).
 
     Returns
     -------
@@ -104,9 +105,13 @@ def estimates_table(
     test_rows: dict[str, list[int]] = {}
     any_missing = False
 
-    def curve_row(label: str, curve, median) -> dict[str, str]:
-        nonlocal any_missing
-        row = {"label": label, "n": suppress_count(curve.n, min_cell), "events": suppress_count(curve.events, min_cell)}
+    any_hidden = False
+
+    def curve_row(label: str, curve, median, counts) -> dict[str, str]:
+        nonlocal any_missing, any_hidden
+        n, events = counts
+        any_hidden |= n.hidden or events.hidden
+        row = {"label": label, "n": n.text, "events": events.text}
         for col, t in zip(time_cols, times):
             row[col] = fmt_est_ci(curve.at(t))
             any_missing |= row[col] == "NA"
@@ -116,8 +121,9 @@ def estimates_table(
 
     for result in results:
         medians = _medians(result)
+        counts = result_counts(result, min_cell=min_cell)
         if len(result.curves) == 1:
-            rows.append(curve_row(result.title, result.curves[0], medians[0]))
+            rows.append(curve_row(result.title, result.curves[0], medians[0], counts[0]))
             continue
         heading = {"label": _endpoint_label(result), "n": "", "events": "", "median": "", "p": ""}
         heading.update({col: "" for col in time_cols})
@@ -126,8 +132,8 @@ def estimates_table(
             test_rows.setdefault(fmt_test_name(result.test.name), []).append(len(rows))
         heading_rows.append(len(rows))
         rows.append(heading)
-        for curve, median in zip(result.curves, medians):
-            rows.append(curve_row(INDENT + curve_label(result, curve), curve, median))
+        for curve, median, shown in zip(result.curves, medians, counts):
+            rows.append(curve_row(INDENT + curve_label(result, curve), curve, median, shown))
 
     columns = ["label", "n", "events", *time_cols]
     if has_median:
@@ -165,7 +171,7 @@ def estimates_table(
     if any_missing:
         gt = gt.tab_source_note("NA: the time lies beyond the last follow-up of the group.")
     rule = suppression_note(min_cell)
-    if rule and any(is_suppressed(v, min_cell) for r in results for c in r.curves for v in (c.n, c.events)):
+    if rule and any_hidden:
         gt = gt.tab_source_note(rule)
     if source_note:
         gt = gt.tab_source_note(source_note)

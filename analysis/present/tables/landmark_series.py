@@ -10,7 +10,7 @@ from great_tables import GT, loc
 from analysis.analyses.landmark import LandmarkRow, landmark_row
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_hr_ci, fmt_p
-from analysis.present.privacy import suppress_count
+from analysis.present.privacy import events_counts, suppression_note
 
 __all__ = ["landmark_series_table"]
 
@@ -40,11 +40,12 @@ def landmark_series_table(
     rows = [landmark_row(r) for r in rows]
     if not rows:
         raise ValueError("landmark_series_table needs at least one row")
+    shown = events_counts([(r.n, r.events) for r in rows], ordered=True, min_cell=min_cell)
     frame = pd.DataFrame(
         {
             "landmark": [f"{r.landmark:g}" for r in rows],
-            "n": [suppress_count(r.n, min_cell) for r in rows],
-            "events": [suppress_count(r.events, min_cell) for r in rows],
+            "n": [n.text for n, _ in shown],
+            "events": [events.text for _, events in shown],
             "hr": [fmt_hr_ci(r.hr, r.lower, r.upper) for r in rows],
             "p": [fmt_p(r.p) for r in rows],
         }
@@ -60,6 +61,8 @@ def landmark_series_table(
     )
     if title:
         gt = gt.tab_header(title=title)
+    if any(v.hidden for pair in shown for v in pair):
+        gt = gt.tab_source_note(suppression_note(min_cell))
     if source_note:
         gt = gt.tab_source_note(source_note)
     return gt

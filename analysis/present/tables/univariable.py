@@ -15,7 +15,7 @@ from great_tables import GT, loc, style
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.numbers import fmt_est_ci, fmt_p, horizon_adjective
-from analysis.present.privacy import suppress_count
+from analysis.present.privacy import result_sizes, suppression_note
 from analysis.present.style import INDENT
 
 __all__ = ["univariable_table"]
@@ -55,7 +55,7 @@ def univariable_table(
     if not factors:
         raise ValueError("univariable_table needs at least one factor")
     endpoints = (("os", "OS", os_at), ("relapse", "relapse", incidence_at), ("nrm", "NRM", incidence_at))
-    records, heading_rows, any_missing = [], [], False
+    records, heading_rows, any_missing, any_hidden = [], [], False, False
     for factor in factors:
         heading = {"label": factor.title, "n": ""}
         for key, _, _ in endpoints:
@@ -64,8 +64,9 @@ def univariable_table(
             heading[f"{key}_p"] = fmt_p(result.test.p) if result.test is not None else ""
         heading_rows.append(len(records))
         records.append(heading)
-        for curve in factor.os.curves:
-            row = {"label": INDENT + curve_label(factor.os, curve), "n": suppress_count(curve.n, min_cell)}
+        for curve, size in zip(factor.os.curves, result_sizes(factor.os, min_cell=min_cell)):
+            row = {"label": INDENT + curve_label(factor.os, curve), "n": size.text}
+            any_hidden |= size.hidden
             for key, _, at in endpoints:
                 result = getattr(factor, key)
                 try:
@@ -102,6 +103,8 @@ def univariable_table(
     )
     if any_missing:
         gt = gt.tab_source_note("NA: the time lies beyond the last follow-up of the group.")
+    if any_hidden:
+        gt = gt.tab_source_note(suppression_note(min_cell))
     if source_note:
         gt = gt.tab_source_note(source_note)
     return gt
