@@ -70,9 +70,8 @@ def unusable(name: str, study: Study | None, columns=None) -> str | None:
         if column not in BY_NAME and column not in own and (columns is None or column not in columns):
             known = set(columns) if columns is not None else set(BY_NAME) | own
             choices = sorted(c for c in known if not c.endswith(("_date", "_day", "_months")) and c != "patient_id")
-            return (f"unknown column or grouping {name!r}: not a SPEC column, a column of the study (mapping.extra) "
-                    f"or a derived grouping{did_you_mean(name, [*choices, *DERIVED])} "
-                    f"(choose one of {', '.join(choices + list(DERIVED))})")
+            return (f"{name!r} is not a SPEC column, a column of the study (mapping.extra) or a derived grouping"
+                    f"{did_you_mean(name, [*choices, *DERIVED])} (choose one of {', '.join(choices + list(DERIVED))})")
         if columns is not None and column not in columns:
             return f"{column!r} is not in the data" + (f" (grouping {name} uses it)" if name in DERIVED else "")
     if name in DERIVED and mapping is not None:

@@ -266,7 +266,7 @@ def follow_up_caveat(ends_at_first_event: bool) -> str:
 def data_banner(c: Cohort) -> str:
     """A Markdown callout saying where the numbers come from (synthetic or a real extract), and what
     the delivery cannot tell."""
-    caveat = follow_up_caveat(c.follow_up_ends_at_first_event)
+    caveat = follow_up_caveat(getattr(c, "follow_up_ends_at_first_event", False))
     caveat = f"\n\n{caveat}" if caveat else ""
     if c.synthetic:
         return (

@@ -81,7 +81,7 @@ def test_every_problem_of_a_study_file_is_reported_at_once(tmp_path, study_probl
         "line 3: colour: unknown setting",
         "line 2: horizons: every value must be a number of months above 0 and at most 600, got [12, -1]",
         "line 4: privacy.min_cell: expected a whole number >= 0, got -5",
-        "groupings: unknown column or grouping 'shoe_size': not a SPEC column",
+        "groupings: 'shoe_size' is not a SPEC column",
         "groupings: 'status_at_hct' is declared unavailable in the study (mapping.unavailable) "
         "(grouping status_crpr_vs_nr uses status_at_hct)",
         "include.age_min: expected a number, got 'old'",
