@@ -19,6 +19,7 @@ import pandas as pd
 from analysis.data.cells import cell_text, map_distinct, nfkc
 from analysis.data.problems import Problem
 from analysis.data.readers import lines_of
+from analysis.data.study_file import did_you_mean
 
 __all__ = ["AuditEntry", "Correction", "Exclusion", "RecordChanges", "apply_changes", "changes_from_settings"]
 
@@ -78,22 +79,21 @@ def _entries(value, key: str, fields: tuple[str, ...], problems: list[str]) -> l
         return []
     entries = []
     for k, entry in enumerate(value, start=1):
-        where = f"{key}[{k}]"
+        where = f"{key}: entry {k}"  # starts with the setting, so that the problem names its line
         if not isinstance(entry, dict):
             problems.append(f"{where}: expected {{{', '.join(fields)}}}, got {entry!r}")
             continue
-        unknown = sorted(map(str, set(entry) - set(fields)))
-        if unknown:
-            problems.append(f"{where}: unknown key(s) {', '.join(unknown)} (expected {', '.join(fields)})")
+        for name in sorted(map(str, set(entry) - set(fields))):
+            problems.append(f"{where}: {name}: unknown key{did_you_mean(name, fields)} (expected {', '.join(fields)})")
         absent = [f for f in fields if f not in entry]
         if absent:
             problems.append(f"{where}: {', '.join(absent)} missing")
             continue
         if not isinstance(entry["reason"], str) or not entry["reason"].strip():
-            problems.append(f"{where}.reason: say why (it is shown in the report's audit trail)")
+            problems.append(f"{where}: reason: say why (it is shown in the report's audit trail)")
             continue
         if entry["patient"] is None or isinstance(entry["patient"], (list, dict, bool)):
-            problems.append(f"{where}.patient: expected a patient id, got {entry['patient']!r}")
+            problems.append(f"{where}: patient: expected a patient id, got {entry['patient']!r}")
             continue
         entries.append(entry)
     return entries

@@ -236,7 +236,7 @@ def test_study_file_mistakes_in_the_new_forms_are_all_reported(tmp_path, study_p
     path.write_text(textwrap.dedent("""\
         data: x.csv
         time_unit: fortnights
-        exclude: [{patient: K1}]
+        exclude: [{patient: K1, resaon: x}]
         corrections: [{patient: K2, column: age, value: 50, reason: "typo"}, {patient: K2, column: age, value: 51, reason: "x"}]
         mapping:
           ids: rows
@@ -251,8 +251,9 @@ def test_study_file_mistakes_in_the_new_forms_are_all_reported(tmp_path, study_p
     text = study_problems(path)
     for expected in [
         "time_unit: expected one of days, weeks, months, years, got 'fortnights'",
-        "exclude[1]: reason missing",
+        "line 3: exclude: entry 1: reason missing",
         "corrections: patient K2, column age is corrected 2 times",
+        "exclude: entry 1: resaon: unknown key; did you mean reason?",
         "mapping.ids: expected row",
         "mapping.events.survival: not an endpoint with a (time, indicator) pair",
         "mapping.events.relapse: expected {time: column, event: column}",
