@@ -4,13 +4,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-import pandas as pd
-from great_tables import GT, loc, style
-
 from analysis.analyses.transplant import CauseOfDeath
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_pct
 from analysis.present.privacy import is_suppressed, suppress_count
+from analysis.present.tables.display import ReportTable
+from analysis.present.tables.model import Column, Footnote, Row, TableModel
 
 __all__ = ["causes_of_death_table"]
 
@@ -21,7 +20,7 @@ def causes_of_death_table(
     title: str | None = None,
     source_note: str | None = None,
     min_cell: int | None = None,
-) -> GT:
+) -> ReportTable:
     """Causes of death: all deaths n (%), and how many died after a relapse or without one.
 
     Parameters
@@ -36,7 +35,7 @@ def causes_of_death_table(
 
     Returns
     -------
-    great_tables.GT
+    ReportTable
         Columns Cause, All deaths n (%), After relapse, Without relapse,
         and a total row.
     """
@@ -59,28 +58,15 @@ def causes_of_death_table(
     def count_pct(n, share) -> str:
         return count(n) if is_suppressed(int(n), min_cell) else f"{int(n)} ({fmt_pct(float(share) / scale)})"
 
-    frame = pd.DataFrame(
-        {
-            "cause": [str(r[0]) for r in rows] + ["Total"],
-            "all": [count_pct(r[1], r[2]) for r in rows] + [count_pct(total, scale)],
-            "after": [count(r[3]) for r in rows] + [count(after)],
-            "without": [count(r[4]) for r in rows] + [count(without)],
-        }
-    )
-    gt = (
-        GT(frame, rowname_col="cause")
-        .tab_stubhead("Cause")
-        .cols_label(all="All deaths, n (%)", after="After relapse", without="Without relapse")
-        .opt_footnote_marks("standard")
-        .cols_align("center", columns=["all", "after", "without"])
-        .tab_style(style.text(weight="bold"), loc.stub(rows=[len(rows)]))
-        .tab_style(style.text(weight="bold"), loc.body(rows=[len(rows)]))
-        .tab_footnote("Percent of all deaths.", locations=loc.column_labels(columns="all"))
-        .tab_footnote("Deaths without a prior relapse: non-relapse mortality.",
-                      locations=loc.column_labels(columns="without"))
-    )
-    if title:
-        gt = gt.tab_header(title=title)
-    if source_note:
-        gt = gt.tab_source_note(source_note)
-    return gt
+    table_rows = [Row(str(r[0]), (count_pct(r[1], r[2]), count(r[3]), count(r[4]))) for r in rows]
+    table_rows.append(Row("Total", (count_pct(total, scale), count(after), count(without)), kind="total"))
+    return ReportTable(TableModel(
+        columns=(Column("all", "All deaths, n (%)"), Column("after", "After relapse"),
+                 Column("without", "Without relapse")),
+        rows=tuple(table_rows),
+        stub=Column("cause", "Cause", align="left", wraps=True),
+        title=title,
+        footnotes=(Footnote("Percent of all deaths.", columns=("all",)),
+                   Footnote("Deaths without a prior relapse: non-relapse mortality.", columns=("without",))),
+        notes=(source_note,) if source_note else (),
+    ))

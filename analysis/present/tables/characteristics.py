@@ -1,12 +1,9 @@
-"""Table 1 as a gtsummary-like great-tables table (presentation only).
+"""Table 1, laid out like gtsummary's `tbl_summary` (presentation only).
 
 Every number comes from a `CharacteristicsTable` computed by
-`analysis.characteristics`; this module only turns it into text.  The result
-is a plain HTML ``<table>`` whose meaning never depends on CSS: levels are
-indented with em spaces (not padding), notes are source notes in plain text
-(no footnote marks, which great-tables draws as superscripts with CSS only and
-which would read "N = 29" + "1" = "N = 291" once Quarto converts the table to
-Typst for the PDF).
+`analysis.characteristics`; this module only turns it into text, a `TableModel` drawn with
+great_tables for the website and as a native Typst table for the PDF.  Notes are plain notes
+under the table, without footnote marks (a mark after "N = 29" could be read as a digit).
 
 Examples
 --------
@@ -16,10 +13,8 @@ from __future__ import annotations
 
 
 import pandas as pd
-from great_tables import GT, loc, style
 
 from analysis.analyses.characteristics import (
-    CharacteristicsRow,
     CharacteristicsTable,
     Count,
     MedianRange,
@@ -30,10 +25,11 @@ from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_p, fmt_pct, is_missing
 from analysis.present.privacy import is_suppressed, suppress_count
 from analysis.present.prose import characteristics_notes
+from analysis.present.style import INDENT
+from analysis.present.tables.display import ReportTable
+from analysis.present.tables.model import Column, Row, TableModel
 
-__all__ = ["characteristics_frame", "characteristics_gt", "fmt_count", "fmt_median_range"]
-
-_INDENT = "\u2003"  # em space: an indentation that survives HTML -> Typst
+__all__ = ["characteristics_frame", "characteristics_gt", "characteristics_model", "fmt_count", "fmt_median_range"]
 
 
 def _number(value: float, digits: int) -> str:
@@ -91,60 +87,53 @@ def _fmt_stat(stat: Statistic, min_cell: int = 0) -> str:
     raise TypeError(f"unknown statistic {stat!r}")
 
 
-def _label(row: CharacteristicsRow) -> str:
-    return row.label if row.row_type == "variable" else _INDENT + row.label
-
-
 def _group_ids(table: CharacteristicsTable) -> list[str]:
     return [f"group_{i}" for i in range(len(table.groups))]
 
 
-def characteristics_frame(table: CharacteristicsTable, *, min_cell: int | None = None) -> pd.DataFrame:
-    """The displayed text of Table 1 as a new DataFrame (columns: label,
-    overall, group_0.., p), one row per table line; counts below `min_cell`
-    shown as '<5' (small-cell rule; 0 = off)."""
+def characteristics_model(table: CharacteristicsTable, title: str | None = None, *,
+                          min_cell: int | None = None) -> TableModel:
+    """Table 1 as a `TableModel` (see `characteristics_gt`)."""
     min_cell = resolve_min_cell(min_cell)
     has_tests = bool(table.groups)
-    records = []
+    gids = _group_ids(table)
+    columns = [Column("label", "Characteristic", align="left", wraps=True),
+               Column("overall", f"Overall, N = {suppress_count(table.n, min_cell)}")]
+    columns += [Column(gid, f"{group}, N = {suppress_count(n, min_cell)}")
+                for gid, group, n in zip(gids, table.groups, table.group_n)]
+    if has_tests:
+        columns.append(Column("p", "p-value"))
+    rows = []
     for row in table.rows:
-        rec = {"label": _label(row), "overall": _fmt_stat(row.overall, min_cell)}
-        for i, gid in enumerate(_group_ids(table)):
-            rec[gid] = _fmt_stat(row.groups[i], min_cell) if i < len(row.groups) else ""
+        cells = [row.label, _fmt_stat(row.overall, min_cell)]
+        cells += [_fmt_stat(row.groups[i], min_cell) if i < len(row.groups) else "" for i in range(len(gids))]
         if has_tests:
-            rec["p"] = fmt_p(row.test.p) if row.test is not None else ""
-        records.append(rec)
-    columns = ["label", "overall", *_group_ids(table)] + (["p"] if has_tests else [])
-    return pd.DataFrame.from_records(records, columns=columns)
+            cells.append(fmt_p(row.test.p) if row.test is not None else "")
+        is_variable = row.row_type == "variable"
+        rows.append(Row(None, tuple(cells), kind="heading" if is_variable else "data", indent=0 if is_variable else 1))
+    return TableModel(columns=tuple(columns), rows=tuple(rows), title=title,
+                      notes=tuple(characteristics_notes(table, min_cell)))
 
 
-def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *, min_cell: int | None = None) -> GT:
-    """Table 1 as a great-tables `GT`, laid out like gtsummary's `tbl_summary`.
+def characteristics_frame(table: CharacteristicsTable, *, min_cell: int | None = None) -> pd.DataFrame:
+    """The displayed text of Table 1 as a new DataFrame (columns: label,
+    overall, group_0.., p), one row per table line, levels indented with an em space; counts below
+    `min_cell` shown as '<5' (small-cell rule; 0 = off)."""
+    model = characteristics_model(table, min_cell=min_cell)
+    records = [dict(zip(model.keys, (INDENT * r.indent + r.cells[0], *r.cells[1:]))) for r in model.rows]
+    return pd.DataFrame.from_records(records, columns=list(model.keys))
+
+
+def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *,
+                       min_cell: int | None = None) -> ReportTable:
+    """Table 1, laid out like gtsummary's `tbl_summary`.
 
     Columns "Characteristic", "Overall, N = 59", one per group ("CB, N = 29",
     ...) and "p-value"; level and "Missing" rows indented under the variable
-    row; counts as "12 (41.4%)", continuous variables as median (range); the
-    p-value (`fmt_p`) on the variable row; source notes naming the statistics
+    row (in bold); counts as "12 (41.4%)", continuous variables as median (range); the
+    p-value (`fmt_p`) on the variable row; notes naming the statistics
     and the tests.  With `min_cell` > 0 (the study's small-cell rule), every
     count below it, the "N = " of a column included, is shown as "<5" and its
     percentage is not shown.
     """
-    min_cell = resolve_min_cell(min_cell)
-    frame = characteristics_frame(table, min_cell=min_cell)
-    gids = _group_ids(table)
-    labels = {"label": "Characteristic", "overall": f"Overall, N = {suppress_count(table.n, min_cell)}"}
-    for gid, group, n in zip(gids, table.groups, table.group_n):
-        labels[gid] = f"{group}, N = {suppress_count(n, min_cell)}"
-    stat_cols = ["overall", *gids]
-    if "p" in frame.columns:
-        labels["p"] = "p-value"
-        stat_cols.append("p")
-    gt = GT(frame).cols_label(**labels).cols_align("left", columns="label")
-    gt = gt.cols_align("center", columns=stat_cols)
-    variable_rows = [i for i, r in enumerate(table.rows) if r.row_type == "variable"]
-    if variable_rows:
-        gt = gt.tab_style(style.text(weight="bold"), loc.body(columns="label", rows=variable_rows))
-    if title:
-        gt = gt.tab_header(title=title)
-    for note in characteristics_notes(table, min_cell):
-        gt = gt.tab_source_note(note)
-    return gt
+    return ReportTable(characteristics_model(table, title, min_cell=min_cell))
