@@ -85,8 +85,8 @@ def words(pages: list[Page]) -> list[str]:
 
 def overlaps(chars: list[dict], tolerance: float = 0.25) -> list[tuple[str, str]]:
     """Pairs of visible glyphs drawn over each other: boxes overlapping by more than `tolerance` pt
-    both ways.  Neighbours in the text (one glyph after the other) may touch by kerning ("Ta",
-    "y."): they count only when they overlap by more than half the narrower glyph."""
+    both ways.  Neighbours in the text (one glyph after the other) may overlap by kerning ("Ta",
+    "y.", ",'"): they count only when one covers (nearly) the whole of the other."""
     chars = [c for c in chars if c["text"].strip()]
     if len(chars) < 2:
         return []
@@ -105,18 +105,127 @@ def overlaps(chars: list[dict], tolerance: float = 0.25) -> list[tuple[str, str]
         tall = np.minimum(bottom[i], bottom[later]) - np.maximum(top[i], top[later])
         narrower = np.minimum(x1[i] - x0[i], x1[later] - x0[later])
         neighbours = np.abs(later - i) == 1
-        hit = (wide > tolerance) & (tall > tolerance) & (~neighbours | (wide > 0.5 * narrower))
+        hit = (wide > tolerance) & (tall > tolerance) & (~neighbours | (wide > 0.9 * narrower))
         found += [(chars[i]["text"], chars[j]["text"]) for j in later[hit]]
     return found
 
 
+MARK_CHARACTERS = set("*\u2020\u2021\u00a7,")  # footnote marks, which follow a word without a space
+
+
 def contains_in_order(haystack: list[str], needle: list[str]) -> bool:
     """Whether `needle`'s words appear in `haystack` in order (a wrapped cell's words may have
-    other cells' words between its lines)."""
+    other cells' words between its lines; a word may carry a footnote mark before or after it)."""
+    def same(found: str, word: str) -> bool:
+        if found == word:
+            return True
+        before, after = found.find(word), len(found) - found.find(word) - len(word)
+        return before >= 0 and set(found[:before] + found[len(found) - after:]) <= MARK_CHARACTERS
+
     position = 0
     for word in needle:
-        try:
-            position = haystack.index(word, position) + 1
-        except ValueError:
+        position = next((i + 1 for i in range(position, len(haystack)) if same(haystack[i], word)), None)
+        if position is None:
             return False
     return True
+
+
+@dataclass
+class PlacedFigure:
+    width_in: float  # as saved for the PDF: PNG at the Typst format's dpi, cropped to its content
+    height_in: float
+    smallest_pt: float  # the smallest text of the figure, at the figure's own size
+    smallest_risk_pt: float | None  # the numbers-at-risk table's smallest text, if the figure has one
+
+    def scale(self, paper: str) -> float:
+        """How much Typst shrinks the figure to fit the text width of `paper` (1 when it fits)."""
+        return min(1.0, PAPERS[paper]["text_width_in"] / self.width_in)
+
+
+def placed_figure(figure) -> PlacedFigure:
+    """A matplotlib figure as Quarto saves it for the PDF (`fig-format: png` at `fig-dpi`, with the
+    inline backend's tight bounding box), and its smallest text."""
+    from matplotlib.text import Text
+    from PIL import Image
+
+    dpi = TYPST_FORMAT["fig-dpi"]
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    width, height = Image.open(io.BytesIO(buffer.getvalue())).size
+    texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    risk = [t.get_fontsize() for t in texts if str(t.get_gid() or "").startswith("risk")]
+    return PlacedFigure(width / dpi, height / dpi, min(t.get_fontsize() for t in texts), min(risk) if risk else None)
+
+
+SMALLEST_PT = 7.0
+US_LETTER_TEXT_HEIGHT_IN = 9.0
+
+
+def check_figures(outputs) -> None:
+    """Every figure of `outputs` fits the PDF (see `placed_figure`) with its text at least 7 pt."""
+    from matplotlib.figure import Figure
+
+    figures = [(o, o.value) for o in outputs if isinstance(o.value, Figure)]
+    assert figures, "the report has no figure"
+    for output, figure in figures:
+        placed = placed_figure(figure)
+        for paper in PAPERS:
+            shown = placed.smallest_pt * placed.scale(paper)
+            assert shown >= SMALLEST_PT, (f"{output.label}: {placed.width_in:.2f} in wide, its {placed.smallest_pt} pt "
+                                          f"text is set at {shown:.1f} pt on {paper}")
+            if placed.smallest_risk_pt is not None:
+                assert placed.smallest_risk_pt * placed.scale(paper) >= SMALLEST_PT, output.label
+        # Room for its caption on a US Letter page (Typst would shrink a taller figure, and move the caption).
+        assert placed.height_in * placed.scale("us-letter") <= US_LETTER_TEXT_HEIGHT_IN - 0.5, output.label
+
+
+HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
+
+
+def page_document(notebook, folder: Path) -> str:
+    """An executed page (`python -m analysis.build execute --to typst`) as Typst, placed as Quarto
+    places it: headings, prose paragraphs (as plain text), raw Typst outputs as they are, figures
+    (their PNGs) and tables in captioned floats.  Quarto's own Markdown conversion is not copied:
+    prose keeps its Markdown marks as text."""
+    import base64
+
+    from analysis.build.qmd import INLINE_TAG, cell_options
+
+    parts, images = [], 0
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for block in re.split(r"\n\s*\n", cell.source):
+                lines = [line for line in block.splitlines() if line.strip() and not line.startswith(":::")]
+                if not lines:
+                    continue
+                heading = HEADING_RE.match(lines[0])
+                if heading and len(lines) == 1:
+                    parts.append("=" * len(heading.group(1)) + " #" + typst_string(heading.group(2)))
+                else:
+                    parts.append("#" + typst_string(" ".join(lines)))
+            continue
+        if INLINE_TAG in cell.metadata.get("tags", []):
+            continue
+        options = cell_options(cell.source)
+        label = str(options.get("label", ""))
+        shown = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream" and options.get("output") == "asis":
+                blocks = raw_typst(output.text)
+                shown += blocks if blocks else ["#" + typst_string(output.text.strip())]
+            elif output.output_type in ("display_data", "execute_result"):
+                if "text/markdown" in output.data:
+                    shown += raw_typst(output.data["text/markdown"])
+                elif "image/png" in output.data:
+                    images += 1
+                    (folder / f"figure-{images}.png").write_bytes(base64.b64decode(output.data["image/png"]))
+                    shown.append(f'#box(image("figure-{images}.png"))')
+        if label.startswith("tbl-") and shown:
+            parts.append(table_float("\n".join(shown), str(options.get("tbl-cap", ""))))
+        elif label.startswith("fig-") and shown:
+            caption = typst_string(str(options.get("fig-cap", "")))
+            parts.append(f'#figure([\n{chr(10).join(shown)}\n], caption: [#{caption}], kind: "quarto-float-fig", '
+                         'supplement: "Figure")')
+        else:
+            parts += shown
+    return "\n\n".join(parts)

@@ -32,7 +32,8 @@ from matplotlib.transforms import Bbox
 
 from analysis.present.numbers import fmt_p_expr, fmt_test_name
 from analysis.present.labels import curve_label
-from analysis.present.style import INK, PALETTE, SINGLE_COLOR, STYLE, ReportFigure, style
+from analysis.present.style import INK, PALETTE, PDF_TEXT_WIDTH_IN, SINGLE_COLOR, STYLE, ReportFigure, style
+from analysis.present.target import renders_typst
 from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import suppress_count
 from analysis.data.schema import MONTH_DAYS, days_to_months
@@ -43,6 +44,8 @@ __all__ = ["DEFAULT_TIMES", "day_ticks", "plot_curves", "plot_panels", "time_tic
 DEFAULT_TIMES = (0, 12, 24, 36, 48, 60)
 _RISK_INK = "#333333"  # counts of the risk table
 _FIGSIZE = (6.5, 4.5)
+_PANEL_WIDTH_IN = 3.6  # each panel of `plot_panels`, and its height
+_PANEL_HEIGHT_IN = 3.9
 _BAND_ALPHA = 0.17
 _BAND_ALPHA_MANY = 0.12  # three or more overlapping bands
 _RISK_FONTSIZE = 8.5
@@ -478,7 +481,9 @@ def plot_panels(
         Panel letters in order; ``None`` or ``""`` for none.
     figsize
         Default 3.6 in wide per column and 3.9 in high per row
-        (plus room for larger risk tables).
+        (plus room for larger risk tables); drawn for the PDF (Typst), the
+        columns share the PDF's text width (`PDF_TEXT_WIDTH_IN`) when they
+        would be wider, the rows in proportion.
     landmark
         As in `plot_curves`, one landmark for every panel.
     The other parameters are as in `plot_curves`.
@@ -495,7 +500,10 @@ def plot_panels(
         raise ValueError("titles must give one title per result")
     if figsize is None:
         extra_rows = max(len(r.curves) for r in results) - 1
-        figsize = (3.6 * ncols, (3.9 + 0.17 * extra_rows) * nrows)
+        # In the PDF the panels share the text width, so the figure is placed at its own size.
+        panel_width = min(_PANEL_WIDTH_IN, PDF_TEXT_WIDTH_IN / ncols) if renders_typst() else _PANEL_WIDTH_IN
+        panel_height = _PANEL_HEIGHT_IN * panel_width / _PANEL_WIDTH_IN
+        figsize = (panel_width * ncols, (panel_height + 0.17 * extra_rows) * nrows)
     with style():
         fig = ReportFigure(figsize=figsize, layout="constrained")
         fig.get_layout_engine().set(w_pad=0.06, h_pad=0.08, hspace=0.04, wspace=0.04)

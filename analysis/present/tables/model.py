@@ -138,9 +138,6 @@ class TableModel:
     def column(self, key: str) -> Column:
         return self.columns[self.keys.index(key)]
 
-    def cell(self, row: int, key: str) -> str:
-        return self.rows[row].cells[self.keys.index(key)]
-
     @property
     def grouped(self) -> bool:
         return any(r.group for r in self.rows)
@@ -176,8 +173,3 @@ class TableModel:
                 where[kind][target] = f"{shown},{mark}"
         return Marks(notes=tuple((footnote_mark(n), text) for text, n in numbers.items()),
                      columns=where["column"], spanners=where["spanner"], cells=where["cell"])
-
-    def row_label(self, index: int) -> str:
-        """The label of a row: its stub, or its first cell in a table without a stub."""
-        row = self.rows[index]
-        return row.label if self.stub is not None else row.cells[0]

@@ -18,7 +18,7 @@ __all__ = ["to_gt"]
 _BOLD = style.text(weight="bold")
 
 
-def _label_text(model: TableModel, text: str, indent: int) -> str:
+def _label_text(text: str, indent: int) -> str:
     return INDENT * indent + text
 
 
@@ -28,11 +28,11 @@ def to_gt(model: TableModel) -> GT:
     stub = model.stub
     label_key = stub.key if stub is not None else model.keys[0]
     if stub is not None:
-        data[stub.key] = [_label_text(model, r.label, r.indent) for r in model.rows]
+        data[stub.key] = [_label_text(r.label, r.indent) for r in model.rows]
     for j, column in enumerate(model.columns):
         values = [r.cells[j] for r in model.rows]
         if stub is None and j == 0:
-            values = [_label_text(model, text, r.indent) for text, r in zip(values, model.rows)]
+            values = [_label_text(text, r.indent) for text, r in zip(values, model.rows)]
         data[column.key] = values
     group_key = None
     if model.grouped:

@@ -32,8 +32,6 @@ __all__ = ["MIN_FONT_PT", "FONT_SIZES_PT", "to_typst", "typst_block", "typst_str
 FONT_SIZES_PT = (9.0, 8.5, 8.0, 7.5, 7.0)
 MIN_FONT_PT = FONT_SIZES_PT[-1]
 
-_ALIGN = {"left": "left", "center": "center", "right": "right"}
-
 
 def typst_string(text: str) -> str:
     """`text` as a Typst string literal: every character stands for itself."""
