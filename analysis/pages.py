@@ -27,11 +27,14 @@ from analysis.present.context import use_display
 from analysis.present.figures.curves import day_ticks, plot_curves, plot_panels, time_ticks
 from analysis.present.figures.forest import forest_plots
 from analysis.present.figures.landmark_series import landmark_series_plot
+from analysis.present.figures.adjusted import plot_adjusted_comparisons
 from analysis.present.figures.zph import zph_plot
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_months
-from analysis.present.prose import (cr_after_hct_markdown, data_banner, estimates_markdown, findings_markdown,
+from analysis.present.prose import (adjusted_markdown, cr_after_hct_markdown, data_banner, estimates_markdown,
+                                    findings_markdown,
                                     gvhd_markdown, horizons_text, month_days_text, panel_titles, ph_note,
                                     reproduction_intro, test_phrase, warnings_markdown)
+from analysis.present.tables.adjusted import adjusted_table
 from analysis.present.tables.causes_of_death import causes_of_death_table
 from analysis.present.tables.characteristics import characteristics_gt
 from analysis.present.tables.cohort import cohort_flow_table, endpoint_exclusion_table, missing_data_table
@@ -65,7 +68,7 @@ __all__ = [
     "warnings_markdown", "missing_data_table", "characteristics_gt",
     # outcomes and factors
     "outcomes", "plot_curves", "plot_panels", "estimates_table", "factor_comparisons", "findings_markdown",
-    "panel_titles",
+    "panel_titles", "adjusted_markdown", "adjusted_table", "plot_adjusted_comparisons",
     # prognostic factors
     "univariable", "multivariable", "univariable_table", "model_table", "forest_plots", "ph_note", "zph_plot",
     "least_proportional_term",

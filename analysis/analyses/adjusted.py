@@ -175,8 +175,10 @@ def adjusted_factors(
     *,
     endpoints=ADJUSTED_ENDPOINTS,
     ties: str = "efron",
+    whole_curves: bool = True,
 ) -> tuple[AdjustedGrouping, ...]:
-    """Per grouping, each endpoint's adjusted curves (the whole curve plus the horizons).
+    """Per grouping, each endpoint's adjusted curves (the whole curve plus the horizons; with
+    `whole_curves` False, the horizons only).
 
     Groupings with a single level in the data are left out (nothing to compare). A grouping the
     data cannot adjust keeps, per endpoint, the reason (`AdjustedOutcome.reason`) instead of a result.
@@ -190,7 +192,7 @@ def adjusted_factors(
         adjusted_for = adjustment_set(by, covariates)
         outcomes = []
         for endpoint in endpoints:
-            times = curve_times(data, endpoint, horizons)
+            times = curve_times(data, endpoint, horizons) if whole_curves else horizons
             try:
                 outcome = adjusted_endpoint(data, endpoint, by, adjusted_for, times=times, ties=ties)
             except ValueError as error:

@@ -1,14 +1,16 @@
-"""The factors chapter: each outcome compared across the study's groupings (log-rank or Gray's test)."""
+"""The factors chapter: each outcome compared across the study's groupings (log-rank or Gray's test),
+and the same outcomes adjusted for the study's covariates (standardised probabilities)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analysis.analyses.adjusted import ADJUSTED_ENDPOINTS, AdjustedGrouping, adjusted_factors
 from analysis.analyses.estimates import estimate_endpoint
 from analysis.data.cohort import Cohort
 from analysis.data.study import Study
 from analysis.stats.results import EndpointResult
 
-__all__ = ["FACTOR_ENDPOINTS", "FactorComparisons", "factor_comparisons"]
+__all__ = ["FACTOR_ENDPOINTS", "FactorComparisons", "adjusted_available", "factor_comparisons"]
 
 #: The endpoints compared across groups: overall survival and the two competing risks.
 FACTOR_ENDPOINTS = ("os", "relapse", "nrm")
@@ -22,11 +24,28 @@ class FactorComparisons:
     os: tuple[EndpointResult, ...]
     relapse: tuple[EndpointResult, ...]
     nrm: tuple[EndpointResult, ...]
+    #: Per grouping with two or more levels, each endpoint adjusted for the study's covariates.
+    adjusted: tuple[AdjustedGrouping, ...] = ()
 
     def all(self) -> list[EndpointResult]:
         return [*self.os, *self.relapse, *self.nrm]
 
+    def unadjusted(self, endpoint: str) -> tuple[EndpointResult, ...]:
+        return getattr(self, endpoint)
+
 
 def factor_comparisons(c: Cohort, s: Study) -> FactorComparisons:
     by_endpoint = {e: tuple(estimate_endpoint(c.data, e, by=g) for g in s.groupings) for e in FACTOR_ENDPOINTS}
-    return FactorComparisons(groupings=s.groupings, **by_endpoint)
+    adjusted = adjusted_factors(c.data, s.groupings, s.covariates, s.horizons, endpoints=ADJUSTED_ENDPOINTS)
+    return FactorComparisons(groupings=s.groupings, adjusted=adjusted, **by_endpoint)
+
+
+def adjusted_available(c: Cohort, s: Study) -> dict[str, bool]:
+    """Endpoint -> whether at least one grouping has adjusted probabilities (the chapter's figure is shown).
+
+    Computed at the horizons only (the chapter computes whole curves): whether a model can be fitted
+    does not depend on the evaluation times.
+    """
+    adjusted = adjusted_factors(c.data, s.groupings, s.covariates, s.horizons, endpoints=ADJUSTED_ENDPOINTS,
+                                whole_curves=False)
+    return {e: any(g.outcome(e).estimated for g in adjusted) for e in ADJUSTED_ENDPOINTS}

@@ -18,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from analysis.analyses.adjusted import ADJUSTED_ENDPOINTS
+from analysis.analyses.factors import adjusted_available
 from analysis.analyses.landmark import cr_after_hct_available, gvhd_states_available
 from analysis.analyses.settings import load_study
 from analysis.build.provenance import write_if_changed
@@ -42,9 +44,19 @@ def section_flags(data: pd.DataFrame) -> dict[str, bool]:
     }
 
 
+def adjusted_flags(available: dict[str, bool]) -> dict[str, bool]:
+    """Metadata keys of the factors chapter's adjusted probabilities: one per endpoint, and any."""
+    flags = {f"study-has-adjusted-{endpoint}": available[endpoint] for endpoint in ADJUSTED_ENDPOINTS}
+    flags["study-has-adjusted"] = any(available.values())
+    return flags
+
+
 def study_section_flags() -> dict[str, bool]:
-    """`section_flags` of the study's validated extract ($REPORT_STUDY, $REPORT_DATA as the chapters read them)."""
-    return section_flags(study_cohort(load_study()).data)
+    """`section_flags` of the study's validated extract ($REPORT_STUDY, $REPORT_DATA as the chapters read them),
+    and whether its groupings and covariates allow adjusted probabilities."""
+    settings = load_study()
+    cohort = study_cohort(settings)
+    return {**section_flags(cohort.data), **adjusted_flags(adjusted_available(cohort, settings))}
 
 
 def write_sections(flags: dict[str, bool], root: Path = PROJECT_ROOT) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analysis.analyses.adjusted import AdjustedOutcome
+from analysis.analyses.adjusted import AdjustedGrouping, AdjustedOutcome
 from analysis.analyses.characteristics import CharacteristicsTable, Count, MedianRange
 from analysis.analyses.cohort import CohortOverview
 from analysis.analyses.reproduction import PUBLISHED_STUDIES, ReproductionRow, reproduction_summary
@@ -386,3 +386,27 @@ def adjusted_sentence(outcome: AdjustedOutcome, horizon: float, *, min_cell: int
         parts.append(f"{shown} for {curve.level} (n = {suppress_count(curve.n, min_cell)})")
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"Adjusted for {adjusted_for_phrase(outcome)}, the {what} at {fmt_horizon(horizon)} {verb} {listed}."
+
+
+def _difference_phrase(outcome: AdjustedOutcome, horizon: float) -> str:
+    """'PB minus CB -24.6 percentage points (95% CI -45.1 to -4.1), P = 0.019' for each pair of levels."""
+    parts = []
+    for contrast in outcome.result.differences:
+        estimate, _, lower, upper, p = contrast.at(horizon)
+        parts.append(f"{contrast.level} minus {contrast.reference} {100 * estimate:.1f} percentage points "
+                     f"(95% CI {100 * lower:.1f} to {100 * upper:.1f}), {fmt_p_expr(p, 'P')}")
+    return "; ".join(parts)
+
+
+def adjusted_markdown(adjusted: tuple[AdjustedGrouping, ...], endpoint: str, at: float, *,
+                      min_cell: int | None = None) -> str:
+    """One bullet per grouping: the adjusted probabilities at `at` in the registry papers' wording, and
+    each difference between levels with its 95% CI and P; or why the grouping could not be adjusted."""
+    lines = []
+    for grouping in adjusted:
+        outcome = grouping.outcome(endpoint)
+        sentence = adjusted_sentence(outcome, at, min_cell=min_cell)
+        if outcome.estimated:
+            sentence += f" Difference at {fmt_horizon(at)}: {_difference_phrase(outcome, at)}."
+        lines.append(f"- **{grouping.title}**: {sentence}")
+    return "\n".join(lines) + "\n"

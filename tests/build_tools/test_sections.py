@@ -20,6 +20,8 @@ def _cohort():
 
 EVERY_SECTION = {"study-has-engraftment": True, "study-has-acute-gvhd": True, "study-has-chronic-gvhd": True,
                  "study-has-cr-after-hct": True, "study-has-gvhd-states": True}
+EVERY_ADJUSTED = {"study-has-adjusted": True, "study-has-adjusted-os": True, "study-has-adjusted-relapse": True,
+                  "study-has-adjusted-nrm": True}
 
 
 def test_the_synthetic_cohort_allows_every_section():
@@ -28,7 +30,8 @@ def test_the_synthetic_cohort_allows_every_section():
 
 def test_an_extract_without_optional_columns_allows_none(minimal_study, monkeypatch):
     monkeypatch.setenv("REPORT_STUDY", str(minimal_study))
-    assert study_section_flags() == {key: False for key in EVERY_SECTION}
+    # adjusted probabilities need only the groupings and covariates, which such an extract has
+    assert study_section_flags() == {**{key: False for key in EVERY_SECTION}, **EVERY_ADJUSTED}
 
 
 def test_sections_follow_the_recorded_columns():
@@ -69,7 +72,8 @@ def test_the_pre_render_script_runs_as_quarto_runs_it(tmp_path):
                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "sections: study-has-engraftment yes," in result.stdout
-    assert yaml.safe_load((tmp_path / SECTIONS_FILE).read_text(encoding="utf-8")) == EVERY_SECTION
+    assert yaml.safe_load((tmp_path / SECTIONS_FILE).read_text(encoding="utf-8")) == {**EVERY_SECTION,
+                                                                                         **EVERY_ADJUSTED}
 
 
 def test_a_bad_study_stops_the_render_with_its_message(tmp_path):
@@ -80,3 +84,24 @@ def test_a_bad_study_stops_the_render_with_its_message(tmp_path):
                             env={"PATH": "/usr/bin:/bin", "REPORT_STUDY": str(study)})
     assert result.returncode == 2 and result.stderr.startswith("sections: error:")
     assert not (tmp_path / SECTIONS_FILE).exists()
+
+
+def test_adjusted_flags_agree_with_the_figures_they_announce():
+    from dataclasses import replace
+
+    from analysis.analyses.factors import adjusted_available, factor_comparisons
+    from analysis.analyses.settings import load_study
+    from analysis.present.figures.adjusted import plot_adjusted_comparisons
+
+    settings = load_study(PROJECT_ROOT / "study.yml")
+    cohort = load_cohort(SYNTHETIC, synthetic=True)
+    data = cohort.data
+    # Nobody relapsed: relapse cannot be adjusted for any grouping (no event), the others can.
+    never_relapsed = data.assign(relapse=0, relapse_day=float("nan"))
+    for variant in (data, never_relapsed):
+        variant_cohort = replace(cohort, data=variant)
+        available = adjusted_available(variant_cohort, settings)
+        comparisons = factor_comparisons(variant_cohort, settings)
+        for endpoint, flag in available.items():
+            assert flag == (plot_adjusted_comparisons(comparisons, endpoint) is not None), endpoint
+    assert not adjusted_available(replace(cohort, data=never_relapsed), settings)["relapse"]

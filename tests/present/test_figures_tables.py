@@ -407,3 +407,20 @@ def test_formatting_helpers():
     assert fmt_test_name("log-rank") == "Log-rank test" and fmt_test_name("Gray") == "Gray's test"
     assert fmt_median(Median(np.nan, 3.0, np.nan)) == "not reached"
     assert fmt_median(Median(6.94, 4.12, 11.2)) == "6.9 (4.1-11.2)"
+
+
+def test_day_ticks_count_patients_followed_until_that_very_day():
+    """A tick at day 30 used to sit 1 ulp after a follow-up ending on day 30, leaving that patient out
+    of the number at risk; R counts everyone with time >= the tick."""
+    from analysis.data.schema import days_to_months
+    from analysis.present.figures.curves import day_ticks
+    from analysis.stats.kaplan_meier import kaplan_meier
+
+    days = np.array([10, 30, 30, 45, 60, 90])
+    curve = kaplan_meier(days_to_months(days.astype(float)), [1, 0, 1, 0, 1, 0])
+    ticks = day_ticks((0, 30, 60, 90))
+    assert ticks[1] == days_to_months(30.0)
+    assert [curve.number_at_risk(t) for t in ticks] == [6, 5, 2, 1]
+    result = EndpointResult("engraftment", "Engraftment", "survival", (curve,))
+    fig = rendered(plot_curves(result, times=ticks, xunit="days"))
+    assert risk_counts(fig.axes[0], curve.label) == ["6", "5", "2", "1"]

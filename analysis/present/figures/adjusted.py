@@ -16,11 +16,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis.analyses.adjusted import AdjustedOutcome
+from analysis.analyses.factors import FactorComparisons
 from analysis.present.figures.curves import DEFAULT_TIMES, plot_panels
 from analysis.present.prose import adjusted_for_phrase
 from analysis.stats.results import Curve, EndpointResult
 
-__all__ = ["adjusted_as_endpoint", "plot_adjusted"]
+__all__ = ["adjusted_as_endpoint", "plot_adjusted", "plot_adjusted_comparisons"]
 
 
 def adjusted_as_endpoint(outcome: AdjustedOutcome, unadjusted: EndpointResult) -> EndpointResult:
@@ -67,3 +68,28 @@ def plot_adjusted(
     titles = ["Unadjusted", f"Adjusted for {adjusted_for_phrase(outcome)}"]
     return plot_panels([unadjusted, adjusted], ncols=2, times=times, show_ci=show_ci, titles=titles, xmax=xmax,
                        min_cell=min_cell)
+
+
+def plot_adjusted_comparisons(
+    comparisons: FactorComparisons,
+    endpoint: str,
+    *,
+    times: Sequence[float] = DEFAULT_TIMES,
+    min_cell: int | None = None,
+) -> Figure | None:
+    """One row per grouping: the unadjusted curves (left) beside the adjusted ones (right).
+
+    Groupings whose adjusted probabilities could not be estimated are left out (the prose says why);
+    None when no grouping could be adjusted (the chapter then hides the figure).
+    """
+    unadjusted = {result.grouping: result for result in comparisons.unadjusted(endpoint)}
+    panels, titles = [], []
+    for grouping in comparisons.adjusted:
+        outcome = grouping.outcome(endpoint)
+        if not outcome.estimated or grouping.by not in unadjusted:
+            continue
+        panels += [unadjusted[grouping.by], adjusted_as_endpoint(outcome, unadjusted[grouping.by])]
+        titles += [f"{grouping.title}: unadjusted", f"{grouping.title}: adjusted"]
+    if not panels:
+        return None
+    return plot_panels(panels, ncols=2, times=times, titles=titles, min_cell=min_cell)

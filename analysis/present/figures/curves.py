@@ -361,11 +361,11 @@ def _finish(fig: Figure, panels: list[_Panel], *, own_figure: bool):
 
 
 def day_ticks(days) -> tuple[float, ...]:
-    """Ticks of a day axis (engraftment, acute GVHD by day 100), in months: day d at d x (one day in
-    months).  This product lies up to 1 ulp above d / 30.4375, the time of an event on day d, so the
-    number at risk under the tick leaves out patients whose follow-up ends on that day."""
-    day = days_to_months(1)
-    return tuple(d * day for d in days)
+    """Ticks of a day axis (engraftment, acute GVHD by day 100), in months: day d at d / 30.4375, the
+    very time of an event on day d, so the number at risk under the tick counts the patients still
+    followed on that day (time >= tick, as R's `summary.survfit`), those whose follow-up ends that day
+    included."""
+    return days_to_months(tuple(days))
 
 
 def time_ticks(horizons) -> tuple[float, ...]:
