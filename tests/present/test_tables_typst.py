@@ -246,3 +246,17 @@ def test_a_whole_page_executed_for_typst_compiles(tmp_path, paper):
     with pdfplumber.open(io.BytesIO(pdf)) as document_:
         widths = [(image["x1"] - image["x0"]) / 72 for page in document_.pages for image in page.images]
     assert len(widths) == 2 and max(widths) <= PAPERS[paper]["text_width_in"] + 0.01
+
+
+def test_the_small_cell_rule_reaches_the_pdf_as_the_web_page_shows_it(tmp_path):
+    """The model holds the suppressed text: both renderers print "<5", neither the count."""
+    from analysis.present.tables.comparison import ComparisonRow, comparison_table
+
+    table = comparison_table([ComparisonRow("Patients with relapse", 12, 3, kind="count"),
+                              ComparisonRow("Deaths", 40, 41, kind="count")], min_cell=5)
+    assert table.model.rows[0].cells == ("12", "<5", "\u2014")
+    assert "&lt;5" in table.as_raw_html()
+    pages = _compile(tmp_path, [table_float(table.as_typst(), "Small cells")])
+    text = pages[0].text
+    assert "Patients with relapse 12 <5 \u2014" in text and "Counts from 1 to 4 are shown as <5" in text
+    check_tables_in_pdf(pages, [table.model])

@@ -136,6 +136,7 @@ class PlacedFigure:
     height_in: float
     smallest_pt: float  # the smallest text of the figure, at the figure's own size
     smallest_risk_pt: float | None  # the numbers-at-risk table's smallest text, if the figure has one
+    overlapping: list[tuple[str, str]]  # texts drawn over each other
 
     def scale(self, paper: str) -> float:
         """How much Typst shrinks the figure to fit the text width of `paper` (1 when it fits)."""
@@ -144,7 +145,8 @@ class PlacedFigure:
 
 def placed_figure(figure) -> PlacedFigure:
     """A matplotlib figure as Quarto saves it for the PDF (`fig-format: png` at `fig-dpi`, with the
-    inline backend's tight bounding box), and its smallest text."""
+    inline backend's tight bounding box), its smallest text and any texts drawn over each other."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.text import Text
     from PIL import Image
 
@@ -154,7 +156,15 @@ def placed_figure(figure) -> PlacedFigure:
     width, height = Image.open(io.BytesIO(buffer.getvalue())).size
     texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
     risk = [t.get_fontsize() for t in texts if str(t.get_gid() or "").startswith("risk")]
-    return PlacedFigure(width / dpi, height / dpi, min(t.get_fontsize() for t in texts), min(risk) if risk else None)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    overlapping = [(a, b) for i, (a, box) in enumerate(boxes) for b, other in boxes[i + 1:]
+                   if min(box.x1, other.x1) - max(box.x0, other.x0) > 1
+                   and min(box.y1, other.y1) - max(box.y0, other.y0) > 1]
+    return PlacedFigure(width / dpi, height / dpi, min(t.get_fontsize() for t in texts), min(risk) if risk else None,
+                        overlapping)
 
 
 SMALLEST_PT = 7.0
@@ -177,6 +187,7 @@ def check_figures(outputs) -> None:
                 assert placed.smallest_risk_pt * placed.scale(paper) >= SMALLEST_PT, output.label
         # Room for its caption on a US Letter page (Typst would shrink a taller figure, and move the caption).
         assert placed.height_in * placed.scale("us-letter") <= US_LETTER_TEXT_HEIGHT_IN - 0.5, output.label
+        assert not placed.overlapping, f"{output.label}: texts drawn over each other: {placed.overlapping[:3]}"
 
 
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
