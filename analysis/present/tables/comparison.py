@@ -13,9 +13,9 @@ from typing import Literal
 
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_months, fmt_p, fmt_pct
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.privacy import Shown, group_sizes, suppression_note
 from analysis.present.style import DASH
-from analysis.present.tables.display import ReportTable
+from analysis.present.tables.display import ReportTable, report_table
 from analysis.present.tables.model import Column, Row, TableModel
 
 __all__ = ["ComparisonRow", "comparison_table"]
@@ -34,7 +34,8 @@ class ComparisonRow:
     differences in percentage points), "p" (p-values), "count", "months" or
     "number" (`digits` decimals).  Without a `difference`, the difference of
     two numbers is computed; otherwise a dash is shown.  Rows sharing a
-    `section` are grouped under it.
+    `section` are grouped under it.  Computed counts sharing a `count_set` are groups of the
+    cohort (the levels of one column): the small-cell rule treats them as one set (`group_sizes`).
     """
 
     label: str
@@ -44,6 +45,7 @@ class ComparisonRow:
     kind: Kind = "number"
     section: str | None = None
     digits: int | None = None
+    count_set: str | None = None
 
 
 def _number(value) -> float | None:
@@ -113,6 +115,23 @@ def _as_row(row) -> ComparisonRow:
     return ComparisonRow(*values)
 
 
+def _computed_counts(rows: list[ComparisonRow], min_cell: int) -> dict[int, Shown]:
+    """The computed counts under the small-cell rule: each `count_set` as one set of groups, every
+    other count alone.  Published numbers are public and shown as published."""
+    shown: dict[int, Shown] = {}
+    sets: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        value = _number(row.computed)
+        if row.kind != "count" or value is None or not float(value).is_integer() or value < 0:
+            continue
+        sets.setdefault(row.count_set or f"#{i}", []).append(i)
+    for members in sets.values():
+        for i, size in zip(members, group_sizes([int(_number(rows[i].computed)) for i in members],
+                                                min_cell=min_cell)):
+            shown[i] = size
+    return shown
+
+
 def comparison_table(
     rows: Iterable[ComparisonRow | Mapping | Sequence],
     *,
@@ -150,17 +169,19 @@ def comparison_table(
     """
     min_cell = resolve_min_cell(min_cell)
     parsed = [_as_row(r) for r in rows]
-    hidden = [r.kind == "count" and is_suppressed(_number(r.computed), min_cell) for r in parsed]
+    counts = _computed_counts(parsed, min_cell)
+    hidden = [i in counts and counts[i].hidden for i in range(len(parsed))]
     rows = tuple(
         Row(r.label, (_shown(r.published, r.kind, r.digits),
-                      suppress_count(_number(r.computed), min_cell) if h else _shown(r.computed, r.kind, r.digits),
+                      counts[i].text if h else _shown(r.computed, r.kind, r.digits),
                       DASH if h else _shown_difference(r)), group=r.section or None)
-        for r, h in zip(parsed, hidden))
+        for i, (r, h) in enumerate(zip(parsed, hidden)))
     notes = ((suppression_note(min_cell),) if any(hidden) else ()) + ((source_note,) if source_note else ())
-    return ReportTable(TableModel(
+    model = TableModel(
         columns=(Column("published", published_label), Column("computed", computed_label),
                  Column("difference", difference_label)),
         rows=rows,
         stub=Column("label", label_header, align="left", wraps=True),
         title=title, subtitle=subtitle, notes=notes,
-    ))
+    )
+    return report_table("Comparison", model, model.frame().assign(section=[r.section or "" for r in parsed]))

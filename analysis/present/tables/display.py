@@ -10,15 +10,24 @@ from __future__ import annotations
 
 from functools import cached_property
 
+import pandas as pd
 from great_tables import GT
 
+from analysis.present.source_data import record_table
 from analysis.present.target import renders_typst
 from analysis.present.tables.model import TableModel
 from analysis.present.tables.render_html import to_gt
 from analysis.present.tables.render_markdown import to_markdown
 from analysis.present.tables.render_typst import to_typst, typst_block
 
-__all__ = ["ReportTable", "markdown_or_typst"]
+__all__ = ["ReportTable", "markdown_or_typst", "report_table"]
+
+
+def report_table(title: str, model: TableModel, frame: pd.DataFrame | None = None) -> ReportTable:
+    """The table of `model`, its cells recorded as the page's source data under `title` (as shown:
+    the small-cell rule already applied); `frame` records other columns than the model's."""
+    record_table(title, model.frame() if frame is None else frame)
+    return ReportTable(model)
 
 
 def markdown_or_typst(model: TableModel) -> str:

@@ -18,8 +18,8 @@ from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
 from analysis.present.prose import estimates_note
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
-from analysis.present.tables.display import ReportTable
+from analysis.present.privacy import result_counts, suppression_note
+from analysis.present.tables.display import ReportTable, report_table
 from analysis.present.tables.model import Column, Footnote, Row, Spanner, TableModel
 from analysis.stats.results import EndpointResult
 
@@ -75,8 +75,9 @@ def estimates_table(
     source_note
         Extra note printed under the footnotes.
     min_cell
-        The study's small-cell rule: N and events below it are shown as "<5"
-        (0, the default: off).
+        The study's small-cell rule (default: the page's): N and events below it are shown as "<5",
+        and those from which one could be worked out (a group's N from the cohort, events from
+        the overall events or from N) as "≥5" (`analysis.present.privacy`).
 
     Returns
     -------
@@ -97,12 +98,15 @@ def estimates_table(
     rows: list[Row] = []
     test_rows: dict[str, list[int]] = {}
     any_missing = False
+    any_hidden = False
     keys = ["n", "events", *time_cols] + (["median"] if has_median else []) + (["p"] if has_test else [])
 
-    def curve_row(label: str, curve, median, indent: int = 0) -> Row:
-        nonlocal any_missing
-        values = {"n": suppress_count(curve.n, min_cell), "events": suppress_count(curve.events, min_cell),
-                  "median": fmt_median(median) if median is not None else "", "p": ""}
+    def curve_row(label: str, curve, median, counts, indent: int = 0) -> Row:
+        nonlocal any_missing, any_hidden
+        n, events = counts
+        any_hidden |= n.hidden or events.hidden
+        values = {"n": n.text, "events": events.text, "median": fmt_median(median) if median is not None else "",
+                  "p": ""}
         for col, t in zip(time_cols, times):
             values[col] = fmt_est_ci(curve.at(t))
             any_missing |= values[col] == "NA"
@@ -110,16 +114,17 @@ def estimates_table(
 
     for result in results:
         medians = _medians(result)
+        counts = result_counts(result, min_cell=min_cell)
         if len(result.curves) == 1:
-            rows.append(curve_row(result.title, result.curves[0], medians[0]))
+            rows.append(curve_row(result.title, result.curves[0], medians[0], counts[0]))
             continue
         heading = {k: "" for k in keys}
         if result.test is not None:
             heading["p"] = fmt_p(result.test.p)
             test_rows.setdefault(fmt_test_name(result.test.name), []).append(len(rows))
         rows.append(Row(_endpoint_label(result), tuple(heading[k] for k in keys), kind="heading"))
-        for curve, median in zip(result.curves, medians):
-            rows.append(curve_row(curve_label(result, curve), curve, median, indent=1))
+        for curve, median, shown in zip(result.curves, medians, counts):
+            rows.append(curve_row(curve_label(result, curve), curve, median, shown, indent=1))
 
     labels = {"n": "N", "events": "Events", "median": "Median, months (95% CI)", "p": "p-value"}
     labels.update({col: fmt_horizon(t) for col, t in zip(time_cols, times)})
@@ -136,11 +141,11 @@ def estimates_table(
     if any_missing:
         notes.append("NA: the time lies beyond the last follow-up of the group.")
     rule = suppression_note(min_cell)
-    if rule and any(is_suppressed(v, min_cell) for r in results for c in r.curves for v in (c.n, c.events)):
+    if rule and any_hidden:
         notes.append(rule)
     if source_note:
         notes.append(source_note)
-    return ReportTable(TableModel(
+    return report_table("Estimates", TableModel(
         columns=tuple(Column(k, labels[k]) for k in keys),
         rows=tuple(rows),
         stub=Column("label", stubhead, align="left", wraps=True),

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from analysis.analyses.landmark import LandmarkRow, landmark_row
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_hr_ci, fmt_p
-from analysis.present.privacy import suppress_count
-from analysis.present.tables.display import ReportTable
+from analysis.present.privacy import events_counts, suppression_note
+from analysis.present.tables.display import ReportTable, report_table
 from analysis.present.tables.model import Column, Footnote, Row, TableModel
 
 __all__ = ["landmark_series_table"]
@@ -38,14 +38,17 @@ def landmark_series_table(
     rows = [landmark_row(r) for r in rows]
     if not rows:
         raise ValueError("landmark_series_table needs at least one row")
-    rows = tuple(Row(None, (f"{r.landmark:g}", suppress_count(r.n, min_cell), suppress_count(r.events, min_cell),
-                            fmt_hr_ci(r.hr, r.lower, r.upper), fmt_p(r.p))) for r in rows)
-    return ReportTable(TableModel(
+    shown = events_counts([(r.n, r.events) for r in rows], ordered=True, min_cell=min_cell)
+    rows = tuple(Row(None, (f"{r.landmark:g}", n.text, events.text, fmt_hr_ci(r.hr, r.lower, r.upper), fmt_p(r.p)))
+                 for r, (n, events) in zip(rows, shown))
+    notes = ((suppression_note(min_cell),) if any(v.hidden for pair in shown for v in pair) else ()) + \
+        ((source_note,) if source_note else ())
+    return report_table("Landmark series", TableModel(
         columns=(Column("landmark", "Landmark, months after HCT"), Column("n", "Patients at risk"),
                  Column("events", "Events"), Column("hr", effect), Column("p", "p")),
         rows=rows,
         title=title,
         footnotes=(Footnote("Patients still under observation at the landmark; follow-up measured from it.",
                             columns=("n",)),),
-        notes=(source_note,) if source_note else (),
+        notes=notes,
     ))

@@ -14,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import pandas as pd
+
+from analysis.present.style import INDENT
+
 __all__ = ["Align", "Column", "Footnote", "Marks", "Row", "Spanner", "TableModel", "footnote_mark"]
 
 Align = Literal["left", "center", "right"]
@@ -141,6 +145,17 @@ class TableModel:
     @property
     def grouped(self) -> bool:
         return any(r.group for r in self.rows)
+
+    def frame(self) -> pd.DataFrame:
+        """The table's text as a DataFrame (the stub's column first; row labels indented with em
+        spaces), as great_tables draws it and as the page's source data records it."""
+        label_key = self.stub.key if self.stub is not None else self.keys[0]
+        data: dict[str, list[str]] = {}
+        if self.stub is not None:
+            data[label_key] = [INDENT * r.indent + r.label for r in self.rows]
+        for j, key in enumerate(self.keys):
+            data[key] = [INDENT * r.indent + r.cells[j] if key == label_key else r.cells[j] for r in self.rows]
+        return pd.DataFrame(data, columns=list(data))
 
     def marks(self) -> Marks:
         """Footnote marks numbered in reading order, as great_tables numbers them.

@@ -19,7 +19,7 @@ from analysis.present.model_rows import model_rows, row_entry
 from analysis.present.numbers import fmt_hr_ci, fmt_p
 from analysis.present.prose import count_note, method_note, ph_footnote
 from analysis.present.style import DASH
-from analysis.present.tables.display import ReportTable
+from analysis.present.tables.display import ReportTable, report_table
 from analysis.present.tables.model import Column, Footnote, Row, Spanner, TableModel
 
 __all__ = ["REFERENCE_TEXT", "model_table"]
@@ -93,7 +93,7 @@ def model_table(
         notes.append(f"{DASH}: not in this model.")
     if source_note:
         notes.append(source_note)
-    return ReportTable(TableModel(
+    return report_table("Model", TableModel(
         columns=tuple(Column(key, label) for hr_col, p_col in zip(hr_cols, p_cols)
                       for key, label in ((hr_col, "HR (95% CI)"), (p_col, "p"))),
         rows=tuple(table_rows),

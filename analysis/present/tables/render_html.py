@@ -7,10 +7,8 @@ normal but Quarto's Typst CSS filter rejects with a warning).
 """
 from __future__ import annotations
 
-import pandas as pd
 from great_tables import GT, loc, style
 
-from analysis.present.style import INDENT
 from analysis.present.tables.model import TableModel
 
 __all__ = ["to_gt"]
@@ -18,27 +16,15 @@ __all__ = ["to_gt"]
 _BOLD = style.text(weight="bold")
 
 
-def _label_text(text: str, indent: int) -> str:
-    return INDENT * indent + text
-
-
 def to_gt(model: TableModel) -> GT:
     """The great_tables `GT` of a table model."""
-    data: dict[str, list[str]] = {}
     stub = model.stub
     label_key = stub.key if stub is not None else model.keys[0]
-    if stub is not None:
-        data[stub.key] = [_label_text(r.label, r.indent) for r in model.rows]
-    for j, column in enumerate(model.columns):
-        values = [r.cells[j] for r in model.rows]
-        if stub is None and j == 0:
-            values = [_label_text(text, r.indent) for text, r in zip(values, model.rows)]
-        data[column.key] = values
+    frame = model.frame()
     group_key = None
     if model.grouped:
         group_key = "\x00group"  # a name no column of the report uses
-        data[group_key] = [r.group or "" for r in model.rows]
-    frame = pd.DataFrame(data, columns=list(data))
+        frame[group_key] = [r.group or "" for r in model.rows]
 
     gt = GT(frame, rowname_col=stub.key if stub is not None else None, groupname_col=group_key)
     gt = gt.tab_options(heading_title_font_weight="normal", heading_subtitle_font_weight="normal",

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.numbers import fmt_est_ci, fmt_p, horizon_adjective
-from analysis.present.privacy import suppress_count
-from analysis.present.tables.display import ReportTable
+from analysis.present.privacy import result_sizes, suppression_note
+from analysis.present.tables.display import ReportTable, report_table
 from analysis.present.tables.model import Column, Footnote, Row, TableModel
 
 __all__ = ["univariable_table"]
@@ -53,7 +53,7 @@ def univariable_table(
         raise ValueError("univariable_table needs at least one factor")
     endpoints = (("os", "OS", os_at), ("relapse", "relapse", incidence_at), ("nrm", "NRM", incidence_at))
     keys = ["n", "os", "os_p", "relapse", "relapse_p", "nrm", "nrm_p"]
-    rows, any_missing = [], False
+    rows, any_missing, any_hidden = [], False, False
     for factor in factors:
         heading = {"n": ""}
         for key, _, _ in endpoints:
@@ -61,8 +61,9 @@ def univariable_table(
             heading[key] = ""
             heading[f"{key}_p"] = fmt_p(result.test.p) if result.test is not None else ""
         rows.append(Row(factor.title, tuple(heading[k] for k in keys), kind="heading"))
-        for curve in factor.os.curves:
-            row = {"n": suppress_count(curve.n, min_cell)}
+        for curve, size in zip(factor.os.curves, result_sizes(factor.os, min_cell=min_cell)):
+            row = {"n": size.text}
+            any_hidden |= size.hidden
             for key, _, at in endpoints:
                 result = getattr(factor, key)
                 try:
@@ -87,9 +88,11 @@ def univariable_table(
     notes = []
     if any_missing:
         notes.append("NA: the time lies beyond the last follow-up of the group.")
+    if any_hidden:
+        notes.append(suppression_note(min_cell))
     if source_note:
         notes.append(source_note)
-    return ReportTable(TableModel(
+    return report_table("Univariable analyses", TableModel(
         columns=tuple(Column(k, col_labels[k]) for k in keys),
         rows=tuple(rows),
         stub=Column("label", stubhead, align="left", wraps=True),
