@@ -79,7 +79,7 @@ import pandas as pd
 
 from analysis.stats.checks import (as_events, as_times, competing_risks_outcome, covariate_matrix, one_dimensional,
                                    reject_missing)
-from analysis.stats.core import frozen_array, merge_near_ties, norm_sf, unique_inverse
+from analysis.stats.core import frozen_array, merge_near_ties, norm_sf, stable_order, unique_inverse
 from analysis.stats.cox import CoxResult, cox_model
 from analysis.stats.results import PointEstimate
 
@@ -315,10 +315,15 @@ def _check_design(x: np.ndarray, names: tuple[str, ...], group_name: str) -> Non
                          "analysed: they cannot be adjusted for; drop them")
     scale = np.sqrt((centred**2).sum(axis=0))
     scaled = centred / scale
+    tolerance = 1e-9 * np.sqrt(x.shape[0])
+    # independent columns are independent in every subset (no singular value of a subset is below
+    # the smallest of the whole): look for the culprit column by column only when they are not
+    if np.linalg.matrix_rank(scaled, tol=tolerance) == x.shape[1]:
+        return
     kept: list[int] = []
     for j in range(x.shape[1]):
         trial = scaled[:, kept + [j]]
-        if np.linalg.matrix_rank(trial, tol=1e-9 * np.sqrt(x.shape[0])) < len(kept) + 1:
+        if np.linalg.matrix_rank(trial, tol=tolerance) < len(kept) + 1:
             partners = [names[i] for i in kept]
             with_group = any(p.startswith(f"{group_name}[") for p in partners)
             raise ValueError(
@@ -377,8 +382,9 @@ class _CauseModel:
     the grid, and the coefficients' influence function (over the whole follow-up).
     """
 
-    def __init__(self, time, event, x, names, ties, grid):
+    def __init__(self, timeline: "_Timeline", event, x, names, ties, grid):
         q = x.shape[1]
+        time = timeline.time
         self.fit = cox_model(time, event, x, ties=ties, names=names) if q else None
         if self.fit is not None and self.fit.warnings:
             raise ValueError(f"the Cox model does not estimate finite effects ({'; '.join(self.fit.warnings)}): "
@@ -391,10 +397,10 @@ class _CauseModel:
         xc = x - self.means
         self.risk = risk = np.exp(xc @ self.beta)
         dead = event == 1
-        sums = _RiskSets(time, risk, xc)
+        sums = _RiskSets(timeline, risk, xc)
 
         s0, mean_x = sums.at(grid)
-        self.at_grid = np.searchsorted(grid, time, side="right")  # grid times <= T_i
+        self.at_grid = timeline.at_grid
         last = np.maximum(self.at_grid - 1, 0)
         self.event_on_grid = dead & (self.at_grid > 0) & (grid[last] == time if grid.size else False)
         on = self.at_grid[self.event_on_grid] - 1
@@ -404,18 +410,34 @@ class _CauseModel:
         self.cumhazard = np.cumsum(self.hazard)
         self.s0 = np.where(s0 > 0, s0, np.inf)  # grid times after everyone left carry no weight
         self.mean_x = mean_x
-        self.if_beta = sums.score_residuals(time, dead) @ variance
+        self.if_beta = sums.score_residuals(timeline, dead) @ variance
+
+
+class _Timeline:
+    """The patients' times arranged once for every model of a standardisation: their distinct values,
+    each patient's among them, the stable order by time and the grid times <= each T_i."""
+
+    def __init__(self, time: np.ndarray, grid: np.ndarray):
+        self.time = time
+        self.distinct, self.index = unique_inverse(time)
+        self.order = stable_order(time, self.index)
+        self.sorted_time = time[self.order]
+        self.at_grid = np.searchsorted(grid, self.distinct, side="right")[self.index]
+
+    def count_before(self, times: np.ndarray) -> np.ndarray:
+        """Per patient: how many of the sorted `times` are <= T_i."""
+        return np.searchsorted(times, self.distinct, side="right")[self.index]
+
 
 class _RiskSets:
     """Breslow risk-set sums ``S0(t) = sum_{T_j >= t} r_j`` and means ``E(t) = S1(t) / S0(t)``."""
 
-    def __init__(self, time, risk, xc):
-        order = np.argsort(time, kind="stable")
-        self.sorted_time = time[order]
-        weights = np.column_stack([risk, risk[:, None] * xc])[order]
+    def __init__(self, timeline: _Timeline, risk, xc):
+        self.sorted_time = timeline.sorted_time
+        weights = np.column_stack([risk, risk[:, None] * xc])[timeline.order]
         reverse = np.cumsum(weights[::-1], axis=0)[::-1]
         self.reverse = np.vstack([reverse, np.zeros((1, weights.shape[1]))])
-        self.time, self.risk, self.xc = time, risk, xc
+        self.risk, self.xc = risk, xc
 
     def at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         sums = self.reverse[np.searchsorted(self.sorted_time, times, side="left")]
@@ -424,17 +446,17 @@ class _RiskSets:
             mean_x = np.where(s0[:, None] > 0, sums[:, 1:] / s0[:, None], 0.0)
         return s0, mean_x
 
-    def score_residuals(self, time, dead) -> np.ndarray:
+    def score_residuals(self, timeline: _Timeline, dead) -> np.ndarray:
         """riskRegression's score residuals: each distinct event time enters the compensator once.
 
         ``U_i = delta_i (x_i - E(T_i)) - r_i sum_{t_k <= T_i} (x_i - E(t_k)) / S0(t_k)`` over the
         distinct event times t_k (coxph's residuals weight each t_k by its number of events).
         """
-        event_times = np.unique(time[dead])
+        event_times = np.unique(timeline.time[dead])
         s0, mean_x = self.at(event_times)
         cum_inv = _prefix(1.0 / s0)
         cum_mean = _prefix(mean_x / s0[:, None])
-        k = np.searchsorted(event_times, time, side="right")
+        k = timeline.count_before(event_times)
         own_mean = mean_x[np.maximum(k - 1, 0)]
         score = np.where(dead[:, None], self.xc - own_mean, 0.0)
         return score - self.risk[:, None] * (self.xc * cum_inv[k][:, None] - cum_mean[k])
@@ -852,7 +874,8 @@ def _grid(time: np.ndarray, event_mask: np.ndarray, eval_times: np.ndarray) -> n
 
 
 def _models(time, causes, design, names, ties, grid):
-    return tuple(_CauseModel(time, event, design, names, ties, grid) for event in causes)
+    timeline = _Timeline(time, grid)
+    return tuple(_CauseModel(timeline, event, design, names, ties, grid) for event in causes)
 
 
 def _check_ties(ties: str) -> None:

@@ -33,6 +33,8 @@ memory after an O(n log n) sort.
 """
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -184,12 +186,96 @@ def _cholesky2_rank(imat: np.ndarray, toler: float = _TOLER_CHOL) -> np.ndarray:
 # -------------------------------------------------------- the sorted problem
 
 
+class _RiskSetLayout:
+    """Which rows are at risk at which death groups: everything of a Cox model that does not depend on
+    its covariates, found once for every model fitted to the same (start, stop, event, strata, ties).
+
+    Death groups are the distinct (stratum, death time) pairs in ascending order; row i is at risk
+    for groups first[i] <= g < last[i] (death times in (start, stop] of its stratum). The sums over
+    risk sets bin every row at the last group it is at risk for (`enter_index`; rows never at risk go
+    to an extra bin, dropped) and, for counting-process rows, before the first (`leave_index`).
+    """
+
+    def __init__(self, start, stop, event, strata_codes, ties):
+        n = stop.size
+        s = strata_codes.astype(np.int64)
+        if start is None:
+            times, stop_index = unique_inverse(stop)
+        else:
+            times, both = unique_inverse(np.concatenate([start, stop]))
+            start_index, stop_index = both[:n], both[n:]
+        k = times.size
+        key_stop = s * k + stop_index
+        self.dead = np.flatnonzero(event == 1)
+        dkeys, dead_group = unique_inverse(key_stop[self.dead])
+        self.dead_group = dead_group.astype(np.int64)
+        self.n_groups = g = dkeys.size
+        self.group_stratum = dkeys // k
+        self.group_time = times[dkeys % k]
+        self.d = np.bincount(self.dead_group, minlength=g)
+
+        # searched once per distinct key (a few thousand death days), not once per row
+        distinct, which = unique_inverse(key_stop)
+        last = np.searchsorted(dkeys, distinct, side="right")[which]
+        if start is None:
+            first = np.searchsorted(dkeys, np.arange(int(s.max()) + 1) * k, side="left")[s]
+        else:
+            distinct, which = unique_inverse(s * k + start_index)
+            first = np.searchsorted(dkeys, distinct, side="right")[which]
+        at_risk = first < last
+        self.first = np.where(at_risk, first, 0)
+        self.last = np.where(at_risk, last, 0)
+        # a row enters the reverse sums at the last group it is at risk for and leaves them before its
+        # first (rows at risk from group 0 never leave); others go to bin g, which is dropped
+        self.enter_index = np.where(at_risk, self.last - 1, g)
+        leaves = at_risk & (self.first > 0)
+        self.leave_index = np.where(leaves, self.first - 1, g) if leaves.any() else None
+        self.dead_index = np.full(n, g, dtype=np.int64)
+        self.dead_index[self.dead] = self.dead_group
+
+        # Efron: each tied group of d deaths becomes d terms with fractions j/d (j = 0..d-1) of the
+        # deaths' risk taken out; Breslow: one term per group weighted by d.
+        if ties == "efron":
+            self.e_group = np.repeat(np.arange(g), self.d)
+            offset = np.repeat(np.cumsum(self.d) - self.d, self.d)
+            self.e_frac = (np.arange(self.e_group.size) - offset) / self.d[self.e_group]
+            self.e_weight = np.ones(self.e_group.size)
+        else:
+            self.e_group = np.arange(g)
+            self.e_frac = np.zeros(g)
+            self.e_weight = self.d.astype(float)
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+
+
+# The layouts of the last few models: a report fits many models to the same few endpoints.
+_LAYOUTS: "OrderedDict[bytes, _RiskSetLayout]" = OrderedDict()
+_LAYOUTS_KEPT = 4
+
+
+def _layout(start, stop, event, strata_codes, ties) -> _RiskSetLayout:
+    """The risk-set layout of (start, stop, event, strata, ties), reused when the same data come again."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"{ties} {stop.size} {start is None}".encode())
+    for part in (stop, event, strata_codes) if start is None else (start, stop, event, strata_codes):
+        digest.update(np.ascontiguousarray(part).view(np.uint8))
+    key = digest.digest()
+    layout = _LAYOUTS.pop(key, None)
+    if layout is None:
+        layout = _RiskSetLayout(start, stop, event, strata_codes, ties)
+    _LAYOUTS[key] = layout
+    while len(_LAYOUTS) > _LAYOUTS_KEPT:
+        _LAYOUTS.popitem(last=False)
+    return layout
+
+
 class CoxDesign:
     """Covariates and risk sets of one Cox model, arranged once for all iterations.
 
-    Death groups are the distinct (stratum, death time) pairs in ascending
-    order; row i is at risk for groups first[i] <= g < last[i] (death times in
-    (start, stop] of its stratum).
+    The risk sets are a `_RiskSetLayout` (its attributes are read through the design): death groups
+    are the distinct (stratum, death time) pairs in ascending order; row i is at risk for groups
+    first[i] <= g < last[i] (death times in (start, stop] of its stratum).
     """
 
     def __init__(self, start, stop, event, x, strata_codes, ties):
@@ -202,73 +288,37 @@ class CoxDesign:
         self.xc = x - self.means
         self.strata = strata_codes
         self.n_strata = int(strata_codes.max()) + 1
+        self.layout = _layout(start, stop, event, strata_codes, ties)
+        # constant over the iterations: each column contiguous (for bincount), the deaths' rows
+        self._columns = np.asfortranarray(self.xc)
+        self._dead_x = self.xc[self.layout.dead]
+        self._dead_x_sum = self._dead_x.sum(axis=0)
 
-        times = np.unique(stop if start is None else np.concatenate([start, stop]))
-        k = times.size
-        s = strata_codes.astype(np.int64)
-        key_stop = s * k + np.searchsorted(times, stop)
-        self.dead = np.flatnonzero(event == 1)
-        dkeys, dead_group = unique_inverse(key_stop[self.dead])
-        self.dead_group = dead_group.astype(np.int64)
-        self.n_groups = g = dkeys.size
-        self.group_stratum = dkeys // k
-        self.group_time = times[dkeys % k]
-        self.d = np.bincount(self.dead_group, minlength=g)
-
-        self.last = np.searchsorted(dkeys, key_stop, side="right")
-        if start is None:
-            self.first = np.searchsorted(dkeys, s * k, side="left")
-        else:
-            self.first = np.searchsorted(dkeys, s * k + np.searchsorted(times, start), side="right")
-        at_risk = self.first < self.last
-        self.first = np.where(at_risk, self.first, 0)
-        self.last = np.where(at_risk, self.last, 0)
-        # a row enters the reverse sums at the last group it is at risk for and
-        # leaves them before its first (rows at risk from group 0 never leave)
-        self._enter_rows = np.flatnonzero(at_risk)
-        self._enter_at = self.last[self._enter_rows] - 1
-        self._leave_rows = np.flatnonzero(at_risk & (self.first > 0))
-        self._leave_at = self.first[self._leave_rows] - 1
-
-        # Efron: each tied group of d deaths becomes d terms with fractions
-        # j/d (j = 0..d-1) of the deaths' risk taken out; Breslow: one term
-        # per group weighted by d.
-        if ties == "efron":
-            self.e_group = np.repeat(np.arange(g), self.d)
-            offset = np.repeat(np.cumsum(self.d) - self.d, self.d)
-            self.e_frac = (np.arange(self.e_group.size) - offset) / self.d[self.e_group]
-            self.e_weight = np.ones(self.e_group.size)
-        else:
-            self.e_group = np.arange(g)
-            self.e_frac = np.zeros(g)
-            self.e_weight = self.d.astype(float)
+    def __getattr__(self, name):
+        # dead, dead_group, n_groups, group_stratum, group_time, d, first, last, e_group, e_frac, e_weight
+        if name == "layout":
+            raise AttributeError(name)
+        return getattr(self.layout, name)
 
     # -- sums over risk sets -------------------------------------------------
 
-    def _reverse_cumsum(self, rows: np.ndarray, index: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """out[g] = sum of values[rows] whose index >= g."""
-        g = self.n_groups
-        v = values[rows]
-        if v.ndim == 1:
-            binned = np.bincount(index, weights=v, minlength=g)
-        else:
-            binned = np.column_stack([np.bincount(index, weights=v[:, j], minlength=g) for j in range(v.shape[1])])
+    def _binned(self, index: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per death group, the sum of `values` (n,) over the rows whose `index` is that group; in
+        row order, so the sums equal those over the selected rows alone bit for bit."""
+        return np.bincount(index, weights=values, minlength=self.n_groups + 1)[:-1]
+
+    def _reverse_cumsum(self, binned: np.ndarray) -> np.ndarray:
         return np.cumsum(binned[::-1], axis=0)[::-1]
 
     def risk_sums(self, values: np.ndarray) -> np.ndarray:
-        """Per death group: the sum of `values` over the rows at risk."""
-        out = self._reverse_cumsum(self._enter_rows, self._enter_at, values)
-        if self._leave_rows.size:
-            out = out - self._reverse_cumsum(self._leave_rows, self._leave_at, values)
+        """Per death group: the sum of `values` (n,) over the rows at risk."""
+        out = self._reverse_cumsum(self._binned(self.enter_index, values))
+        if self.leave_index is not None:
+            out = out - self._reverse_cumsum(self._binned(self.leave_index, values))
         return out
 
     def dead_sums(self, values: np.ndarray) -> np.ndarray:
-        g = self.n_groups
-        v = values[self.dead]
-        if v.ndim == 1:
-            return np.bincount(self.dead_group, weights=v, minlength=g)
-        return np.column_stack([np.bincount(self.dead_group, weights=v[:, j], minlength=g)
-                                for j in range(v.shape[1])])
+        return self._binned(self.dead_index, values)
 
     def row_sums_of(self, per_group: np.ndarray) -> np.ndarray:
         """Per row: the sum of `per_group` over the death groups the row is at risk for."""
@@ -289,30 +339,35 @@ class CoxDesign:
         top = float(eta.max())
         shift = top if top > 500 else 0.0  # keep exp() finite; loglik corrected below
         r = np.exp(eta - shift)
-        rx = r[:, None] * xc
 
         g, f, w = self.e_group, self.e_frac, self.e_weight
         s0, d0 = self.risk_sums(r), self.dead_sums(r)
-        s1, d1 = self.risk_sums(rx), self.dead_sums(rx)
+        s1 = np.empty((self.n_groups, self.p))
+        d1 = np.empty((self.n_groups, self.p))
+        for j in range(self.p):
+            rx = r * self._columns[:, j]
+            s1[:, j], d1[:, j] = self.risk_sums(rx), self.dead_sums(rx)
         den = s0[g] - f * d0[g]
         xbar = (s1[g] - f[:, None] * d1[g]) / den[:, None]
 
         loglik = float(eta[self.dead].sum() - np.sum(w * (np.log(den) + shift)))
-        xd = xc[self.dead]
+        xd = self._dead_x
         rd = r[self.dead]
 
         def blocks(lam_e, lam_dead):
-            u = (xd * lam_dead[:, None]).sum(axis=0) - ((w * lam_e)[:, None] * xbar).sum(axis=0)
-            h0 = np.bincount(g, weights=w * lam_e / den, minlength=self.n_groups)
-            h1 = np.bincount(g, weights=w * lam_e * f / den, minlength=self.n_groups)
+            # (weights of 1, the model's own blocks: the same numbers without multiplying by 1)
+            w_e = w if lam_e is None else w * lam_e
+            dead_sum = self._dead_x_sum if lam_dead is None else (xd * lam_dead[:, None]).sum(axis=0)
+            u = dead_sum - (w_e[:, None] * xbar).sum(axis=0)
+            h0 = np.bincount(g, weights=w_e / den, minlength=self.n_groups)
+            h1 = np.bincount(g, weights=w_e * f / den, minlength=self.n_groups)
             row_w = r * self.row_sums_of(h0)
             info = (xc * row_w[:, None]).T @ xc
             info -= (xd * (rd * h1[self.dead_group])[:, None]).T @ xd
-            info -= (xbar * (w * lam_e)[:, None]).T @ xbar
+            info -= (xbar * w_e[:, None]).T @ xbar
             return u, info
 
-        ones_e = np.ones(g.size)
-        u, info = blocks(ones_e, np.ones(self.dead.size))
+        u, info = blocks(None, None)
         extra = []
         for gw in gweights:
             u2, i12 = blocks(gw[g], gw[self.dead_group])
