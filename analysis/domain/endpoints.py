@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.schema import days_to_months
+from analysis.domain.memo import per_frame
 from analysis.domain.states import Onset, acute_gvhd, chronic_gvhd
 
 __all__ = ["ENDPOINTS", "SECTIONS", "Endpoint", "EndpointData", "available_endpoints", "endpoint_data",
@@ -198,13 +199,25 @@ def section_available(data: pd.DataFrame, section: str) -> bool:
 
 
 def endpoint_data(data: pd.DataFrame, name: str) -> EndpointData:
-    """Derive (time, status) for endpoint `name` from a validated cohort frame."""
+    """Derive (time, status) for endpoint `name` from a validated cohort frame.
+
+    The frame is only read, and must not be modified afterwards: the result is kept for the frame's
+    lifetime and returned again when the same frame asks for the same endpoint.
+    """
     if name not in ENDPOINTS:
         raise KeyError(f"unknown endpoint {name!r}; choose from {', '.join(ENDPOINTS)}")
     endpoint = ENDPOINTS[name]
     missing = [c for c in endpoint.requires if c not in data]
     if missing:
         raise ValueError(f"endpoint {name!r} needs column(s) {', '.join(missing)}")
+    known = per_frame(data)
+    key = ("endpoint", name)
+    if key not in known:
+        known[key] = _derive(data, endpoint)
+    return known[key]
+
+
+def _derive(data: pd.DataFrame, endpoint: Endpoint) -> EndpointData:
 
     excluded = np.zeros(len(data), dtype=bool)
     exclusions = []
@@ -226,11 +239,14 @@ def endpoint_data(data: pd.DataFrame, name: str) -> EndpointData:
     )
     days, status = endpoint.derive(patients)
     time = days_to_months(np.asarray(days, float))
-    time.setflags(write=False)
+    status = np.array(status, dtype=int)
+    included = ~excluded
+    for array in (time, status, included):
+        array.setflags(write=False)
     return EndpointData(
         endpoint=endpoint,
-        included=~excluded,
+        included=included,
         time=time,
-        status=np.asarray(status, dtype=int),
+        status=status,
         exclusions=tuple(exclusions),
     )

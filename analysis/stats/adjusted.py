@@ -359,10 +359,14 @@ def _check_overlap(x_cov: np.ndarray, codes: np.ndarray, levels, fit: CoxResult)
         cols = [c - group_columns for c in columns if c >= group_columns]
         if not cols:
             continue
-        values = x_cov[:, cols]
+        # per level, the smallest and largest value of each of the term's columns
+        low = np.full((len(levels), len(cols)), np.inf)
+        high = np.full((len(levels), len(cols)), -np.inf)
+        for j, c in enumerate(cols):
+            np.minimum.at(low[:, j], codes, x_cov[:, c])
+            np.maximum.at(high[:, j], codes, x_cov[:, c])
         for k, level in enumerate(levels):
-            rows = values[codes == k]
-            if (rows == rows[0]).all():
+            if (low[k] == high[k]).all():
                 raise ValueError(
                     f"covariate {term} takes a single value among the patients of level {level}: their adjusted "
                     f"probability would be predicted for covariate values no {level} patient has (no overlap); "
@@ -392,12 +396,13 @@ class _CauseModel:
         self.grid = grid
         self.beta = np.asarray(self.fit.coef) if q else np.zeros(0)
         variance = np.asarray(self.fit.variance) if q else np.zeros((0, 0))
-        # centred at the means as coxph; every quantity used below is invariant to the centring
+        # centred at the means as coxph (the fit's own centred matrix when there is one); every quantity
+        # used below is invariant to the centring
         self.means = x.mean(axis=0)
-        xc = x - self.means
+        xc = self.fit.design.xc if self.fit is not None else x - self.means
         self.risk = risk = np.exp(xc @ self.beta)
         dead = event == 1
-        sums = _RiskSets(timeline, risk, xc)
+        sums = _RiskSets(timeline, risk, xc, self.fit.design.column if self.fit is not None else None)
 
         s0, mean_x = sums.at(grid)
         self.at_grid = timeline.at_grid
@@ -432,18 +437,30 @@ class _Timeline:
 class _RiskSets:
     """Breslow risk-set sums ``S0(t) = sum_{T_j >= t} r_j`` and means ``E(t) = S1(t) / S0(t)``."""
 
-    def __init__(self, timeline: _Timeline, risk, xc):
-        self.sorted_time = timeline.sorted_time
-        weights = np.column_stack([risk, risk[:, None] * xc])[timeline.order]
-        reverse = np.cumsum(weights[::-1], axis=0)[::-1]
-        self.reverse = np.vstack([reverse, np.zeros((1, weights.shape[1]))])
+    def __init__(self, timeline: _Timeline, risk, xc, column=None):
+        """`column(j)`: xc[:, j] as a contiguous array, when the caller has one."""
+        n, q = xc.shape
+        self.timeline = timeline
+        # S0 as the sum from the last patient in time order backwards (the baseline hazard, and so the
+        # estimates, rest on it: the order of the sum is coxph's), 0 after the last
+        self.s0_from = np.empty(n + 1)
+        self.s0_from[n] = 0.0
+        np.cumsum(risk[timeline.order][::-1], out=self.s0_from[n - 1::-1] if n else self.s0_from[:0])
+        # S1 (for the influence functions only) summed per distinct time, then backwards over them
+        size = timeline.distinct.size
+        per_time = np.empty((size + 1, q))
+        per_time[size] = 0.0
+        for j in range(q):
+            values = risk * (xc[:, j] if column is None else column(j))
+            per_time[:size, j] = np.bincount(timeline.index, weights=values, minlength=size)
+        self.s1_from = np.cumsum(per_time[::-1], axis=0)[::-1]
         self.risk, self.xc = risk, xc
 
     def at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        sums = self.reverse[np.searchsorted(self.sorted_time, times, side="left")]
-        s0 = sums[:, 0]
+        s0 = self.s0_from[np.searchsorted(self.timeline.sorted_time, times, side="left")]
+        s1 = self.s1_from[np.searchsorted(self.timeline.distinct, times, side="left")]
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean_x = np.where(s0[:, None] > 0, sums[:, 1:] / s0[:, None], 0.0)
+            mean_x = np.where(s0[:, None] > 0, s1 / s0[:, None], 0.0)
         return s0, mean_x
 
     def score_residuals(self, timeline: _Timeline, dead) -> np.ndarray:
@@ -457,9 +474,13 @@ class _RiskSets:
         cum_inv = _prefix(1.0 / s0)
         cum_mean = _prefix(mean_x / s0[:, None])
         k = timeline.count_before(event_times)
-        own_mean = mean_x[np.maximum(k - 1, 0)]
-        score = np.where(dead[:, None], self.xc - own_mean, 0.0)
-        return score - self.risk[:, None] * (self.xc * cum_inv[k][:, None] - cum_mean[k])
+        # delta_i (x_i - E(T_i)) - r_i (x_i sum 1 / S0 - sum E / S0), with as few n x q arrays as possible
+        score = self.xc * cum_inv[k][:, None]
+        score -= cum_mean[k]
+        score *= -self.risk[:, None]
+        died = np.flatnonzero(dead)
+        score[died] += self.xc[died] - mean_x[k[died] - 1]
+        return score
 
 
 def _prefix(values: np.ndarray) -> np.ndarray:
@@ -640,7 +661,7 @@ class _InfluenceSums:
 
     def __init__(self, models, level_omegas, inverse, counts, thresholds):
         self.models = models
-        self.inverse, self.counts = inverse, counts
+        self.counts = counts
         self.at_grid = models[0].at_grid  # the same grid for every model
         # per model, the hazard weights omega of every level (the weight 1 shared): their prefix sums
         # at the grid times, sum_{s <= k} omega dLambda0 / S0 and sum_{s <= k} omega E dLambda0
@@ -657,6 +678,8 @@ class _InfluenceSums:
         self.at_risk = [np.column_stack([_prefix(w * m.hazard / m.s0) for w in ws]) for m, ws in zip(models, self.omegas)]
         self.drift = [np.stack([_prefix(w[:, None] * m.mean_x * m.hazard[:, None]) for w in ws], axis=1)
                       for m, ws in zip(models, self.omegas)]  # (grid + 1, weights, q)
+        # the event's own jump, omega(T_i) / S0(T_i), per grid time
+        self.jumps = [np.column_stack(ws) / m.s0[:, None] for m, ws in zip(models, self.omegas)]
         self.q = [m.if_beta.shape[1] for m in models]
         self.f_common = sum(self.q) + len(models)
         self.f_done = sum(1 + 2 * len(ws) for ws in self.omegas)
@@ -664,44 +687,50 @@ class _InfluenceSums:
         common = np.column_stack([m.if_beta for m in models] + [m.risk for m in models])
         self.common_rows = _row_sums(common, inverse, counts.size)
         self.common_gram = common.T @ common
-        self.common = common
-        # the patients in the order in which their follow-up ends among the evaluation times, by row
+        # the patients in the order in which their follow-up ends among the evaluation times, by row;
+        # what `_advance` reads of them is arranged in that order once, so each threshold's is a slice
         self.thresholds = thresholds
         ends = np.searchsorted(thresholds, self.at_grid, side="left")  # first threshold >= K_i
-        order = np.lexsort((inverse, ends))
-        self.order = order[ends[order] < thresholds.size]  # the others never end within the times
-        self.bounds = np.searchsorted(ends[self.order], np.arange(thresholds.size + 1), side="left")
+        order = stable_order(ends * counts.size + inverse)
+        order = order[ends[order] < thresholds.size]  # the others never end within the times
+        self.bounds = np.searchsorted(ends[order], np.arange(thresholds.size + 1), side="left")
+        self.common = common[order]
+        self.rows = inverse[order]
+        self.at_grid = self.at_grid[order]
+        self.risks = [m.risk[order] for m in models]
+        self.events = [m.event_on_grid[order] for m in models]
+        del common
         self.done = 0  # thresholds whose patients are accumulated
         self.done_rows = np.zeros((counts.size, self.f_done))
         self.done_cross = np.zeros((self.f_common, self.f_done))
         self.done_gram = np.zeros((self.f_done, self.f_done))
 
-    def _done_features(self, patients: np.ndarray) -> np.ndarray:
-        """D_i of `patients`: per model r_i, r_i sum_{s <= T_i} omega dLambda0 / S0, delta_i omega(T_i) / S0(T_i)."""
+    def _done_features(self, patients: slice) -> np.ndarray:
+        """D_i of `patients` (a slice of the ordered patients): per model r_i, r_i sum_{s <= T_i} omega
+        dLambda0 / S0, delta_i omega(T_i) / S0(T_i)."""
         k = self.at_grid[patients]
         last = np.maximum(k - 1, 0)
         columns = []
-        for m, model in enumerate(self.models):
-            risk = model.risk[patients]
-            weights = np.column_stack(self.omegas[m])
-            if weights.shape[0]:
-                jump = np.where(model.event_on_grid[patients, None], weights[last] / model.s0[last, None], 0.0)
+        for m in range(len(self.models)):
+            risk = self.risks[m][patients]
+            if self.jumps[m].shape[0]:
+                jump = np.where(self.events[m][patients, None], self.jumps[m][last], 0.0)
             else:  # no grid time: no event counts
-                jump = np.zeros((patients.size, weights.shape[1]))
+                jump = np.zeros((k.size, self.jumps[m].shape[1]))
             columns += [risk[:, None], risk[:, None] * self.at_risk[m][k], jump]
         return np.hstack(columns)
 
     def _advance(self, threshold: int) -> None:
         """Accumulate the patients whose follow-up ends by the threshold-th evaluation grid position."""
         while self.done <= threshold:
-            patients = self.order[self.bounds[self.done]:self.bounds[self.done + 1]]
+            patients = slice(self.bounds[self.done], self.bounds[self.done + 1])
             self.done += 1
-            if patients.size == 0:
+            if patients.start == patients.stop:
                 continue
             features = self._done_features(patients)
             self.done_cross += self.common[patients].T @ features
             self.done_gram += features.T @ features
-            rows = self.inverse[patients]  # sorted: the patients are ordered by row within a threshold
+            rows = self.rows[patients]  # sorted: the patients are ordered by row within a threshold
             starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
             self.done_rows[rows[starts]] += np.add.reduceat(features, starts, axis=0)
 

@@ -294,6 +294,10 @@ class CoxDesign:
         self._dead_x = self.xc[self.layout.dead]
         self._dead_x_sum = self._dead_x.sum(axis=0)
 
+    def column(self, j: int) -> np.ndarray:
+        """The centred covariate column j, contiguous."""
+        return self._columns[:, j]
+
     def __getattr__(self, name):
         # dead, dead_group, n_groups, group_stratum, group_time, d, first, last, e_group, e_frac, e_weight
         if name == "layout":

@@ -173,14 +173,11 @@ class _Network:
         self.work = 0
         self.powers = (self.n + 1) ** np.arange(self.nro, dtype=np.int64)
         self.stage_lf = [float(self.lf[self.m[k:]].sum()) for k in range(self.nco)]
-        # per stage: bounds for splitting one node entry over the remaining stages
-        values = np.arange(self.n + 1, dtype=np.int64)
-        self._entry_min = [
-            _even_min_over(values, self.m[k:], self.lf) for k in range(self.nco)
-        ]
-        self._entry_max = [
-            _greedy_max_over(values, self.m[k:], self.lf) for k in range(self.nco)
-        ]
+        # per stage: bounds for splitting one node entry over the remaining stages, for the entries
+        # 0..n met so far (computed when first met: a registry's n is large, its nodes' entries few)
+        self._entry_min = [np.zeros(self.n + 1) for _ in range(self.nco)]
+        self._entry_max = [np.zeros(self.n + 1) for _ in range(self.nco)]
+        self._entry_known = [np.zeros(self.n + 1, dtype=bool) for _ in range(self.nco)]
 
     def _decode(self, keys: np.ndarray) -> np.ndarray:
         return (keys[:, None] // self.powers[None, :]) % (self.n + 1)
@@ -200,6 +197,7 @@ class _Network:
         """
         lf = self.lf
         remaining = self.m[k:]
+        self._learn_entries(k, u)
         min_sum = np.maximum(
             sum(_even_min(mk, u, lf) for mk in remaining),
             self._entry_min[k][u].sum(axis=1),
@@ -212,6 +210,16 @@ class _Network:
         longest = np.minimum(self.stage_lf[k] - min_sum, total)
         shortest = self.stage_lf[k] - max_sum
         return longest, shortest, total
+
+    def _learn_entries(self, k: int, u: np.ndarray) -> None:
+        """Bounds of splitting each entry of u over the stages from k (each value computed on its own,
+        so computing only the values met gives the same numbers as computing all 0..n)."""
+        values = np.unique(u)
+        new = values[~self._entry_known[k][values]]
+        if new.size:
+            self._entry_min[k][new] = _even_min_over(new, self.m[k:], self.lf)
+            self._entry_max[k][new] = _greedy_max_over(new, self.m[k:], self.lf)
+            self._entry_known[k][new] = True
 
     def _charge(self, amount: int) -> None:
         self.work += amount
