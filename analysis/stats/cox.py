@@ -34,6 +34,7 @@ memory after an O(n log n) sort.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -249,6 +250,10 @@ class _RiskSetLayout:
                 value.setflags(write=False)
 
 
+# The sums of the last `CoxDesign.derivatives` call: (the design, beta, the sums). cox.zph asks for the
+# derivatives at the estimate the fit has just computed them at.
+_RECENT: list = [None]
+
 # The layouts of the last few models: a report fits many models to the same few endpoints.
 _LAYOUTS: "OrderedDict[bytes, _RiskSetLayout]" = OrderedDict()
 _LAYOUTS_KEPT = 4
@@ -289,18 +294,28 @@ class CoxDesign:
         self.strata = strata_codes
         self.n_strata = int(strata_codes.max()) + 1
         self.layout = _layout(start, stop, event, strata_codes, ties)
-        # constant over the iterations: each column contiguous (for bincount), the deaths' rows
-        self._columns = np.asfortranarray(self.xc)
-        self._dead_x = self.xc[self.layout.dead]
-        self._dead_x_sum = self._dead_x.sum(axis=0)
+        self._arrays = None  # see `_work`
+
+    def _work(self):
+        """What every iteration reads and does not change: each centred column contiguous (for
+        bincount), the deaths' rows, their sum and their columns. Made when first needed and dropped
+        by `release` (a fitted model keeps only its data)."""
+        if self._arrays is None:
+            dead_x = self.xc[self.layout.dead]
+            self._arrays = (np.asfortranarray(self.xc), dead_x, dead_x.sum(axis=0), np.asfortranarray(dead_x))
+        return self._arrays
+
+    def release(self) -> None:
+        """Drop the iterations' working arrays (`derivatives` makes them again if called)."""
+        self._arrays = None
 
     def column(self, j: int) -> np.ndarray:
         """The centred covariate column j, contiguous."""
-        return self._columns[:, j]
+        return self._work()[0][:, j]
 
     def __getattr__(self, name):
         # dead, dead_group, n_groups, group_stratum, group_time, d, first, last, e_group, e_frac, e_weight
-        if name == "layout":
+        if name in ("layout", "_arrays"):
             raise AttributeError(name)
         return getattr(self.layout, name)
 
@@ -324,6 +339,10 @@ class CoxDesign:
     def dead_sums(self, values: np.ndarray) -> np.ndarray:
         return self._binned(self.dead_index, values)
 
+    def _dead_sums_of(self, dead_values: np.ndarray) -> np.ndarray:
+        """`dead_sums` of values given for the deaths' rows only (in row order: the same sums)."""
+        return np.bincount(self.dead_group, weights=dead_values, minlength=self.n_groups)
+
     def row_sums_of(self, per_group: np.ndarray) -> np.ndarray:
         """Per row: the sum of `per_group` over the death groups the row is at risk for."""
         prefix = np.r_[0.0, np.cumsum(per_group)]
@@ -339,29 +358,35 @@ class CoxDesign:
         the cox.zph score test.
         """
         xc = self.xc
-        eta = xc @ beta
-        top = float(eta.max())
-        shift = top if top > 500 else 0.0  # keep exp() finite; loglik corrected below
-        r = np.exp(eta - shift)
-
         g, f, w = self.e_group, self.e_frac, self.e_weight
-        s0, d0 = self.risk_sums(r), self.dead_sums(r)
-        s1 = np.empty((self.n_groups, self.p))
-        d1 = np.empty((self.n_groups, self.p))
-        for j in range(self.p):
-            rx = r * self._columns[:, j]
-            s1[:, j], d1[:, j] = self.risk_sums(rx), self.dead_sums(rx)
-        den = s0[g] - f * d0[g]
-        xbar = (s1[g] - f[:, None] * d1[g]) / den[:, None]
+        columns, xd, dead_x_sum, dead_columns = self._work()
+        recent = _RECENT[0]
+        if recent is not None and recent[0]() is self and np.array_equal(recent[1], beta):
+            # the same model at the same beta as the last call (cox.zph after the fit): the same sums
+            r, rd, den, xbar, loglik = recent[2]
+        else:
+            eta = xc @ beta
+            top = float(eta.max())
+            shift = top if top > 500 else 0.0  # keep exp() finite; loglik corrected below
+            r = np.exp(eta - shift)
+            rd = r[self.dead]
 
-        loglik = float(eta[self.dead].sum() - np.sum(w * (np.log(den) + shift)))
-        xd = self._dead_x
-        rd = r[self.dead]
+            s0, d0 = self.risk_sums(r), self._dead_sums_of(rd)
+            s1 = np.empty((self.n_groups, self.p))
+            d1 = np.empty((self.n_groups, self.p))
+            for j in range(self.p):
+                s1[:, j] = self.risk_sums(r * columns[:, j])
+                d1[:, j] = self._dead_sums_of(rd * dead_columns[:, j])
+            den = s0[g] - f * d0[g]
+            xbar = (s1[g] - f[:, None] * d1[g]) / den[:, None]
+
+            loglik = float(eta[self.dead].sum() - np.sum(w * (np.log(den) + shift)))
+            _RECENT[0] = (weakref.ref(self), np.array(beta, dtype=float), (r, rd, den, xbar, loglik))
 
         def blocks(lam_e, lam_dead):
             # (weights of 1, the model's own blocks: the same numbers without multiplying by 1)
             w_e = w if lam_e is None else w * lam_e
-            dead_sum = self._dead_x_sum if lam_dead is None else (xd * lam_dead[:, None]).sum(axis=0)
+            dead_sum = dead_x_sum if lam_dead is None else (xd * lam_dead[:, None]).sum(axis=0)
             u = dead_sum - (w_e[:, None] * xbar).sum(axis=0)
             h0 = np.bincount(g, weights=w_e / den, minlength=self.n_groups)
             h1 = np.bincount(g, weights=w_e * f / den, minlength=self.n_groups)
@@ -529,6 +554,7 @@ def cox_model(
     """
     design, names = _prepare(time, event, covariates, start, strata, names, ties)
     fit, singular = _newton(design, int(iter_max), float(eps))
+    design.release()
     if fit is None:
         bad = ", ".join(repr(names[j]) for j in np.flatnonzero(singular))
         raise ValueError(
