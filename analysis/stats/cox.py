@@ -245,6 +245,9 @@ class _RiskSetLayout:
             self.e_group = np.arange(g)
             self.e_frac = np.zeros(g)
             self.e_weight = self.d.astype(float)
+        # terms per group (e_group is np.repeat(arange(g), e_terms)); whether every weight is 1
+        self.e_terms = self.d if ties == "efron" else np.ones(g, dtype=np.int64)
+        self.unit_weights = ties == "efron"
         for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
@@ -377,8 +380,16 @@ class CoxDesign:
             for j in range(self.p):
                 s1[:, j] = self.risk_sums(r * columns[:, j])
                 d1[:, j] = self._dead_sums_of(rd * dead_columns[:, j])
-            den = s0[g] - f * d0[g]
-            xbar = (s1[g] - f[:, None] * d1[g]) / den[:, None]
+            # per Efron term (or Breslow group): the group's sums less the fraction f of its deaths'
+            # (np.repeat is s0[g] etc., e_group being sorted), with as few temporary arrays as possible
+            terms = self.e_terms
+            den = np.repeat(s0, terms) - f * np.repeat(d0, terms)
+            xbar = np.repeat(s1, terms, axis=0)
+            taken = np.repeat(d1, terms, axis=0)
+            taken *= f[:, None]
+            xbar -= taken
+            xbar /= den[:, None]
+            del taken
 
             loglik = float(eta[self.dead].sum() - np.sum(w * (np.log(den) + shift)))
             _RECENT[0] = (weakref.ref(self), np.array(beta, dtype=float), (r, rd, den, xbar, loglik))
@@ -386,13 +397,15 @@ class CoxDesign:
         def blocks(lam_e, lam_dead):
             # (weights of 1, the model's own blocks: the same numbers without multiplying by 1)
             w_e = w if lam_e is None else w * lam_e
+            ones = lam_e is None and self.unit_weights  # (Efron: w_e * xbar is xbar)
             dead_sum = dead_x_sum if lam_dead is None else (xd * lam_dead[:, None]).sum(axis=0)
-            u = dead_sum - (w_e[:, None] * xbar).sum(axis=0)
+            u = dead_sum - (xbar if ones else w_e[:, None] * xbar).sum(axis=0)
             h0 = np.bincount(g, weights=w_e / den, minlength=self.n_groups)
             h1 = np.bincount(g, weights=w_e * f / den, minlength=self.n_groups)
             row_w = r * self.row_sums_of(h0)
             info = (xc * row_w[:, None]).T @ xc
             info -= (xd * (rd * h1[self.dead_group])[:, None]).T @ xd
+            # (not xbar.T @ xbar, which NumPy computes by another BLAS routine, with other rounding)
             info -= (xbar * w_e[:, None]).T @ xbar
             return u, info
 
