@@ -121,6 +121,9 @@ def _compositions(total: int, caps: Sequence[int]) -> np.ndarray:
     """All integer vectors x with sum(x) = total and 0 <= x <= caps, as rows."""
     caps = np.asarray(caps, dtype=np.int64)
     width = len(caps)
+    if width == 2:  # (two-row tables: the first entry runs over a range)
+        first = np.arange(max(0, total - caps[1]), min(caps[0], total) + 1, dtype=np.int64)
+        return np.column_stack([first, total - first])
     tail = np.r_[np.cumsum(caps[::-1])[::-1][1:], 0]  # capacity after coordinate j
     rows = np.zeros((1, 0), dtype=np.int64)
     sums = np.zeros(1, dtype=np.int64)
@@ -184,7 +187,7 @@ class _Network:
 
     def _total(self, u: np.ndarray) -> np.ndarray:
         """log(M!/prod u_i!) for node vectors u (rows): all completions."""
-        return self.lf[u.sum(axis=1)] - self.lf[u].sum(axis=1)
+        return self.lf[u.sum(axis=1)] - _row_sums(self.lf[u])
 
     def bounds(self, k: int, u: np.ndarray):
         """Per node row of u (sorted) at stage k: an upper bound of the longest
@@ -261,9 +264,14 @@ class _Network:
                 # lines of this node (at most C(m + nro - 1, nro - 1)) and the
                 # bounds of their daughters cost work before any path does
                 self._charge(lines * (1 if last_step else self.nco - k))
+                # the paths below are charged before they are computed when their number alone
+                # exceeds the budget (the same outcome, without building millions of lines first)
+                count = _composition_count(self.m[k], u)
+                if self.work + (len(p_past) + count if last_step else len(p_past) * count) > self.max_work:
+                    raise _WorkBudgetExceeded
                 x = _compositions(self.m[k], u)
-                arc = lf[self.m[k]] - lf[x].sum(axis=1)
-                child = np.sort(u[None, :] - x, axis=1)
+                arc = lf[self.m[k]] - _row_sums(lf[x])
+                child = _sorted_rows(u[None, :] - x)
                 if last_step:
                     # One stage left: each line x determines the table.  With
                     # q = arc + completion sorted, the tables counted for a
@@ -310,6 +318,32 @@ class _Network:
         first = np.r_[True, (keys[1:] != keys[:-1]) | (quantized[1:] != quantized[:-1])]
         idx = np.flatnonzero(first)
         return keys[idx], past[idx], np.add.reduceat(freq, idx)
+
+
+def _composition_count(total: int, caps) -> int:
+    """len(_compositions(total, caps)), by inclusion-exclusion over the caps exceeded."""
+    caps = [int(c) for c in caps]
+    width = len(caps)
+    count = 0
+    for chosen in range(1 << width):
+        excess = sum(caps[i] + 1 for i in range(width) if chosen >> i & 1)
+        if excess <= total:
+            sign = -1 if bin(chosen).count("1") % 2 else 1
+            count += sign * math.comb(total - excess + width - 1, width - 1)
+    return count
+
+
+def _row_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)``; for two columns as their sum (the same numbers, without a reduction per row)."""
+    return a[:, 0] + a[:, 1] if a.shape[1] == 2 else a.sum(axis=1)
+
+
+def _sorted_rows(a: np.ndarray) -> np.ndarray:
+    """``np.sort(a, axis=1)``; for two columns as their minimum and maximum (sorting many short rows
+    one by one is slow)."""
+    if a.shape[1] == 2:
+        return np.column_stack([np.minimum(a[:, 0], a[:, 1]), np.maximum(a[:, 0], a[:, 1])])
+    return np.sort(a, axis=1)
 
 
 def _even_min_over(values: np.ndarray, margins: Sequence[int], lf: np.ndarray) -> np.ndarray:
