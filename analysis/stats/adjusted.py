@@ -416,6 +416,8 @@ class _CauseModel:
         self.s0 = np.where(s0 > 0, s0, np.inf)  # grid times after everyone left carry no weight
         self.mean_x = mean_x
         self.if_beta = sums.score_residuals(timeline, dead) @ variance
+        if self.fit is not None:
+            self.fit.design.release()  # (the model keeps its data, not the working arrays)
 
 
 class _Timeline:

@@ -293,11 +293,19 @@ class CoxDesign:
         self.x = x
         self.n, self.p = x.shape
         self.means = x.mean(axis=0)
-        self.xc = x - self.means
+        self._xc = None  # see `xc`
         self.strata = strata_codes
         self.n_strata = int(strata_codes.max()) + 1
         self.layout = _layout(start, stop, event, strata_codes, ties)
         self._arrays = None  # see `_work`
+
+    @property
+    def xc(self) -> np.ndarray:
+        """The covariates centred at their means (as coxph works with them). Kept while the model is
+        fitted or tested, then dropped by `release`: a fitted model keeps only its data."""
+        if self._xc is None:
+            self._xc = self.x - self.means
+        return self._xc
 
     def _work(self):
         """What every iteration reads and does not change: each centred column contiguous (for
@@ -309,7 +317,8 @@ class CoxDesign:
         return self._arrays
 
     def release(self) -> None:
-        """Drop the iterations' working arrays (`derivatives` makes them again if called)."""
+        """Drop the centred covariates and the iterations' working arrays (made again when needed)."""
+        self._xc = None
         self._arrays = None
 
     def column(self, j: int) -> np.ndarray:
@@ -318,7 +327,7 @@ class CoxDesign:
 
     def __getattr__(self, name):
         # dead, dead_group, n_groups, group_stratum, group_time, d, first, last, e_group, e_frac, e_weight
-        if name in ("layout", "_arrays"):
+        if name in ("layout", "_arrays", "_xc"):
             raise AttributeError(name)
         return getattr(self.layout, name)
 

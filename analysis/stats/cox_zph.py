@@ -171,6 +171,7 @@ def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = Tr
     table.append(ZphTerm("GLOBAL", stat, p, float(chi2_sf(stat, p))))
 
     residuals, var, order = _scaled_schoenfeld(design, beta, info, xbar, assign)
+    design.release()
     return ZphResult(
         table=tuple(table),
         transform=tname,
