@@ -71,6 +71,7 @@ rounding only (about 1e-14 relative).
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -79,7 +80,7 @@ import pandas as pd
 
 from analysis.stats.checks import (as_events, as_times, competing_risks_outcome, covariate_matrix, one_dimensional,
                                    reject_missing)
-from analysis.stats.core import frozen_array, merge_near_ties, norm_sf, stable_order, unique_inverse
+from analysis.stats.core import content_key, frozen_array, merge_near_ties, norm_sf, stable_order, unique_inverse
 from analysis.stats.cox import CoxResult, cox_model
 from analysis.stats.results import PointEstimate
 
@@ -418,6 +419,9 @@ class _CauseModel:
         self.if_beta = sums.score_residuals(timeline, dead) @ variance
         if self.fit is not None:
             self.fit.design.release()  # (the model keeps its data, not the working arrays)
+        for value in vars(self).values():  # (shared by later standardisations of the same data)
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
 
 
 class _Timeline:
@@ -904,9 +908,26 @@ def _grid(time: np.ndarray, event_mask: np.ndarray, eval_times: np.ndarray) -> n
     return events[events <= eval_times.max()]
 
 
+# The cause-specific models of the last few standardisations: relapse and NRM are standardised with the
+# same two models (the event of one is the competing event of the other).
+_MODELS: "OrderedDict[bytes, _CauseModel]" = OrderedDict()
+_MODELS_KEPT = 4
+
+
 def _models(time, causes, design, names, ties, grid):
-    timeline = _Timeline(time, grid)
-    return tuple(_CauseModel(timeline, event, design, names, ties, grid) for event in causes)
+    timeline = None
+    out = []
+    for event in causes:
+        key = content_key(ties, names, time, event, design, grid)
+        model = _MODELS.pop(key, None)
+        if model is None:
+            timeline = timeline or _Timeline(time, grid)
+            model = _CauseModel(timeline, event, design, names, ties, grid)
+        _MODELS[key] = model
+        out.append(model)
+    while len(_MODELS) > _MODELS_KEPT:
+        _MODELS.popitem(last=False)
+    return tuple(out)
 
 
 def _check_ties(ties: str) -> None:

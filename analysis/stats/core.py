@@ -6,12 +6,14 @@ which it follows.
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 from scipy import special
 
 __all__ = [
-    "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "frozen_array", "merge_interval_ties",
+    "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "content_key", "frozen_array", "merge_interval_ties",
     "merge_near_ties", "norm_sf", "stable_order", "unique_inverse",
 ]
 
@@ -50,6 +52,21 @@ def frozen_array(values) -> np.ndarray:
     array = np.array(values, dtype=float)
     array.setflags(write=False)
     return array
+
+
+def content_key(*parts) -> bytes:
+    """A digest of arrays (their shape, type and bytes) and other values (their repr): equal for equal
+    content. Estimators keep a few results by it, for the same data fitted again (a registry's report
+    fits several models to the same event times)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(f"{part.shape} {part.dtype.str}".encode())
+            digest.update(np.ascontiguousarray(part).view(np.uint8).ravel())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"|")
+    return digest.digest()
 
 
 def unique_inverse(values) -> tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,6 @@ memory after an O(n log n) sort.
 """
 from __future__ import annotations
 
-import hashlib
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from typing import Literal
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times, covariate_matrix, group_codes, require_finite_covariates
-from analysis.stats.core import Z_975, chi2_sf, frozen_array, merge_interval_ties, unique_inverse
+from analysis.stats.core import Z_975, chi2_sf, content_key, frozen_array, merge_interval_ties, unique_inverse
 from analysis.stats.results import Coefficient, TermLookup, TestResult
 
 __all__ = ["CoxDesign", "CoxResult", "CoxTests", "cox_model"]
@@ -264,11 +263,7 @@ _LAYOUTS_KEPT = 4
 
 def _layout(start, stop, event, strata_codes, ties) -> _RiskSetLayout:
     """The risk-set layout of (start, stop, event, strata, ties), reused when the same data come again."""
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"{ties} {stop.size} {start is None}".encode())
-    for part in (stop, event, strata_codes) if start is None else (start, stop, event, strata_codes):
-        digest.update(np.ascontiguousarray(part).view(np.uint8))
-    key = digest.digest()
+    key = content_key(ties, start, stop, event, strata_codes)
     layout = _LAYOUTS.pop(key, None)
     if layout is None:
         layout = _RiskSetLayout(start, stop, event, strata_codes, ties)
