@@ -180,11 +180,14 @@ class EndpointData:
 
 def available_endpoints(data: pd.DataFrame) -> list[str]:
     """Endpoints whose columns the extract holds (with at least one recorded value)."""
-    return [
-        name
-        for name, e in ENDPOINTS.items()
-        if all(column in data and data[column].notna().any() for column in e.requires)
-    ]
+    known = per_frame(data)
+    if "available endpoints" not in known:
+        known["available endpoints"] = tuple(
+            name
+            for name, e in ENDPOINTS.items()
+            if all(column in data and data[column].notna().any() for column in e.requires)
+        )
+    return list(known["available endpoints"])
 
 
 def section_endpoints(data: pd.DataFrame, section: str) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from scipy import special
 
 __all__ = [
     "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "content_key", "frozen_array", "merge_interval_ties",
-    "merge_near_ties", "norm_sf", "stable_order", "unique_inverse",
+    "merge_near_ties", "norm_sf", "stable_order", "unique_inverse", "unique_merged",
 ]
 
 #: R's ``sqrt(.Machine$double.eps)``: the tolerance of ``aeqSurv`` (near-equal times are one time)
@@ -137,6 +137,22 @@ def merge_near_ties(*times: np.ndarray) -> tuple[np.ndarray, ...]:
         return out
 
     return tuple(merged(t) for t in times)
+
+
+def unique_merged(time: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``merge_near_ties(time)[0]`` and `unique_inverse` of it: (times, distinct times, each time's index).
+
+    One hashing pass finds the distinct times and whether any are near-tied; only then are they
+    merged and found again (registry days never are): the same numbers as the two calls in turn.
+    """
+    distinct, inverse = unique_inverse(time)
+    y = distinct[np.isfinite(distinct)]  # = np.unique of the finite times, as merge_near_ties pools them
+    if y.size >= 2:
+        dy = np.diff(y)
+        if ((dy <= TOLERANCE) | (dy / np.mean(np.abs(y)) <= TOLERANCE)).any():
+            (time,) = merge_near_ties(time)
+            distinct, inverse = unique_inverse(time)
+    return time, distinct, inverse
 
 
 def merge_interval_ties(start: np.ndarray | None, stop: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
