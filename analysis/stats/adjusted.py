@@ -403,7 +403,7 @@ class _CauseModel:
         xc = self.fit.design.xc if self.fit is not None else x - self.means
         self.risk = risk = np.exp(xc @ self.beta)
         dead = event == 1
-        sums = _RiskSets(timeline, risk, xc, self.fit.design.column if self.fit is not None else None)
+        sums = _RiskSets(timeline, risk, xc)
 
         s0, mean_x = sums.at(grid)
         self.at_grid = timeline.at_grid
@@ -443,8 +443,7 @@ class _Timeline:
 class _RiskSets:
     """Breslow risk-set sums ``S0(t) = sum_{T_j >= t} r_j`` and means ``E(t) = S1(t) / S0(t)``."""
 
-    def __init__(self, timeline: _Timeline, risk, xc, column=None):
-        """`column(j)`: xc[:, j] as a contiguous array, when the caller has one."""
+    def __init__(self, timeline: _Timeline, risk, xc):
         n, q = xc.shape
         self.timeline = timeline
         # S0 as the sum from the last patient in time order backwards (the baseline hazard, and so the
@@ -457,7 +456,7 @@ class _RiskSets:
         per_time = np.empty((size + 1, q))
         per_time[size] = 0.0
         for j in range(q):
-            values = risk * (xc[:, j] if column is None else column(j))
+            values = risk * xc[:, j]
             per_time[:size, j] = np.bincount(timeline.index, weights=values, minlength=size)
         self.s1_from = np.cumsum(per_time[::-1], axis=0)[::-1]
         self.risk, self.xc = risk, xc
@@ -918,7 +917,7 @@ def _models(time, causes, design, names, ties, grid):
     timeline = None
     out = []
     for event in causes:
-        key = content_key(ties, names, time, event, design, grid)
+        key = content_key(ties, names, time, event.astype(np.int8), design, grid)
         model = _MODELS.pop(key, None)
         if model is None:
             timeline = timeline or _Timeline(time, grid)

@@ -263,7 +263,8 @@ _LAYOUTS_KEPT = 4
 
 def _layout(start, stop, event, strata_codes, ties) -> _RiskSetLayout:
     """The risk-set layout of (start, stop, event, strata, ties), reused when the same data come again."""
-    key = content_key(ties, start, stop, event, strata_codes)
+    # (events as bytes, a single stratum as None: what identifies the layout, hashed quickly)
+    key = content_key(ties, start, stop, event.astype(np.int8), strata_codes if strata_codes.any() else None)
     layout = _LAYOUTS.pop(key, None)
     if layout is None:
         layout = _RiskSetLayout(start, stop, event, strata_codes, ties)
@@ -315,10 +316,6 @@ class CoxDesign:
         """Drop the centred covariates and the iterations' working arrays (made again when needed)."""
         self._xc = None
         self._arrays = None
-
-    def column(self, j: int) -> np.ndarray:
-        """The centred covariate column j, contiguous."""
-        return self._work()[0][:, j]
 
     def __getattr__(self, name):
         # dead, dead_group, n_groups, group_stratum, group_time, d, first, last, e_group, e_frac, e_weight
