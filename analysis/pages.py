@@ -3,7 +3,10 @@ compute and one to show each result.
 
 Each Quarto page runs in its own kernel; `report/_setup.qmd` imports the names below explicitly,
 loads the study and its cohort (`study()`, `cohort()`, cached per kernel) and sets the page's
-display once (`use_display(settings)`: the small-cell rule), so no chapter passes it by hand.
+display once (`use_display(settings, data)`: the small-cell rule and the cohort's size), so no
+chapter passes it by hand.  Every count a chapter prints goes through the rule: a count in a
+sentence through a sentence builder (`survivors_phrase`) or the set it belongs to (`flow_counts`
+for the inclusion flow, `result_sizes` for the groups of a result), never as a bare number.
 """
 from __future__ import annotations
 
@@ -23,21 +26,24 @@ from analysis.analyses.transplant import causes_of_death, transplant_outcomes
 from analysis.data.cohort import Cohort
 from analysis.data.schema import days_to_months
 from analysis.data.study import Study, study_cohort
+from analysis.present.citation import citation_markdown
 from analysis.present.context import use_display
+from analysis.present.source_data import source_data_markdown
 from analysis.present.figures.curves import day_ticks, plot_curves, plot_panels, time_ticks
 from analysis.present.figures.forest import forest_plots
 from analysis.present.figures.landmark_series import landmark_series_plot
 from analysis.present.figures.adjusted import plot_adjusted_comparisons
 from analysis.present.figures.zph import zph_plot
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_months
-from analysis.present.prose import (adjusted_markdown, cr_after_hct_markdown, data_banner, estimates_markdown,
-                                    findings_markdown,
+from analysis.present.privacy import flow_counts, result_sizes
+from analysis.present.prose import (adjusted_markdown, audit_sentence, cr_after_hct_markdown, data_banner,
+                                    estimates_markdown, findings_markdown,
                                     gvhd_markdown, horizons_text, month_days_text, panel_titles, ph_note,
-                                    reproduction_intro, test_phrase, warnings_markdown)
+                                    reproduction_intro, survivors_phrase, test_phrase, warnings_markdown)
 from analysis.present.tables.adjusted import adjusted_table
 from analysis.present.tables.causes_of_death import causes_of_death_table
 from analysis.present.tables.characteristics import characteristics_gt
-from analysis.present.tables.cohort import cohort_flow_table, endpoint_exclusion_table, missing_data_table
+from analysis.present.tables.cohort import audit_table, cohort_flow_table, endpoint_exclusion_table, missing_data_table
 from analysis.present.tables.estimates import estimates_table
 from analysis.present.tables.landmark_series import landmark_series_table
 from analysis.present.tables.models import model_table
@@ -61,11 +67,12 @@ def cohort() -> Cohort:
 __all__ = [
     # the study, its cohort, the page's display
     "study", "cohort", "use_display", "data_banner",
-    # numbers in the prose
-    "fmt_est_ci", "fmt_horizon", "fmt_months", "days_to_months", "day_ticks", "time_ticks",
+    # numbers in the prose (counts only through the small-cell rule)
+    "fmt_est_ci", "fmt_horizon", "fmt_months", "days_to_months", "day_ticks", "time_ticks", "flow_counts",
+    "result_sizes", "survivors_phrase",
     # cohort
     "cohort_overview", "table_one", "missing_data", "cohort_flow_table", "endpoint_exclusion_table",
-    "warnings_markdown", "missing_data_table", "characteristics_gt",
+    "warnings_markdown", "missing_data_table", "characteristics_gt", "audit_sentence", "audit_table",
     # outcomes and factors
     "outcomes", "plot_curves", "plot_panels", "estimates_table", "factor_comparisons", "findings_markdown",
     "panel_titles", "adjusted_markdown", "adjusted_table", "plot_adjusted_comparisons",
@@ -81,6 +88,6 @@ __all__ = [
     # reproduction
     "reproduction", "reproduction_intro", "reproduction_table",
     # methods, provenance and versions
-    "collect_provenance", "provenance_markdown", "software_markdown", "configuration_markdown", "horizons_text",
+    "collect_provenance", "citation_markdown", "source_data_markdown", "provenance_markdown", "software_markdown", "configuration_markdown", "horizons_text",
     "month_days_text",
 ]

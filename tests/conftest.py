@@ -65,3 +65,26 @@ def minimal_study(tmp_path_factory):
         encoding="utf-8",
     )
     return study
+
+
+@pytest.fixture
+def study_problems():
+    """The text of the StudyConfigError a study file raises when loaded (every problem, one per line)."""
+    from analysis.analyses.settings import load_study
+    from analysis.data.study import StudyConfigError
+
+    def problems(path) -> str:
+        with pytest.raises(StudyConfigError) as caught:
+            load_study(path)
+        return str(caught.value)
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def _no_study_columns_from_another_test():
+    """A study's own columns and levels join the label table when its cohort is loaded (one study per
+    page or command); a test that loaded one must not leave them to the next."""
+    yield
+    from analysis.data.schema import use_study_columns
+
+    use_study_columns(())

@@ -163,7 +163,9 @@ def test_setup_imports_the_pages_names_explicitly_and_each_is_used():
     listed = setup.split("from analysis.pages import (", 1)[1].split(")", 1)[0]
     imported = set(re.findall(r"\w+", listed))
     assert imported == set(pages.__all__)
-    used = "\n".join(p.read_text(encoding="utf-8") for p in PAGES) + setup.split("from analysis.pages import (", 1)[1].split(")", 1)[1]
+    # The pages as Quarto sees them: with their included parts (e.g. _source-data.qmd).
+    used = "\n".join(qmd.resolve_includes(p.read_text(encoding="utf-8"), p.parent) for p in PAGES) + \
+        setup.split("from analysis.pages import (", 1)[1].split(")", 1)[1]
     unused = sorted(name for name in imported if not re.search(rf"\b{name}\b", used))
     assert not unused, f"imported by _setup.qmd but used by no page: {unused}"
 
@@ -173,10 +175,10 @@ BMT_STUDY = PROJECT_ROOT / "studies" / "bmt.yml"
 
 @pytest.fixture(scope="module")
 def bmt_extract(tmp_path_factory):
-    """R's public bmt data converted by data/convert_bmt.R into a private (git-ignored) extract."""
+    """R's public bmt data written unchanged by data/export_bmt.R into a private (git-ignored) extract."""
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript is not installed (needed to convert KMsurv's bmt data)")
-    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "convert_bmt.R")], cwd=PROJECT_ROOT, check=True,
+    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "export_bmt.R")], cwd=PROJECT_ROOT, check=True,
                    capture_output=True, timeout=300)
     return PROJECT_ROOT / "data" / "private" / "bmt" / "bmt.csv"
 
@@ -198,3 +200,52 @@ def test_chapter_executes_for_a_second_study(page, bmt_extract, monkeypatch):
     assert_every_labelled_float_has_content(notebook, study_section_flags())
     text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "ankl_cohort" not in text
+
+
+def _page_text(notebook) -> str:
+    parts = []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source)
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", "") or "".join(str(v) for v in output.get("data", {}).values()))
+    return "\n".join(parts)
+
+
+# What each registry delivery must show besides executing: its own labels, its caveat, its audit trail.
+DELIVERY_TEXTS = {
+    "months_pairs": {"report/cohort.qmd": ["Phase at HCT", "Donor age, years", "BM+PB"],
+                     "report/prognostic.qmd": ["Phase at HCT", "Donor age (per year)"]},
+    "status_column": {"report/outcomes.qmd": ["records the first event only"]},
+    "days_known_bad": {"report/cohort.qmd": ["chronic GVHD recorded after death (registry query open)",
+                                             "Before validation the study file excluded 1 record"]},
+}
+
+
+@pytest.fixture(scope="module", params=sorted(DELIVERY_TEXTS))
+def delivery_study(request, tmp_path_factory):
+    """A registry delivery written by the test in its own shape, and its example study pointed at it."""
+    from analysis.build import deliveries
+
+    folder = tmp_path_factory.mktemp(request.param)
+    extract = folder / f"{request.param}.csv"
+    extract.write_text(deliveries.delivery_csv_text(deliveries.SHAPES[request.param]()), encoding="utf-8")
+    text = (PROJECT_ROOT / "studies" / f"{request.param}.yml").read_text(encoding="utf-8")
+    study = folder / "study.yml"
+    study.write_text(re.sub(r"^data: .*$", f"data: {extract.name}", text, flags=re.M), encoding="utf-8")
+    return request.param, study
+
+
+def test_every_page_executes_for_each_registry_delivery(delivery_study, monkeypatch):
+    """Issue 15: months with (time, indicator) pairs, one status column, days with a known-bad record:
+    each goes from the registry's own file to every page through its study file alone."""
+    shape, study = delivery_study
+    monkeypatch.setenv("REPORT_STUDY", str(study))
+    flags = study_section_flags()
+    for page, notebook in execute_pages(PAGES, jobs=2):
+        outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        assert not [o for o in outputs if o.output_type == "error"], page
+        assert_every_labelled_float_has_content(notebook, flags)
+        shown = _page_text(notebook)
+        for expected in DELIVERY_TEXTS[shape].get(page.relative_to(PROJECT_ROOT).as_posix(), []):
+            assert expected in shown, (page, expected)

@@ -9,14 +9,14 @@ as R's ``fisher.test`` and ``kruskal.test`` (`analysis.stats.exact`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from analysis.data.cells import map_distinct
-from analysis.data.schema import BY_NAME, code_order, column_label, level_label
+from analysis.data.schema import DATE_COLUMNS, code_order, column_label, column_spec, level_label, study_columns, time_column
 from analysis.stats.exact import FISHER, KRUSKAL, MAX_EXACT_WORK, VariableTest, fisher_exact, kruskal_wallis
 
 __all__ = [
@@ -61,10 +61,13 @@ class Count:
 
 @dataclass(frozen=True)
 class MedianRange:
-    """Median (minimum-maximum) of the `n` non-missing values of a group.
+    """Median (minimum-maximum) of the `n` non-missing values of a group, and its quartiles.
 
     `integer_valued` says every value is a whole number (ages in years,
-    calendar years): a display hint for the number of decimals.
+    calendar years): a display hint for the number of decimals.  `q1`, `q3`
+    are the first and third quartiles (R's default `quantile`, type 7), shown
+    instead of the range under the small-cell rule: the minimum and maximum
+    are single patients' values.
     """
 
     n: int
@@ -72,6 +75,8 @@ class MedianRange:
     minimum: float
     maximum: float
     integer_valued: bool = False
+    q1: float = field(default=float("nan"), compare=False)
+    q3: float = field(default=float("nan"), compare=False)
 
 
 @dataclass(frozen=True)
@@ -222,6 +227,9 @@ def _sort_key(v: str):
 def _is_continuous(variable: str, series: pd.Series) -> bool:
     if variable in CONTINUOUS_VARIABLES:
         return True
+    spec = column_spec(variable)
+    if spec is not None and spec.kind == "number":
+        return True
     if code_order(variable):
         return False
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
@@ -231,18 +239,24 @@ def _is_continuous(variable: str, series: pd.Series) -> bool:
 
 def default_variables(df: pd.DataFrame, by: str | None = "graft_source") -> tuple[str, ...]:
     """The SPEC's Table 1 variables present in `df`, plus `disease` when it has
-    more than one distinct value."""
+    more than one distinct value, plus the study's own columns (`mapping.extra`)."""
     out = [v for v in DEFAULT_VARIABLES if v in df.columns and v != by]
     if "disease" in df.columns and df["disease"].dropna().nunique() > 1 and by != "disease":
         out.append("disease")
+    out += [c.name for c in study_columns() if c.name in df.columns and c.name != by]
     return tuple(out)
+
+
+def _plural(unit: str) -> str:
+    """'year' -> 'years'; a symbol or an already plural unit ('kg', 'cells/kg', 'SD') as it is."""
+    return f"{unit}s" if unit.isalpha() and unit.islower() and not unit.endswith("s") else unit
 
 
 def variable_label(variable: str) -> str:
     """A row title of Table 1: the column's label, with its unit for a measurement ('Age at HCT, years')."""
-    spec = BY_NAME.get(variable)
+    spec = column_spec(variable)
     if spec is not None and spec.kind == "number" and spec.unit:
-        return f"{spec.label}, {spec.unit}s"
+        return f"{spec.label}, {_plural(spec.unit)}"
     return column_label(variable)
 
 
@@ -250,7 +264,8 @@ def _median_range(values: pd.Series, integer_valued: bool) -> MedianRange:
     x = values.dropna().to_numpy(dtype=float)
     if len(x) == 0:
         return MedianRange(0, float("nan"), float("nan"), float("nan"), integer_valued)
-    return MedianRange(len(x), float(np.median(x)), float(x.min()), float(x.max()), integer_valued)
+    q1, median, q3 = np.quantile(x, (0.25, 0.5, 0.75))
+    return MedianRange(len(x), float(median), float(x.min()), float(x.max()), integer_valued, float(q1), float(q3))
 
 
 def characteristics(
@@ -387,7 +402,7 @@ def characteristics(
 # --------------------------------------------------------------------------
 
 #: Columns the analyses use, with the condition under which a value is
-#: required (None: always).  A date column may also come as `X_day`.
+#: required (None: always).  A date column is held as `X_months` (months after HCT).
 _REQUIRED_WHEN = {
     "hct_date": None,
     "age": None,
@@ -491,18 +506,18 @@ def missing_data(df: pd.DataFrame, columns: Sequence[str] | None = None) -> Miss
     in NR at HCT, `cause_of_death` for the dead, an event date for patients
     with the event (`relapse_date` when `relapse` = 1, `agvhd_date` for grade
     II-IV, `cgvhd_date` for limited or extensive cGVHD, ...).  Empty
-    `cr_after_hct_date` means "no CR after HCT" and is not counted.  Dates
-    given as `X_day` are reported under that name.  Default `columns`: the
-    SPEC columns present in `df`; other columns count every empty value.
+    `cr_after_hct_date` means "no CR after HCT" and is not counted.  A date
+    column held as `X_months` (however the extract gave it: dates, days or
+    another time unit) is reported under its SPEC name `X_date`.  Default
+    `columns`: the SPEC columns present in `df`; other columns count every
+    empty value.
     """
     wanted = list(columns) if columns is not None else list(_REQUIRED_WHEN)
     rows = []
     for column in wanted:
         name = column
-        if name not in df.columns and name.endswith("_date"):
-            day = name[: -len("_date")] + "_day"
-            if day in df.columns:
-                name = day
+        if name not in df.columns and name in DATE_COLUMNS and time_column(name) in df.columns:
+            name = time_column(name)
         if name not in df.columns:
             if columns is not None:
                 raise KeyError(f"column {column!r} is not in the data")
@@ -519,5 +534,5 @@ def missing_data(df: pd.DataFrame, columns: Sequence[str] | None = None) -> Miss
             applicable = _as_codes(df[cond_col]).isin(cond_values).to_numpy()
             applies_to = _CONDITION_TEXT.get(column, applies_to)
         miss = _is_missing(df[name]) & applicable
-        rows.append(MissingDataRow(name, int(miss.sum()), int(applicable.sum()), applies_to))
+        rows.append(MissingDataRow(column, int(miss.sum()), int(applicable.sum()), applies_to))
     return MissingData(len(df), tuple(rows))

@@ -70,8 +70,9 @@ def _landmark_groups(time, event, at, group, labels, title, by) -> EndpointResul
     """OS from a landmark by a 0/1 state at the landmark: Kaplan-Meier per group and log-rank."""
     selected = landmark(time, event, at)
     g = np.asarray(group)[selected.selected]
-    curves = tuple(kaplan_meier(selected.time[g == k], selected.event[g == k], label=labels[k]) for k in (0, 1))
-    present = [c for c in curves if c.n > 0]
+    # a group nobody is in at the landmark (all relapsed patients dead by then) has no curve
+    present = [kaplan_meier(selected.time[g == k], selected.event[g == k], label=labels[k]) for k in (0, 1)
+               if np.any(g == k)]
     test = logrank_test(selected.time, selected.event, g) if len(present) == 2 else None
     return EndpointResult(endpoint="os", title=title, kind="survival", curves=tuple(present), test=test, by=by,
                           median=tuple(median_survival(c) for c in present))
@@ -119,7 +120,7 @@ class _CrAfterHctGroups(NamedTuple):
 
 def _cr_after_hct_groups(data: pd.DataFrame) -> _CrAfterHctGroups | None:
     """None when the extract cannot tell (no status at HCT, PIF or CR-after-HCT date) or nobody qualifies."""
-    if not {"status_at_hct", "pif", "cr_after_hct_day"} <= set(data.columns):
+    if not {"status_at_hct", "pif", "cr_after_hct_months"} <= set(data.columns):
         return None
     os_data = endpoint_data(data, "os")
     time, event = np.asarray(os_data.time), np.asarray(os_data.status)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import BY_NAME, days_to_months
+from analysis.data.schema import column_spec, reference_level
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.domain.groupings import DERIVED, group_codes_of
 from analysis.domain.states import STATES
@@ -51,7 +51,7 @@ class ModelResult(TermLookup):
 def _is_categorical(data: pd.DataFrame, column: str) -> bool:
     if column in DERIVED:
         return True
-    spec = BY_NAME.get(column)
+    spec = column_spec(column)
     if spec is not None:
         return spec.kind in ("code", "text")
     return not pd.api.types.is_numeric_dtype(data[column])
@@ -65,7 +65,8 @@ def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None)
     references = {}
     for column in covariates:
         if column not in data and column not in DERIVED:
-            raise KeyError(f"unknown covariate {column!r}")
+            raise ValueError(f"unknown covariate {column!r}: the data have no such column "
+                             f"(columns: {', '.join(sorted(data.columns))})")
         if _is_categorical(data, column):
             groups = group_codes_of(data, column)  # (kept with a cohort frame: every model shares it)
             levels = groups.levels
@@ -75,7 +76,8 @@ def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None)
                                      f"(levels: {', '.join(levels)})")
                 base = reference[column]
             else:
-                base = levels[0]
+                default = reference_level(column) if column not in DERIVED else None
+                base = default if default in levels else levels[0]
             references[column] = base
             # each patient's level as a code (-1: unknown): dummies compare integers, not labels
             codes = groups.codes
@@ -102,7 +104,7 @@ def state_months(data: pd.DataFrame, name: str) -> np.ndarray:
     """Months from HCT to the onset of time-dependent state `name` (NaN: never), per patient."""
     if name not in STATES:
         raise KeyError(f"unknown time-dependent covariate {name!r}; choose from {', '.join(STATES)}")
-    return days_to_months(STATES[name].onset(data).day)
+    return STATES[name].onset(data).time
 
 
 def counting_process_cox(start, stop, event, covariates: dict, *, endpoint: str, time_dependent: str | None,

@@ -39,12 +39,13 @@ class Provenance:
     package_version: str  # analysis.__version__
     release: bool  # built from a release tag (or REPORT_VERSION)
     commit: str | None  # short git commit ("-dirty" when the work tree had changes)
-    date: str  # build date, ISO (SOURCE_DATE_EPOCH when set)
+    date: str  # build date and time, "YYYY-MM-DD HH:MM UTC" (SOURCE_DATE_EPOCH when set)
     data_source: str  # input file name
     data_sha256: str
     synthetic: bool
     software: dict[str, str] = field(default_factory=dict)
     configuration: dict[str, str] = field(default_factory=dict)
+    study: str = "study.yml"  # the study file rendered, project-relative (what a release must name)
 
     @property
     def data_sha256_short(self) -> str:
@@ -92,6 +93,7 @@ class Provenance:
         record["quarto"]["version"] = self.quarto
         record["software"] = dict(self.software)
         record["configuration"] = dict(self.configuration)
+        record["study"] = {"file": self.study}
         return record
 
 
@@ -130,11 +132,14 @@ def git_commit(root: Path = PROJECT_ROOT) -> str | None:
 
 
 def build_date() -> str:
-    """Today (UTC), or the date of $SOURCE_DATE_EPOCH for a reproducible build."""
+    """Now (UTC) to the minute, or the time of $SOURCE_DATE_EPOCH for a reproducible build.
+
+    The time is part of it: two releases made on one day must not look alike.
+    """
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date().isoformat()
-    return dt.datetime.now(tz=dt.timezone.utc).date().isoformat()
+    moment = (dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc) if epoch
+              else dt.datetime.now(tz=dt.timezone.utc))
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def quarto_version() -> str | None:
@@ -192,18 +197,23 @@ def configuration(path: Path, study=None) -> dict[str, str]:
     """The settings that decide what the report computes (from the study configuration)."""
     study = study or load_study()
     mapping = study.mapping
-    mapped = len(mapping.columns) + len(mapping.codes) + len(mapping.constants)
+    mapped = (len(mapping.columns) + len(mapping.codes) + len(mapping.constants) + len(mapping.events)
+              + (mapping.status is not None) + len(mapping.levels) + len(mapping.extra) + (mapping.ids is not None))
+    changes = study.changes
     return {
         "Study configuration": _shown_path(study.source) if study.source else "built-in defaults",
         "Input file": _shown_path(path),
         "Chosen by": "$REPORT_DATA" if os.environ.get("REPORT_DATA") else "the study configuration",
         "Time unit": f"months (days / {MONTH_DAYS:g})",
+        "Time unit of the extract's durations": mapping.time_unit,
         "Horizons of the estimates": ", ".join(f"{h:g} months" for h in study.horizons),
         "Landmarks": ", ".join(f"{t:g} months" for t in study.landmarks),
         "Groupings compared": ", ".join(study.groupings) or "none",
         "Model covariates": ", ".join(study.covariates) or "none",
         "Inclusion criteria": "; ".join(c.describe() for c in study.include) or "none",
         "Column/code mapping": f"{mapped} rule(s)" if mapped else "none",
+        "Records excluded or corrected by the study file":
+            "listed in the cohort chapter (audit trail)" if changes else "none",
         "Small-cell rule": f"counts below {study.min_cell} shown as <{study.min_cell}" if study.min_cell else "off",
         "Published study reproduced": study.reproduce or "none",
         "Confidence intervals": "95%, log(-log) transform",
@@ -237,4 +247,5 @@ def collect(data: Path | str | None = None, *, cohort=None, root: Path = PROJECT
         synthetic=synthetic,
         software=software_versions(),
         configuration=configuration(path, study),
+        study=_shown_path(study.source) if study.source else "built-in defaults",
     )

@@ -29,13 +29,15 @@ EFS_LANDMARK_MONTHS = 12
 
 @dataclass(frozen=True)
 class ReproductionRow:
-    """One published number and ours; `unit` is "n", "%" or "p"."""
+    """One published number and ours; `unit` is "n", "%" or "p".  Counts sharing a `count_set` are
+    the levels of one column (their sum is the cohort), which the small-cell rule treats together."""
 
     section: str
     label: str
     unit: str
     published: float
     computed: float
+    count_set: str | None = None
 
     @property
     def difference(self) -> float:
@@ -77,9 +79,11 @@ def reproduction_rows(data: pd.DataFrame) -> tuple[ReproductionRow, ...]:
 
     return (
         ReproductionRow("Cohort", "Patients", "n", 59, len(data)),
-        *(ReproductionRow("Cohort", f"{column_label('graft_source')} {g}", "n", n, int(graft.get(g, 0)))
+        *(ReproductionRow("Cohort", f"{column_label('graft_source')} {g}", "n", n, int(graft.get(g, 0)),
+                          count_set="graft_source")
           for g, n in (("CB", 29), ("PB", 18), ("BM", 12))),
-        *(ReproductionRow("Cohort", f"{column_label('status_at_hct')} {s}", "n", n, int(status.get(s, 0)))
+        *(ReproductionRow("Cohort", f"{column_label('status_at_hct')} {s}", "n", n, int(status.get(s, 0)),
+                          count_set="status_at_hct")
           for s, n in (("CR", 21), ("PR", 7), ("NR", 31))),
         ReproductionRow("Outcomes", "OS at 1 year", "%", 33.9, _percent(os_all, 12)),
         ReproductionRow("Outcomes", "OS at 5 years", "%", 27.3, _percent(os_all, 60)),

@@ -33,14 +33,16 @@ HEADER = ("# Written by analysis/build/sections.py before every render (git-igno
           "# this study's data allow, read by the chapters' `.content-visible when-meta` blocks.\n")
 
 
-def section_flags(data: pd.DataFrame) -> dict[str, bool]:
-    """Metadata key -> whether the data allow that section."""
+def section_flags(data: pd.DataFrame, record_changes: bool = False) -> dict[str, bool]:
+    """Metadata key -> whether the data allow that section (`record_changes`: the study file
+    excluded or corrected records, which the cohort chapter lists)."""
     return {
         "study-has-engraftment": section_available(data, "engraftment"),
         "study-has-acute-gvhd": section_available(data, "acute_gvhd"),
         "study-has-chronic-gvhd": section_available(data, "chronic_gvhd"),
         "study-has-cr-after-hct": cr_after_hct_available(data),
         "study-has-gvhd-states": gvhd_states_available(data),
+        "study-has-record-changes": record_changes,
     }
 
 
@@ -53,10 +55,10 @@ def adjusted_flags(available: dict[str, bool]) -> dict[str, bool]:
 
 def study_section_flags() -> dict[str, bool]:
     """`section_flags` of the study's validated extract ($REPORT_STUDY, $REPORT_DATA as the chapters read them),
-    and whether its groupings and covariates allow adjusted probabilities."""
+    whether its study file changed records, and whether its groupings and covariates allow adjusted probabilities."""
     settings = load_study()
     cohort = study_cohort(settings)
-    return {**section_flags(cohort.data), **adjusted_flags(adjusted_available(cohort, settings))}
+    return {**section_flags(cohort.data, bool(cohort.audit)), **adjusted_flags(adjusted_available(cohort, settings))}
 
 
 def write_sections(flags: dict[str, bool], root: Path = PROJECT_ROOT) -> bool:

@@ -21,10 +21,13 @@ from analysis.domain.groupings import grouping_title
 from analysis.domain.states import STATES
 from analysis.present.labels import curve_label
 from analysis.present.model_rows import covariate_title, split_term
-from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_p, fmt_p_expr, is_missing
-from analysis.present.context import resolve_min_cell
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_months, fmt_p, fmt_p_expr, is_missing
+from analysis.present.context import current, resolve_min_cell
+from analysis.present.privacy import (CountSet, Shown, audit_counts, events_counts, group_sizes, is_suppressed,
+                                      result_sizes, shown_count, suppress_count,
+                                      suppression_note)
 from analysis.stats.exact import FISHER, KRUSKAL
+from analysis.stats.kaplan_meier import FollowUp
 from analysis.stats.results import EndpointResult
 
 
@@ -40,7 +43,8 @@ def findings_markdown(results: tuple[EndpointResult, ...], at: float) -> str:
     """One bullet per factor: each group's estimate at `at` months and the group test."""
     lines = []
     for result in results:
-        groups = "; ".join(f"{curve_label(result, curve)} (n = {curve.n}) {fmt_est_ci(curve.at(at))}" for curve in result.curves)
+        groups = "; ".join(f"{curve_label(result, curve)} (n = {size.text}) {fmt_est_ci(curve.at(at))}"
+                           for curve, size in zip(result.curves, result_sizes(result)))
         lines.append(f"- **{result.by}**: {groups}; {test_phrase(result)}.")
     return f"At {fmt_horizon(at)} after HCT:\n\n" + "\n".join(lines) + "\n"
 
@@ -55,8 +59,9 @@ def cr_after_hct_markdown(cr) -> str:
         return ("This extract does not record status at HCT, primary induction failure and the date of a CR "
                 "reached after HCT for both groups, so the comparison of patients in CR/PR at HCT with patients "
                 "who reached CR only after HCT is not made.")
+    n_pif, n_pif_cr = group_sizes([cr.n_pif, cr.n_pif_cr], nested=True)  # as the Simon-Makuch legend shows them
     return (
-        f"Of {cr.n_pif} patients transplanted with primary induction failure, {cr.n_pif_cr} reached complete "
+        f"Of {n_pif.text} patients transplanted with primary induction failure, {n_pif_cr.text} reached complete "
         "remission after HCT. Counted from their remission date (delayed entry), their overall survival was "
         f"compared with that of patients in CR or PR at HCT (@fig-cr-after; {test_phrase(cr.versus_crpr)}; "
         f"hazard ratio {_hr_text(cr.versus_crpr_cox.terms[0])} in a Cox model on the same rows). Among patients "
@@ -120,16 +125,31 @@ def method_note(model: ModelResult) -> str:
     return text
 
 
+def _model_counts(model: ModelResult, min_cell: int) -> tuple[Shown, Shown, list[tuple[str, Shown]]]:
+    """A model's patients, events and exclusions under the small-cell rule: the patients and the
+    exclusions add up to the cohort, the events and the patients without one to the patients."""
+    counts = CountSet(min_cell)
+    n, events = counts.count(model.n), counts.count(model.events)
+    counts.partition(n, [events])
+    excluded = [(reason, counts.count(k)) for reason, k in model.exclusions if k]
+    cohort_n = current().cohort_n
+    total = model.n + sum(k for _, k in model.exclusions)
+    counts.sums_to(counts.count(cohort_n if cohort_n == total else total, may_hide=False),
+                   [n, *(key for _, key in excluded)])
+    return counts.state(n), counts.state(events), [(reason, counts.state(key)) for reason, key in excluded]
+
+
 def count_text(model: ModelResult, min_cell: int = 0) -> str:
-    """'n = 120, events = 45', counts below `min_cell` suppressed (table footnotes and forest plots)."""
-    return f"n = {suppress_count(model.n, min_cell)}, events = {suppress_count(model.events, min_cell)}"
+    """'n = 120, events = 45' under the small-cell rule (table footnotes and forest plots)."""
+    n, events, _ = _model_counts(model, min_cell)
+    return f"n = {n.text}, events = {events.text}"
 
 
 def count_note(model: ModelResult, min_cell: int = 0) -> str:
-    text = count_text(model, min_cell)
-    excluded = [(reason, count) for reason, count in model.exclusions if count]
+    n, events, excluded = _model_counts(model, min_cell)
+    text = f"n = {n.text}, events = {events.text}"
     if excluded:
-        text += "; excluded: " + ", ".join(f"{reason} ({suppress_count(count, min_cell)})" for reason, count in excluded)
+        text += "; excluded: " + ", ".join(f"{reason} ({count.text})" for reason, count in excluded)
     return text
 
 
@@ -232,18 +252,56 @@ def ph_footnote(model: ModelResult, alpha: float = 0.05) -> str:
 # --------------------------------------------------------------------------- chapters
 
 
+def follow_up_caveat(ends_at_first_event: bool) -> str:
+    """What a status-column delivery cannot tell: survival after a relapse ('' when it can).
+    `ends_at_first_event`: `Cohort.follow_up_ends_at_first_event`."""
+    if not ends_at_first_event:
+        return ""
+    return ("The extract gives one competing-risks status column: it records the first event only "
+            "(relapse, or death without relapse). A relapsed patient's later death is not recorded, so "
+            "overall survival and every analysis of it count relapsed patients as followed up to their "
+            "relapse only; relapse, non-relapse mortality and event-free survival are complete.")
+
+
 def data_banner(c: Cohort) -> str:
-    """A Markdown callout saying where the numbers come from (synthetic or a real extract)."""
+    """A Markdown callout saying where the numbers come from (synthetic or a real extract), and what
+    the delivery cannot tell."""
+    caveat = follow_up_caveat(getattr(c, "follow_up_ends_at_first_event", False))
+    caveat = f"\n\n{caveat}" if caveat else ""
     if c.synthetic:
         return (
             "::: {.callout-warning}\n## Synthetic data\n"
-            f"These results come from a **synthetic cohort** of {c.n} simulated patients made to resemble "
-            "the published study. They describe no real patient.\n:::\n"
+            f"These results come from a **synthetic cohort** of {shown_count(c.n)} simulated patients made to resemble "
+            f"the published study. They describe no real patient.{caveat}\n:::\n"
         )
     return (
         "::: {.callout-note}\n## Registry extract\n"
-        f"Results from the extract `{c.source}` ({c.n} patients, SHA-256 `{c.sha256[:12]}`).\n:::\n"
+        f"Results from the extract `{c.source}` ({shown_count(c.n)} patients, SHA-256 `{c.sha256[:12]}`).{caveat}\n:::\n"
     )
+
+
+def audit_sentence(c: Cohort, *, min_cell: int | None = None) -> str:
+    """What the study file changed before validation, in one sentence (the audit table's lead)."""
+    _, excluded, corrected = audit_counts(c, min_cell=min_cell)
+
+    def records(k: Shown, noun: str) -> str:
+        return f"{k.text} {noun}{'s' if k.value != 1 or k.hidden else ''}"
+
+    parts = []
+    if excluded is not None:
+        parts.append(f"excluded {records(excluded, 'record')}")
+    if corrected is not None:
+        parts.append(f"corrected {records(corrected, 'value')}")
+    if not parts:
+        return "The study file changed no record of the extract."
+    return (f"Before validation the study file {' and '.join(parts)}, each with its reason; the extract itself "
+            "was not changed.")
+
+
+def audit_note() -> str:
+    """The footnote of the audit table."""
+    return ("Listed in the study file (exclude:, corrections:) and applied when the extract is read; the file "
+            "itself is never edited. Excluded records are counted in the inclusion flow.")
 
 
 def panel_titles(results: tuple[EndpointResult, ...]) -> list[str]:
@@ -281,6 +339,28 @@ def warnings_markdown(overview: CohortOverview, *, min_cell: int | None = None) 
     return f"Questionable records kept in the analysis:\n\n{items}\n"
 
 
+def survivors_phrase(follow_up: FollowUp, *, min_cell: int | None = None) -> str:
+    """The survivors and their follow-up: 'the 15 survivors were followed for 3.2 to 194.9 months'.
+
+    Under the small-cell rule the shortest and longest follow-up (two patients' exact times) are
+    not given, and the survivors are counted as the overall-survival table counts its patients
+    without the event: '15 patients were alive at last contact'.
+    """
+    min_cell = resolve_min_cell(min_cell)
+    n_shown, deaths = events_counts([(follow_up.n, follow_up.n - follow_up.n_survivors)], min_cell=min_cell)[0]
+    counts = CountSet(min_cell)
+    survivors = counts.count(follow_up.n_survivors)
+    counts.sums_to(counts.shown(n_shown), [counts.shown(deaths), survivors])
+    shown = counts.text(survivors)
+    if not follow_up.n_survivors:
+        return "no patient was alive at last contact"
+    if min_cell > 1:
+        verb = "was" if shown == "1" else "were"
+        return f"{shown} patient{'' if shown == '1' else 's'} {verb} alive at last contact"
+    return (f"the {shown} survivors were followed for {fmt_months(follow_up.minimum)} to "
+            f"{fmt_months(follow_up.maximum)} months")
+
+
 def month_days_text() -> str:
     """The days in a month of the time scale, as the methods text shows it: '30.4375'."""
     return f"{MONTH_DAYS:g}"
@@ -306,13 +386,20 @@ def estimates_note(results) -> str:
             "competing risks (Aalen-Johansen); with 95% confidence intervals.")
 
 
-def characteristics_notes(table: CharacteristicsTable, min_cell: int = 0) -> list[str]:
-    """The notes under Table 1: what the numbers are, which tests gave the p-values, what is left out."""
+def characteristics_notes(table: CharacteristicsTable, min_cell: int = 0, *, missing_by: str | None = None,
+                          pooled: bool = False, percent_hidden: bool = False) -> list[str]:
+    """The notes under Table 1: what the numbers are, which tests gave the p-values, what is left out.
+
+    Under the small-cell rule (`min_cell` > 1) continuous variables are summarised by median (IQR);
+    `missing_by` is how the rule shows the patients without a group, `pooled` says rare levels were
+    pooled and `percent_hidden` that some percentages are left out.
+    """
+    ruled = min_cell > 1
     kinds = []
     if any(isinstance(r.overall, Count) for r in table.rows):
         kinds.append("n (%)")
     if any(isinstance(r.overall, MedianRange) for r in table.rows):
-        kinds.append("median (range)")
+        kinds.append("median (IQR)" if ruled else "median (range)")
     notes = []
     if kinds:
         note = "; ".join(kinds)
@@ -339,11 +426,17 @@ def characteristics_notes(table: CharacteristicsTable, min_cell: int = 0) -> lis
             notes.append("NA: no test, as fewer than two groups or values have data.")
     if table.n_missing_by:
         what = (table.by_label or table.by or "group").lower()
-        s = "s" if table.n_missing_by != 1 else ""
-        notes.append(f"{suppress_count(table.n_missing_by, min_cell)} patient{s} with unknown {what} not included.")
+        shown = missing_by if missing_by is not None else suppress_count(table.n_missing_by, min_cell)
+        s = "s" if table.n_missing_by != 1 or not shown.isdigit() else ""
+        notes.append(f"{shown} patient{s} with unknown {what} not included.")
     rule = suppression_note(min_cell)
     if rule:
-        notes.append(rule[:-1] + f", and the median (range) of fewer than {min_cell} values.")
+        notes.append(rule[:-1] + f"; nor is the median of fewer than {min_cell} values.")
+    if pooled:
+        notes.append(f"Other: levels held by fewer than {min_cell} patients each, pooled (small-cell rule).")
+    if percent_hidden:
+        notes.append("Where a column's size or its missing values are hidden, its percentages are not shown "
+                     "(they would reveal them).")
     return notes
 
 
@@ -379,11 +472,10 @@ def adjusted_sentence(outcome: AdjustedOutcome, horizon: float, *, min_cell: int
         verb = "were" if several else "was"
     else:
         what, verb = "cumulative incidence of " + outcome.title.lower(), "was"
-    min_cell = resolve_min_cell(min_cell)
     parts = []
-    for curve in outcome.result.curves:
+    for curve, size in zip(outcome.result.curves, group_sizes([c.n for c in outcome.result.curves], min_cell=min_cell)):
         shown = fmt_est_ci(curve.at(horizon)).replace(" (", " (95% CI ", 1)
-        parts.append(f"{shown} for {curve.level} (n = {suppress_count(curve.n, min_cell)})")
+        parts.append(f"{shown} for {curve.level} (n = {size.text})")
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"Adjusted for {adjusted_for_phrase(outcome)}, the {what} at {fmt_horizon(horizon)} {verb} {listed}."
 

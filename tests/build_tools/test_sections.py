@@ -19,13 +19,14 @@ def _cohort():
 
 
 EVERY_SECTION = {"study-has-engraftment": True, "study-has-acute-gvhd": True, "study-has-chronic-gvhd": True,
-                 "study-has-cr-after-hct": True, "study-has-gvhd-states": True}
+                 "study-has-cr-after-hct": True, "study-has-gvhd-states": True, "study-has-record-changes": False}
 EVERY_ADJUSTED = {"study-has-adjusted": True, "study-has-adjusted-os": True, "study-has-adjusted-relapse": True,
                   "study-has-adjusted-nrm": True}
 
 
 def test_the_synthetic_cohort_allows_every_section():
     assert section_flags(_cohort()) == EVERY_SECTION
+    assert section_flags(_cohort(), record_changes=True)["study-has-record-changes"] is True
 
 
 def test_an_extract_without_optional_columns_allows_none(minimal_study, monkeypatch):
@@ -36,20 +37,20 @@ def test_an_extract_without_optional_columns_allows_none(minimal_study, monkeypa
 
 def test_sections_follow_the_recorded_columns():
     data = _cohort()
-    no_acute = data.drop(columns=["agvhd_grade", "agvhd_day"])
+    no_acute = data.drop(columns=["agvhd_grade", "agvhd_months"])
     assert section_flags(no_acute) == {**EVERY_SECTION, "study-has-acute-gvhd": False, "study-has-gvhd-states": False}
-    no_engraftment = data.drop(columns=["neutrophil_engraftment", "neutrophil_engraftment_day",
-                                        "platelet_engraftment", "platelet_engraftment_day"])
+    no_engraftment = data.drop(columns=["neutrophil_engraftment", "neutrophil_engraftment_months",
+                                        "platelet_engraftment", "platelet_engraftment_months"])
     assert section_flags(no_engraftment) == {**EVERY_SECTION, "study-has-engraftment": False}
 
 
 def test_flags_agree_with_the_analyses_they_announce():
     data = _cohort()
-    nobody_reached_cr = data.assign(cr_after_hct_day=float("nan"))
+    nobody_reached_cr = data.assign(cr_after_hct_months=float("nan"))
     no_pif = data.assign(pif=0)
-    no_chronic = data.drop(columns=[c for c in ("cgvhd", "cgvhd_any", "cgvhd_day") if c in data.columns])
-    no_acute = data.drop(columns=["agvhd_grade", "agvhd_day"])
-    for variant in (data, nobody_reached_cr, no_pif, data.drop(columns=["cr_after_hct_day"]), no_chronic, no_acute):
+    no_chronic = data.drop(columns=[c for c in ("cgvhd", "cgvhd_any", "cgvhd_months") if c in data.columns])
+    no_acute = data.drop(columns=["agvhd_grade", "agvhd_months"])
+    for variant in (data, nobody_reached_cr, no_pif, data.drop(columns=["cr_after_hct_months"]), no_chronic, no_acute):
         assert cr_after_hct_available(variant) == (cr_after_hct_comparison(variant) is not None)
         assert gvhd_states_available(variant) == (gvhd_effects(variant) is not None)
         flags, shown = section_flags(variant), transplant_outcomes(variant)
@@ -97,7 +98,7 @@ def test_adjusted_flags_agree_with_the_figures_they_announce():
     cohort = load_cohort(SYNTHETIC, synthetic=True)
     data = cohort.data
     # Nobody relapsed: relapse cannot be adjusted for any grouping (no event), the others can.
-    never_relapsed = data.assign(relapse=0, relapse_day=float("nan"))
+    never_relapsed = data.assign(relapse=0, relapse_months=float("nan"))
     for variant in (data, never_relapsed):
         variant_cohort = replace(cohort, data=variant)
         available = adjusted_available(variant_cohort, settings)

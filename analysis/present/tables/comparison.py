@@ -11,13 +11,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import pandas as pd
-from great_tables import GT
-
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_months, fmt_p, fmt_pct
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.privacy import Shown, group_sizes, suppression_note
 from analysis.present.style import DASH
+from analysis.present.tables.display import ReportTable, report_table
+from analysis.present.tables.model import Column, Row, TableModel
 
 __all__ = ["ComparisonRow", "comparison_table"]
 
@@ -35,7 +34,8 @@ class ComparisonRow:
     differences in percentage points), "p" (p-values), "count", "months" or
     "number" (`digits` decimals).  Without a `difference`, the difference of
     two numbers is computed; otherwise a dash is shown.  Rows sharing a
-    `section` are grouped under it.
+    `section` are grouped under it.  Computed counts sharing a `count_set` are groups of the
+    cohort (the levels of one column): the small-cell rule treats them as one set (`group_sizes`).
     """
 
     label: str
@@ -45,6 +45,7 @@ class ComparisonRow:
     kind: Kind = "number"
     section: str | None = None
     digits: int | None = None
+    count_set: str | None = None
 
 
 def _number(value) -> float | None:
@@ -114,6 +115,23 @@ def _as_row(row) -> ComparisonRow:
     return ComparisonRow(*values)
 
 
+def _computed_counts(rows: list[ComparisonRow], min_cell: int) -> dict[int, Shown]:
+    """The computed counts under the small-cell rule: each `count_set` as one set of groups, every
+    other count alone.  Published numbers are public and shown as published."""
+    shown: dict[int, Shown] = {}
+    sets: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        value = _number(row.computed)
+        if row.kind != "count" or value is None or not float(value).is_integer() or value < 0:
+            continue
+        sets.setdefault(row.count_set or f"#{i}", []).append(i)
+    for members in sets.values():
+        for i, size in zip(members, group_sizes([int(_number(rows[i].computed)) for i in members],
+                                                min_cell=min_cell)):
+            shown[i] = size
+    return shown
+
+
 def comparison_table(
     rows: Iterable[ComparisonRow | Mapping | Sequence],
     *,
@@ -125,7 +143,7 @@ def comparison_table(
     difference_label: str = "Difference",
     source_note: str | None = None,
     min_cell: int | None = None,
-) -> GT:
+) -> ReportTable:
     """Rows of "published vs this report vs difference".
 
     Parameters
@@ -147,34 +165,23 @@ def comparison_table(
 
     Returns
     -------
-    great_tables.GT
+    ReportTable
     """
     min_cell = resolve_min_cell(min_cell)
     parsed = [_as_row(r) for r in rows]
-    hidden = [r.kind == "count" and is_suppressed(_number(r.computed), min_cell) for r in parsed]
-    frame = pd.DataFrame(
-        {
-            "label": [r.label for r in parsed],
-            "published": [_shown(r.published, r.kind, r.digits) for r in parsed],
-            "computed": [suppress_count(_number(r.computed), min_cell) if h else _shown(r.computed, r.kind, r.digits)
-                         for r, h in zip(parsed, hidden)],
-            "difference": [DASH if h else _shown_difference(r) for r, h in zip(parsed, hidden)],
-            "section": [r.section or "" for r in parsed],
-        }
+    counts = _computed_counts(parsed, min_cell)
+    hidden = [i in counts and counts[i].hidden for i in range(len(parsed))]
+    rows = tuple(
+        Row(r.label, (_shown(r.published, r.kind, r.digits),
+                      counts[i].text if h else _shown(r.computed, r.kind, r.digits),
+                      DASH if h else _shown_difference(r)), group=r.section or None)
+        for i, (r, h) in enumerate(zip(parsed, hidden)))
+    notes = ((suppression_note(min_cell),) if any(hidden) else ()) + ((source_note,) if source_note else ())
+    model = TableModel(
+        columns=(Column("published", published_label), Column("computed", computed_label),
+                 Column("difference", difference_label)),
+        rows=rows,
+        stub=Column("label", label_header, align="left", wraps=True),
+        title=title, subtitle=subtitle, notes=notes,
     )
-    grouped = any(r.section for r in parsed)
-    gt = GT(frame, rowname_col="label", groupname_col="section" if grouped else None)
-    if not grouped:
-        gt = gt.cols_hide("section")
-    gt = (
-        gt.tab_stubhead(label_header)
-        .cols_label(published=published_label, computed=computed_label, difference=difference_label)
-        .cols_align("center", columns=["published", "computed", "difference"])
-    )
-    if title or subtitle:
-        gt = gt.tab_header(title=title or "", subtitle=subtitle)
-    if any(hidden):
-        gt = gt.tab_source_note(suppression_note(min_cell))
-    if source_note:
-        gt = gt.tab_source_note(source_note)
-    return gt
+    return report_table("Comparison", model, model.frame().assign(section=[r.section or "" for r in parsed]))

@@ -1,11 +1,9 @@
-"""Tables of estimates with 95% CIs at fixed times, medians and group tests (great-tables).
+"""Tables of estimates with 95% CIs at fixed times, medians and group tests.
 
 Only formatting happens here: every number comes from a result object computed
 elsewhere and is turned into text with `analysis.present.numbers`, so the HTML page,
-the PDF and the prose show the same strings.  The tables are plain HTML
-``<table>``s: meaning never depends on CSS (group rows are indented with em
-spaces, not padding; notes are footnotes and source notes, not colours), so
-they survive Quarto's conversion to Typst for the PDF.
+the PDF and the prose show the same strings: the table is a `TableModel`, drawn with
+great_tables for the website and as a native Typst table for the PDF.
 
 Examples
 --------
@@ -15,16 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pandas as pd
-from great_tables import GT, loc, style
-
 from analysis.data.schema import lower_first
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
 from analysis.present.prose import estimates_note
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
-from analysis.present.style import INDENT
+from analysis.present.privacy import result_counts, suppression_note
+from analysis.present.tables.display import ReportTable, report_table
+from analysis.present.tables.model import Column, Footnote, Row, Spanner, TableModel
 from analysis.stats.results import EndpointResult
 
 __all__ = ["estimates_table"]
@@ -58,7 +54,7 @@ def estimates_table(
     stubhead: str = "Endpoint",
     source_note: str | None = None,
     min_cell: int | None = None,
-) -> GT:
+) -> ReportTable:
     """Estimates with 95% CIs at fixed times, medians and group tests, one row per curve.
 
     An endpoint estimated for the whole cohort takes one row.  An endpoint
@@ -79,12 +75,13 @@ def estimates_table(
     source_note
         Extra note printed under the footnotes.
     min_cell
-        The study's small-cell rule: N and events below it are shown as "<5"
-        (0, the default: off).
+        The study's small-cell rule (default: the page's): N and events below it are shown as "<5",
+        and those from which one could be worked out (a group's N from the cohort, events from
+        the overall events or from N) as "≥5" (`analysis.present.privacy`).
 
     Returns
     -------
-    great_tables.GT
+    ReportTable
         Columns: N, Events, estimate (95% CI) at each time, median in months
         (95% CI) when any result carries medians, and p-value when any result
         carries a group test.  Test names are footnotes.
@@ -98,74 +95,60 @@ def estimates_table(
     has_median = any(r.median for r in results)
     has_test = any(r.test is not None and len(r.curves) > 1 for r in results)
 
-    rows: list[dict[str, str]] = []
-    heading_rows: list[int] = []
+    rows: list[Row] = []
     test_rows: dict[str, list[int]] = {}
     any_missing = False
+    any_hidden = False
+    keys = ["n", "events", *time_cols] + (["median"] if has_median else []) + (["p"] if has_test else [])
 
-    def curve_row(label: str, curve, median) -> dict[str, str]:
-        nonlocal any_missing
-        row = {"label": label, "n": suppress_count(curve.n, min_cell), "events": suppress_count(curve.events, min_cell)}
+    def curve_row(label: str, curve, median, counts, indent: int = 0) -> Row:
+        nonlocal any_missing, any_hidden
+        n, events = counts
+        any_hidden |= n.hidden or events.hidden
+        values = {"n": n.text, "events": events.text, "median": fmt_median(median) if median is not None else "",
+                  "p": ""}
         for col, t in zip(time_cols, times):
-            row[col] = fmt_est_ci(curve.at(t))
-            any_missing |= row[col] == "NA"
-        row["median"] = fmt_median(median) if median is not None else ""
-        row["p"] = ""
-        return row
+            values[col] = fmt_est_ci(curve.at(t))
+            any_missing |= values[col] == "NA"
+        return Row(label, tuple(values[k] for k in keys), indent=indent)
 
     for result in results:
         medians = _medians(result)
+        counts = result_counts(result, min_cell=min_cell)
         if len(result.curves) == 1:
-            rows.append(curve_row(result.title, result.curves[0], medians[0]))
+            rows.append(curve_row(result.title, result.curves[0], medians[0], counts[0]))
             continue
-        heading = {"label": _endpoint_label(result), "n": "", "events": "", "median": "", "p": ""}
-        heading.update({col: "" for col in time_cols})
+        heading = {k: "" for k in keys}
         if result.test is not None:
             heading["p"] = fmt_p(result.test.p)
             test_rows.setdefault(fmt_test_name(result.test.name), []).append(len(rows))
-        heading_rows.append(len(rows))
-        rows.append(heading)
-        for curve, median in zip(result.curves, medians):
-            rows.append(curve_row(INDENT + curve_label(result, curve), curve, median))
-
-    columns = ["label", "n", "events", *time_cols]
-    if has_median:
-        columns.append("median")
-    if has_test:
-        columns.append("p")
-    frame = pd.DataFrame(rows, columns=["label", "n", "events", *time_cols, "median", "p"])[columns]
+        rows.append(Row(_endpoint_label(result), tuple(heading[k] for k in keys), kind="heading"))
+        for curve, median, shown in zip(result.curves, medians, counts):
+            rows.append(curve_row(curve_label(result, curve), curve, median, shown, indent=1))
 
     labels = {"n": "N", "events": "Events", "median": "Median, months (95% CI)", "p": "p-value"}
     labels.update({col: fmt_horizon(t) for col, t in zip(time_cols, times)})
-    gt = (
-        GT(frame, rowname_col="label")
-        .tab_stubhead(stubhead)
-        .cols_label(**{k: v for k, v in labels.items() if k in columns})
-        .tab_spanner(_SPANNER, columns=time_cols)
-        .opt_footnote_marks("standard")
-        .cols_align("center", columns=columns[1:])
-    )
-    if heading_rows:
-        gt = gt.tab_style(style.text(weight="bold"), loc.stub(rows=heading_rows))
-    if title or subtitle:
-        gt = gt.tab_header(title=title or "", subtitle=subtitle)
-
-    gt = gt.tab_footnote(estimates_note(results), locations=loc.spanner_labels(ids=[_SPANNER]))
+    footnotes = [Footnote(estimates_note(results), spanners=(_SPANNER,))]
     if has_median:
-        gt = gt.tab_footnote("Kaplan-Meier median with 95% confidence interval; not reached: the curve "
-                             "(or its confidence limit) stays above 50% during follow-up.",
-                             locations=loc.column_labels(columns="median"))
+        footnotes.append(Footnote("Kaplan-Meier median with 95% confidence interval; not reached: the curve "
+                                  "(or its confidence limit) stays above 50% during follow-up.", columns=("median",)))
     if len(test_rows) == 1:
         (name,) = test_rows
-        gt = gt.tab_footnote(f"{name}.", locations=loc.column_labels(columns="p"))
+        footnotes.append(Footnote(f"{name}.", columns=("p",)))
     else:
-        for name, where in test_rows.items():
-            gt = gt.tab_footnote(f"{name}.", locations=loc.body(columns="p", rows=where), placement="right")
+        footnotes += [Footnote(f"{name}.", cells=tuple((r, "p") for r in where)) for name, where in test_rows.items()]
+    notes = []
     if any_missing:
-        gt = gt.tab_source_note("NA: the time lies beyond the last follow-up of the group.")
+        notes.append("NA: the time lies beyond the last follow-up of the group.")
     rule = suppression_note(min_cell)
-    if rule and any(is_suppressed(v, min_cell) for r in results for c in r.curves for v in (c.n, c.events)):
-        gt = gt.tab_source_note(rule)
+    if rule and any_hidden:
+        notes.append(rule)
     if source_note:
-        gt = gt.tab_source_note(source_note)
-    return gt
+        notes.append(source_note)
+    return report_table("Estimates", TableModel(
+        columns=tuple(Column(k, labels[k]) for k in keys),
+        rows=tuple(rows),
+        stub=Column("label", stubhead, align="left", wraps=True),
+        spanners=(Spanner(_SPANNER, tuple(time_cols)),),
+        title=title, subtitle=subtitle, footnotes=tuple(footnotes), notes=tuple(notes),
+    ))

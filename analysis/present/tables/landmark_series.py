@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pandas as pd
-from great_tables import GT, loc
-
 from analysis.analyses.landmark import LandmarkRow, landmark_row
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_hr_ci, fmt_p
-from analysis.present.privacy import suppress_count
+from analysis.present.privacy import events_counts, suppression_note
+from analysis.present.tables.display import ReportTable, report_table
+from analysis.present.tables.model import Column, Footnote, Row, TableModel
 
 __all__ = ["landmark_series_table"]
 
@@ -21,7 +20,7 @@ def landmark_series_table(
     effect: str = "HR (95% CI)",
     source_note: str | None = None,
     min_cell: int | None = None,
-) -> GT:
+) -> ReportTable:
     """A dynamic landmark series: at each landmark, patients still at risk, events and the hazard ratio.
 
     Parameters
@@ -39,26 +38,17 @@ def landmark_series_table(
     rows = [landmark_row(r) for r in rows]
     if not rows:
         raise ValueError("landmark_series_table needs at least one row")
-    frame = pd.DataFrame(
-        {
-            "landmark": [f"{r.landmark:g}" for r in rows],
-            "n": [suppress_count(r.n, min_cell) for r in rows],
-            "events": [suppress_count(r.events, min_cell) for r in rows],
-            "hr": [fmt_hr_ci(r.hr, r.lower, r.upper) for r in rows],
-            "p": [fmt_p(r.p) for r in rows],
-        }
-    )
-    gt = (
-        GT(frame)
-        .cols_label(landmark="Landmark, months after HCT", n="Patients at risk", events="Events", hr=effect,
-                    p="p")
-        .opt_footnote_marks("standard")
-        .cols_align("center", columns=["landmark", "n", "events", "hr", "p"])
-        .tab_footnote("Patients still under observation at the landmark; follow-up measured from it.",
-                      locations=loc.column_labels(columns="n"))
-    )
-    if title:
-        gt = gt.tab_header(title=title)
-    if source_note:
-        gt = gt.tab_source_note(source_note)
-    return gt
+    shown = events_counts([(r.n, r.events) for r in rows], ordered=True, min_cell=min_cell)
+    rows = tuple(Row(None, (f"{r.landmark:g}", n.text, events.text, fmt_hr_ci(r.hr, r.lower, r.upper), fmt_p(r.p)))
+                 for r, (n, events) in zip(rows, shown))
+    notes = ((suppression_note(min_cell),) if any(v.hidden for pair in shown for v in pair) else ()) + \
+        ((source_note,) if source_note else ())
+    return report_table("Landmark series", TableModel(
+        columns=(Column("landmark", "Landmark, months after HCT"), Column("n", "Patients at risk"),
+                 Column("events", "Events"), Column("hr", effect), Column("p", "p")),
+        rows=rows,
+        title=title,
+        footnotes=(Footnote("Patients still under observation at the landmark; follow-up measured from it.",
+                            columns=("n",)),),
+        notes=notes,
+    ))

@@ -15,7 +15,7 @@ def reproduction_table(rows: tuple[ReproductionRow, ...], *, min_cell: int | Non
     scale = {"n": 1.0, "%": 0.01, "p": 1.0}  # the table formats percentages from proportions
     return comparison_table(
         [ComparisonRow(r.label, r.published * scale[r.unit], r.computed * scale[r.unit], kind=kinds[r.unit],
-                       section=r.section) for r in rows],
+                       section=r.section, count_set=r.count_set) for r in rows],
         source_note="Percentages: Kaplan-Meier or Aalen-Johansen estimates; differences in percentage points. "
                     "P: log-rank tests.",
         min_cell=min_cell,
