@@ -162,14 +162,19 @@ def read(path: Path, sheet: str | int | None) -> pd.DataFrame:
 
 
 def _has_formulas(path: Path) -> bool:
-    """Whether any worksheet of the workbook holds a formula (most exports hold none: one fast scan)."""
+    """Whether any worksheet of the workbook holds a formula (most exports hold none: one fast scan).
+
+    A formula is an <f> element, with or without a namespace prefix, found by its closing tag (a
+    shared formula's later cells, <f t="shared" si="0"/>, follow the one that holds its text):
+    plain substring searches, not a regular expression tried at every tag."""
     with zipfile.ZipFile(path) as archive:
         for name in archive.namelist():
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 with archive.open(name) as part:
                     tail = b""
-                    for block in iter(lambda: part.read(1 << 20), b""):
-                        if _FORMULA.search(tail + block):
+                    for block in iter(lambda: part.read(1 << 22), b""):
+                        text = tail + block
+                        if b"</f>" in text or b":f>" in text:
                             return True
-                        tail = block[-16:]
+                        tail = block[-64:]
     return False
