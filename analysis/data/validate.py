@@ -111,6 +111,13 @@ class _Collector:
 def _distinct(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct cells): text == distinct[codes]; the cells hashed in bulk (in Arrow for the
     columnar readers' text), so that each distinct cell is parsed or checked once, not once per record."""
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow" and not text.isna().any():
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cells = pa.array(text.array)  # (the column's own Arrow data: no copy)
+        encoded = pc.dictionary_encode(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
+        return encoded.indices.to_numpy(zero_copy_only=False), np.asarray(encoded.dictionary.to_pylist(), dtype=object)
     codes, uniques = pd.factorize(text, use_na_sentinel=False)
     return codes, np.asarray(uniques, dtype=object)
 
@@ -160,7 +167,7 @@ def _parse_columns(raw: pd.DataFrame, report: _Collector, specs: list[Column], m
             for i in np.flatnonzero(bad):
                 report.add(i, spec.name, text.iloc[i], "not a number")
             if spec.kind == "flag":
-                wrong = numbers.notna() & ~numbers.isin([0, 1])
+                wrong = numbers.notna() & (numbers != 0) & (numbers != 1)
                 for i in np.flatnonzero(wrong):
                     report.add(i, spec.name, text.iloc[i], "flag must be 0 or 1")
                 parsed[spec.name] = numbers.where(~wrong)
