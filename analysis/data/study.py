@@ -26,7 +26,11 @@ from analysis.data.paths import DEFAULT_STUDY, PROJECT_ROOT
 __all__ = ["Study", "StudyConfigError", "read_study", "study_cohort", "study_path"]
 
 KNOWN_KEYS = {"title", "data", "encoding", "sheet", "mapping", "include", "horizons", "landmarks", "groupings",
-              "covariates", "privacy", "reproduce", "synthetic"}
+              "covariates", "privacy", "reproduce", "synthetic", "landmark_at_risk"}
+
+#: Who is at risk at a landmark s: "after" (T > s: still followed after the landmark, the default, as
+#: `dynpred::cutLM`) or "on" (T >= s: followed up to the landmark day, an event on that day included).
+LANDMARK_AT_RISK = ("after", "on")
 
 
 class StudyConfigError(ValueError):
@@ -43,6 +47,7 @@ class Study:
     mapping: Mapping = field(default_factory=Mapping)
     horizons: tuple[float, ...] = (12, 60)
     landmarks: tuple[float, ...] = (12,)
+    landmark_at_risk: str = "after"
     groupings: tuple[str, ...] = ("status_crpr_vs_nr", "graft_cb_vs_other", "graft_source")
     covariates: tuple[str, ...] = ("status_at_hct", "graft_source", "age")
     min_cell: int = 0
@@ -54,13 +59,27 @@ class Study:
     def unavailable(self) -> tuple[str, ...]:
         return self.mapping.unavailable
 
+    @property
+    def on_landmark(self) -> bool:
+        """Whether a patient whose follow-up ends on the landmark day is at risk at it (T >= s)."""
+        return self.landmark_at_risk == "on"
 
-def _numbers(value, key: str, problems: list[str]) -> tuple[float, ...]:
+
+def _numbers(value, key: str, problems: list[str], *, may_be_empty: bool = False) -> tuple[float, ...]:
     values = value if isinstance(value, list) else [value]
+    if not values and may_be_empty:
+        return ()
     if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values):
         problems.append(f"{key}: expected a list of positive numbers (months), got {value!r}")
         return ()
     return tuple(float(v) if not float(v).is_integer() else int(v) for v in values)
+
+
+def _choice(value, key: str, choices: tuple[str, ...], problems: list[str]) -> str:
+    if value not in choices:
+        problems.append(f"{key}: expected one of {', '.join(choices)}, got {value!r}")
+        return choices[0]
+    return value
 
 
 def _names(value, key: str, problems: list[str]) -> tuple[str, ...]:
@@ -131,7 +150,10 @@ def read_study(path: str | Path | None = None,
         sheet=raw.get("sheet"),
         mapping=mapping_from_settings(raw.get("mapping"), problems),
         horizons=_numbers(raw["horizons"], "horizons", problems) if "horizons" in raw else defaults.horizons,
-        landmarks=_numbers(raw["landmarks"], "landmarks", problems) if "landmarks" in raw else defaults.landmarks,
+        landmarks=(_numbers(raw["landmarks"] if raw["landmarks"] is not None else [], "landmarks", problems,
+                            may_be_empty=True) if "landmarks" in raw else defaults.landmarks),
+        landmark_at_risk=_choice(raw.get("landmark_at_risk", defaults.landmark_at_risk), "landmark_at_risk",
+                                 LANDMARK_AT_RISK, problems),
         groupings=_names(raw["groupings"], "groupings", problems) if "groupings" in raw else defaults.groupings,
         covariates=_names(raw["covariates"], "covariates", problems) if "covariates" in raw else defaults.covariates,
         min_cell=min_cell,

@@ -12,8 +12,9 @@ import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from analysis.present import fonts
+from analysis.present.numbers import NOT_SHOWN
 
-__all__ = ["DASH", "INDENT", "INK", "MUTED", "PALETTE", "REFERENCE_LINE", "SINGLE_COLOR", "STYLE", "ReportFigure",
+__all__ = ["DASH", "INDENT", "report_table", "INK", "MUTED", "PALETTE", "REFERENCE_LINE", "SINGLE_COLOR", "STYLE", "ReportFigure",
            "style"]
 
 #: Okabe-Ito colours (colour-blind safe), in the order groups receive them;
@@ -71,8 +72,19 @@ fonts.register()  # at import: every figure module draws through this style
 
 #: An indentation of table rows that survives HTML -> Typst (an em space, not CSS padding).
 INDENT = "\u2003"
-#: "Not applicable" in a table cell (an em dash).
-DASH = "\u2014"
+def report_table(frame, **options):
+    """A great-tables `GT` of `frame` with every font weight explicit: great_tables' default for the stub,
+    row groups and headings is "initial", which Quarto's Typst CSS filter rejects (one warning per
+    cell when a page renders to PDF)."""
+    from great_tables import GT
+
+    return GT(frame, **options).tab_options(
+        heading_title_font_weight="bold", heading_subtitle_font_weight="normal", stub_font_weight="normal",
+        stub_row_group_font_weight="bold", row_group_font_weight="bold")
+
+
+#: "Not applicable" in a table cell (an em dash), the number formats' mark.
+DASH = NOT_SHOWN
 
 
 class ReportFigure(Figure):

@@ -134,6 +134,8 @@ class EndpointResult:
 
     `by` is the title of the grouping; `grouping` names it (a column or derived grouping) when
     the curves' labels are its levels, so that the report can name the levels (`level_label`).
+    `omitted` lists the groups (label, patients) too small to be estimated or tested: they have no
+    curve, and the test compares the other groups only.
     """
 
     endpoint: str
@@ -144,6 +146,7 @@ class EndpointResult:
     by: str | None = None
     median: tuple[Median, ...] = field(default=())
     grouping: str | None = None
+    omitted: tuple[tuple[str, int], ...] = ()
 
     @property
     def overall(self) -> Curve:

@@ -123,7 +123,7 @@ def test_cohort_chapter_tables_suppress_small_counts(cohort, tmp_path):
     partial = cohort_overview(load_cohort(path))
     assert ("Acute GVHD grade II-IV", 57, "agvhd_grade missing", 2) in partial.endpoint_exclusions
     exclusions = text_of(endpoint_exclusion_table(partial, min_cell=5))
-    assert "agvhd_grade missing" in exclusions and "<5" in exclusions and ">2<" not in exclusions
+    assert "acute GVHD, maximum grade not recorded" in exclusions and "<5" in exclusions and ">2<" not in exclusions
     assert ">2<" in text_of(endpoint_exclusion_table(partial))
     assert text_of(flow_table(overview, min_cell=5)) == text_of(flow_table(overview))  # 59 >= 5
 
@@ -166,7 +166,7 @@ def test_numbers_at_risk_and_legend_under_the_rule(cohort):
     assert any(0 < int(c) < 5 for c in plain.values()) and "0" in plain.values()
     fig = plot_curves(result, min_cell=13)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == ["CB (n = 29)", "PB (n = 18)", "BM (n = <13)"]
+    assert legend == ["CB (n = 29)", "PB (n = 18)", "BM (n < 13)"]
     panels = plot_panels([result], times=times, min_cell=5)
     assert risk_texts(panels) == ruled
 

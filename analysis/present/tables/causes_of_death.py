@@ -11,6 +11,7 @@ from analysis.analyses.transplant import CauseOfDeath
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_pct
 from analysis.present.privacy import is_suppressed, suppress_count
+from analysis.present.style import report_table
 
 __all__ = ["causes_of_death_table"]
 
@@ -68,7 +69,7 @@ def causes_of_death_table(
         }
     )
     gt = (
-        GT(frame, rowname_col="cause")
+        report_table(frame, rowname_col="cause")
         .tab_stubhead("Cause")
         .cols_label(all="All deaths, n (%)", after="After relapse", without="Without relapse")
         .opt_footnote_marks("standard")

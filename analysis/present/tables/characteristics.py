@@ -15,6 +15,8 @@ Examples
 from __future__ import annotations
 
 
+import math
+
 import pandas as pd
 from great_tables import GT, loc, style
 
@@ -27,9 +29,10 @@ from analysis.analyses.characteristics import (
     Statistic,
 )
 from analysis.present.context import resolve_min_cell
-from analysis.present.numbers import fmt_p, fmt_pct, is_missing
+from analysis.present.numbers import NOT_SHOWN, fmt_number, fmt_p, fmt_pct, is_missing
 from analysis.present.privacy import is_suppressed, suppress_count
 from analysis.present.prose import characteristics_notes
+from analysis.present.style import report_table
 
 __all__ = ["characteristics_frame", "characteristics_gt", "fmt_count", "fmt_median_range"]
 
@@ -38,8 +41,8 @@ _INDENT = "\u2003"  # em space: an indentation that survives HTML -> Typst
 
 def _number(value: float, digits: int) -> str:
     if is_missing(value):
-        return "NA"
-    return f"{value:.{digits}f}"
+        return NOT_SHOWN
+    return fmt_number(value, digits)
 
 
 def fmt_count(count: Count, min_cell: int | None = None) -> str:
@@ -51,32 +54,28 @@ def fmt_count(count: Count, min_cell: int | None = None) -> str:
     if is_suppressed(count.n, min_cell):
         return suppress_count(count.n, min_cell)
     if count.denominator == 0:
-        return f"{count.n} (NA)"
+        return f"{count.n}"
     return f"{count.n} ({fmt_pct(count.n / count.denominator)})"
 
 
 def fmt_median_range(summary: MedianRange, min_cell: int | None = None) -> str:
     """'45 (16-68)' for whole-number data, '45.3 (16.2-68.9)' otherwise.
 
-    The median of whole numbers keeps one decimal when it falls between two
-    ('45.5 (16-68)').  'NA' when the group has no value.  With the small-cell
+    The median of whole numbers is shown whole too, rounded half up as gtsummary rounds it (a median
+    year of 2011.5 reads 2012).  An en dash when the group has no value.  With the small-cell
     rule, the summary of fewer than `min_cell` values is '<5 values' (its
     minimum and maximum would be single patients' values).
     """
     min_cell = resolve_min_cell(min_cell)
     if summary.n == 0 or is_missing(summary.median):
-        return "NA"
+        return NOT_SHOWN
     if is_suppressed(summary.n, min_cell):
         return f"<{min_cell} values"
-    if summary.integer_valued:
-        median_digits = 0 if float(summary.median).is_integer() else 1
-        range_digits = 0
-    else:
-        median_digits = range_digits = 1
-    low = _number(summary.minimum, range_digits)
-    high = _number(summary.maximum, range_digits)
+    digits = 0 if summary.integer_valued else 1
+    median = math.floor(float(summary.median) + 0.5) if summary.integer_valued else summary.median  # half up
+    low, high = _number(summary.minimum, digits), _number(summary.maximum, digits)
     sep = " to " if summary.minimum < 0 or summary.maximum < 0 else "-"
-    return f"{_number(summary.median, median_digits)} ({low}{sep}{high})"
+    return f"{_number(median, digits)} ({low}{sep}{high})"
 
 
 def _fmt_stat(stat: Statistic, min_cell: int = 0) -> str:
@@ -136,9 +135,9 @@ def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *,
         labels[gid] = f"{group}, N = {suppress_count(n, min_cell)}"
     stat_cols = ["overall", *gids]
     if "p" in frame.columns:
-        labels["p"] = "p-value"
+        labels["p"] = "P"
         stat_cols.append("p")
-    gt = GT(frame).cols_label(**labels).cols_align("left", columns="label")
+    gt = report_table(frame).cols_label(**labels).cols_align("left", columns="label")
     gt = gt.cols_align("center", columns=stat_cols)
     variable_rows = [i for i, r in enumerate(table.rows) if r.row_type == "variable"]
     if variable_rows:

@@ -9,11 +9,14 @@ import pandas as pd
 from great_tables import GT
 
 from analysis.analyses.characteristics import MissingData
+from analysis.data.schema import column_label
 from analysis.present.numbers import fmt_pct
 from analysis.data.cohort import Cohort
 from analysis.analyses.cohort import CohortOverview
 from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.prose import exclusion_reason
+from analysis.present.style import report_table
 
 
 def _count(n, min_cell: int):
@@ -34,7 +37,7 @@ def flow_table(overview: CohortOverview, *, min_cell: int | None = None) -> GT:
         {"Step": [("  Excluded: " if s.excluded else "") + s.label for s in overview.flow],
          "Patients": [_count(s.n, min_cell) for s in overview.flow]}
     )
-    gt = GT(frame).cols_align("right", columns="Patients")
+    gt = report_table(frame).cols_align("right", columns="Patients")
     return _with_rule(gt, [s.n for s in overview.flow], min_cell)
 
 
@@ -50,7 +53,7 @@ def cohort_flow_table(cohort: Cohort, *, min_cell: int | None = None) -> GT:
         {"Step": [("\u2003Excluded: " if excluded else "") + label for label, _, excluded in steps],
          "Records": [_count(n, min_cell) for _, n, _ in steps]}
     )
-    gt = GT(frame).cols_align("right", columns="Records")
+    gt = report_table(frame).cols_align("right", columns="Records")
     if cohort.criteria:
         gt = gt.tab_source_note("Inclusion criteria: " + "; ".join(cohort.criteria) + ". A record failing several "
                                 "is counted under the first.")
@@ -59,11 +62,11 @@ def cohort_flow_table(cohort: Cohort, *, min_cell: int | None = None) -> GT:
 
 def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int | None = None) -> GT:
     min_cell = resolve_min_cell(min_cell)
-    rows = [(endpoint, _count(analysed, min_cell), reason, _count(excluded, min_cell))
+    rows = [(endpoint, _count(analysed, min_cell), exclusion_reason(reason), _count(excluded, min_cell))
             for endpoint, analysed, reason, excluded in overview.endpoint_exclusions]
     frame = pd.DataFrame(rows, columns=["Endpoint", "Analysed", "Reason for exclusion", "Excluded"])
     gt = (
-        GT(frame)
+        report_table(frame)
         .cols_align("right", columns=["Analysed", "Excluded"])
         .tab_source_note("Patients lacking a value an endpoint needs are left out of that endpoint only.")
     )
@@ -84,14 +87,14 @@ def missing_data_table(missing: MissingData, *, min_cell: int | None = None) -> 
 
     frame = pd.DataFrame(
         {
-            "Column": [r.column for r in missing.rows],
+            "Item": [column_label(r.column) for r in missing.rows],
             "Applies to": [r.applies_to for r in missing.rows],
             "Patients": [_count(r.applicable, min_cell) for r in missing.rows],
             "Missing": [shown(r) for r in missing.rows],
         }
     )
     gt = (
-        GT(frame)
+        report_table(frame)
         .cols_align("right", columns=["Patients", "Missing"])
         .tab_source_note("A value counts as missing only where it applies (e.g. a relapse date after a relapse).")
     )

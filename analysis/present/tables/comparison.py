@@ -15,9 +15,9 @@ import pandas as pd
 from great_tables import GT
 
 from analysis.present.context import resolve_min_cell
-from analysis.present.numbers import fmt_months, fmt_p, fmt_pct
+from analysis.present.numbers import fmt_months, fmt_number, fmt_p, fmt_pct, fmt_signed
 from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
-from analysis.present.style import DASH
+from analysis.present.style import DASH, report_table
 
 __all__ = ["ComparisonRow", "comparison_table"]
 
@@ -35,7 +35,8 @@ class ComparisonRow:
     differences in percentage points), "p" (p-values), "count", "months" or
     "number" (`digits` decimals).  Without a `difference`, the difference of
     two numbers is computed; otherwise a dash is shown.  Rows sharing a
-    `section` are grouped under it.
+    `section` are grouped under it.  A `verdict` (e.g. "yes", "no") fills the
+    table's last column, shown when any row has one.
     """
 
     label: str
@@ -45,6 +46,7 @@ class ComparisonRow:
     kind: Kind = "number"
     section: str | None = None
     digits: int | None = None
+    verdict: str | None = None
 
 
 def _number(value) -> float | None:
@@ -64,7 +66,7 @@ def _shown(value, kind: str, digits: int | None) -> str:
         return value
     number = _number(value)
     if number is None:
-        return "NA"
+        return DASH
     if kind == "pct":
         return fmt_pct(number, 1 if digits is None else digits)
     if kind == "p":
@@ -73,7 +75,7 @@ def _shown(value, kind: str, digits: int | None) -> str:
         return f"{number:.0f}"
     if kind == "months":
         return fmt_months(number, 1 if digits is None else digits)
-    return f"{number:.{2 if digits is None else digits}f}"
+    return fmt_number(number, 2 if digits is None else digits)
 
 
 def _shown_difference(row: ComparisonRow) -> str:
@@ -87,7 +89,7 @@ def _shown_difference(row: ComparisonRow) -> str:
         difference = computed - published
     number = _number(difference)
     if number is None:
-        return "NA"
+        return DASH
     if row.kind == "pct":
         return _signed(100 * number, 1 if row.digits is None else row.digits) + " points"
     if row.kind == "count":
@@ -98,9 +100,8 @@ def _shown_difference(row: ComparisonRow) -> str:
 
 
 def _signed(value: float, digits: int) -> str:
-    """'+0.3', '-1.2'; no sign where the rounded value is zero ('0.0')."""
-    shown = f"{value:+.{digits}f}"
-    return shown[1:] if float(shown) == 0 else shown
+    """'+0.3', '−1.2' (a true minus sign); no sign where the rounded value is zero ('0.0')."""
+    return fmt_signed(value, digits)
 
 
 def _as_row(row) -> ComparisonRow:
@@ -123,6 +124,7 @@ def comparison_table(
     published_label: str = "Published",
     computed_label: str = "This report",
     difference_label: str = "Difference",
+    verdict_label: str = "Agrees",
     source_note: str | None = None,
     min_cell: int | None = None,
 ) -> GT:
@@ -160,16 +162,21 @@ def comparison_table(
                          for r, h in zip(parsed, hidden)],
             "difference": [DASH if h else _shown_difference(r) for r, h in zip(parsed, hidden)],
             "section": [r.section or "" for r in parsed],
+            "verdict": [r.verdict or DASH for r in parsed],
         }
     )
+    judged = any(r.verdict for r in parsed)
+    if not judged:
+        frame = frame.drop(columns="verdict")
     grouped = any(r.section for r in parsed)
-    gt = GT(frame, rowname_col="label", groupname_col="section" if grouped else None)
+    gt = report_table(frame, rowname_col="label", groupname_col="section" if grouped else None)
     if not grouped:
         gt = gt.cols_hide("section")
     gt = (
         gt.tab_stubhead(label_header)
-        .cols_label(published=published_label, computed=computed_label, difference=difference_label)
-        .cols_align("center", columns=["published", "computed", "difference"])
+        .cols_label(published=published_label, computed=computed_label, difference=difference_label,
+                    **({"verdict": verdict_label} if judged else {}))
+        .cols_align("center", columns=["published", "computed", "difference"] + (["verdict"] if judged else []))
     )
     if title or subtitle:
         gt = gt.tab_header(title=title or "", subtitle=subtitle)

@@ -21,10 +21,10 @@ from great_tables import GT, loc, style
 from analysis.data.schema import lower_first
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
-from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
-from analysis.present.prose import estimates_note
+from analysis.present.numbers import NOT_ESTIMABLE, fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
+from analysis.present.prose import estimates_note, omitted_groups_text
 from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
-from analysis.present.style import INDENT
+from analysis.present.style import INDENT, report_table
 from analysis.stats.results import EndpointResult
 
 __all__ = ["estimates_table"]
@@ -57,6 +57,7 @@ def estimates_table(
     subtitle: str | None = None,
     stubhead: str = "Endpoint",
     source_note: str | None = None,
+    note: str | None = None,
     min_cell: int | None = None,
 ) -> GT:
     """Estimates with 95% CIs at fixed times, medians and group tests, one row per curve.
@@ -78,6 +79,9 @@ def estimates_table(
         Label of the first column.
     source_note
         Extra note printed under the footnotes.
+    note
+        What the estimates are (the footnote of the estimates' header); by default which estimator gave
+        them (`estimates_note`).
     min_cell
         The study's small-cell rule: N and events below it are shown as "<5"
         (0, the default: off).
@@ -108,7 +112,7 @@ def estimates_table(
         row = {"label": label, "n": suppress_count(curve.n, min_cell), "events": suppress_count(curve.events, min_cell)}
         for col, t in zip(time_cols, times):
             row[col] = fmt_est_ci(curve.at(t))
-            any_missing |= row[col] == "NA"
+            any_missing |= row[col] == NOT_ESTIMABLE
         row["median"] = fmt_median(median) if median is not None else ""
         row["p"] = ""
         return row
@@ -135,10 +139,10 @@ def estimates_table(
         columns.append("p")
     frame = pd.DataFrame(rows, columns=["label", "n", "events", *time_cols, "median", "p"])[columns]
 
-    labels = {"n": "N", "events": "Events", "median": "Median, months (95% CI)", "p": "p-value"}
+    labels = {"n": "N", "events": "Events", "median": "Median, months (95% CI)", "p": "P"}
     labels.update({col: fmt_horizon(t) for col, t in zip(time_cols, times)})
     gt = (
-        GT(frame, rowname_col="label")
+        report_table(frame, rowname_col="label")
         .tab_stubhead(stubhead)
         .cols_label(**{k: v for k, v in labels.items() if k in columns})
         .tab_spanner(_SPANNER, columns=time_cols)
@@ -150,10 +154,10 @@ def estimates_table(
     if title or subtitle:
         gt = gt.tab_header(title=title or "", subtitle=subtitle)
 
-    gt = gt.tab_footnote(estimates_note(results), locations=loc.spanner_labels(ids=[_SPANNER]))
+    gt = gt.tab_footnote(note or estimates_note(results), locations=loc.spanner_labels(ids=[_SPANNER]))
     if has_median:
         gt = gt.tab_footnote("Kaplan-Meier median with 95% confidence interval; not reached: the curve "
-                             "(or its confidence limit) stays above 50% during follow-up.",
+                             "(or its confidence limit) does not fall to one half during follow-up.",
                              locations=loc.column_labels(columns="median"))
     if len(test_rows) == 1:
         (name,) = test_rows
@@ -162,7 +166,11 @@ def estimates_table(
         for name, where in test_rows.items():
             gt = gt.tab_footnote(f"{name}.", locations=loc.body(columns="p", rows=where), placement="right")
     if any_missing:
-        gt = gt.tab_source_note("NA: the time lies beyond the last follow-up of the group.")
+        gt = gt.tab_source_note(f"{NOT_ESTIMABLE.capitalize()}: the time lies beyond the last follow-up of the group.")
+    for result in results:
+        omitted = omitted_groups_text(result, min_cell=min_cell)
+        if omitted:
+            gt = gt.tab_source_note(f"{_endpoint_label(result)}: {omitted}")
     rule = suppression_note(min_cell)
     if rule and any(is_suppressed(v, min_cell) for r in results for c in r.curves for v in (c.n, c.events)):
         gt = gt.tab_source_note(rule)

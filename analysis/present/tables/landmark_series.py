@@ -7,9 +7,11 @@ import pandas as pd
 from great_tables import GT, loc
 
 from analysis.analyses.landmark import LandmarkRow, landmark_row
+from analysis.analyses.models import EVENTS_PER_PARAMETER_MINIMUM
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_hr_ci, fmt_p
 from analysis.present.privacy import suppress_count
+from analysis.present.style import report_table
 
 __all__ = ["landmark_series_table"]
 
@@ -49,14 +51,20 @@ def landmark_series_table(
         }
     )
     gt = (
-        GT(frame)
+        report_table(frame)
         .cols_label(landmark="Landmark, months after HCT", n="Patients at risk", events="Events", hr=effect,
-                    p="p")
+                    p="P")
         .opt_footnote_marks("standard")
         .cols_align("center", columns=["landmark", "n", "events", "hr", "p"])
         .tab_footnote("Patients still under observation at the landmark; follow-up measured from it.",
                       locations=loc.column_labels(columns="n"))
     )
+    few = [r for r in rows if r.events < EVENTS_PER_PARAMETER_MINIMUM]
+    if few:
+        gt = gt.tab_footnote(
+            f"Each landmark's Cox model estimates one parameter; with fewer than {EVENTS_PER_PARAMETER_MINIMUM} "
+            "events (here: landmarks " + ", ".join(f"{r.landmark:g}" for r in few) + ") its estimate may be "
+            "unstable.", locations=loc.column_labels(columns="events"))
     if title:
         gt = gt.tab_header(title=title)
     if source_note:

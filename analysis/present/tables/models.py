@@ -16,12 +16,12 @@ from collections.abc import Mapping
 import pandas as pd
 from great_tables import GT, loc, style
 
-from analysis.analyses.models import ModelResult
+from analysis.analyses.models import EVENTS_PER_PARAMETER_MINIMUM, ModelResult
 from analysis.present.context import resolve_min_cell
-from analysis.present.model_rows import ModelRow, model_rows, row_entry
+from analysis.present.model_rows import ModelRow, effect_label, model_rows, row_entry
 from analysis.present.numbers import fmt_hr_ci, fmt_p
 from analysis.present.prose import count_note, method_note, ph_footnote
-from analysis.present.style import DASH, INDENT
+from analysis.present.style import DASH, INDENT, report_table
 
 __all__ = ["REFERENCE_TEXT", "model_table"]
 
@@ -63,7 +63,7 @@ def model_table(
     great_tables.GT
         One row per covariate heading, one indented row per level (the
         reference level reads "1 (reference)"), one row per continuous
-        covariate; per model an "HR (95% CI)" and a "p" column under its
+        covariate; per model an "HR (95% CI)" ("sHR (95% CI)" for Fine-Gray) and a "P" column under its
         label.  Footnotes on the model labels say what each method is, the
         number of patients and events, and the proportional-hazards check.
     """
@@ -95,9 +95,9 @@ def model_table(
     frame = pd.DataFrame(records, columns=columns)
 
     gt = (
-        GT(frame, rowname_col="label")
+        report_table(frame, rowname_col="label")
         .tab_stubhead(stubhead)
-        .cols_label(**{c: "HR (95% CI)" for c in hr_cols}, **{c: "p" for c in p_cols})
+        .cols_label(**{c: effect_label(models[name]) for name, c in zip(names, hr_cols)}, **{c: "P" for c in p_cols})
         .opt_footnote_marks("standard")
         .cols_align("center", columns=columns[1:])
     )
@@ -115,6 +115,13 @@ def model_table(
         gt = gt.tab_footnote(text, locations=loc.spanner_labels(ids=[name]))
     if any(row_entry(m, row) is None and row.kind != "heading" for m in models.values() for row in rows):
         gt = gt.tab_source_note(f"{DASH}: not in this model.")
+    if any(m.method == "finegray" for m in models.values()):
+        gt = gt.tab_source_note("HR: hazard ratio (Cox); sHR: subdistribution hazard ratio (Fine-Gray), which "
+                                "compares cumulative incidences, not event rates among patients still at risk.")
+    if any(m.few_events for m in models.values()):
+        gt = gt.tab_source_note(f"Models with fewer than {EVENTS_PER_PARAMETER_MINIMUM} events per estimated "
+                                "parameter (see their footnotes) are too small for stable estimates: read them as "
+                                "exploratory.")
     if source_note:
         gt = gt.tab_source_note(source_note)
     return gt

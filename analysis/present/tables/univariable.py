@@ -13,9 +13,10 @@ from great_tables import GT, loc, style
 
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
-from analysis.present.numbers import fmt_est_ci, fmt_p, horizon_adjective
+from analysis.present.numbers import NOT_ESTIMABLE, fmt_est_ci, fmt_p, horizon_adjective
+from analysis.present.prose import omitted_groups_text
 from analysis.present.privacy import suppress_count
-from analysis.present.style import INDENT
+from analysis.present.style import INDENT, report_table
 
 __all__ = ["univariable_table"]
 
@@ -70,8 +71,8 @@ def univariable_table(
                 try:
                     shown = fmt_est_ci(result.curve(curve.label).at(at))
                 except KeyError:
-                    shown = "NA"
-                any_missing |= shown == "NA"
+                    shown = NOT_ESTIMABLE
+                any_missing |= shown == NOT_ESTIMABLE
                 row[key], row[f"{key}_p"] = shown, ""
             records.append(row)
     columns = ["label", "n", "os", "os_p", "relapse", "relapse_p", "nrm", "nrm_p"]
@@ -79,10 +80,10 @@ def univariable_table(
     col_labels = {"n": "N"}
     for key, name, at in endpoints:
         col_labels[key] = f"{horizon_adjective(at)} {name}"
-        col_labels[f"{key}_p"] = "p"
+        col_labels[f"{key}_p"] = "P"
 
     gt = (
-        GT(frame, rowname_col="label")
+        report_table(frame, rowname_col="label")
         .tab_stubhead(stubhead)
         .cols_label(**col_labels)
         .opt_footnote_marks("standard")
@@ -100,7 +101,11 @@ def univariable_table(
         .tab_footnote("Gray's test.", locations=loc.column_labels(columns=["relapse_p", "nrm_p"]))
     )
     if any_missing:
-        gt = gt.tab_source_note("NA: the time lies beyond the last follow-up of the group.")
+        gt = gt.tab_source_note(f"{NOT_ESTIMABLE.capitalize()}: the time lies beyond the last follow-up of the group.")
+    for factor in factors:
+        omitted = omitted_groups_text(factor.os, min_cell=min_cell)
+        if omitted:
+            gt = gt.tab_source_note(f"{factor.title}: {omitted}")
     if source_note:
         gt = gt.tab_source_note(source_note)
     return gt
