@@ -69,7 +69,7 @@ clean:
 	rm -rf _site _preview .quarto
 
 # --- versioned website (see README, "Publishing") ---
-.PHONY: provenance report-ci check-site publish
+.PHONY: provenance report-ci check-site release-check publish-init publish
 
 # Quarto's pre-render step by hand: writes _variables.yml, provenance.json and _provenance.typ, and
 # clears _freeze/ when the data, the package or the software changed since the frozen results.
@@ -77,18 +77,35 @@ provenance: $(INSTALLED)
 	$(PY) -m analysis.build provenance
 	$(PY) -m analysis.build sections
 
-# Render every page afresh, as the release workflow does (the CI profile ignores _freeze/).
+# Render every page afresh, as the release workflow does (the CI profile ignores _freeze/), from the study
+# releases render (pyproject.toml, [tool.report] release-study) unless REPORT_STUDY names another.
 report-ci: $(INSTALLED)
-	@quarto="$$($(FIND_QUARTO))" && QUARTO_PYTHON="$(abspath $(PY))" "$$quarto" render --profile ci
+	@quarto="$$($(FIND_QUARTO))" && study="$${REPORT_STUDY:-$$($(PY) -m analysis.build release-study)}" && \
+	  REPORT_STUDY="$$study" QUARTO_PYTHON="$(abspath $(PY))" "$$quarto" render --profile ci
 
 # Check the rendered site: links, provenance footer, PDFs, cross-references, no patient-level data.
 check-site: $(INSTALLED)
 	$(PY) -m analysis.build check-site _site
 
+# Refuse, with a message, to go on where the study that releases render (pyproject.toml, [tool.report]
+# release-study) has no data in this checkout (a private extract): the release workflow runs it first.
+release-check: $(INSTALLED)
+	$(PY) -m analysis.build release-study --check
+
+# Once per clone: a checkout of the gh-pages branch in GH_PAGES, beside the project (a linked work tree
+# of this repository; the branch is created by the first publish when the remote has none):
+#   make publish-init GH_PAGES=../gh-pages
+publish-init: $(INSTALLED)
+	@test -n "$(GH_PAGES)" || { echo "usage: make publish-init GH_PAGES=DIR"; exit 2; }
+	$(PY) -m analysis.build publish-init "$(GH_PAGES)"
+
 # Check _site, then publish it as release TAG into a clean checkout of the gh-pages branch, keeping
-# earlier versions; the release workflow runs this same command (see README, "Publishing"):
-#   make publish TAG=v0.2.0 GH_PAGES=../report-gh-pages   (then: git -C ../report-gh-pages push)
+# earlier versions, and check the whole published tree; the release workflow runs this same command
+# (see README, "Publishing"):
+#   make publish TAG=v0.2.0 GH_PAGES=../gh-pages   (then: git -C ../gh-pages push origin gh-pages)
+# A published version is never replaced, unless named twice: make publish TAG=v0.2.0 GH_PAGES=... REPLACE=v0.2.0
 publish: $(INSTALLED)
 	@test -n "$(TAG)" && test -n "$(GH_PAGES)" || { echo "usage: make publish TAG=vX.Y.Z GH_PAGES=DIR"; exit 2; }
 	$(PY) -m analysis.build check-site _site
-	$(PY) -m analysis.build publish _site --tag "$(TAG)" --target "$(GH_PAGES)"
+	$(PY) -m analysis.build publish _site --tag "$(TAG)" --target "$(GH_PAGES)"$(if $(REPLACE), --force --confirm "$(REPLACE)")
+	$(PY) -m analysis.build check-site --published "$(GH_PAGES)"

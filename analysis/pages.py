@@ -3,7 +3,10 @@ compute and one to show each result.
 
 Each Quarto page runs in its own kernel; `report/_setup.qmd` imports the names below explicitly,
 loads the study and its cohort (`study()`, `cohort()`, cached per kernel) and sets the page's
-display once (`use_display(settings)`: the small-cell rule), so no chapter passes it by hand.
+display once (`use_display(settings, data)`: the small-cell rule and the cohort's size), so no
+chapter passes it by hand.  Every count a chapter prints goes through the rule: a count in a
+sentence through a sentence builder (`survivors_phrase`) or the set it belongs to (`flow_counts`
+for the inclusion flow, `result_sizes` for the groups of a result), never as a bare number.
 """
 from __future__ import annotations
 
@@ -23,21 +26,24 @@ from analysis.analyses.transplant import (causes_of_death, causes_of_death_avail
 from analysis.data.cohort import Cohort
 from analysis.data.schema import days_to_months
 from analysis.data.study import Study, study_cohort
+from analysis.present.citation import citation_markdown
 from analysis.present.context import use_display
+from analysis.present.source_data import source_data_markdown
 from analysis.present.figures.curves import day_ticks, plot_curves, plot_panels, time_ticks
 from analysis.present.figures.forest import forest_plots
 from analysis.present.figures.landmark_series import landmark_series_plot
 from analysis.present.figures.adjusted import plot_adjusted_comparisons
 from analysis.present.figures.zph import zph_plot
 from analysis.present.numbers import fmt_est_ci_text, fmt_horizon, fmt_months
-from analysis.present.prose import (REPRODUCTION_PAGE, SHR_READING, TRANSPLANT_PAGE, left_out_markdown, adjusted_markdown, alpha_text, chapters_markdown,
-                                    covariates_phrase, cr_after_hct_markdown, data_banner,
+from analysis.present.privacy import flow_counts, result_sizes
+from analysis.present.prose import (REPRODUCTION_PAGE, SHR_READING, TRANSPLANT_PAGE, adjusted_markdown, alpha_text,
+                                    chapters_markdown, covariates_phrase, cr_after_hct_markdown, data_banner,
                                     endpoint_definitions_markdown, epv_minimum_text, estimates_markdown,
                                     figure_map_markdown, figure_note, figure_reference, findings_markdown,
                                     follow_up_markdown, gvhd_markdown, horizons_text, landmark_convention_text,
-                                    landmark_lacking_markdown, landmarks_markdown, landmarks_text, median_phrase,
-                                    min_group_text, month_days_text, overview_markdown, panel_titles, ph_note,
-                                    reproduction_intro, state_counts_note, transplant_intro, warnings_markdown)
+                                    landmark_lacking_markdown, landmarks_markdown, landmarks_text, left_out_markdown,
+                                    median_phrase, min_group_text, month_days_text, overview_markdown, panel_titles,
+                                    ph_note, reproduction_intro, state_counts_note, transplant_intro, warnings_markdown)
 from analysis.data.schema import lower_first
 from analysis.present.figures.landmark import plot_gvhd_states, plot_landmarks
 from analysis.present.tables.adjusted import adjusted_table
@@ -83,10 +89,10 @@ def left_out_pages(s: Study | None = None, c: Cohort | None = None) -> tuple[str
 __all__ = [
     # the study, its cohort, the page's display, the pages it shows
     "study", "cohort", "use_display", "data_banner", "left_out_pages", "overview_markdown", "chapters_markdown",
-    "left_out_markdown",
-    "figure_reference", "figure_note", "lower_first",
-    # numbers in the prose
+    "left_out_markdown", "figure_reference", "figure_note", "lower_first",
+    # numbers in the prose (counts only through the small-cell rule)
     "fmt_est_ci_text", "fmt_horizon", "fmt_months", "median_phrase", "days_to_months", "day_ticks", "time_ticks",
+    "flow_counts", "result_sizes",
     # cohort
     "cohort_overview", "table_one", "missing_data", "cohort_flow_table", "endpoint_exclusion_table", "follow_up_markdown",
     "warnings_markdown", "missing_data_table", "characteristics_gt",
@@ -106,6 +112,7 @@ __all__ = [
     # reproduction
     "reproduction", "reproduction_intro", "reproduction_table", "figure_map_markdown",
     # methods, provenance and versions
-    "collect_provenance", "provenance_markdown", "software_markdown", "configuration_markdown", "horizons_text",
-    "month_days_text", "landmark_convention_text", "endpoint_definitions_markdown", "alpha_text", "landmarks_text",
+    "collect_provenance", "citation_markdown", "source_data_markdown", "provenance_markdown", "software_markdown",
+    "configuration_markdown", "horizons_text", "month_days_text", "landmark_convention_text",
+    "endpoint_definitions_markdown", "alpha_text", "landmarks_text",
 ]

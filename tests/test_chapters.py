@@ -160,7 +160,9 @@ def test_setup_imports_the_pages_names_explicitly_and_each_is_used():
     listed = setup.split("from analysis.pages import (", 1)[1].split(")", 1)[0]
     imported = set(re.findall(r"\w+", listed))
     assert imported == set(pages.__all__)
-    used = "\n".join(p.read_text(encoding="utf-8") for p in PAGES) + setup.split("from analysis.pages import (", 1)[1].split(")", 1)[1]
+    # The pages as Quarto sees them: with their included parts (e.g. _source-data.qmd).
+    used = "\n".join(qmd.resolve_includes(p.read_text(encoding="utf-8"), p.parent) for p in PAGES) + \
+        setup.split("from analysis.pages import (", 1)[1].split(")", 1)[1]
     unused = sorted(name for name in imported if not re.search(rf"\b{name}\b", used))
     assert not unused, f"imported by _setup.qmd but used by no page: {unused}"
 

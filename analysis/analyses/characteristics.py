@@ -9,7 +9,7 @@ as R's ``fisher.test`` and ``kruskal.test`` (`analysis.stats.exact`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Mapping, Sequence
 
 import numpy as np
@@ -61,10 +61,13 @@ class Count:
 
 @dataclass(frozen=True)
 class MedianRange:
-    """Median (minimum-maximum) of the `n` non-missing values of a group.
+    """Median (minimum-maximum) of the `n` non-missing values of a group, and its quartiles.
 
     `integer_valued` says every value is a whole number (ages in years,
-    calendar years): a display hint for the number of decimals.
+    calendar years): a display hint for the number of decimals.  `q1`, `q3`
+    are the first and third quartiles (R's default `quantile`, type 7), shown
+    instead of the range under the small-cell rule: the minimum and maximum
+    are single patients' values.
     """
 
     n: int
@@ -72,6 +75,8 @@ class MedianRange:
     minimum: float
     maximum: float
     integer_valued: bool = False
+    q1: float = field(default=float("nan"), compare=False)
+    q3: float = field(default=float("nan"), compare=False)
 
 
 @dataclass(frozen=True)
@@ -241,7 +246,8 @@ def _median_range(values: pd.Series, integer_valued: bool) -> MedianRange:
     x = values.dropna().to_numpy(dtype=float)
     if len(x) == 0:
         return MedianRange(0, float("nan"), float("nan"), float("nan"), integer_valued)
-    return MedianRange(len(x), float(np.median(x)), float(x.min()), float(x.max()), integer_valued)
+    q1, median, q3 = np.quantile(x, (0.25, 0.5, 0.75))
+    return MedianRange(len(x), float(median), float(x.min()), float(x.max()), integer_valued, float(q1), float(q3))
 
 
 def characteristics(

@@ -41,12 +41,13 @@ class Provenance:
     package_version: str  # analysis.__version__
     release: bool  # built from a release tag (or REPORT_VERSION)
     commit: str | None  # short git commit ("-dirty" when the work tree had changes)
-    date: str  # build date, ISO (SOURCE_DATE_EPOCH when set)
+    date: str  # build date and time, "YYYY-MM-DD HH:MM UTC" (SOURCE_DATE_EPOCH when set)
     data_source: str  # input file name
     data_sha256: str
     synthetic: bool
     software: dict[str, str] = field(default_factory=dict)
     configuration: dict[str, str] = field(default_factory=dict)
+    study: str = "study.yml"  # the study file rendered, project-relative (what a release must name)
 
     @property
     def data_sha256_short(self) -> str:
@@ -94,6 +95,7 @@ class Provenance:
         record["quarto"]["version"] = self.quarto
         record["software"] = dict(self.software)
         record["configuration"] = dict(self.configuration)
+        record["study"] = {"file": self.study}
         return record
 
 
@@ -132,11 +134,14 @@ def git_commit(root: Path = PROJECT_ROOT) -> str | None:
 
 
 def build_date() -> str:
-    """Today (UTC), or the date of $SOURCE_DATE_EPOCH for a reproducible build."""
+    """Now (UTC) to the minute, or the time of $SOURCE_DATE_EPOCH for a reproducible build.
+
+    The time is part of it: two releases made on one day must not look alike.
+    """
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch:
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date().isoformat()
-    return dt.datetime.now(tz=dt.timezone.utc).date().isoformat()
+    moment = (dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc) if epoch
+              else dt.datetime.now(tz=dt.timezone.utc))
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def quarto_version() -> str | None:
@@ -241,4 +246,5 @@ def collect(data: Path | str | None = None, *, cohort=None, root: Path = PROJECT
         synthetic=synthetic,
         software=software_versions(),
         configuration=configuration(path, study),
+        study=_shown_path(study.source) if study.source else "built-in defaults",
     )

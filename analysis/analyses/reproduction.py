@@ -55,7 +55,9 @@ class ReproductionRow:
 
     `unit` is "n" (a count), "%" (an estimate, with this report's 95% CI in `lower`/`upper`) or "p"
     (a P value of the test named by `test`).  `published` is None for a row the publication does not
-    report (shown for contrast); `source` says where the publication reports it.
+    report (shown for contrast); `source` says where the publication reports it.  Counts sharing a
+    `count_set` are the levels of one column (their sum is the cohort), which the small-cell rule treats
+    together.
     """
 
     section: str
@@ -67,6 +69,7 @@ class ReproductionRow:
     upper: float = float("nan")
     test: str | None = None
     source: str = "Abstract"
+    count_set: str | None = None
 
     @property
     def difference(self) -> float:
@@ -126,10 +129,11 @@ def reproduction_rows(data: pd.DataFrame) -> tuple[ReproductionRow, ...]:
 
     return (
         ReproductionRow("Cohort", "Patients", "n", 59, len(data)),
-        *(ReproductionRow("Cohort", f"{graft_title}: {level_label('graft_source', g)}", "n", n, int(graft.get(g, 0)))
-          for g, n in (("CB", 29), ("PB", 18), ("BM", 12))),
+        *(ReproductionRow("Cohort", f"{graft_title}: {level_label('graft_source', g)}", "n", n, int(graft.get(g, 0)),
+                          count_set="graft_source") for g, n in (("CB", 29), ("PB", 18), ("BM", 12))),
         *(ReproductionRow("Cohort", f"{status_title}: {level_label('status_at_hct', s)}", "n", n,
-                          int(status.get(s, 0))) for s, n in (("CR", 21), ("PR", 7), ("NR", 31))),
+                          int(status.get(s, 0)), count_set="status_at_hct")
+          for s, n in (("CR", 21), ("PR", 7), ("NR", 31))),
         _percent_row("Outcomes", "Overall survival at 1 year", 33.9, os_all, 12),
         _percent_row("Outcomes", "Overall survival at 5 years", 27.3, os_all, 60),
         _percent_row("Outcomes", "Relapse/progression at 1 year", 55.5, relapse, 12),

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.build import provenance, publish, qmd, quarto, registry_synthetic, sections, site_check, synthetic
+from analysis.build import (full_report, provenance, publish, publish_init, qmd, quarto, records, registry_synthetic,
+                            release, sections, site_check, synthetic)
 
 
 def _check_site(argv: list[str]) -> int:
@@ -23,6 +24,10 @@ COMMANDS = {
     "preview": lambda argv: qmd.main(["preview", *argv]),
     "check-site": _check_site,
     "publish": publish.main,
+    "publish-init": publish_init.main,
+    "release-study": release.main,
+    "full-report": full_report.main,
+    "records": records.main,
     "quarto": quarto.main,
     "data": synthetic.main,
     "registry": registry_synthetic.main,

@@ -7,8 +7,9 @@ It writes three generated, git-ignored files at the project root:
 
 - `_variables.yml`: the values of the `{{< var ... >}}` shortcodes in every page's footer
   (report version, build date, input SHA-256, synthetic yes/no);
-- `provenance.json`: the whole record, copied into the site as a project resource, where
-  `python -m analysis.build check-site` and `python -m analysis.build publish` read it;
+- `provenance.json`: the whole record (with the SHA-256 of the code that computes, `code_sha256`),
+  copied into the site as a project resource, where `python -m analysis.build check-site` and
+  `python -m analysis.build publish` read it;
 - `_provenance.typ`: the same line as a running header of every Typst PDF page.
 
 Quarto's `freeze` re-executes a page only when its own `.qmd` changes.  A new input file,
@@ -35,6 +36,9 @@ VARIABLES_FILE = "_variables.yml"
 RECORD_FILE = "provenance.json"
 TYPST_FILE = "_provenance.typ"
 FREEZE_DIRS = ("_freeze", ".quarto/_freeze")
+# The figures' and tables' CSV files the pages wrote (analysis.present.source_data): numbers of the data
+# the pages were executed with, cleared with the frozen results.
+SOURCE_DATA_DIRS = ("source-data", "report/source-data")
 FINGERPRINT_FILE = "_freeze/provenance-fingerprint.json"
 
 # What the fingerprint of the frozen results covers besides data and versions: the code that computes
@@ -108,7 +112,7 @@ def refresh_freeze(root: Path, current: dict) -> str | None:
     else:
         changed = [key for key in current if previous.get(key) != current[key]]
         reason = "changed: " + ", ".join(changed or ["format"])
-    cleared = [d for d in FREEZE_DIRS if (root / d).exists()]
+    cleared = [d for d in FREEZE_DIRS + SOURCE_DATA_DIRS if (root / d).exists()]
     for folder in cleared:
         shutil.rmtree(root / folder)
     record.parent.mkdir(parents=True, exist_ok=True)
@@ -120,9 +124,12 @@ def refresh_freeze(root: Path, current: dict) -> str | None:
 
 def write_outputs(p: Provenance, root: Path = PROJECT_ROOT) -> list[Path]:
     """Write `_variables.yml`, `provenance.json` and `_provenance.typ`; return those that changed."""
+    record = p.as_dict()
+    # What `publish` compares between releases to say whether the code changed.
+    record["code_sha256"] = code_digest(root)
     outputs = {
         root / VARIABLES_FILE: variables_yaml(p),
-        root / RECORD_FILE: json.dumps(p.as_dict(), indent=2, ensure_ascii=False) + "\n",
+        root / RECORD_FILE: json.dumps(record, indent=2, ensure_ascii=False) + "\n",
         root / TYPST_FILE: typst_header(p),
     }
     return [path for path, text in outputs.items() if write_if_changed(path, text)]

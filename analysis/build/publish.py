@@ -4,16 +4,20 @@
 vanish.  This script (run by `make publish`, which `.github/workflows/publish.yml` runs on a `vX.Y.Z`
 tag, or by hand):
 
-1. checks, before writing anything, that the site holds only plain files and folders and that the
-   target is the top of a git work tree on branch `gh-pages` holding exactly its commit (nothing
-   modified, staged, untracked or ignored; every published release byte-identical to it), and that
-   the tag is new;
+1. checks, before writing anything, that the site holds only plain files and folders, records a
+   clean commit and the study releases render, that the target is the top of a git work tree on
+   branch `gh-pages` holding exactly its commit (nothing modified, staged, untracked or ignored;
+   every published release byte-identical to it), and that the tag is new (`--force --confirm TAG`
+   replaces one on purpose);
 2. assembles the new commit inside the checkout's git folder: the site as `vX.Y.Z/`, where it is
-   never touched again, and as the root (the latest release; the `vX.Y.Z/` folders, `versions.json`,
-   `CNAME` and `.nojekyll` stay), `versions.json` (version, date, input SHA-256, synthetic, one-line
-   summary from the version's CHANGELOG entry), the list of versions in the Versions page at the root
-   and in the new version's folder (older folders keep the list they were published with), and a
-   short `versions.html` at the root that lists them and leads there;
+   never touched again, and as the root (the latest release; the `vX.Y.Z/` folders, `CNAME` and
+   `.nojekyll` stay), `versions.json` (version, date and time, input SHA-256, synthetic, one-line
+   summary from the version's CHANGELOG entry, the version's pages) and the same list as
+   `versions.js` (read at view time by every page's version switcher, `assets/report-versions.js`),
+   `latest/` (one redirect per page of the latest release), the list of versions and the comparison
+   of each release with the previous one (`analysis.build.results`) in the Versions and Changelog
+   pages at the root and in the new version's folder (older folders keep what they were published
+   with), and a short `versions.html` at the root that lists them and leads there;
 3. moves the branch to that commit in one step, then updates the files of the work tree that
    differ, each written whole.  Killed before that step, the checkout is as it was; killed after
    it, the next run finishes the update.  Pushing is left to the caller
@@ -41,11 +45,19 @@ from analysis.data.paths import PROJECT_ROOT
 
 TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 VERSIONS_JSON = "versions.json"
+VERSIONS_SCRIPT = "versions.js"  # the same list as a script: pages read it at view time, from file:// too
 VERSIONS_PAGE = "report/versions.html"  # the Versions page of the site (report/versions.qmd)
+CHANGELOG_PAGE = "report/changelog.html"  # the Changelog page (report/changelog.qmd)
 VERSIONS_REDIRECT = "versions.html"  # a short address at the root: <site>/versions.html
 VERSIONS_ELEMENT = "report-versions"  # id of the element of the Versions page that receives the list
+CHANGES_ELEMENT = "report-changes"  # id of the element (Versions and Changelog pages) that receives the diff
+FILLED_PAGES = (VERSIONS_PAGE, CHANGELOG_PAGE)  # pages whose lists publishing fills in
+LATEST = "latest"  # <site>/latest/...: redirects to the same page of the latest release
 RECORD_FILE = "provenance.json"
-KEEP_AT_ROOT = {".git", ".nojekyll", "CNAME", VERSIONS_JSON}
+RESULTS_FILE = "results.json"
+KEEP_AT_ROOT = {".git", ".nojekyll", "CNAME", VERSIONS_JSON, VERSIONS_SCRIPT}
+GENERATED_AT_ROOT = {VERSIONS_JSON, VERSIONS_SCRIPT, VERSIONS_REDIRECT, LATEST}  # rewritten by every publication
+LIB_DIRS = ("site_libs",)
 SUMMARY_LENGTH = 160
 PUBLISH_BRANCH = "gh-pages"
 STAGING_NAME = "report-publish"  # a folder of the checkout's git folder: never part of its work tree
@@ -73,6 +85,11 @@ class Release:
     @classmethod
     def from_dict(cls, record: dict) -> "Release":
         return cls(**{key: record[key] for key in cls.__dataclass_fields__})
+
+
+def _is_page(rel: str) -> bool:
+    *folders, name = rel.split("/")
+    return name.endswith(".html") and not any(part in LIB_DIRS or part.startswith(".") for part in folders)
 
 
 def tag_key(tag: str) -> tuple[int, int, int]:
@@ -137,9 +154,35 @@ def load_versions(target: Path) -> list[Release]:
         raise PublishError(f"{path} is not a versions list ({error}); fix or remove it") from error
 
 
-def versions_document(releases: list[Release]) -> dict:
+def versions_document(releases: list[Release], pages: dict[str, list[str]] | None = None) -> dict:
+    """versions.json: the releases, newest first; with `pages`, the HTML pages of each (site-relative),
+    so that the version switcher lands on the same page where a version has it."""
     ordered = sorted(releases, key=lambda r: tag_key(r.tag), reverse=True)
-    return {"latest": ordered[0].tag if ordered else None, "versions": [asdict(r) for r in ordered]}
+    versions = []
+    for release in ordered:
+        record = asdict(release)
+        if pages is not None:
+            record["pages"] = pages.get(release.tag, [])
+        versions.append(record)
+    return {"latest": ordered[0].tag if ordered else None, "versions": versions}
+
+
+def versions_script(document: dict) -> str:
+    """versions.js: the versions list as a script, for pages opened without a server (fetch() fails on file://)."""
+    return ("// Written by analysis/build/publish.py: the same list as versions.json, read by assets/report-versions.js.\n"
+            f"window.REPORT_VERSIONS = {json.dumps(document, indent=1, ensure_ascii=False)};\n")
+
+
+def latest_redirect(depth: int, target: str) -> str:
+    """A page of `latest/` that leads to `target` (relative to the published root)."""
+    url = html.escape("../" * (depth + 1) + target)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f'<meta http-equiv="refresh" content="0; url={url}">\n<link rel="canonical" href="{url}">\n'
+        "<title>Latest version of the report</title>\n</head>\n<body>\n"
+        f'<p>This address always shows the latest release: <a href="{url}">{html.escape(target)}</a>.</p>\n'
+        "</body>\n</html>\n"
+    )
 
 
 def versions_html(releases: list[Release], prefix: str, note: str = "", marked: tuple[str, str] | None = None) -> str:
@@ -188,16 +231,19 @@ def replace_element_content(page: str, element_id: str, content: str) -> str | N
     return None
 
 
-def _fill_versions_page(page: Path, releases: list[Release], prefix: str, note: str = "",
-                        marked: tuple[str, str] | None = None) -> bool:
+def _fill_page(page: Path, contents: dict[str, str]) -> bool:
+    """Replace the inside of each element id -> content that the page holds; True if any was."""
     if not page.is_file():
         return False
-    filled = replace_element_content(page.read_text(encoding="utf-8"), VERSIONS_ELEMENT,
-                                     versions_html(releases, prefix, note, marked))
-    if filled is None:
-        return False
-    page.write_text(filled, encoding="utf-8")
-    return True
+    text = page.read_text(encoding="utf-8")
+    filled_any = False
+    for element_id, content in contents.items():
+        filled = replace_element_content(text, element_id, content)
+        if filled is not None:
+            text, filled_any = filled, True
+    if filled_any:
+        page.write_text(text, encoding="utf-8")
+    return filled_any
 
 
 def redirect_page(releases: list[Release]) -> str:
@@ -328,13 +374,13 @@ class Publication:
 
 
 # Variables that would point git at another repository, work tree or index than the checkout's own.
-_GIT_LOCATION_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+GIT_LOCATION_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
                            "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX")
 
 
 def _run_git(cwd: Path, *args: str, input: bytes | None = None, index: Path | None = None
              ) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in GIT_LOCATION_VARIABLES}
     if index is not None:
         env["GIT_INDEX_FILE"] = str(index)
     try:
@@ -523,7 +569,7 @@ def _journal_path(checkout: Checkout) -> Path:
 
 def _blob_reader(checkout: Checkout):
     """A function oid -> bytes reading git objects through one `git cat-file --batch`."""
-    env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in GIT_LOCATION_VARIABLES}
     process = subprocess.Popen(["git", "-C", str(checkout.root), "cat-file", "--batch"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, env=env)
 
@@ -655,14 +701,14 @@ def recover_interrupted(checkout: Checkout) -> tuple[Checkout, str | None]:
 
 def _holds_release(checkout: Checkout, tree: Tree, site: Path, files: list[str], release: Release,
                    listed: list[Release]) -> bool:
-    """Whether the commit holds `release` published from this very site (its Versions page aside,
-    which publishing fills in), so that publishing it again would change nothing."""
+    """Whether the commit holds `release` published from this very site (its Versions and Changelog
+    pages aside, which publishing fills in), so that publishing it again would change nothing."""
     if release not in listed:
         return False
     prefix = release.path
     published = {p[len(prefix):]: e.oid for p, e in tree.items() if p.startswith(prefix)}
     return set(published) == set(files) and all(
-        rel == VERSIONS_PAGE or blob_id(site / rel, checkout.hash_name) == published[rel] for rel in files)
+        rel in FILLED_PAGES or blob_id(site / rel, checkout.hash_name) == published[rel] for rel in files)
 
 
 def _reserve_staging(checkout: Checkout) -> None:
@@ -676,13 +722,19 @@ def _reserve_staging(checkout: Checkout) -> None:
                            "a release cannot be moved in whole: use a checkout whose .git is inside it")
 
 
-def release_of(site: Path, tag: str, changelog: Path) -> tuple[list[str], Release]:
-    """The files of the rendered `site` and its entry in the versions list, if it may be published as `tag`."""
+def release_of(site: Path, tag: str, changelog: Path, release_study: str | None = None
+               ) -> tuple[list[str], Release]:
+    """The files of the rendered `site` and its entry in the versions list, if it may be published as `tag`.
+
+    `release_study`, when given, is the study file releases must render (`analysis.build.release`).
+    """
     version = tag[1:]
     if not (site / "index.html").is_file():
         raise PublishError(f"{site} is not a rendered site (no index.html)")
     files = site_files(site)
-    clashes = sorted({f.split("/", 1)[0] for f in files if TAG.match(f.split("/", 1)[0]) or f == VERSIONS_JSON})
+    reserved = {VERSIONS_JSON, VERSIONS_SCRIPT, LATEST}
+    clashes = sorted({f.split("/", 1)[0] for f in files
+                      if TAG.match(f.split("/", 1)[0]) or f.split("/", 1)[0] in reserved})
     if clashes:
         raise PublishError(f"the site holds {', '.join(clashes)}, names reserved for published versions")
     record = read_site_record(site)
@@ -696,6 +748,21 @@ def release_of(site: Path, tag: str, changelog: Path) -> tuple[list[str], Releas
     if package != version:
         raise PublishError(f"the tag {tag} does not match the package version {package} "
                            "(analysis.__version__): bump the version before tagging")
+    commit = report.get("commit")
+    if not commit or not isinstance(commit, str):
+        raise PublishError("the site does not record the commit it was rendered from (no git work tree?): a "
+                           "release must be rendered from its tagged commit in a clone of the repository")
+    if commit.endswith("-dirty"):
+        raise PublishError(f"the site was rendered from commit {commit}: the work tree had uncommitted changes, "
+                           "so the release could not be rendered again from its tag. Commit or undo the changes "
+                           "(git status), render again (make report-ci) and publish")
+    if release_study is not None:
+        study = record.get("study", {}).get("file") if isinstance(record.get("study"), dict) else None
+        if study != release_study:
+            raise PublishError(
+                f"the site was rendered from the study {study or 'of an unknown file'}, but releases render "
+                f"{release_study} (pyproject.toml, [tool.report] release-study): render it with make report-ci, or "
+                "name the study there (and commit it) if this release is to render it")
     if not changelog.is_file():
         raise PublishError(f"{changelog}: no such CHANGELOG")
     return files, Release(
@@ -705,52 +772,101 @@ def release_of(site: Path, tag: str, changelog: Path) -> tuple[list[str], Releas
     )
 
 
+def _read_record(path: Path) -> dict | None:
+    """A release's JSON record (results.json, provenance.json), or None if it has none or it is unreadable."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _change_entries(releases: list[Release], records: dict[str, Path]) -> list[dict]:
+    """The releases oldest first with their results and provenance records, for `changes_html`;
+    `records` maps a tag to the folder holding its records."""
+    entries = []
+    for release in sorted(releases, key=lambda r: tag_key(r.tag)):
+        folder = records.get(release.tag)
+        entries.append({"tag": release.tag, "path": release.path,
+                        "results": _read_record(folder / RESULTS_FILE) if folder else None,
+                        "provenance": _read_record(folder / RECORD_FILE) if folder else None})
+    return entries
+
+
 def _assemble(checkout: Checkout, site: Path, files: list[str], release: Release, releases: list[Release],
               old: Tree) -> Tree:
     """Every file of the new commit: the release copied and its generated pages written into the
     staging folder, stored as git objects.  The work tree is not touched."""
+    from analysis.build.results import changes_html
+
     tag = release.tag
     staging = checkout.staging
     assembled = staging / "site"
     executable = {rel: _copy_file(site / rel, assembled / rel) for rel in files}
-    is_latest = max(releases, key=lambda r: tag_key(r.tag)).tag == tag
+    newest = max(releases, key=lambda r: tag_key(r.tag))
+    is_latest = newest.tag == tag
+
+    # Each release's pages (for the switcher) and records (for the comparison), from the new tree.
+    pages = {r.tag: sorted(p[len(r.path):] for p in old if p.startswith(r.path) and _is_page(p[len(r.path):]))
+             for r in releases if r.tag != tag}
+    pages[tag] = [rel for rel in files if _is_page(rel)]
+    records = {r.tag: checkout.root / r.tag for r in releases if r.tag != tag}
+    records[tag] = assembled
+    earlier = [r for r in releases if tag_key(r.tag) <= tag_key(tag)]
 
     note = (' Later versions, if any, are listed on the <a href="../../report/versions.html">Versions page '
             "of the latest release</a>.")
-    release_page, root_page = staging / "release-versions.html", staging / "root-versions.html"
-    if (assembled / VERSIONS_PAGE).is_file():
-        shutil.copyfile(assembled / VERSIONS_PAGE, release_page)
-        _fill_versions_page(release_page, [r for r in releases if tag_key(r.tag) <= tag_key(tag)],
-                            "../../", note, marked=(tag, "this version"))
-    # The root's Versions page: the new site's if this release becomes the latest, else the one there.
-    root_source = assembled / VERSIONS_PAGE if is_latest else checkout.root / VERSIONS_PAGE
-    if (is_latest or VERSIONS_PAGE in old) and root_source.is_file():
-        shutil.copyfile(root_source, root_page)
-        _fill_versions_page(root_page, releases, "../")
-    (staging / VERSIONS_REDIRECT).write_text(redirect_page(releases), encoding="utf-8")
-    (staging / VERSIONS_JSON).write_text(json.dumps(versions_document(releases), indent=2, ensure_ascii=False)
-                                         + "\n", encoding="utf-8")
+    release_contents = {VERSIONS_ELEMENT: versions_html(earlier, "../../", note, marked=(tag, "this version")),
+                        CHANGES_ELEMENT: changes_html(_change_entries(earlier, records), "../../")}
+    root_contents = {VERSIONS_ELEMENT: versions_html(releases, "../"),
+                     CHANGES_ELEMENT: changes_html(_change_entries(releases, records), "../")}
+    filled: dict[str, Path] = {}  # path in the commit -> filled page in the staging folder
+    for number, page in enumerate(FILLED_PAGES):
+        if (assembled / page).is_file():
+            copy = staging / f"release-{number}.html"
+            shutil.copyfile(assembled / page, copy)
+            if _fill_page(copy, release_contents):
+                filled[f"{tag}/{page}"] = copy
+        # The root's page: the new site's if this release becomes the latest, else the one there.
+        source = assembled / page if is_latest else checkout.root / page
+        if (is_latest or page in old) and source.is_file():
+            copy = staging / f"root-{number}.html"
+            shutil.copyfile(source, copy)
+            if _fill_page(copy, root_contents) or is_latest:
+                filled[page] = copy
+
+    document = versions_document(releases, pages)
+    generated: dict[str, str] = {
+        VERSIONS_REDIRECT: redirect_page(releases),
+        VERSIONS_JSON: json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+        VERSIONS_SCRIPT: versions_script(document),
+    }
+    for page in pages[newest.tag]:  # <site>/latest/PAGE leads to PAGE of the latest release
+        generated[f"{LATEST}/{page}"] = latest_redirect(page.count("/"), newest.path + page)
+    for number, (path, text) in enumerate(sorted(generated.items())):
+        written = staging / f"generated-{number}"
+        written.write_text(text, encoding="utf-8")
+        filled[path] = written
     (staging / ".nojekyll").write_bytes(b"")
 
     sources: dict[str, tuple[Path, bool]] = {}  # path in the commit -> (assembled file, executable)
     for rel in files:
-        page = release_page if rel == VERSIONS_PAGE and release_page.exists() else assembled / rel
-        sources[f"{tag}/{rel}"] = (page, executable[rel])
+        sources[f"{tag}/{rel}"] = (filled.get(f"{tag}/{rel}", assembled / rel), executable[rel])
         if is_latest:
-            page = root_page if rel == VERSIONS_PAGE and root_page.exists() else assembled / rel
-            sources[rel] = (page, executable[rel])
-    if not is_latest and root_page.exists():
-        sources[VERSIONS_PAGE] = (root_page, False)
-    sources[VERSIONS_REDIRECT] = (staging / VERSIONS_REDIRECT, False)
-    sources[VERSIONS_JSON] = (staging / VERSIONS_JSON, False)
+            sources[rel] = (filled.get(rel, assembled / rel), executable[rel])
+    for path, page in filled.items():
+        sources.setdefault(path, (page, False))
     if ".nojekyll" not in old and ".nojekyll" not in sources:
         sources[".nojekyll"] = (staging / ".nojekyll", False)
 
     new: Tree = {}
     for path, entry in old.items():
+        top = path.split("/", 1)[0]
         if _release_folder(path) == tag:
             continue  # replaced on purpose (--force)
-        if is_latest and not _release_folder(path) and path.split("/", 1)[0] not in KEEP_AT_ROOT:
+        if top in GENERATED_AT_ROOT and not _release_folder(path):
+            continue  # written afresh below
+        if is_latest and not _release_folder(path) and top not in KEEP_AT_ROOT:
             continue  # the previous latest release at the root, replaced by this one
         new[path] = entry
     paths = sorted(sources)
@@ -760,20 +876,23 @@ def _assemble(checkout: Checkout, site: Path, files: list[str], release: Release
 
 
 def publish(site: str | Path, tag: str, target: str | Path, changelog: str | Path | None = None, *,
-            force: bool = False, message: str | None = None) -> Publication:
+            force: bool = False, message: str | None = None, release_study: str | None = None) -> Publication:
     """Publish `site` as release `tag` into the gh-pages checkout `target`, and commit it.
 
     Every check comes before the first write.  The release is assembled and committed inside the
     checkout's git folder; only then are the changed files of the work tree moved in, one by one,
     each whole.  A run killed before the commit leaves the checkout as it was; one killed after it
     is finished by the next run.  The commit changes only `tag/`, the root copy of the latest
-    release and the versions list (`versions.json`, `versions.html`, `.nojekyll`).
+    release, the versions list (`versions.json`, `versions.js`, `versions.html`, the Versions and
+    Changelog pages at the root) and the `latest/` redirects (and adds `.nojekyll`).
+    `release_study`: the study file the site must have been rendered from (None: not checked).
     """
     site, target = Path(site).resolve(), Path(target).absolute()
     tag_key(tag)
     if target.resolve() == site or site.is_relative_to(target.resolve()) or target.resolve().is_relative_to(site):
         raise PublishError("the site and the gh-pages checkout must be separate folders")
-    files, release = release_of(site, tag, Path(changelog) if changelog else PROJECT_ROOT / "CHANGELOG.md")
+    files, release = release_of(site, tag, Path(changelog) if changelog else PROJECT_ROOT / "CHANGELOG.md",
+                                release_study)
 
     checkout = open_checkout(target)
     checkout, completed = recover_interrupted(checkout)
@@ -792,7 +911,8 @@ def publish(site: str | Path, tag: str, target: str | Path, changelog: str | Pat
             # finished, or a retried workflow, succeeds.
             return Publication(newest_first(listed), None, completed)
         raise PublishError(f"{tag} is already published ({checkout.root / tag}); a published version is not "
-                           "changed (use --force to replace it)")
+                           f"changed: readers and citations of {tag} rely on it. To replace it all the same, "
+                           f"publish with --force --confirm {tag} (make publish ... REPLACE={tag})")
     releases = [r for r in listed if r.tag != tag] + [release]
 
     _reserve_staging(checkout)
@@ -821,17 +941,44 @@ def publish(site: str | Path, tag: str, target: str | Path, changelog: str | Pat
     return Publication(newest_first(releases), commit, completed)
 
 
+def confirm_replacement(tag: str, confirmation: str | None, ask=input, interactive: bool | None = None) -> None:
+    """A published version is replaced only when the caller names it again: `--confirm TAG`, or typed
+    at the prompt when the command runs in a terminal."""
+    if confirmation is not None:
+        if confirmation != tag:
+            raise PublishError(f"--confirm {confirmation} does not name the version to replace ({tag}); nothing was changed")
+        return
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    if not interactive:
+        raise PublishError(f"--force replaces the published {tag}, which readers and citations rely on: confirm it "
+                           f"with --confirm {tag} (make publish ... REPLACE={tag}); nothing was changed")
+    answer = ask(f"Replace the published {tag}? Readers and citations of {tag} will see the new files. "
+                 f"Type {tag} to confirm: ").strip()
+    if answer != tag:
+        raise PublishError(f"not confirmed; {tag} was left as it is")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from analysis.build.release import ReleaseStudyError, release_study
+
     parser = argparse.ArgumentParser(prog="python -m analysis.build publish", description=__doc__.splitlines()[0])
     parser.add_argument("site", help="the rendered site, e.g. _site")
     parser.add_argument("--tag", required=True, help="the release tag, vX.Y.Z")
     parser.add_argument("--target", required=True, help=f"a checkout of the {PUBLISH_BRANCH} branch")
     parser.add_argument("--changelog", help="CHANGELOG.md to take the summary from (default: the project's)")
-    parser.add_argument("--force", action="store_true", help="replace a version that is already published")
+    parser.add_argument("--force", action="store_true", help="replace a version that is already published "
+                                                             "(asks to confirm, or needs --confirm TAG)")
+    parser.add_argument("--confirm", metavar="TAG", help="with --force: the version to replace, named again")
     args = parser.parse_args(argv)
     try:
-        done = publish(args.site, args.tag, args.target, args.changelog, force=args.force)
-    except (PublishError, OSError) as error:
+        if args.confirm and not args.force:
+            raise PublishError("--confirm goes with --force (replacing a published version)")
+        if args.force:
+            confirm_replacement(args.tag, args.confirm)
+        study = release_study()
+        done = publish(args.site, args.tag, args.target, args.changelog, force=args.force, release_study=study)
+    except (PublishError, ReleaseStudyError, OSError) as error:
         print(f"publish: error: {error}", file=sys.stderr)
         return 1
     if done.completed:

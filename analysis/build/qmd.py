@@ -256,10 +256,15 @@ def reader_text(notebook: nbformat.NotebookNode, metadata: dict) -> str:
     return "\n\n".join(part.strip("\n") for part in parts)
 
 
+# Rendered by Quarto but written by the pre-render step (analysis/build/full_report.py): the whole report
+# as one PDF, made of the chapters themselves, so neither previewed nor executed a second time here.
+GENERATED_PAGES = ("report/full-report.qmd",)
+
+
 def chapters() -> list[Path]:
-    """The pages `_quarto.yml` renders, in order."""
+    """The pages `_quarto.yml` renders, in order (not the generated whole report)."""
     config = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text(encoding="utf-8"))
-    return [PROJECT_ROOT / page for page in config["project"]["render"]]
+    return [PROJECT_ROOT / page for page in config["project"]["render"] if page not in GENERATED_PAGES]
 
 
 def preview(output_dir: Path) -> list[Path]:

@@ -1,7 +1,8 @@
 """Find the Quarto CLI every rendering command uses, installing the pinned one when there is none.
 
-`make report`, `make report-ci` and `make publish-init` call this first, so they all use the same
-Quarto, found the same way:
+`make report` and `make report-ci` call this first, so they use the same Quarto, found the same way
+(publishing never calls Quarto: `make publish-init` and `make publish` work on the rendered `_site/`;
+`make preview` executes the pages without Quarto):
 
 1. `quarto` on PATH, when it is at least `MINIMUM` (with a warning when it is older than the release
    line the report is checked with, `CHECKED`);

@@ -138,7 +138,11 @@ def _is_external(url: str) -> bool:
 
 
 def _resolve(site: Path, page: Path, url: str) -> tuple[Path | None, str, str | None]:
-    """(target file or None if missing, fragment, problem) of an internal link from `page`."""
+    """(target file or None if missing, fragment, problem) of an internal link from `page`.
+
+    `site` is the folder links may not leave: the site, or in a published tree its root (a page of
+    `v0.1.0/` may lead to `../versions.json`).
+    """
     parts = urlsplit(url)
     path = unquote(parts.path)
     if path.startswith("/"):
@@ -440,16 +444,25 @@ def _search_for_data(site: Path, inventory: _Inventory, identifiers: Identifiers
 
 
 def check_site(site: str | Path, data: str | Path | None = None, *, anchors: bool = False,
-               require_pdf: bool = True, study=None) -> list[SiteProblem]:
+               require_pdf: bool = True, study=None, boundary: str | Path | None = None,
+               skip: tuple[str, ...] = ()) -> list[SiteProblem]:
     """Every problem of the site at `site`; `data` is the input file for the patient-level data check.
 
     `study` (an `analysis.study.Study`) says how to read that file: its encoding, sheet and mapping.
+    In a published tree (`check_published`): `boundary` is the tree's root, which links may reach
+    (default: the site itself), and `skip` names top-level entries of the site that are not part of
+    it (the other versions' folders at the root).  Paths in problems are relative to `site`.
     """
     site = Path(site)
     problems: list[SiteProblem] = []
     if not site.is_dir():
         return [SiteProblem(str(site), "site", "site folder not found")]
     inventory = _inventory(site)
+    if skip:
+        def kept(rel: str) -> bool:
+            return rel.split("/", 1)[0] not in skip
+        inventory = _Inventory([f for f in inventory.files if kept(f)], [r for r in inventory.refused if kept(r[0])])
+    edge = Path(boundary) if boundary is not None else site
     for rel, what in inventory.refused:
         problems.append(SiteProblem(rel, "site", f"{what}: a site holds only files and folders (publishing "
                                                  "refuses it; it was not followed)"))
@@ -512,7 +525,7 @@ def check_site(site: str | Path, data: str | Path | None = None, *, anchors: boo
                 if anchors and url.startswith("#") and len(url) > 1 and unquote(url[1:]) not in info.ids:
                     problems.append(SiteProblem(rel, "link", f"line {line}: <{tag}> anchor {url!r} not found on the page"))
                 continue
-            target, fragment, why = _resolve(site, page, url)
+            target, fragment, why = _resolve(edge, page, url)
             if why:
                 problems.append(SiteProblem(rel, "link", f"line {line}: <{tag}> {why}"))
                 continue
@@ -529,7 +542,7 @@ def check_site(site: str | Path, data: str | Path | None = None, *, anchors: boo
                 ids = ids_of(target.resolve())
                 if ids is not None and unquote(fragment) not in ids:
                     problems.append(SiteProblem(rel, "link", f"line {line}: <{tag}> {url!r}: no element "
-                                                             f"#{fragment} in {target.relative_to(site.resolve()).as_posix()}"))
+                                                             f"#{fragment} in {target.relative_to(edge.resolve()).as_posix()}"))
         if require_pdf and not pdf_links:
             problems.append(SiteProblem(rel, "pdf", "the page offers no PDF (no link to a .pdf file)"))
 
@@ -560,12 +573,134 @@ def check_site(site: str | Path, data: str | Path | None = None, *, anchors: boo
         for entry in entries if isinstance(entries, list) else []:
             href = entry.get("href") if isinstance(entry, dict) else None
             if href and not _is_external(href) and not href.startswith("#"):
-                target, _, why = _resolve(site, site / "search.json", href)
+                target, _, why = _resolve(edge, site / "search.json", href)
                 if why or target is None:
                     problems.append(SiteProblem("search.json", "link", f"search entry {href!r} does not resolve"))
 
     if identifiers is not None and (identifiers.ids or identifiers.dates):
         problems += _search_for_data(site, inventory, identifiers)
+    return problems
+
+
+# --- a published tree (the gh-pages branch) -------------------------------------------------------------
+
+TAG_RE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+PUBLISHED_FILES = ("versions.json", "versions.js", "versions.html")
+LATEST_DIR = "latest"
+FILLED_PAGES = ("report/versions.html", "report/changelog.html")  # lists that publishing fills in
+_REFRESH = re.compile(r'<meta\s+http-equiv="refresh"\s+content="0;\s*url=([^"]+)"', re.I)
+_VERSIONS_SCRIPT = re.compile(r"window\.REPORT_VERSIONS\s*=\s*(\{.*\});\s*$", re.S)
+
+
+def _tag_key(tag: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in TAG_RE.match(tag).groups())
+
+
+def _within(prefix: str, problems: list[SiteProblem]) -> list[SiteProblem]:
+    """Problems of a version's folder, named from the root of the published tree."""
+    return [SiteProblem(prefix + p.path if p.path != "." else prefix.rstrip("/"), p.kind, p.message, p.severity)
+            for p in problems]
+
+
+def _published_versions(tree: Path) -> tuple[dict | None, list[SiteProblem]]:
+    """versions.json, and what is wrong with it and versions.js."""
+    problems = []
+    try:
+        document = json.loads(_read_text(tree / "versions.json"))
+        versions = document["versions"]
+        tags = [v["tag"] for v in versions]
+    except FileNotFoundError:
+        return None, [SiteProblem("versions.json", "versions", "versions.json is missing: this is not a published tree")]
+    except (ValueError, KeyError, TypeError) as error:
+        return None, [SiteProblem("versions.json", "versions", f"versions.json is not a versions list ({error})")]
+    bad = [t for t in tags if not isinstance(t, str) or not TAG_RE.match(t)]
+    if bad:
+        return None, [SiteProblem("versions.json", "versions", f"not release tags: {bad}")]
+    if tags != sorted(tags, key=_tag_key, reverse=True):
+        problems.append(SiteProblem("versions.json", "versions", "the versions are not listed newest first"))
+    if tags and document.get("latest") != max(tags, key=_tag_key):
+        problems.append(SiteProblem("versions.json", "versions", f"latest is {document.get('latest')!r}, not the "
+                                                                 f"newest listed version {max(tags, key=_tag_key)}"))
+    try:
+        match = _VERSIONS_SCRIPT.search(_read_text(tree / "versions.js"))
+        if not match or json.loads(match.group(1)) != document:
+            problems.append(SiteProblem("versions.js", "versions", "versions.js does not hold the list of versions.json "
+                                                                   "(the version switcher would show another list)"))
+    except FileNotFoundError:
+        problems.append(SiteProblem("versions.js", "versions", "versions.js is missing: no page can show the "
+                                                               "version switcher or the old-version banner"))
+    except ValueError as error:
+        problems.append(SiteProblem("versions.js", "versions", f"versions.js is not valid ({error})"))
+    return document, problems
+
+
+def check_published(tree: str | Path, data: str | Path | None = None, *, anchors: bool = False,
+                    require_pdf: bool = True, study=None) -> list[SiteProblem]:
+    """Every problem of a published tree (a checkout of gh-pages): each version in its `vX.Y.Z/`
+    folder checked as a site against its own provenance, the root copy of the latest release, the
+    lists (`versions.json`, `versions.js`, `versions.html`) and the `latest/` redirects.
+
+    Links may leave a version's folder for the rest of the tree (`../../versions.json`); they must
+    resolve there.  `data`: the input to search the whole tree for patient-level data.
+    """
+    tree = Path(tree)
+    if not tree.is_dir():
+        return [SiteProblem(str(tree), "site", "published tree not found")]
+    document, problems = _published_versions(tree)
+    if document is None:
+        return problems
+    listed = {v["tag"]: v for v in document["versions"]}
+    folders = sorted(e.name for e in os.scandir(tree) if e.is_dir(follow_symlinks=False) and TAG_RE.match(e.name))
+    for tag in sorted(set(listed) - set(folders)):
+        problems.append(SiteProblem(tag, "versions", f"{tag} is listed in versions.json but its folder is missing"))
+    for tag in sorted(set(folders) - set(listed)):
+        problems.append(SiteProblem(tag, "versions", f"the folder {tag}/ is not listed in versions.json"))
+
+    for tag in sorted(set(listed) & set(folders), key=_tag_key):
+        folder = tree / tag
+        problems += _within(f"{tag}/", check_site(folder, None, anchors=anchors, require_pdf=require_pdf,
+                                                  boundary=tree))
+        pages = sorted(p.relative_to(folder).as_posix() for p in _pages(folder))
+        if "pages" in listed[tag] and sorted(listed[tag]["pages"]) != pages:
+            problems.append(SiteProblem(f"{tag}/", "versions", "the pages versions.json lists for this version are "
+                                                               "not the pages of its folder (the switcher would lead "
+                                                               "to missing pages)"))
+    latest = document.get("latest")
+    if latest:
+        top_level = set(folders) | {LATEST_DIR, *PUBLISHED_FILES, ".git"}
+        problems += check_site(tree, None, anchors=anchors, require_pdf=require_pdf, skip=tuple(top_level))
+        release = tree / latest
+        if release.is_dir():
+            for rel in _inventory(release).files:
+                if rel in FILLED_PAGES:
+                    continue
+                root_copy = tree / rel
+                if not root_copy.is_file() or _read_bytes(root_copy) != _read_bytes(release / rel):
+                    problems.append(SiteProblem(rel, "versions", f"the root does not hold {latest}/{rel} as it is: "
+                                                                 "the root must be a copy of the latest release"))
+            for rel in (p.relative_to(release).as_posix() for p in _pages(release)):
+                redirect = tree / LATEST_DIR / rel
+                if not redirect.is_file():
+                    problems.append(SiteProblem(f"{LATEST_DIR}/{rel}", "latest", "missing: latest/ must lead to "
+                                                                              f"every page of {latest}"))
+                    continue
+                found = _REFRESH.search(_read_text(redirect))
+                goal = (redirect.parent / found.group(1)).resolve() if found else None
+                if goal != (release / rel).resolve():
+                    problems.append(SiteProblem(f"{LATEST_DIR}/{rel}", "latest", f"does not lead to {latest}/{rel}"))
+    short = tree / "versions.html"
+    if short.is_file():
+        found = _REFRESH.search(_read_text(short))
+        if not found or not (tree / found.group(1)).is_file():
+            problems.append(SiteProblem("versions.html", "link", "does not lead to an existing Versions page"))
+
+    if data is not None:
+        identifiers = Identifiers.from_file(data, study)
+        if identifiers.ids or identifiers.dates:
+            everything = _inventory(tree)
+            published = _Inventory([f for f in everything.files if not f.startswith(".git/") and f != ".git"],
+                                   [r for r in everything.refused if not r[0].startswith(".git")])
+            problems += _search_for_data(tree, published, identifiers)
     return problems
 
 
@@ -579,7 +714,8 @@ def command_check_site(args: argparse.Namespace) -> int:
 
     study = None if args.no_data else load_study(args.study)
     data = None if args.no_data else (args.data or study.data)
-    problems = check_site(args.site, data, anchors=args.anchors, require_pdf=not args.no_pdf, study=study)
+    check = check_published if args.published else check_site
+    problems = check(args.site, data, anchors=args.anchors, require_pdf=not args.no_pdf, study=study)
     for problem in problems:
         print(problem)
     failed = errors(problems)
@@ -593,7 +729,10 @@ def command_check_site(args: argparse.Namespace) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("site", help="the rendered site folder, e.g. _site")
+    parser.add_argument("site", help="the rendered site folder, e.g. _site (with --published: a gh-pages checkout)")
+    parser.add_argument("--published", action="store_true",
+                        help="check a published tree: every vX.Y.Z/ version, the root copy of the latest, "
+                             "versions.json, versions.js, versions.html and the latest/ redirects")
     parser.add_argument("--data", help="input file to search the site for (default: the report's input)")
     parser.add_argument("--no-data", action="store_true", help="skip the patient-level data check")
     parser.add_argument("--study", help="study configuration that reads the input (default: $REPORT_STUDY or study.yml)")

@@ -22,8 +22,9 @@ from analysis.data.readers import read_table
 
 from analysis.data.validate import validate
 from analysis.analyses.settings import load_study
+from analysis.domain.groupings import grouping_problem
 from analysis.data.mapping import Mapping
-from analysis.data.study import Study
+from analysis.data.study import Study, require_data_file
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +44,10 @@ def data_options(args: argparse.Namespace) -> tuple[Path, dict]:
     study: Study | None = load_study(args.study) if getattr(args, "study", None) else None
     if args.data:
         path = Path(args.data)
+        if path.is_dir():
+            raise ValueError(f"DATA: {path} is a folder, not an extract file")
     elif study is not None:
+        require_data_file(study)
         path = study.data
     else:
         raise ValueError("give the data file (or --study with a `data:` setting)")
@@ -52,6 +56,7 @@ def data_options(args: argparse.Namespace) -> tuple[Path, dict]:
         "sheet": _sheet(args.sheet) if args.sheet is not None else (study.sheet if study else None),
         "mapping": study.mapping if study else None,
         "include": study.include if study else (),
+        "groupings": study.groupings if study else (),
     }
     if study is not None and study.synthetic is not None:
         options["synthetic"] = study.synthetic
@@ -65,6 +70,7 @@ def _sheet(text: str) -> str | int:
 def cohort_from_args(args: argparse.Namespace) -> Cohort:
     """`load_cohort` with the command line's data options (for `estimates`, `model`...)."""
     path, options = data_options(args)
+    options.pop("groupings")
     return load_cohort(path, **options)
 
 
@@ -99,6 +105,11 @@ def command_validate(args: argparse.Namespace) -> int:
         errors = inclusion_problems
         if not errors:
             flow = [f"  excluded, {reason}: {k}" for reason, k in exclusions] + [f"  analysed: {int(keep.sum())}"]
+    if not errors and options["groupings"]:
+        # the study's groupings on these data: a free-text column may hold more levels than a grouping can
+        grouping_errors = [Problem(None, None, by, None, f"groupings: cannot group patients by {by}: {reason}")
+                           for by in options["groupings"] if (reason := grouping_problem(frame, by)) is not None]
+        problems, errors = grouping_errors + problems, grouping_errors
     if problems:
         print("\n".join(_table(problems)))
         print(f"{path}: {len(raw)} records, {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from analysis.cli.adjusted import add_arguments as add_adjusted_arguments
@@ -28,13 +29,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The exit status of a command whose reader stopped reading (`| head`), as a shell reports a program
+#: ended by SIGPIPE (128 + 13).
+BROKEN_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at the interpreter's exit
+        return status
+    except BrokenPipeError:
+        # The reader (`head`, a pager) has all it wanted: end quietly, with nothing left to flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
     except DataValidationError as error:
         print(error, file=sys.stderr)
         return 1
     except (FileNotFoundError, KeyError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error.args[0] if isinstance(error, KeyError) and error.args else error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a folder, a file without permission, a device
+        where = f": {error.filename}" if error.filename else ""
+        print(f"error: cannot read{where}: {error.strerror or error}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from analysis.analyses.models import fit_model
 from analysis.cli.data import add_data_arguments, cohort_from_args
@@ -18,6 +19,17 @@ def parse_references(values: list[str]) -> dict:
             raise argparse.ArgumentTypeError(f"--reference takes column=level, got {text!r}")
         pairs[column] = level
     return pairs
+
+
+def parse_landmark(text: str) -> float:
+    """--landmark: months after HCT, a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--landmark must be a number of months, got {text!r}")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"--landmark must be months after HCT (finite, 0 or more), got {text}")
+    return value
 
 
 def command_model(args: argparse.Namespace) -> int:
@@ -46,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", choices=("cox", "finegray"), default="cox")
     parser.add_argument("--covariates", default="", help="comma-separated columns or derived groupings")
     parser.add_argument("--time-dependent", choices=tuple(STATES), help="a state entering at its onset")
-    parser.add_argument("--landmark", type=float, help="months after HCT; time is measured from it")
+    parser.add_argument("--landmark", type=parse_landmark, help="months after HCT; time is measured from it")
     parser.add_argument("--ties", choices=("efron", "breslow"), default="efron")
     parser.add_argument("--reference", action="append", metavar="COLUMN=LEVEL", help="reference level override")
     parser.add_argument("--json", action="store_true", help="print the JSON document")

@@ -14,6 +14,7 @@ import pandas as pd
 from analysis.data.cells import cell_text, map_distinct
 from analysis.data.problems import Problem
 from analysis.data.schema import BY_NAME, column_label, lower_first
+from analysis.data.study_file import did_you_mean
 
 __all__ = ["Criterion", "apply_inclusion", "criteria_from_settings"]
 
@@ -82,6 +83,13 @@ def apply_inclusion(frame: pd.DataFrame, criteria: Sequence[Criterion]
     return ~excluded, tuple(counts.items()), []
 
 
+def _keys() -> list[str]:
+    """What `include:` accepts: the SPEC columns a study can select on, and `_min` / `_max` of numbers."""
+    keys = [c.name for c in BY_NAME.values() if c.kind not in ("id", "date")]
+    return keys + [f"{c.name}{end}" for c in BY_NAME.values() if c.kind in ("number", "integer")
+                   for end in ("_min", "_max")]
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -106,7 +114,7 @@ def criteria_from_settings(value, problems: list[str]) -> tuple[Criterion, ...]:
         spec = BY_NAME.get(column)
         if spec is None or spec.kind in ("id", "date"):
             problems.append(f"include.{key}: not a column a study can select on "
-                            "(use a SPEC column, or column_min / column_max for numbers)")
+                            f"(use a SPEC column, or column_min / column_max for numbers){did_you_mean(key, _keys())}")
             continue
         if bound is not None:
             if spec.kind not in ("number", "integer"):

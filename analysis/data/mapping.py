@@ -12,6 +12,7 @@ import pandas as pd
 from analysis.data.cells import cell_text, map_distinct, nfkc
 from analysis.data.problems import Problem
 from analysis.data.schema import BY_NAME, DATE_COLUMNS, MAY_BE_UNAVAILABLE, date_column_of, day_column, spec_name
+from analysis.data.study_file import did_you_mean
 
 __all__ = ["MAPPING_KEYS", "Mapping", "apply_mapping", "mapping_from_settings"]
 
@@ -50,10 +51,8 @@ def mapping_from_settings(value, problems: list[str]) -> Mapping:
     if not isinstance(value, dict):
         problems.append(f"mapping: expected keys {', '.join(MAPPING_KEYS)}")
         return Mapping()
-    unknown = set(value) - set(MAPPING_KEYS)
-    if unknown:
-        problems.append(f"mapping: unknown key(s) {', '.join(sorted(map(str, unknown)))} "
-                        f"(expected {', '.join(MAPPING_KEYS)})")
+    for key in sorted(set(map(str, value)) - set(MAPPING_KEYS)):
+        problems.append(f"mapping.{key}: unknown key{did_you_mean(key, MAPPING_KEYS)} (expected {', '.join(MAPPING_KEYS)})")
     parts = {}
     for key in ("columns", "codes", "constants"):
         part = value.get(key) or {}
@@ -74,7 +73,7 @@ def mapping_from_settings(value, problems: list[str]) -> Mapping:
     for source, target in columns.items():
         if not _is_spec_name(target):
             problems.append(f"mapping.columns: {source!r} maps to {target!r}, which is not a SPEC column "
-                            "(nor an X_day form of a date column)")
+                            f"(nor an X_day form of a date column){did_you_mean(target, BY_NAME)}")
     targets = list(columns.values())
     for target in sorted({t for t in targets if targets.count(t) > 1}):
         sources = [s for s, t in columns.items() if t == target]
@@ -88,7 +87,7 @@ def mapping_from_settings(value, problems: list[str]) -> Mapping:
             continue
         spec = BY_NAME.get(column)
         if spec is None:
-            problems.append(f"mapping.codes.{column}: not a SPEC column")
+            problems.append(f"mapping.codes.{column}: not a SPEC column{did_you_mean(column, BY_NAME)}")
             continue
         table = {cell_text(k): cell_text(v) for k, v in table.items()}
         allowed = spec.codes if spec.kind == "code" else ("0", "1") if spec.kind == "flag" else None
@@ -103,7 +102,7 @@ def mapping_from_settings(value, problems: list[str]) -> Mapping:
     for column, constant in parts["constants"].items():
         column = str(column)
         if not _is_spec_name(column):
-            problems.append(f"mapping.constants: {column!r} is not a SPEC column")
+            problems.append(f"mapping.constants.{column}: not a SPEC column{did_you_mean(column, BY_NAME)}")
         elif column == "patient_id" or column in DATE_COLUMNS or date_column_of(column):
             problems.append(f"mapping.constants: {column} cannot be the same for every record")
         elif constant is None or isinstance(constant, (list, dict)):
@@ -118,7 +117,7 @@ def mapping_from_settings(value, problems: list[str]) -> Mapping:
     unavailable = lists["unavailable"]
     for column in unavailable:
         if column not in BY_NAME:
-            problems.append(f"mapping.unavailable: {column!r} is not a SPEC column")
+            problems.append(f"mapping.unavailable: {column!r} is not a SPEC column{did_you_mean(column, BY_NAME)}")
         elif column not in MAY_BE_UNAVAILABLE:
             problems.append(f"mapping.unavailable: {column} is needed by every endpoint and cannot be unavailable")
         elif column in constants:

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import BY_NAME, code_order, column_label
+from analysis.data.schema import BY_NAME, code_order, column_label, spec_name
 from analysis.domain.states import REMISSION_AT_HCT
 
 
@@ -72,8 +72,32 @@ def grouping_rows(data: pd.DataFrame, by: str, rows: np.ndarray | None = None) -
     return data.loc[rows, columns]
 
 
+#: The most levels a grouping (or a categorical covariate) may have.  More is not a grouping a table or
+#: figure can show (an identifier or a date gives every patient a group of their own), and a k-group
+#: test over thousands of groups exhausts memory.
+MAX_GROUP_LEVELS = 20
+
+
+def grouping_problem(data: pd.DataFrame, by: str) -> str | None:
+    """Why the column `by` cannot group patients ('an identifier gives ...'), or None: an identifier,
+    a date or day column, or more than `MAX_GROUP_LEVELS` distinct values."""
+    if by in DERIVED or by not in data:
+        return None
+    spec = BY_NAME.get(spec_name(by) or by)
+    if spec is not None and spec.kind in ("id", "date"):
+        what = "an identifier" if spec.kind == "id" else "a date" if by == spec.name else "a day count"
+        return f"{what} gives (nearly) every patient a group of their own"
+    levels = data[by].nunique(dropna=True)
+    if levels > MAX_GROUP_LEVELS:
+        return f"{levels} distinct values; a grouping has at most {MAX_GROUP_LEVELS}"
+    return None
+
+
 def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...]]:
-    """Each patient's group label (None where unknown) and the levels in display order."""
+    """Each patient's group label (None where unknown) and the levels in display order.
+
+    A column that cannot group patients (`grouping_problem`) is refused with a ValueError.
+    """
     if by in DERIVED:
         grouping = DERIVED[by]
         labels = grouping.assign(data)
@@ -81,6 +105,9 @@ def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...
     if by not in data:
         choices = sorted(set(data.columns) | set(DERIVED))
         raise KeyError(f"unknown grouping {by!r}; choose a column or one of {', '.join(choices)}")
+    problem = grouping_problem(data, by)
+    if problem is not None:
+        raise ValueError(f"cannot group patients by {by}: {problem}")
     values = data[by]
     # each distinct value's label once: whole numbers without ".0" when every value is whole
     codes, distinct = pd.factorize(values, use_na_sentinel=True)

@@ -24,10 +24,14 @@ from analysis.domain.states import STATES
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.model_rows import covariate_title, split_term
+from analysis.present.context import current
 from analysis.present.numbers import (NOT_SHOWN, count_words, fmt_est_ci_text, fmt_horizon, fmt_hr_text, fmt_median_text,
-                                      fmt_number, fmt_p_expr, fmt_test, is_missing, sentence_start, test_name)
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+                                      fmt_months, fmt_number, fmt_p_expr, fmt_test, is_missing, sentence_start,
+                                      test_name)
+from analysis.present.privacy import (CountSet, Shown, events_counts, group_sizes, is_suppressed, result_sizes,
+                                      shown_count, suppress_count, suppression_note)
 from analysis.stats.exact import FISHER, KRUSKAL
+from analysis.stats.kaplan_meier import FollowUp
 from analysis.stats.results import EndpointResult, Median
 
 
@@ -39,27 +43,41 @@ def _listed(parts: list[str], conjunction: str = "and") -> str:
     return ", ".join(parts[:-1]) + f" {conjunction} " + parts[-1]
 
 
-def count_equals(name: str, n: int, min_cell: int | None = None) -> str:
-    """'n = 28', 'events = 8' (a count in a sentence, legend or note); 'n < 5' under the small-cell rule
-    (never 'n = <5')."""
-    min_cell = resolve_min_cell(min_cell)
-    return f"{name} < {min_cell}" if is_suppressed(n, min_cell) else f"{name} = {suppress_count(n, min_cell)}"
+def count_equals(name: str, count: Shown) -> str:
+    """A count as an equation in a sentence, legend or note: 'n = 28'; under the small-cell rule 'n < 5'
+    (hidden as small) or 'n \u2265 5' (hidden so that a small one cannot be worked out), never 'n = <5'."""
+    if count.state == "small":
+        return f"{name} < {count.min_cell}"
+    if count.state == "complementary":
+        return f"{name} \u2265 {count.min_cell}"
+    return f"{name} = {count.text}"
 
 
-def group_size_text(n: int, min_cell: int | None = None) -> str:
-    """'n = 28' (a group's size in a sentence or legend), 'n < 5' under the small-cell rule."""
-    return count_equals("n", n, min_cell)
+def group_size_text(size: Shown) -> str:
+    """'n = 28' (a group's size, as `result_sizes` or `group_sizes` decided to show it)."""
+    return count_equals("n", size)
+
+
+def _in_words(*counts: Shown) -> tuple[str, ...]:
+    """Counts of one kind in one sentence: words below ten as journals write them, unless the rule hides one
+    (then every count keeps its mark or numeral)."""
+    if any(c.hidden for c in counts):
+        return tuple(c.text for c in counts)
+    return count_words(*(c.value for c in counts))
 
 
 def omitted_groups_text(result: EndpointResult, *, min_cell: int | None = None) -> str | None:
-    """Why groups have no curve: 'Relapsed/progressed (n = 1): too few patients for a curve or a test
-    (fewer than 5).'  None when every group is shown."""
+    """Why groups have no curve: 'Relapsed/progressed (n = 1) has no curve and no test: fewer than 5
+    patients, too few to estimate its course.'  None when every group is shown.  Their sizes are below
+    the smallest group drawn (never less than the small-cell threshold), so under the rule they read
+    'n < 5'."""
     if not result.omitted:
         return None
     min_cell = resolve_min_cell(min_cell)
     smallest = max(MIN_GROUP_SIZE, min_cell or 0)
-    groups = _listed([f"{level_label(result.grouping, label)} ({group_size_text(n, min_cell)})"
-                      for label, n in result.omitted])
+    sizes = [Shown(n, "small" if is_suppressed(n, min_cell) else "shown", min_cell) for _, n in result.omitted]
+    groups = _listed([f"{level_label(result.grouping, label)} ({group_size_text(size)})"
+                      for (label, _), size in zip(result.omitted, sizes)])
     verb = "has" if len(result.omitted) == 1 else "have"
     return (f"{groups} {verb} no curve and no test: fewer than {smallest} patients, too few to estimate "
             f"{'its' if len(result.omitted) == 1 else 'their'} course.")
@@ -81,8 +99,9 @@ def findings_markdown(results: tuple[EndpointResult, ...], at: float, *, min_cel
     """One bullet per factor: each group's estimate at `at` months with its 95% CI, and the group test."""
     lines = []
     for result in results:
-        groups = "; ".join(f"{curve_label(result, curve)} ({group_size_text(curve.n, min_cell)}), "
-                           f"{fmt_est_ci_text(curve.at(at))}" for curve in result.curves)
+        groups = "; ".join(f"{curve_label(result, curve)} ({group_size_text(size)}), "
+                           f"{fmt_est_ci_text(curve.at(at))}"
+                           for curve, size in zip(result.curves, result_sizes(result, min_cell=min_cell)))
         line = f"- **{result.by}**: {groups}; {test_phrase(result)}."
         omitted = omitted_groups_text(result, min_cell=min_cell)
         lines.append(line + (f" {omitted}" if omitted else ""))
@@ -104,9 +123,8 @@ def cr_after_hct_markdown(cr, *, min_cell: int | None = None) -> str:
         return ("This extract does not record status at HCT, primary induction failure and the date of a CR "
                 "reached after HCT for both groups, so the comparison of patients in CR/PR at HCT with patients "
                 "who reached CR only after HCT is not made.")
-    min_cell = resolve_min_cell(min_cell)
-    pif, pif_cr = (suppress_count(n, min_cell) if is_suppressed(n, min_cell) else w
-                   for n, w in zip((cr.n_pif, cr.n_pif_cr), count_words(cr.n_pif, cr.n_pif_cr)))
+    # as the Simon-Makuch legend shows them: the PIF patients hold those who reached CR
+    pif, pif_cr = _in_words(*group_sizes([cr.n_pif, cr.n_pif_cr], nested=True, min_cell=min_cell))
     opening = (f"Of {pif} patients transplanted with primary induction failure (PIF), {pif_cr} reached complete "
                "remission (CR) after HCT.")
     if not cr.compared:
@@ -130,7 +148,12 @@ def state_counts_note(counts, *, where: str) -> str:
     """
     if counts is None or not counts.differ:
         return ""
-    recorded, after, counted = count_words(counts.recorded, counts.after_relapse, counts.counted)
+    # one set: those recorded are those counted and those whose GVHD began after relapse
+    shown = CountSet(resolve_min_cell(None))
+    keys = [shown.count(counts.recorded), shown.count(counts.after_relapse), shown.count(counts.counted)]
+    if counts.recorded == counts.after_relapse + counts.counted:
+        shown.sums_to(keys[0], keys[1:])
+    recorded, after, counted = _in_words(*(shown.state(k) for k in keys))
     title = lower_first(counts.title)
     if where == "incidence":
         return (f"The cumulative incidence counts {counted} events of {title}: it was recorded in {recorded} "
@@ -188,15 +211,16 @@ def landmark_markdown(result: EndpointResult, at: float, horizon: float, *, min_
     if event_free is None and not result.omitted:
         return (f"No patient was followed beyond the {at:g}-month landmark, so no one can be compared from it.")
     sentences = []
+    sizes = dict(zip((c.label for c in result.curves), result_sizes(result, min_cell=min_cell)))
     if event_free is not None:
-        n = suppress_count(event_free.n, min_cell)
+        n = sizes[event_free.label].text
         survival = fmt_est_ci_text(event_free.at(horizon - at))
         sentences.append(f"Of the patients alive and followed {at:g} months after HCT, {n} were alive and event-free; "
                          f"their overall survival at {fmt_horizon(horizon)} after HCT was {survival}.")
     relapsed = next((c for c in result.curves if c.label != "Event-free"), None)
     if relapsed is not None:
         sentences.append(f"Their overall survival from the landmark was compared with that of the "
-                         f"{suppress_count(relapsed.n, min_cell)} patients who had relapsed or progressed by then "
+                         f"{sizes[relapsed.label].text} patients who had relapsed or progressed by then "
                          f"(@fig-efs-landmark; {test_phrase(result)}).")
     elif event_free is not None:
         sentences.append("@fig-efs-landmark shows their overall survival from the landmark.")
@@ -326,23 +350,46 @@ def method_note(model: ModelResult) -> str:
     return text
 
 
-def events_per_parameter_text(model: ModelResult) -> str:
+def events_per_parameter_text(model: ModelResult, events: Shown | None = None) -> str:
     """'8.6 events per parameter' (5 parameters), flagged below 10: '1.6 events per parameter (below 10:
-    estimates may be unstable)'."""
+    estimates may be unstable)'.  When the small-cell rule hides the events (`events`), the ratio would
+    give them back: only its bound is said ('fewer than 2.5 events per parameter', below 10)."""
     if not model.parameters:
         return "no parameter"
+    if events is not None and events.hidden:
+        bound = fmt_number(events.min_cell / model.parameters, 1)
+        if events.state == "small":
+            return (f"fewer than {bound} events per parameter" + (f" (below {EVENTS_PER_PARAMETER_MINIMUM}: "
+                    "estimates may be unstable)" if events.min_cell / model.parameters <= EVENTS_PER_PARAMETER_MINIMUM
+                    else ""))
+        return f"at least {bound} events per parameter"
     text = f"{fmt_number(model.events_per_parameter, 1)} events per parameter"
     if model.few_events:
         text += f" (below {EVENTS_PER_PARAMETER_MINIMUM}: estimates may be unstable)"
     return text
 
 
+def _model_counts(model: ModelResult, min_cell: int) -> tuple[Shown, Shown, list[tuple[str, Shown]]]:
+    """A model's patients, events and exclusions under the small-cell rule: the patients and the
+    exclusions add up to the cohort, the events and the patients without one to the patients."""
+    counts = CountSet(min_cell)
+    n, events = counts.count(model.n), counts.count(model.events)
+    counts.partition(n, [events])
+    excluded = [(reason, counts.count(k)) for reason, k in model.exclusions if k]
+    cohort_n = current().cohort_n
+    total = model.n + sum(k for _, k in model.exclusions)
+    counts.sums_to(counts.count(cohort_n if cohort_n == total else total, may_hide=False),
+                   [n, *(key for _, key in excluded)])
+    return counts.state(n), counts.state(events), [(reason, counts.state(key)) for reason, key in excluded]
+
+
 def count_text(model: ModelResult, min_cell: int = 0, *, short: bool = False) -> str:
-    """'n = 120, events = 45, 9.0 events per parameter', counts below `min_cell` suppressed (table footnotes);
-    `short` for the line above a forest plot: 'n = 59, events = 8, 1.6 per parameter (<10)'."""
-    counts = f"{count_equals('n', model.n, min_cell)}, {count_equals('events', model.events, min_cell)}"
-    if not short:
-        return f"{counts}, {events_per_parameter_text(model)}"
+    """'n = 120, events = 45, 9.0 events per parameter' under the small-cell rule (table footnotes); `short`
+    for the line above a forest plot: 'n = 59, events = 8, 1.6 per parameter (<10)'."""
+    n, events, _ = _model_counts(model, min_cell)
+    counts = f"{count_equals('n', n)}, {count_equals('events', events)}"
+    if not short or events.hidden:
+        return f"{counts}, {events_per_parameter_text(model, events)}"
     flag = f" (<{EVENTS_PER_PARAMETER_MINIMUM})" if model.few_events else ""
     return f"{counts}, {fmt_number(model.events_per_parameter, 1)} per parameter{flag}"
 
@@ -358,11 +405,10 @@ def exclusion_reason(reason: str) -> str:
 
 def count_note(model: ModelResult, min_cell: int = 0) -> str:
     """`count_text` and the patients left out of the model, with why (a missing covariate: complete cases)."""
+    _, _, excluded = _model_counts(model, min_cell)
     text = count_text(model, min_cell)
-    excluded = [(reason, count) for reason, count in model.exclusions if count]
     if excluded:
-        text += "; left out: " + ", ".join(f"{exclusion_reason(reason)} ({suppress_count(count, min_cell)})"
-                                           for reason, count in excluded)
+        text += "; left out: " + ", ".join(f"{exclusion_reason(reason)} ({count.text})" for reason, count in excluded)
     return text
 
 
@@ -472,12 +518,12 @@ def data_banner(c: Cohort, s: Study | None = None) -> str:
                      if s is not None and s.reproduce in PUBLISHED_SHORT else "")
         return (
             "::: {.callout-warning}\n## Synthetic data\n"
-            f"These results come from a **synthetic cohort** of {c.n} simulated patients{resembles}. "
+            f"These results come from a **synthetic cohort** of {shown_count(c.n)} simulated patients{resembles}. "
             "They describe no real patient.\n:::\n"
         )
     return (
         "::: {.callout-note}\n## Registry extract\n"
-        f"Results from the extract `{c.source}` ({c.n} patients, SHA-256 `{c.sha256[:12]}`).\n:::\n"
+        f"Results from the extract `{c.source}` ({shown_count(c.n)} patients, SHA-256 `{c.sha256[:12]}`).\n:::\n"
     )
 
 
@@ -662,18 +708,13 @@ def figure_map_markdown(s: Study) -> str:
 
 
 def follow_up_markdown(follow_up, *, min_cell: int | None = None) -> str:
-    """The median follow-up of survivors (reverse Kaplan-Meier) with its 95% CI, and the survivors' range."""
-    min_cell = resolve_min_cell(min_cell)
+    """The median follow-up of survivors (reverse Kaplan-Meier) with its 95% CI, and the survivors
+    (`survivors_phrase`: their range, or only their number under the small-cell rule)."""
     if not follow_up.n_survivors:
         return "No patient was alive at last contact, so follow-up of survivors cannot be estimated."
     median = median_phrase(Median(follow_up.median, follow_up.lower, follow_up.upper))
-    survivors = follow_up.n_survivors
-    shown = suppress_count(survivors, min_cell) if is_suppressed(survivors, min_cell) else count_words(survivors)[0]
-    text = f"The median follow-up of surviving patients, estimated by the reverse Kaplan-Meier method, {median}"
-    if is_suppressed(survivors, min_cell):
-        return text + f"; {shown} patients were alive at last contact."
-    return (text + f"; the {shown} survivor{'s were' if survivors != 1 else ' was'} followed for "
-            f"{fmt_number(follow_up.minimum, 1)} to {fmt_number(follow_up.maximum, 1)} months.")
+    return (f"The median follow-up of surviving patients, estimated by the reverse Kaplan-Meier method, {median}; "
+            f"{survivors_phrase(follow_up, min_cell=min_cell)}.")
 
 
 def alpha_text() -> str:
@@ -702,6 +743,29 @@ def figure_note(s: Study, label: str) -> str:
     return f"Compare {PUBLISHED_SHORT[s.reproduce]}, {figure[0]}." if figure else ""
 
 
+def survivors_phrase(follow_up: FollowUp, *, min_cell: int | None = None) -> str:
+    """The survivors and their follow-up: 'the 15 survivors were followed for 3.2 to 194.9 months'.
+
+    Under the small-cell rule the shortest and longest follow-up (two patients' exact times) are
+    not given, and the survivors are counted as the overall-survival table counts its patients
+    without the event: '15 patients were alive at last contact'.
+    """
+    min_cell = resolve_min_cell(min_cell)
+    n_shown, deaths = events_counts([(follow_up.n, follow_up.n - follow_up.n_survivors)], min_cell=min_cell)[0]
+    counts = CountSet(min_cell)
+    survivors = counts.count(follow_up.n_survivors)
+    counts.sums_to(counts.shown(n_shown), [counts.shown(deaths), survivors])
+    shown = counts.text(survivors) if counts.hidden(survivors) else count_words(follow_up.n_survivors)[0]
+    if not follow_up.n_survivors:
+        return "no patient was alive at last contact"
+    if min_cell > 1:
+        verb = "was" if shown == "one" else "were"
+        return f"{shown} patient{'' if shown == 'one' else 's'} {verb} alive at last contact"
+    one = follow_up.n_survivors == 1
+    return (f"the {shown} survivor{' was' if one else 's were'} followed for {fmt_months(follow_up.minimum)} to "
+            f"{fmt_months(follow_up.maximum)} months")
+
+
 def month_days_text() -> str:
     """The days in a month of the time scale, as the methods text shows it: '30.4375'."""
     return f"{MONTH_DAYS:g}"
@@ -727,13 +791,20 @@ def estimates_note(results) -> str:
             "competing risks (Aalen-Johansen); with 95% confidence intervals.")
 
 
-def characteristics_notes(table: CharacteristicsTable, min_cell: int = 0) -> list[str]:
-    """The notes under Table 1: what the numbers are, which tests gave the p-values, what is left out."""
+def characteristics_notes(table: CharacteristicsTable, min_cell: int = 0, *, missing_by: str | None = None,
+                          pooled: bool = False, percent_hidden: bool = False) -> list[str]:
+    """The notes under Table 1: what the numbers are, which tests gave the p-values, what is left out.
+
+    Under the small-cell rule (`min_cell` > 1) continuous variables are summarised by median (IQR);
+    `missing_by` is how the rule shows the patients without a group, `pooled` says rare levels were
+    pooled and `percent_hidden` that some percentages are left out.
+    """
+    ruled = min_cell > 1
     kinds = []
     if any(isinstance(r.overall, Count) for r in table.rows):
         kinds.append("n (%)")
     if any(isinstance(r.overall, MedianRange) for r in table.rows):
-        kinds.append("median (range)")
+        kinds.append("median (IQR)" if ruled else "median (range)")
     notes = []
     if kinds:
         note = "; ".join(kinds)
@@ -759,12 +830,18 @@ def characteristics_notes(table: CharacteristicsTable, min_cell: int = 0) -> lis
         if any(is_missing(t.p) for t in tests):
             notes.append(f"{NOT_SHOWN}: no test, as fewer than two groups or values have data.")
     if table.n_missing_by:
-        what = (table.by_label or table.by or "group").lower()
-        s = "s" if table.n_missing_by != 1 else ""
-        notes.append(f"{suppress_count(table.n_missing_by, min_cell)} patient{s} with unknown {what} not included.")
+        what = lower_first(table.by_label or table.by or "group")
+        shown = missing_by if missing_by is not None else suppress_count(table.n_missing_by, min_cell)
+        s = "s" if table.n_missing_by != 1 or not shown.isdigit() else ""
+        notes.append(f"{shown} patient{s} with unknown {what} not included.")
     rule = suppression_note(min_cell)
     if rule:
-        notes.append(rule[:-1] + f", and the median (range) of fewer than {min_cell} values.")
+        notes.append(rule[:-1] + f"; nor is the median of fewer than {min_cell} values.")
+    if pooled:
+        notes.append(f"Other: levels held by fewer than {min_cell} patients each, pooled (small-cell rule).")
+    if percent_hidden:
+        notes.append("Where a column's size or its missing values are hidden, its percentages are not shown "
+                     "(they would reveal them).")
     return notes
 
 
@@ -796,11 +873,11 @@ def adjusted_sentence(outcome: AdjustedOutcome, horizon: float, *, min_cell: int
         verb = "were" if several else "was"
     else:
         what, verb = "cumulative incidence of " + outcome.title.lower(), "was"
-    min_cell = resolve_min_cell(min_cell)
     parts = []
-    for curve in outcome.result.curves:
+    sizes = group_sizes([c.n for c in outcome.result.curves], min_cell=min_cell)
+    for curve, size in zip(outcome.result.curves, sizes):
         parts.append(f"{fmt_est_ci_text(curve.at(horizon))} for {level_label(outcome.by, curve.level)} "
-                     f"({group_size_text(curve.n, min_cell)})")
+                     f"({group_size_text(size)})")
     return f"Adjusted for {adjusted_for_phrase(outcome)}, the {what} at {fmt_horizon(horizon)} {verb} {_listed(parts)}."
 
 

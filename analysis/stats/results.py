@@ -136,6 +136,9 @@ class EndpointResult:
     the curves' labels are its levels, so that the report can name the levels (`level_label`).
     `omitted` lists the groups (label, patients) too small to be estimated or tested: they have no
     curve, and the test compares the other groups only.
+    `nested`: the first curve's patients include the others' (Simon-Makuch curves of a
+    time-dependent state: a patient counts in the first state until the change, then in the
+    second), so the curves' sizes do not add up to the patients.
     """
 
     endpoint: str
@@ -147,6 +150,7 @@ class EndpointResult:
     median: tuple[Median, ...] = field(default=())
     grouping: str | None = None
     omitted: tuple[tuple[str, int], ...] = ()
+    nested: bool = False
 
     @property
     def overall(self) -> Curve:

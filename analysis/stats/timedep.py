@@ -390,6 +390,7 @@ def simon_makuch(
         test=test,
         by=by,
         median=tuple(median_survival(c) for c in curves),
+        nested=True,
     )
 
 

@@ -50,14 +50,14 @@ def git(*args, cwd):
 
 def test_collect_names_version_date_input_and_software(fixed):
     p = collect()
-    assert (p.version, p.release, p.commit, p.date) == ("1.4.2", True, "0123456789ab", "2030-03-17")
+    assert (p.version, p.release, p.commit, p.date) == ("1.4.2", True, "0123456789ab", "2030-03-17 17:46 UTC")
     assert p.package_version == __version__
     assert p.data_source == "ankl_cohort.csv" and p.synthetic is True
     assert p.data_sha256 == file_sha256(SYNTHETIC_DATA) and p.data_sha256_short == p.data_sha256[:12]
     assert list(p.software)[:7] == ["Python", "pandas", "numpy", "scipy", "pyarrow", "matplotlib", "great-tables"]
     assert p.quarto is None and "Quarto" not in p.software
     assert p.configuration["Input file"] == "data/synthetic/ankl_cohort.csv"
-    assert p.footer == f"Report 1.4.2 · built 2030-03-17 · input SHA-256 {p.data_sha256[:12]} · synthetic data: yes"
+    assert p.footer == f"Report 1.4.2 · built 2030-03-17 17:46 UTC · input SHA-256 {p.data_sha256[:12]} · synthetic data: yes"
 
 
 def test_collect_from_a_page_reuses_the_loaded_cohort(fixed):
@@ -104,7 +104,7 @@ def test_the_generated_files(fixed, tmp_path):
     assert {path.name for path in written} == {VARIABLES_FILE, RECORD_FILE, TYPST_FILE}
     variables = yaml.safe_load((tmp_path / VARIABLES_FILE).read_text())
     assert variables["report"] == {"version": "1.4.2", "package_version": __version__, "release": "yes",
-                                   "commit": "0123456789ab", "date": "2030-03-17"}
+                                   "commit": "0123456789ab", "date": "2030-03-17 17:46 UTC"}
     assert variables["data"] == {"source": "ankl_cohort.csv", "sha256": p.data_sha256,
                                  "sha256_short": p.data_sha256[:12], "synthetic": "yes"}
     assert variables["quarto"] == {"version": "unknown"}
@@ -198,7 +198,8 @@ NEW_PAGES = ["report/methods.qmd", "report/versions.qmd", "report/changelog.qmd"
 
 def test_quarto_runs_the_step_and_publishes_its_record():
     project = CONFIG["project"]
-    assert project["pre-render"] == ["analysis/build/prerender_provenance.py", "analysis/build/prerender_sections.py"]
+    assert project["pre-render"] == ["analysis/build/prerender_provenance.py", "analysis/build/prerender_sections.py",
+                                     "analysis/build/prerender_release.py"]
     assert all((PROJECT_ROOT / script).is_file() for script in project["pre-render"])
     assert RECORD_FILE in project["resources"]
     assert CONFIG["format"]["typst"]["include-in-header"] == TYPST_FILE
@@ -212,8 +213,15 @@ def test_every_page_is_in_the_navigation_and_offers_its_pdf():
     render = CONFIG["project"]["render"]
     assert all(page in render for page in NEW_PAGES)
     website = CONFIG["website"]
+    items = website["navbar"].get("right", [])
     sidebar = {item["href"] for section in website["sidebar"]["contents"] for item in section["contents"]}
-    assert set(render) == sidebar  # the navbar lists no page: see tests/test_reader.py
+    pages = set(render) - {"report/full-report.qmd"}  # the whole report is a PDF, linked as such
+    # every page is in the sidebar, but the Versions page, which the navbar's version menu leads to: the
+    # navbar and the sidebar never list the same page (tests/test_reader.py)
+    menus = {entry["href"] for item in items for entry in item.get("menu", ())}
+    assert pages == sidebar | menus and not sidebar & menus and "report/versions.qmd" in menus
+    assert {"href": "report/full-report.pdf", "text": "Full report (PDF)", "icon": "file-pdf"} in items
+    assert any(item.get("text") == "Version" and item.get("menu") for item in items)  # the switcher's place
     assert website["search"]["location"] == "navbar"
     assert ".report-provenance" in website["page-footer"]["left"]
     assert {"format": "typst", "text": "PDF", "icon": "file-pdf"} in CONFIG["format"]["html"]["format-links"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.build_tools.git_sandbox import git, sandbox_git
 from analysis.build.publish import (
     PublishError, Release, changelog_summary, main, publish, replace_element_content, versions_html,
 )
@@ -45,17 +46,7 @@ VERSIONS_PAGE = """<!DOCTYPE html><html><body><main>
 @pytest.fixture(autouse=True)
 def git_identity(monkeypatch, tmp_path):
     """Git in a sandbox: no user or system configuration, a fixed identity."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test Publisher")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "publisher@example.org")
-
-
-def git(*args, cwd):
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    sandbox_git(monkeypatch, tmp_path)
 
 
 def fake_site(root: Path, version: str, *, date: str, sha: str, pages=("report/cohort.html",)) -> Path:
@@ -70,8 +61,9 @@ def fake_site(root: Path, version: str, *, date: str, sha: str, pages=("report/c
     (site / "site_libs").mkdir()
     (site / "site_libs" / "quarto.js").write_text("// js")
     (site / "provenance.json").write_text(json.dumps({
-        "report": {"version": version, "package_version": version, "date": date},
+        "report": {"version": version, "package_version": version, "date": date, "commit": "0123456789ab"},
         "data": {"source": "ankl_cohort.csv", "sha256": sha, "synthetic": True},
+        "study": {"file": "study.yml"},
     }))
     return site
 
@@ -386,7 +378,8 @@ def test_only_the_release_the_root_and_the_versions_list_change(released, change
     publish(site, "v0.2.0", checkout, changelog)
     changed = git("diff", "--name-only", before, "HEAD", cwd=checkout).split()
     site_paths = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
-    allowed = site_paths | {f"v0.2.0/{p}" for p in site_paths} | {"versions.json", "versions.html"}
+    generated = {"versions.json", "versions.js", "versions.html"} | {f"latest/{p}" for p in site_paths if p.endswith(".html")}
+    allowed = site_paths | {f"v0.2.0/{p}" for p in site_paths} | generated
     assert changed and set(changed) <= allowed | {"report/landmark.html"}
     assert not [p for p in changed if p.startswith("v0.1.0/")]
     assert status(checkout) == ""  # the files of the checkout are those of the new commit
@@ -554,3 +547,54 @@ def test_the_workflow_publishes_with_the_same_command_as_by_hand():
     recipe = make_target("publish")
     assert any("-m analysis.build check-site _site" in line for line in recipe)
     assert any('-m analysis.build publish _site --tag "$(TAG)" --target "$(GH_PAGES)"' in line for line in recipe)
+
+
+# --- a release is reproducible from its tag -------------------------------------------------------------
+
+def test_a_site_rendered_from_uncommitted_changes_is_refused(tmp_path, gh_pages, changelog):
+    _, checkout = gh_pages
+    site = fake_site(tmp_path, "0.1.0", date="2031-02-03 09:30 UTC", sha="a" * 64)
+    for commit, why in (("0123456789ab-dirty", r"rendered from commit 0123456789ab-dirty: the work tree had uncommitted"),
+                        (None, "does not record the commit")):
+        record = json.loads((site / "provenance.json").read_text())
+        record["report"]["commit"] = commit
+        (site / "provenance.json").write_text(json.dumps(record))
+        with pytest.raises(PublishError, match=why):
+            publish(site, "v0.1.0", checkout, changelog)
+    assert not (checkout / "v0.1.0").exists()
+
+
+def test_a_site_rendered_from_another_study_than_releases_render_is_refused(tmp_path, gh_pages, changelog):
+    _, checkout = gh_pages
+    site = fake_site(tmp_path, "0.1.0", date="2031-02-03 09:30 UTC", sha="a" * 64)
+    with pytest.raises(PublishError, match=r"rendered from the study study\.yml, but releases render studies/bmt\.yml"):
+        publish(site, "v0.1.0", checkout, changelog, release_study="studies/bmt.yml")
+    assert publish(site, "v0.1.0", checkout, changelog, release_study="study.yml").commit
+
+
+def test_replacing_a_published_version_needs_it_named_again(released, changelog, capsys):
+    checkout, _ = released
+    site = fake_site(Path(str(checkout) + "-again"), "0.1.0", date="2031-02-04 08:00 UTC", sha="a" * 64)
+    before = head(checkout)
+    assert main(publish_args(site, "v0.1.0", checkout, changelog)) == 1
+    assert "REPLACE=v0.1.0" in capsys.readouterr().err
+    assert main([*publish_args(site, "v0.1.0", checkout, changelog), "--force"]) == 1  # not a terminal: no prompt
+    assert "confirm it with --confirm v0.1.0" in capsys.readouterr().err
+    assert main([*publish_args(site, "v0.1.0", checkout, changelog), "--force", "--confirm", "v0.2.0"]) == 1
+    assert head(checkout) == before
+    assert main([*publish_args(site, "v0.1.0", checkout, changelog), "--force", "--confirm", "v0.1.0"]) == 0
+    assert head(checkout) != before
+
+
+def test_the_confirmation_prompt_in_a_terminal():
+    from analysis.build.publish import confirm_replacement
+
+    confirm_replacement("v0.1.0", None, ask=lambda prompt: "v0.1.0", interactive=True)
+    with pytest.raises(PublishError, match="not confirmed"):
+        confirm_replacement("v0.1.0", None, ask=lambda prompt: "yes", interactive=True)
+
+
+def test_make_publish_passes_a_replacement_only_when_named():
+    recipe = " ".join(make_target("publish"))
+    assert '$(if $(REPLACE), --force --confirm "$(REPLACE)")' in recipe
+    assert "check-site --published" in recipe

@@ -93,3 +93,69 @@ def test_validate_lists_every_problem_and_exits_1(tmp_path, capsys):
 def test_unknown_grouping_is_a_clear_error(capsys):
     assert main(["estimates", str(SYNTHETIC_DATA), "--by", "shoe_size"]) == 2
     assert "unknown grouping 'shoe_size'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- bad arguments (issue 11)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["estimates", "DATA", "--times", "nan"], "--times must be months after HCT (finite, 0 or more), got nan"),
+    (["estimates", "DATA", "--times", "-1"], "--times must be months after HCT (finite, 0 or more), got -1"),
+    (["estimates", "DATA", "--times", "12,inf"], "got inf"),
+    (["model", "DATA", "--endpoint", "os", "--covariates", "age", "--landmark", "-3"],
+     "--landmark must be months after HCT (finite, 0 or more), got -3"),
+    (["model", "DATA", "--endpoint", "os", "--covariates", "age", "--landmark", "nan"], "got nan"),
+])
+def test_impossible_times_are_refused_with_a_message(argv, message, capsys):
+    argv = [str(SYNTHETIC_DATA) if a == "DATA" else a for a in argv]
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["validate", "estimates"])
+def test_a_folder_as_data_is_refused_with_a_message(tmp_path, command, capsys):
+    assert main([command, str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"DATA: {tmp_path} is a folder, not an extract file" in err
+
+
+@pytest.mark.parametrize("by, reason", [
+    ("patient_id", "an identifier gives (nearly) every patient a group of their own"),
+    ("hct_date", "a date gives (nearly) every patient a group of their own"),
+    ("relapse_day", "a day count gives (nearly) every patient a group of their own"),
+    ("age", "distinct values; a grouping has at most 20"),
+])
+def test_estimates_by_an_identifier_or_a_many_valued_column_is_refused(by, reason, capsys):
+    """Issue 11: `--by patient_id` printed every patient id (and on 2,009 patients tried to allocate 13.8 GiB)."""
+    assert main(["estimates", str(SYNTHETIC_DATA), "--by", by]) == 2
+    captured = capsys.readouterr()
+    assert f"cannot group patients by {by}: " in captured.err and reason in captured.err
+    assert "SYN001" not in captured.out + captured.err
+
+
+def test_text_estimates_print_a_null_group_test(tmp_path, capsys):
+    """Issue 11: TypeError: unsupported format string passed to NoneType.__format__."""
+    table = SYNTHETIC_DATA.read_text(encoding="utf-8").splitlines()
+    header = table[0].split(",")
+    rows = [line.split(",") for line in table[1:]]
+    for row in rows:  # nobody has acute GVHD: Gray's test of aGVHD by graft source is undefined
+        row[header.index("agvhd_grade")], row[header.index("agvhd_date")] = "0", ""
+    path = tmp_path / "no_agvhd.csv"
+    path.write_text("\n".join([table[0], *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    assert main(["estimates", str(path), "--by", "graft_source"]) == 0
+    out = capsys.readouterr().out
+    assert "Gray: chi2 = NA, df = 2, p = NA" in out
+
+
+def test_output_piped_into_head_ends_quietly():
+    """Issue 11: a reader that stops early (`| head`) gave a BrokenPipeError traceback."""
+    process = subprocess.Popen([sys.executable, "-m", "analysis", "estimates", str(SYNTHETIC_DATA), "--json"],
+                               cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the first line is written
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 141
+    assert err == ""

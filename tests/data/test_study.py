@@ -77,9 +77,9 @@ def test_every_problem_of_a_study_file_is_reported_at_once(tmp_path):
         load_study(path)
     text = str(caught.value)
     for expected in [
-        "unknown setting(s) colour",
-        "horizons: expected a list of positive numbers",
-        "privacy.min_cell: expected a whole number >= 0, got -5",
+        "line 3: colour: unknown setting",
+        "line 2: horizons: every value must be a number of months above 0 and at most 600, got [12, -1]",
+        "line 4: privacy.min_cell: expected a whole number >= 0, got -5",
         "groupings: 'shoe_size' is not a SPEC column",
         "groupings: 'status_crpr_vs_nr' needs status_at_hct, which the study declares unavailable",
         "include.age_min: expected a number, got 'old'",

@@ -38,8 +38,9 @@ from analysis.present.numbers import fmt_test, fmt_number
 from analysis.present.labels import curve_label
 from analysis.present.style import INK, PALETTE, SINGLE_COLOR, STYLE, ReportFigure, style
 from analysis.present.context import resolve_min_cell
-from analysis.present.privacy import suppress_count
+from analysis.present.privacy import CountSet, Shown, is_suppressed, result_sizes
 from analysis.present.prose import group_size_text
+from analysis.present.source_data import RiskTable, record_curves
 from analysis.data.schema import MONTH_DAYS, days_to_months
 from analysis.stats.results import Curve, EndpointResult
 
@@ -115,8 +116,8 @@ def _test_text(result: EndpointResult, min_cell: int = 0) -> str | None:
         text = fmt_test(result.test)
         lines.append(text[:1].upper() + text[1:])
     for label, n in result.omitted:
-        lines.append(f"{curve_label(result, _Named(label))} ({group_size_text(n, min_cell)}): "
-                     "too few patients for a curve")
+        size = Shown(n, "small" if is_suppressed(n, min_cell) else "shown", min_cell)
+        lines.append(f"{curve_label(result, _Named(label))} ({group_size_text(size)}): too few patients for a curve")
     return "\n".join(lines) or None
 
 
@@ -127,8 +128,48 @@ class _Named:
     label: str
 
 
-def _legend_label(result: EndpointResult, curve: Curve, min_cell: int = 0) -> str:
-    return f"{curve_label(result, curve)} ({group_size_text(curve.n, min_cell)})"
+def _legend_labels(result: EndpointResult, min_cell: int = 0) -> list[str]:
+    """'CB (n = 29)' for each curve: the groups' sizes under the small-cell rule (`result_sizes`)."""
+    return [f"{curve_label(result, curve)} ({group_size_text(size)})"
+            for curve, size in zip(result.curves, result_sizes(result, min_cell=min_cell))]
+
+
+def _entries_after_start(curve: Curve) -> bool:
+    return curve.entry_time is not None and bool(np.any(np.asarray(curve.entry_time) > 0))
+
+
+def _risk_texts(result: EndpointResult, ticks: list[float], min_cell: int, offset: float) -> list[list[str]]:
+    """The numbers at risk of each curve at each tick, under the small-cell rule.
+
+    At each tick the curves' numbers add up to the overall number at risk (which the overall
+    figure shows); a curve's numbers never rise from one tick to the next unless patients enter
+    later (Simon-Makuch curves), and never exceed its size in the legend.  A tick at which every
+    curve still holds all its patients shows the sizes exactly as the legend does.
+    """
+    sizes = result_sizes(result, min_cell=min_cell)
+    counts = CountSet(min_cell)
+    size_keys = [counts.shown(size) for size in sizes]
+    grid = [[curve.number_at_risk(t - offset) for t in ticks] for curve in result.curves]
+    keys = [[None] * len(ticks) for _ in result.curves]
+    for k in range(len(ticks)):
+        column = [row[k] for row in grid]
+        if column == [c.n for c in result.curves]:
+            for i in range(len(column)):
+                keys[i][k] = size_keys[i]
+            continue
+        for i, n in enumerate(column):
+            keys[i][k] = counts.count(n)
+        if len(column) > 1:
+            counts.sums_to(counts.count(sum(column), may_hide=False), [keys[i][k] for i in range(len(column))])
+    for i, curve in enumerate(result.curves):
+        if _entries_after_start(curve):
+            continue
+        chain = [size_keys[i], *keys[i]]
+        values = [curve.n, *grid[i]]
+        for (a, b), (va, vb) in zip(zip(chain, chain[1:]), zip(values, values[1:])):
+            if a != b and va >= vb:
+                counts.at_least(a, b)
+    return [[counts.text(key) for key in row] for row in keys]
 
 
 @dataclass
@@ -142,6 +183,7 @@ class _Panel:
     legend: object | None = None
     ptext: Text | None = None
     kind: str = "survival"
+    risk: RiskTable | None = None  # the numbers at risk as drawn (also the source data under the rule)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -149,7 +191,7 @@ class _Panel:
 
 def _draw_curves(ax: Axes, result: EndpointResult, colors: list[str], xmax: float, show_ci: bool, panel: _Panel,
                  min_cell: int = 0, offset: float = 0.0):
-    for curve, color in zip(result.curves, colors):
+    for curve, color, label in zip(result.curves, colors, _legend_labels(result, min_cell)):
         x, y, lo, hi = _step_arrays(curve, xmax, offset)
         panel.geometry.append((x, y, lo, hi))
         if show_ci and len(result.curves) <= _MAX_BANDS:
@@ -159,8 +201,8 @@ def _draw_curves(ax: Axes, result: EndpointResult, colors: list[str], xmax: floa
             for limit, name in ((lo, "lower"), (hi, "upper")):
                 ax.step(x, limit, where="post", color=color, linewidth=_CI_LINE_WIDTH, linestyle=(0, (3, 2)),
                         alpha=_CI_LINE_ALPHA, zorder=2, gid=f"ci-line:{name}:{curve.label}")
-        (line,) = ax.step(x, y, where="post", color=color, zorder=3, label=_legend_label(result, curve, min_cell),
-                          clip_on=False, gid=f"curve:{curve.label}")
+        (line,) = ax.step(x, y, where="post", color=color, zorder=3, label=label, clip_on=False,
+                          gid=f"curve:{curve.label}")
         line.set_solid_capstyle("butt")
         time = np.asarray(curve.time, dtype=float)
         censored = (np.asarray(curve.n_censor) > 0) & (time <= xmax - offset)
@@ -197,27 +239,29 @@ def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str, xmin: f
 
 
 def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks: list[float], min_cell: int = 0,
-                     offset: float = 0.0):
+                     offset: float = 0.0) -> RiskTable | None:
     """Numbers at risk under the x-axis label: a header, then one row per curve and one count per tick.
 
     Group rows are labelled with the group name in the group's colour; a single
     curve's row has no label.  Positions are offsets in points from the x-axis
     label, so the table stays aligned with the ticks at any figure size.  Counts
-    below `min_cell` are shown as "<5" (the small-cell rule; 0 is shown as 0).
+    below `min_cell` are shown as "<5", and those from which one could be worked out as "≥5"
+    (the small-cell rule, `_risk_texts`; 0 is shown as 0).
     With an `offset` (a landmark), the count under tick t is the curve's
     number at risk at t - offset (its time is measured from the landmark).
     """
     if not ticks:
-        return
+        return None
     single = _is_single(result)
     anchor_y = ax.xaxis.label  # rows hang below the x-axis label, whatever its size
-    width = max(len(suppress_count(c.number_at_risk(t - offset), min_cell)) for c in result.curves for t in ticks)
+    texts = _risk_texts(result, ticks, min_cell, offset)
+    width = max(len(text) for row in texts for text in row)
     label_gap = 4.0 + 0.32 * _RISK_FONTSIZE * width  # clears half of the widest count at x = 0
     first_counts, labels = [], []
     for row, (curve, color) in enumerate(zip(result.curves, colors), start=1):
         dy = -(_RISK_GAP_PT + row * _RISK_ROW_PT)
         for k, t in enumerate(ticks):
-            count = ax.annotate(suppress_count(curve.number_at_risk(t - offset), min_cell), xy=(t, 0),
+            count = ax.annotate(texts[row - 1][k], xy=(t, 0),
                                 xycoords=("data", anchor_y),
                                 xytext=(0, dy), textcoords="offset points", ha="center", va="top",
                                 fontsize=_RISK_FONTSIZE, color=_RISK_INK, annotation_clip=False,
@@ -237,6 +281,7 @@ def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks:
     ax.annotate("Number at risk", xy=(0, 0), xycoords=(left_column, anchor_y), xytext=(0, -_RISK_GAP_PT),
                 textcoords="offset points", ha="left", va="top", fontsize=_RISK_FONTSIZE, color=INK,
                 annotation_clip=False, gid="risk-header")
+    return RiskTable(tuple(ticks), offset, tuple(tuple(row) for row in texts))
 
 
 def _draw_title(ax: Axes, title: str | None, letter: str | None):
@@ -276,12 +321,12 @@ def _draw_endpoint(ax: Axes, result: EndpointResult, *, times, colors, show_ci, 
     _draw_curves(ax, result, palette, xmax, show_ci, panel, min_cell, offset=landmark)
     _format_axes(ax, ticks, xmax, _ylabel_default(result.kind) if ylabel is None else ylabel, xmin=landmark,
                  xunit=xunit)
-    _draw_risk_table(ax, result, palette, ticks, min_cell, offset=landmark)
+    panel.risk = _draw_risk_table(ax, result, palette, ticks, min_cell, offset=landmark)
     _draw_title(ax, result.title if title is None else title, letter)
 
     if not _is_single(result):
         handles = [Line2D([], [], color=c, linewidth=STYLE["lines.linewidth"]) for c in palette]
-        panel.legend = ax.legend(handles, [_legend_label(result, c, min_cell) for c in result.curves], loc="upper left",
+        panel.legend = ax.legend(handles, _legend_labels(result, min_cell), loc="upper left",
                                  bbox_to_anchor=(0, 1), bbox_transform=ax.transAxes, frameon=False,
                                  borderpad=0, borderaxespad=0, handlelength=1.8, handletextpad=0.6,
                                  labelspacing=0.35, fontsize=STYLE["legend.fontsize"], labelcolor=INK)
@@ -473,6 +518,7 @@ def plot_curves(
                                ylabel=ylabel, xmax=xmax, min_cell=min_cell, landmark=landmark,
                                xunit=xunit)
         _finish(fig, [panel], own_figure=own_figure)
+    record_curves([result], min_cell, risk=[panel.risk])
     return fig
 
 
@@ -543,4 +589,5 @@ def plot_panels(
         for ax in axes[len(results):]:
             ax.remove()
         _finish(fig, panels, own_figure=True)
+    record_curves(results, min_cell, risk=[panel.risk for panel in panels])
     return fig

@@ -9,7 +9,7 @@ from matplotlib.ticker import NullLocator
 from analysis.analyses.landmark import LandmarkRow, landmark_row
 from analysis.present.context import resolve_min_cell
 from analysis.present.figures.hazard_axis import FONT, MARKER, ci_extent, fmt_tick, log_limits, log_ticks
-from analysis.present.privacy import suppress_count
+from analysis.present.privacy import events_counts
 from analysis.present.style import INK, REFERENCE_LINE, SINGLE_COLOR, ReportFigure, style
 
 __all__ = ["landmark_series_plot"]
@@ -91,11 +91,11 @@ def landmark_series_plot(
 
         # patients at risk and events under the axis label, aligned with the landmarks
         anchor = ax.xaxis.label
-        width = max(len(suppress_count(v, min_cell)) for r in rows for v in (r.n, r.events))
+        shown = events_counts([(r.n, r.events) for r in rows], ordered=True, min_cell=min_cell)
+        width = max(len(v.text) for pair in shown for v in pair)
         label_gap = 4.0 + 0.32 * FONT * width  # clears half of the widest count at the first landmark
         first_x = (landmarks[0] - ax.get_xlim()[0]) / (ax.get_xlim()[1] - ax.get_xlim()[0])
-        table = (("At risk", [suppress_count(r.n, min_cell) for r in rows]),
-                 ("Events", [suppress_count(r.events, min_cell) for r in rows]))
+        table = (("At risk", [n.text for n, _ in shown]), ("Events", [events.text for _, events in shown]))
         for line, (header, values) in enumerate(table):
             dy = -(7.0 + line * 12.0)
             ax.annotate(header, xy=(first_x, 0), xycoords=("axes fraction", anchor), xytext=(-label_gap, dy),

@@ -5,12 +5,13 @@ import math
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT, loc, style
 
 from analysis.analyses.transplant import CauseOfDeath
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_pct
-from analysis.present.privacy import is_suppressed, suppress_count
+from analysis.present.privacy import CountSet, suppression_note
 from analysis.present.style import report_table
 
 __all__ = ["causes_of_death_table"]
@@ -51,25 +52,39 @@ def causes_of_death_table(
             raise ValueError(f"a cause-of-death row is (cause, n, percent, after relapse, without relapse); got {r!r}")
     shares = [float(r[2]) for r in rows]
     scale = 100.0 if sum(s for s in shares if not math.isnan(s)) > 1.5 else 1.0
-    total = sum(int(r[1]) for r in rows)
-    after = sum(int(r[3]) for r in rows)
-    without = sum(int(r[4]) for r in rows)
-    def count(n) -> str:
-        return suppress_count(int(n), min_cell)
+    # The small-cell rule on the whole table: each cause's deaths are those after and without a
+    # relapse, each column adds up to its total, and all deaths are the overall-survival events
+    # (shown elsewhere, so never hidden here to protect a cell).
+    counts = CountSet(min_cell)
+    keys = [(counts.count(int(r[1])), counts.count(int(r[3])), counts.count(int(r[4]))) for r in rows]
+    totals = (counts.count(sum(int(r[1]) for r in rows), may_hide=False),
+              counts.count(sum(int(r[3]) for r in rows)), counts.count(sum(int(r[4]) for r in rows)))
+    values = [(int(r[1]), int(r[3]), int(r[4])) for r in rows]
+    values.append(tuple(sum(v[i] for v in values) for i in range(3)))
+    for (every, after, without), (n, n_after, n_without) in zip((*keys, totals), values):
+        if n == n_after + n_without:  # rows given by hand need not add up
+            counts.sums_to(every, [after, without])
+    for column in range(3):
+        counts.sums_to(totals[column], [k[column] for k in keys])
 
-    def count_pct(n, share) -> str:
-        return count(n) if is_suppressed(int(n), min_cell) else f"{int(n)} ({fmt_pct(float(share) / scale)})"
+    def count(key) -> str:
+        return counts.text(key)
+
+    def count_pct(key, share) -> str:
+        if counts.hidden(key) or counts.hidden(totals[0]):
+            return counts.text(key)
+        return f"{counts.state(key).value} ({fmt_pct(float(share) / scale)})"
 
     frame = pd.DataFrame(
         {
             "cause": [str(r[0]) for r in rows] + ["Total"],
-            "all": [count_pct(r[1], r[2]) for r in rows] + [count_pct(total, scale)],
-            "after": [count(r[3]) for r in rows] + [count(after)],
-            "without": [count(r[4]) for r in rows] + [count(without)],
+            "all": [count_pct(k[0], r[2]) for k, r in zip(keys, rows)] + [count_pct(totals[0], scale)],
+            "after": [count(k[1]) for k in keys] + [count(totals[1])],
+            "without": [count(k[2]) for k in keys] + [count(totals[2])],
         }
     )
     gt = (
-        report_table(frame, rowname_col="cause")
+        report_table(record_table("Causes of death", frame), rowname_col="cause")
         .tab_stubhead("Cause")
         .cols_label(all="All deaths, n (%)", after="After relapse", without="Without relapse")
         .opt_footnote_marks("standard")
@@ -82,6 +97,8 @@ def causes_of_death_table(
     )
     if title:
         gt = gt.tab_header(title=title)
+    if counts.any_hidden:
+        gt = gt.tab_source_note(suppression_note(min_cell))
     if source_note:
         gt = gt.tab_source_note(source_note)
     return gt

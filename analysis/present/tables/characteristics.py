@@ -14,10 +14,11 @@ Examples
 """
 from __future__ import annotations
 
-
 import math
+from dataclasses import dataclass, replace
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT, loc, style
 
 from analysis.analyses.characteristics import (
@@ -28,15 +29,19 @@ from analysis.analyses.characteristics import (
     MissingCount,
     Statistic,
 )
-from analysis.present.context import resolve_min_cell
+from analysis.data.schema import code_order
+from analysis.present.context import current, resolve_min_cell
 from analysis.present.numbers import NOT_SHOWN, fmt_number, fmt_p, fmt_pct, is_missing
-from analysis.present.privacy import is_suppressed, suppress_count
+from analysis.present.privacy import CountSet, Shown, group_sizes, is_suppressed, rare_levels, suppress_count
 from analysis.present.prose import characteristics_notes
 from analysis.present.style import report_table
 
-__all__ = ["characteristics_frame", "characteristics_gt", "fmt_count", "fmt_median_range"]
+__all__ = ["OTHER_LEVELS", "characteristics_frame", "characteristics_gt", "fmt_count", "fmt_median_range"]
 
 _INDENT = "\u2003"  # em space: an indentation that survives HTML -> Typst
+
+#: The row that pools the rare free-text levels of a variable under the small-cell rule.
+OTHER_LEVELS = "Other (fewer than {min_cell} patients each)"
 
 
 def _number(value: float, digits: int) -> str:
@@ -45,14 +50,21 @@ def _number(value: float, digits: int) -> str:
     return fmt_number(value, digits)
 
 
-def fmt_count(count: Count, min_cell: int | None = None) -> str:
+def fmt_count(count: Count, min_cell: int | None = None, *, shown: Shown | None = None,
+              percent: bool = True) -> str:
     """'12 (41.4%)': n and the percentage of the group's non-missing values.
 
-    With the small-cell rule (`min_cell` > 0), a count below it is '<5' without a percentage.
+    With the small-cell rule (`min_cell` > 0), a count below it is '<5' without a percentage.  In a
+    table, `shown` is how the table's rule shows the count ('≥5' when it is hidden so that a small
+    one cannot be worked out) and `percent` whether its percentage may be printed.
     """
     min_cell = resolve_min_cell(min_cell)
+    if shown is not None and shown.hidden:
+        return shown.text
     if is_suppressed(count.n, min_cell):
         return suppress_count(count.n, min_cell)
+    if not percent:
+        return f"{count.n}"
     if count.denominator == 0:
         return f"{count.n}"
     return f"{count.n} ({fmt_pct(count.n / count.denominator)})"
@@ -62,32 +74,26 @@ def fmt_median_range(summary: MedianRange, min_cell: int | None = None) -> str:
     """'45 (16-68)' for whole-number data, '45.3 (16.2-68.9)' otherwise.
 
     The median of whole numbers is shown whole too, rounded half up as gtsummary rounds it (a median
-    year of 2011.5 reads 2012).  An en dash when the group has no value.  With the small-cell
-    rule, the summary of fewer than `min_cell` values is '<5 values' (its
-    minimum and maximum would be single patients' values).
+    year of 2011.5 reads 2012).  An em dash when the group has no value.  With the small-cell
+    rule the minimum and maximum (single patients' values) are not shown: the
+    median is followed by the interquartile range ('45 (36-54)'), and the
+    summary of fewer than `min_cell` values is '<5 values'.
     """
     min_cell = resolve_min_cell(min_cell)
     if summary.n == 0 or is_missing(summary.median):
         return NOT_SHOWN
     if is_suppressed(summary.n, min_cell):
         return f"<{min_cell} values"
-    digits = 0 if summary.integer_valued else 1
-    median = math.floor(float(summary.median) + 0.5) if summary.integer_valued else summary.median  # half up
-    low, high = _number(summary.minimum, digits), _number(summary.maximum, digits)
-    sep = " to " if summary.minimum < 0 or summary.maximum < 0 else "-"
-    return f"{_number(median, digits)} ({low}{sep}{high})"
-
-
-def _fmt_stat(stat: Statistic, min_cell: int = 0) -> str:
-    if stat is None:
-        return ""
-    if isinstance(stat, Count):
-        return fmt_count(stat, min_cell)
-    if isinstance(stat, MedianRange):
-        return fmt_median_range(stat, min_cell)
-    if isinstance(stat, MissingCount):
-        return suppress_count(stat.n, min_cell)
-    raise TypeError(f"unknown statistic {stat!r}")
+    ruled = min_cell > 1
+    low, high = (summary.q1, summary.q3) if ruled else (summary.minimum, summary.maximum)
+    median = summary.median
+    if summary.integer_valued:
+        median, median_digits = math.floor(float(median) + 0.5), 0  # half up, as gtsummary's round2
+        range_digits = 0 if not ruled or (float(low).is_integer() and float(high).is_integer()) else 1
+    else:
+        median_digits = range_digits = 1
+    sep = " to " if low < 0 or high < 0 else "-"
+    return f"{_number(median, median_digits)} ({_number(low, range_digits)}{sep}{_number(high, range_digits)})"
 
 
 def _label(row: CharacteristicsRow) -> str:
@@ -98,17 +104,139 @@ def _group_ids(table: CharacteristicsTable) -> list[str]:
     return [f"group_{i}" for i in range(len(table.groups))]
 
 
+# --------------------------------------------------------------------------- the small-cell rule
+
+
+def _pool_rare_levels(table: CharacteristicsTable, min_cell: int) -> CharacteristicsTable:
+    """Free-text levels held by fewer than `min_cell` patients, pooled into one row per variable.
+
+    A SPEC code ("PR", "F") names no one; a free-text level held by one patient ("ZQRAREDX") is as
+    telling as the patient's count, so its label is not printed either.
+    """
+    rows: list[CharacteristicsRow] = []
+    for variable in table.variables:
+        block = [r for r in table.rows if r.variable == variable]
+        levels = {r.level: r.overall.n for r in block if r.row_type == "level"}
+        rare = rare_levels(levels, keep=code_order(variable), min_cell=min_cell)
+        if not rare:
+            rows.extend(block)
+            continue
+        pooled = [r for r in block if r.row_type == "level" and r.level in rare]
+        merged = CharacteristicsRow(
+            variable, "level", OTHER_LEVELS.format(min_cell=min_cell), level=None,
+            overall=Count(sum(r.overall.n for r in pooled), pooled[0].overall.denominator),
+            groups=tuple(Count(sum(r.groups[i].n for r in pooled), pooled[0].groups[i].denominator)
+                         for i in range(len(table.groups))),
+        )
+        kept = [r for r in block if not (r.row_type == "level" and r.level in rare)]
+        at = max(i for i, r in enumerate(kept) if r.row_type in ("variable", "level")) + 1
+        rows.extend(kept[:at] + [merged] + kept[at:])
+    return replace(table, rows=tuple(rows))
+
+
+@dataclass(frozen=True)
+class _Protected:
+    """How Table 1 shows its counts under the rule: every cell, the column sizes, the percentages."""
+
+    table: CharacteristicsTable
+    cells: dict  # (row index, column) -> Shown; column 0 is Overall, then the groups
+    overall: Shown
+    groups: tuple[Shown, ...]
+    missing_by: Shown
+    percent: dict  # (variable, column) -> whether percentages may be printed
+    pooled: bool
+
+
+def _statistic_n(stat: Statistic) -> int | None:
+    return stat.n if isinstance(stat, (Count, MissingCount, MedianRange)) else None
+
+
+def _protect(table: CharacteristicsTable, min_cell: int) -> _Protected:
+    """Table 1 under the small-cell rule: one `CountSet` per variable (levels and missing values add
+    up to each column's size, and across the groups to the Overall column), with the column sizes
+    decided once for every display of the grouping (`group_sizes`)."""
+    pooled_table = _pool_rare_levels(table, min_cell) if min_cell > 1 else table
+    cohort_n = current().cohort_n
+    cohort_n = cohort_n if cohort_n is not None and cohort_n >= table.n + table.n_missing_by else \
+        table.n + table.n_missing_by
+    groups = group_sizes(table.group_n, total=cohort_n, min_cell=min_cell) if table.groups else ()
+    header = CountSet(min_cell)
+    overall_key = header.count(table.n)
+    missing_by_key = header.count(table.n_missing_by, may_hide=False)
+    header.sums_to(header.count(cohort_n, may_hide=False), [overall_key, missing_by_key])
+    if groups:
+        header.sums_to(overall_key, [header.shown(g) for g in groups])
+    overall = header.state(overall_key)
+    sizes = (overall, *groups)
+
+    cells: dict = {}
+    percent: dict = {}
+    rows = pooled_table.rows
+    for variable in pooled_table.variables:
+        block = [i for i, r in enumerate(rows) if r.variable == variable]
+        counts = CountSet(min_cell)
+        keys: dict = {}
+        columns = range(1 + len(pooled_table.groups))
+        for i in block:
+            row = rows[i]
+            stats = (row.overall, *row.groups)
+            for j in columns:
+                n = _statistic_n(stats[j]) if j < len(stats) else None
+                if n is None:
+                    continue
+                # the number of values behind a median is not printed, but follows from the others
+                keys[i, j] = counts.count(n, printed=not isinstance(stats[j], MedianRange))
+        size_keys = [counts.shown(size) for size in sizes]
+        for j in columns:
+            parts = [keys[i, j] for i in block if (i, j) in keys]
+            if parts:
+                counts.sums_to(size_keys[j], parts)
+        if pooled_table.groups:
+            for i in block:
+                if (i, 0) in keys and all((i, j) in keys for j in columns):
+                    counts.sums_to(keys[i, 0], [keys[i, j] for j in columns[1:]])
+        for (i, j), key in keys.items():
+            if not isinstance((rows[i].overall, *rows[i].groups)[j], MedianRange):
+                cells[i, j] = counts.state(key)
+        for j in columns:
+            missing = [cells[i, j] for i in block if rows[i].row_type == "missing" and (i, j) in cells]
+            percent[variable, j] = not sizes[j].hidden and not any(m.hidden for m in missing)
+    return _Protected(pooled_table, cells, overall, groups, header.state(missing_by_key), percent,
+                      pooled_table is not table and pooled_table.rows != table.rows)
+
+
+def _fmt_stat(stat: Statistic, min_cell: int, shown: Shown | None = None, percent: bool = True) -> str:
+    if stat is None:
+        return ""
+    if isinstance(stat, Count):
+        return fmt_count(stat, min_cell, shown=shown, percent=percent)
+    if isinstance(stat, MedianRange):
+        return fmt_median_range(stat, min_cell)
+    if isinstance(stat, MissingCount):
+        return shown.text if shown is not None else suppress_count(stat.n, min_cell)
+    raise TypeError(f"unknown statistic {stat!r}")
+
+
 def characteristics_frame(table: CharacteristicsTable, *, min_cell: int | None = None) -> pd.DataFrame:
     """The displayed text of Table 1 as a new DataFrame (columns: label,
-    overall, group_0.., p), one row per table line; counts below `min_cell`
-    shown as '<5' (small-cell rule; 0 = off)."""
+    overall, group_0.., p), one row per table line, under the small-cell rule
+    (`analysis.present.privacy`; 0 = off)."""
     min_cell = resolve_min_cell(min_cell)
+    return _frame(_protect(table, min_cell), min_cell)
+
+
+def _frame(protected: _Protected, min_cell: int) -> pd.DataFrame:
+    table = protected.table
     has_tests = bool(table.groups)
     records = []
-    for row in table.rows:
-        rec = {"label": _label(row), "overall": _fmt_stat(row.overall, min_cell)}
-        for i, gid in enumerate(_group_ids(table)):
-            rec[gid] = _fmt_stat(row.groups[i], min_cell) if i < len(row.groups) else ""
+    for i, row in enumerate(table.rows):
+        stats = (row.overall, *row.groups)
+        rec = {}
+        for j, key in enumerate(["overall", *_group_ids(table)]):
+            stat = stats[j] if j < len(stats) else None
+            rec[key] = _fmt_stat(stat, min_cell, protected.cells.get((i, j)),
+                                 protected.percent.get((row.variable, j), True))
+        rec = {"label": _label(row), **rec}
         if has_tests:
             rec["p"] = fmt_p(row.test.p) if row.test is not None else ""
         records.append(rec)
@@ -120,30 +248,37 @@ def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *,
     """Table 1 as a great-tables `GT`, laid out like gtsummary's `tbl_summary`.
 
     Columns "Characteristic", "Overall, N = 59", one per group ("CB, N = 29",
-    ...) and "p-value"; level and "Missing" rows indented under the variable
+    ...) and "P"; level and "Missing" rows indented under the variable
     row; counts as "12 (41.4%)", continuous variables as median (range); the
-    p-value (`fmt_p`) on the variable row; source notes naming the statistics
+    P value (`fmt_p`) on the variable row; source notes naming the statistics
     and the tests.  With `min_cell` > 0 (the study's small-cell rule), every
-    count below it, the "N = " of a column included, is shown as "<5" and its
-    percentage is not shown.
+    count below it, the "N = " of a column included, is shown as "<5", every
+    count from which one could be worked out (by subtraction from a column's
+    size or the Overall column) as "≥5", without percentages; percentages
+    whose denominator is hidden are left out; continuous variables show the
+    median (IQR); free-text levels of fewer than `min_cell` patients are pooled.
     """
     min_cell = resolve_min_cell(min_cell)
-    frame = characteristics_frame(table, min_cell=min_cell)
+    protected = _protect(table, min_cell)
+    frame = _frame(protected, min_cell)
+    table = protected.table
     gids = _group_ids(table)
-    labels = {"label": "Characteristic", "overall": f"Overall, N = {suppress_count(table.n, min_cell)}"}
-    for gid, group, n in zip(gids, table.groups, table.group_n):
-        labels[gid] = f"{group}, N = {suppress_count(n, min_cell)}"
+    labels = {"label": "Characteristic", "overall": f"Overall, N = {protected.overall.text}"}
+    for gid, group, n in zip(gids, table.groups, protected.groups):
+        labels[gid] = f"{group}, N = {n.text}"
     stat_cols = ["overall", *gids]
     if "p" in frame.columns:
         labels["p"] = "P"
         stat_cols.append("p")
-    gt = report_table(frame).cols_label(**labels).cols_align("left", columns="label")
+    gt = report_table(record_table("Patient characteristics", frame)).cols_label(**labels).cols_align("left", columns="label")
     gt = gt.cols_align("center", columns=stat_cols)
     variable_rows = [i for i, r in enumerate(table.rows) if r.row_type == "variable"]
     if variable_rows:
         gt = gt.tab_style(style.text(weight="bold"), loc.body(columns="label", rows=variable_rows))
     if title:
         gt = gt.tab_header(title=title)
-    for note in characteristics_notes(table, min_cell):
+    hidden_percent = not all(protected.percent.values())
+    for note in characteristics_notes(table, min_cell, missing_by=protected.missing_by.text,
+                                      pooled=protected.pooled, percent_hidden=hidden_percent):
         gt = gt.tab_source_note(note)
     return gt

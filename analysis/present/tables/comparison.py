@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT
 
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_months, fmt_number, fmt_p, fmt_pct, fmt_signed
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.privacy import Shown, group_sizes, suppression_note
 from analysis.present.style import DASH, report_table
 
 __all__ = ["ComparisonRow", "comparison_table"]
@@ -35,8 +36,9 @@ class ComparisonRow:
     differences in percentage points), "p" (p-values), "count", "months" or
     "number" (`digits` decimals).  Without a `difference`, the difference of
     two numbers is computed; otherwise a dash is shown.  Rows sharing a
-    `section` are grouped under it.  A `verdict` (e.g. "yes", "no") fills the
-    table's last column, shown when any row has one.
+    `section` are grouped under it.  Computed counts sharing a `count_set` are groups of the
+    cohort (the levels of one column): the small-cell rule treats them as one set (`group_sizes`).
+    A `verdict` (e.g. "yes", "no") fills the table's last column, shown when any row has one.
     """
 
     label: str
@@ -46,6 +48,7 @@ class ComparisonRow:
     kind: Kind = "number"
     section: str | None = None
     digits: int | None = None
+    count_set: str | None = None
     verdict: str | None = None
 
 
@@ -115,6 +118,23 @@ def _as_row(row) -> ComparisonRow:
     return ComparisonRow(*values)
 
 
+def _computed_counts(rows: list[ComparisonRow], min_cell: int) -> dict[int, Shown]:
+    """The computed counts under the small-cell rule: each `count_set` as one set of groups, every
+    other count alone.  Published numbers are public and shown as published."""
+    shown: dict[int, Shown] = {}
+    sets: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        value = _number(row.computed)
+        if row.kind != "count" or value is None or not float(value).is_integer() or value < 0:
+            continue
+        sets.setdefault(row.count_set or f"#{i}", []).append(i)
+    for members in sets.values():
+        for i, size in zip(members, group_sizes([int(_number(rows[i].computed)) for i in members],
+                                                min_cell=min_cell)):
+            shown[i] = size
+    return shown
+
+
 def comparison_table(
     rows: Iterable[ComparisonRow | Mapping | Sequence],
     *,
@@ -153,13 +173,14 @@ def comparison_table(
     """
     min_cell = resolve_min_cell(min_cell)
     parsed = [_as_row(r) for r in rows]
-    hidden = [r.kind == "count" and is_suppressed(_number(r.computed), min_cell) for r in parsed]
+    counts = _computed_counts(parsed, min_cell)
+    hidden = [i in counts and counts[i].hidden for i in range(len(parsed))]
     frame = pd.DataFrame(
         {
             "label": [r.label for r in parsed],
             "published": [_shown(r.published, r.kind, r.digits) for r in parsed],
-            "computed": [suppress_count(_number(r.computed), min_cell) if h else _shown(r.computed, r.kind, r.digits)
-                         for r, h in zip(parsed, hidden)],
+            "computed": [counts[i].text if h else _shown(r.computed, r.kind, r.digits)
+                         for i, (r, h) in enumerate(zip(parsed, hidden))],
             "difference": [DASH if h else _shown_difference(r) for r, h in zip(parsed, hidden)],
             "section": [r.section or "" for r in parsed],
             "verdict": [r.verdict or DASH for r in parsed],
@@ -169,7 +190,7 @@ def comparison_table(
     if not judged:
         frame = frame.drop(columns="verdict")
     grouped = any(r.section for r in parsed)
-    gt = report_table(frame, rowname_col="label", groupname_col="section" if grouped else None)
+    gt = report_table(record_table("Comparison", frame), rowname_col="label", groupname_col="section" if grouped else None)
     if not grouped:
         gt = gt.cols_hide("section")
     gt = (

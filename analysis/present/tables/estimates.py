@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT, loc, style
 
 from analysis.data.schema import lower_first
@@ -23,7 +24,7 @@ from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.numbers import NOT_ESTIMABLE, fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
 from analysis.present.prose import estimates_note, omitted_groups_text
-from analysis.present.privacy import is_suppressed, suppress_count, suppression_note
+from analysis.present.privacy import result_counts, suppression_note
 from analysis.present.style import INDENT, report_table
 from analysis.stats.results import EndpointResult
 
@@ -83,8 +84,9 @@ def estimates_table(
         What the estimates are (the footnote of the estimates' header); by default which estimator gave
         them (`estimates_note`).
     min_cell
-        The study's small-cell rule: N and events below it are shown as "<5"
-        (0, the default: off).
+        The study's small-cell rule (default: the page's): N and events below it are shown as "<5",
+        and those from which one could be worked out (a group's N from the cohort, events from
+        the overall events or from N) as "≥5" (`analysis.present.privacy`).
 
     Returns
     -------
@@ -107,9 +109,13 @@ def estimates_table(
     test_rows: dict[str, list[int]] = {}
     any_missing = False
 
-    def curve_row(label: str, curve, median) -> dict[str, str]:
-        nonlocal any_missing
-        row = {"label": label, "n": suppress_count(curve.n, min_cell), "events": suppress_count(curve.events, min_cell)}
+    any_hidden = False
+
+    def curve_row(label: str, curve, median, counts) -> dict[str, str]:
+        nonlocal any_missing, any_hidden
+        n, events = counts
+        any_hidden |= n.hidden or events.hidden
+        row = {"label": label, "n": n.text, "events": events.text}
         for col, t in zip(time_cols, times):
             row[col] = fmt_est_ci(curve.at(t))
             any_missing |= row[col] == NOT_ESTIMABLE
@@ -119,8 +125,9 @@ def estimates_table(
 
     for result in results:
         medians = _medians(result)
+        counts = result_counts(result, min_cell=min_cell)
         if len(result.curves) == 1:
-            rows.append(curve_row(result.title, result.curves[0], medians[0]))
+            rows.append(curve_row(result.title, result.curves[0], medians[0], counts[0]))
             continue
         heading = {"label": _endpoint_label(result), "n": "", "events": "", "median": "", "p": ""}
         heading.update({col: "" for col in time_cols})
@@ -129,8 +136,8 @@ def estimates_table(
             test_rows.setdefault(fmt_test_name(result.test.name), []).append(len(rows))
         heading_rows.append(len(rows))
         rows.append(heading)
-        for curve, median in zip(result.curves, medians):
-            rows.append(curve_row(INDENT + curve_label(result, curve), curve, median))
+        for curve, median, shown in zip(result.curves, medians, counts):
+            rows.append(curve_row(INDENT + curve_label(result, curve), curve, median, shown))
 
     columns = ["label", "n", "events", *time_cols]
     if has_median:
@@ -142,7 +149,7 @@ def estimates_table(
     labels = {"n": "N", "events": "Events", "median": "Median, months (95% CI)", "p": "P"}
     labels.update({col: fmt_horizon(t) for col, t in zip(time_cols, times)})
     gt = (
-        report_table(frame, rowname_col="label")
+        report_table(record_table("Estimates", frame), rowname_col="label")
         .tab_stubhead(stubhead)
         .cols_label(**{k: v for k, v in labels.items() if k in columns})
         .tab_spanner(_SPANNER, columns=time_cols)
@@ -172,7 +179,7 @@ def estimates_table(
         if omitted:
             gt = gt.tab_source_note(f"{_endpoint_label(result)}: {omitted}")
     rule = suppression_note(min_cell)
-    if rule and any(is_suppressed(v, min_cell) for r in results for c in r.curves for v in (c.n, c.events)):
+    if rule and any_hidden:
         gt = gt.tab_source_note(rule)
     if source_note:
         gt = gt.tab_source_note(source_note)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT, loc, style
 
 from analysis.analyses.models import EVENTS_PER_PARAMETER_MINIMUM, ModelResult
@@ -95,7 +96,7 @@ def model_table(
     frame = pd.DataFrame(records, columns=columns)
 
     gt = (
-        report_table(frame, rowname_col="label")
+        report_table(record_table("Model", frame), rowname_col="label")
         .tab_stubhead(stubhead)
         .cols_label(**{c: effect_label(models[name]) for name, c in zip(names, hr_cols)}, **{c: "P" for c in p_cols})
         .opt_footnote_marks("standard")

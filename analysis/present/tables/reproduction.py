@@ -44,7 +44,7 @@ def reproduction_table(rows: tuple[ReproductionRow, ...], *, min_cell: int | Non
             difference = (r.computed - r.published) / 100
         table_rows.append(ComparisonRow(
             _label(r), published, _computed(r), difference, kind=kinds[r.unit], section=r.section,
-            verdict=_VERDICTS[r.agrees]))
+            count_set=r.count_set, verdict=_VERDICTS[r.agrees]))
     alpha = fmt_number(ALPHA, 2)
     return comparison_table(
         table_rows,

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+from analysis.present.source_data import record_table
 from great_tables import GT, loc, style
 
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.numbers import NOT_ESTIMABLE, fmt_est_ci, fmt_p, horizon_adjective
 from analysis.present.prose import omitted_groups_text
-from analysis.present.privacy import suppress_count
+from analysis.present.privacy import result_sizes, suppression_note
 from analysis.present.style import INDENT, report_table
 
 __all__ = ["univariable_table"]
@@ -55,7 +56,7 @@ def univariable_table(
     if not factors:
         raise ValueError("univariable_table needs at least one factor")
     endpoints = (("os", "OS", os_at), ("relapse", "relapse", incidence_at), ("nrm", "NRM", incidence_at))
-    records, heading_rows, any_missing = [], [], False
+    records, heading_rows, any_missing, any_hidden = [], [], False, False
     for factor in factors:
         heading = {"label": factor.title, "n": ""}
         for key, _, _ in endpoints:
@@ -64,8 +65,9 @@ def univariable_table(
             heading[f"{key}_p"] = fmt_p(result.test.p) if result.test is not None else ""
         heading_rows.append(len(records))
         records.append(heading)
-        for curve in factor.os.curves:
-            row = {"label": INDENT + curve_label(factor.os, curve), "n": suppress_count(curve.n, min_cell)}
+        for curve, size in zip(factor.os.curves, result_sizes(factor.os, min_cell=min_cell)):
+            row = {"label": INDENT + curve_label(factor.os, curve), "n": size.text}
+            any_hidden |= size.hidden
             for key, _, at in endpoints:
                 result = getattr(factor, key)
                 try:
@@ -83,7 +85,7 @@ def univariable_table(
         col_labels[f"{key}_p"] = "P"
 
     gt = (
-        report_table(frame, rowname_col="label")
+        report_table(record_table("Univariable analyses", frame), rowname_col="label")
         .tab_stubhead(stubhead)
         .cols_label(**col_labels)
         .opt_footnote_marks("standard")
@@ -106,6 +108,8 @@ def univariable_table(
         omitted = omitted_groups_text(factor.os, min_cell=min_cell)
         if omitted:
             gt = gt.tab_source_note(f"{factor.title}: {omitted}")
+    if any_hidden:
+        gt = gt.tab_source_note(suppression_note(min_cell))
     if source_note:
         gt = gt.tab_source_note(source_note)
     return gt
