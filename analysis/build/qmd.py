@@ -4,7 +4,10 @@ Quarto splits a page into cells at each ```{python} chunk (the `#|` option
 lines stay in the cell), runs them in one kernel started in the page's own
 folder after a setup cell of its own (figure size, dpi and format of the HTML
 format in `_quarto.yml`), and evaluates the inline `{python} expr` expressions
-of the prose in the same kernel.  A page without code gets no kernel (Quarto
+of the prose in the same kernel.  Like Quarto 1.8 and later, it names a JSON file describing the
+output format in the kernel's environment (``QUARTO_EXECUTE_INFO``): HTML by default, Typst (the
+PDF) with ``execute --to typst``, when tables come out as native Typst and figures use the Typst
+format's size, format and resolution.  A page without code gets no kernel (Quarto
 renders it with its markdown engine).  `execute_qmd` does the same and raises
 on any exception, so the test suite catches a broken chapter before a user's
 `quarto render` does.
@@ -14,8 +17,10 @@ on any exception, so the test suite catches a broken chapter before a user's
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,6 +29,7 @@ import yaml
 from nbclient import NotebookClient
 
 from analysis.data.paths import PROJECT_ROOT
+from analysis.present.target import EXECUTE_INFO_VARIABLE, HTML, TYPST, execute_info
 
 INCLUDE_RE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
 FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
@@ -35,8 +41,12 @@ DIV_OPEN_RE = re.compile(r"^:::+\s*\S")
 DIV_CLOSE_RE = re.compile(r"^:::+\s*$")
 INLINE_TAG = "inline-expressions"
 SETUP_TAG = "quarto-setup"
-# Quarto's defaults for HTML where `_quarto.yml` is silent.
-HTML_FIGURE_DEFAULTS = {"fig-width": 7.0, "fig-height": 5.0, "fig-format": "retina", "fig-dpi": 96}
+# Quarto's defaults where `_quarto.yml` is silent, per output format.
+FIGURE_DEFAULTS = {
+    HTML: {"fig-width": 7.0, "fig-height": 5.0, "fig-format": "retina", "fig-dpi": 96},
+    TYPST: {"fig-width": 5.5, "fig-height": 3.5, "fig-format": "svg", "fig-dpi": 96},
+}
+FORMATS = tuple(FIGURE_DEFAULTS)
 
 
 def resolve_includes(text: str, folder: Path) -> str:
@@ -103,12 +113,17 @@ def qmd_to_notebook(path: Path) -> nbformat.NotebookNode:
     return notebook
 
 
-def html_figure_options(project: Path = PROJECT_ROOT) -> dict:
-    """fig-width, fig-height, fig-format and fig-dpi of the project's HTML format."""
+def figure_options(format_name: str = HTML, project: Path = PROJECT_ROOT) -> dict:
+    """fig-width, fig-height, fig-format and fig-dpi of one of the project's formats."""
     config_file = project / "_quarto.yml"
     config = yaml.safe_load(config_file.read_text(encoding="utf-8")) if config_file.exists() else {}
-    html = ((config or {}).get("format") or {}).get("html") or {}
-    return {key: html.get(key, default) for key, default in HTML_FIGURE_DEFAULTS.items()}
+    options = ((config or {}).get("format") or {}).get(format_name) or {}
+    return {key: options.get(key, default) for key, default in FIGURE_DEFAULTS[format_name].items()}
+
+
+def html_figure_options(project: Path = PROJECT_ROOT) -> dict:
+    """fig-width, fig-height, fig-format and fig-dpi of the project's HTML format."""
+    return figure_options(HTML, project)
 
 
 def setup_cell(options: dict) -> nbformat.NotebookNode:
@@ -127,28 +142,36 @@ def setup_cell(options: dict) -> nbformat.NotebookNode:
     return cell
 
 
-def execute_qmd(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
-    """Run every cell in a kernel started in the page's folder; raise on any error."""
+def execute_qmd(path: Path, timeout: int = 600, to: str = HTML) -> nbformat.NotebookNode:
+    """Run every cell in a kernel started in the page's folder, for output format `to` ("html" or
+    "typst"); raise on any error."""
+    if to not in FORMATS:
+        raise ValueError(f"cannot execute for {to!r}: the formats are {', '.join(FORMATS)}")
     path = Path(path).resolve()
     notebook = qmd_to_notebook(path)
     if not any(cell.cell_type == "code" for cell in notebook.cells):
         return notebook
-    notebook.cells.insert(0, setup_cell(html_figure_options()))
+    options = figure_options(to)
+    notebook.cells.insert(0, setup_cell(options))
     # The kernel is stopped at once when the page is done: nothing is left in it to wind down.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
                             shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    with tempfile.TemporaryDirectory(prefix="execute-info-") as folder:
+        info = Path(folder) / "execute-info.json"
+        info.write_text(json.dumps(execute_info(to, path, options)), encoding="utf-8")
+        client.execute(env={**os.environ, EXECUTE_INFO_VARIABLE: str(info)})
     notebook.cells.pop(0)
     return notebook
 
 
-def execute_pages(pages: list[Path], jobs: int = 1):
-    """Execute pages, `jobs` at a time (each in its own kernel, as Quarto does); yield each in order."""
+def execute_pages(pages: list[Path], jobs: int = 1, to: str = HTML):
+    """Execute pages for format `to`, `jobs` at a time (each in its own kernel, as Quarto does);
+    yield each in order."""
     if jobs <= 1:
-        yield from ((page, execute_qmd(page)) for page in pages)
+        yield from ((page, execute_qmd(page, to=to)) for page in pages)
         return
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        yield from zip(pages, pool.map(execute_qmd, pages))
+        yield from zip(pages, pool.map(lambda page: execute_qmd(page, to=to), pages))
 
 
 def _fill_inline_values(notebook: nbformat.NotebookNode) -> None:
@@ -296,13 +319,21 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["execute"]:
         args = argv[1:]
-        jobs = 1
-        if args[:1] == ["--jobs"] and len(args) > 1:
-            jobs, args = int(args[1]), args[2:]
-        for page, _ in execute_pages([Path(a) for a in args] if args else chapters(), jobs):
-            print(f"executed {page}")
+        jobs, to = 1, HTML
+        while args[:1] in (["--jobs"], ["--to"]) and len(args) > 1:
+            if args[0] == "--jobs":
+                jobs = int(args[1])
+            elif args[1] in FORMATS:
+                to = args[1]
+            else:
+                print(f"--to {args[1]}: the formats are {', '.join(FORMATS)}", file=sys.stderr)
+                return 2
+            args = args[2:]
+        for page, _ in execute_pages([Path(a) for a in args] if args else chapters(), jobs, to):
+            print(f"executed {page}" + ("" if to == HTML else f" for {to}"))
         return 0
-    print("usage: python -m analysis.build preview [DIR] | execute [--jobs N] [PAGE.qmd ...]", file=sys.stderr)
+    print("usage: python -m analysis.build preview [DIR] | execute [--jobs N] [--to html|typst] [PAGE.qmd ...]",
+          file=sys.stderr)
     return 2
 
 

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from analysis.present import fonts
 from analysis.present.numbers import NOT_SHOWN
 
-__all__ = ["DASH", "INDENT", "report_table", "INK", "MUTED", "PALETTE", "REFERENCE_LINE", "SINGLE_COLOR", "STYLE", "ReportFigure",
-           "style"]
+__all__ = ["DASH", "INDENT", "INK", "MUTED", "PALETTE", "PDF_FIGURE_HEIGHT_IN", "PDF_TEXT_WIDTH_IN", "REFERENCE_LINE",
+           "SINGLE_COLOR", "STYLE", "ReportFigure", "style"]
 
 #: Okabe-Ito colours (colour-blind safe), in the order groups receive them;
 #: yellow is left out (too light on white).
@@ -70,19 +70,16 @@ STYLE: dict[str, object] = {
 
 fonts.register()  # at import: every figure module draws through this style
 
+#: The width of the PDF's text, in inches: US Letter with 1 in margins, narrower than A4 with the
+#: report's 2 cm margins (6.69 in).  A figure drawn for the PDF keeps within it, so Typst places it
+#: at its own size (a wider one is scaled down, and its text with it).
+PDF_TEXT_WIDTH_IN = 6.5
+#: The tallest figure drawn for the PDF, in inches: its caption still fits beside it on a US Letter
+#: page (9 in of text height).
+PDF_FIGURE_HEIGHT_IN = 8.0
+
 #: An indentation of table rows that survives HTML -> Typst (an em space, not CSS padding).
 INDENT = "\u2003"
-def report_table(frame, **options):
-    """A great-tables `GT` of `frame` with every font weight explicit: great_tables' default for the stub,
-    row groups and headings is "initial", which Quarto's Typst CSS filter rejects (one warning per
-    cell when a page renders to PDF)."""
-    from great_tables import GT
-
-    return GT(frame, **options).tab_options(
-        heading_title_font_weight="bold", heading_subtitle_font_weight="normal", stub_font_weight="normal",
-        stub_row_group_font_weight="bold", row_group_font_weight="bold")
-
-
 #: "Not applicable" in a table cell (an em dash), the number formats' mark.
 DASH = NOT_SHOWN
 

@@ -76,8 +76,12 @@ def corrupt(changes, file_damage) -> bytes:
             _, r, c, days = change
             if c < len(header) and header[c] == HEADER[c] and "hct_date" in header:
                 hct = records[r][header.index("hct_date")]
-                if hct and len(records[r]) > c:
-                    records[r][c] = (dt.date.fromisoformat(hct) - dt.timedelta(days=days)).isoformat()
+                try:  # an earlier change may have replaced the HCT date by anything
+                    hct_date = dt.date.fromisoformat(hct)
+                except ValueError:
+                    hct_date = None
+                if hct_date is not None and len(records[r]) > c:
+                    records[r][c] = (hct_date - dt.timedelta(days=days)).isoformat()
         elif kind == "header":
             header[min(change[1], len(header) - 1)] = change[2]
     out = io.StringIO()

@@ -36,7 +36,9 @@ from matplotlib.transforms import Bbox
 
 from analysis.present.numbers import fmt_test, fmt_number
 from analysis.present.labels import curve_label
-from analysis.present.style import INK, PALETTE, SINGLE_COLOR, STYLE, ReportFigure, style
+from analysis.present.style import (INK, PALETTE, PDF_FIGURE_HEIGHT_IN, PDF_TEXT_WIDTH_IN, SINGLE_COLOR, STYLE,
+                                    ReportFigure, style)
+from analysis.present.target import renders_typst
 from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import CountSet, Shown, is_suppressed, result_sizes
 from analysis.present.prose import group_size_text
@@ -49,6 +51,9 @@ __all__ = ["DEFAULT_TIMES", "day_ticks", "plot_curves", "plot_panels", "time_tic
 DEFAULT_TIMES = (0, 12, 24, 36, 48, 60)
 _RISK_INK = "#333333"  # counts of the risk table
 _FIGSIZE = (6.5, 4.5)
+_PANEL_WIDTH_IN = 3.6  # each panel of `plot_panels`, and its height
+_PANEL_HEIGHT_IN = 3.9
+_TIGHT_PAD_IN = 0.25  # what saving with a tight bounding box (as Quarto does) adds around a figure
 _BAND_ALPHA = 0.17
 _TICK_CLEARANCE = 0.06  # fraction of the axis a tick keeps from the landmark's own tick
 _MAX_BANDS = 2  # more groups than this: confidence limits as step lines, not bands
@@ -554,7 +559,9 @@ def plot_panels(
         Panel letters in order; ``None`` or ``""`` for none.
     figsize
         Default 3.6 in wide per column and 3.9 in high per row
-        (plus room for larger risk tables).
+        (plus room for larger risk tables); drawn for the PDF (Typst), the
+        rows together stay within `PDF_FIGURE_HEIGHT_IN` at the size Typst
+        places the figure (scaled to `PDF_TEXT_WIDTH_IN`).
     landmark
         As in `plot_curves`: one landmark for every panel, or one per panel.
     The other parameters are as in `plot_curves`.
@@ -574,7 +581,14 @@ def plot_panels(
         raise ValueError("landmark must be one number or one per result")
     if figsize is None:
         extra_rows = max(len(r.curves) for r in results) - 1
-        figsize = (3.6 * ncols, (3.9 + 0.17 * extra_rows) * nrows)
+        width, height = _PANEL_WIDTH_IN * ncols, (_PANEL_HEIGHT_IN + 0.17 * extra_rows) * nrows
+        if renders_typst():
+            # Typst shrinks a figure wider than the PDF's text to fit it (two panels: to 90%, their
+            # 8.5 pt text to 7.7 pt); rows taller than a page with its caption are made flatter,
+            # so that the figure is not shrunk further.
+            shrink = min(1.0, PDF_TEXT_WIDTH_IN / (width + _TIGHT_PAD_IN))
+            height = min(height, PDF_FIGURE_HEIGHT_IN / shrink - _TIGHT_PAD_IN)
+        figsize = (width, height)
     with style():
         fig = ReportFigure(figsize=figsize, layout="constrained")
         fig.get_layout_engine().set(w_pad=0.06, h_pad=0.08, hspace=0.04, wspace=0.04)

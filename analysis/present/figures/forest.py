@@ -36,7 +36,9 @@ from analysis.present.figures.hazard_axis import FONT, MARKER, ci_extent, fmt_ti
 from analysis.present.model_rows import effect_label, model_rows, row_entry
 from analysis.present.numbers import fmt_hr_ci, fmt_p
 from analysis.present.prose import count_text
-from analysis.present.style import INK, MUTED, REFERENCE_LINE, SINGLE_COLOR, STYLE, ReportFigure, style
+from analysis.present.style import (INK, MUTED, PDF_FIGURE_HEIGHT_IN, PDF_TEXT_WIDTH_IN, REFERENCE_LINE,
+                                    SINGLE_COLOR, STYLE, ReportFigure, style)
+from analysis.present.target import renders_typst
 
 __all__ = ["forest_plot", "forest_plots"]
 
@@ -49,6 +51,9 @@ _GAP_IN = 0.14  # between columns
 _PANEL_GAP_IN = 0.32  # between the panels of `forest_plots`
 _INDENT_PT = 9.0  # levels under their covariate heading
 _AXIS_IN = 0.42  # below the rows: ticks, tick labels and the axis label
+_BAND_GAP_IN = 0.2  # between bands of panels drawn one under another
+_LEAST_PLOT_IN = 1.2  # the narrowest plotting area when panels must fit a width
+_LEAST_ROW_IN = 0.16  # the lowest row when the plot must fit a height
 
 
 # --------------------------------------------------------------------------- helpers
@@ -160,7 +165,11 @@ def _format_forest_axes(ax: Axes, n_rows: int, xlim: tuple[float, float], xlabel
 
 
 def _forest(models: dict[str, ModelResult], *, labels, figsize, title, panel_titles: bool, xlim, min_cell: int = 0,
-            scale_markers: bool, plot_width: float | None, color: str) -> ReportFigure:
+            scale_markers: bool, plot_width: float | None, color: str, per_band: int | None = None,
+            max_width: float | None = None, max_height: float | None = None) -> ReportFigure:
+    """The forest plot of `models`: one panel per model, `per_band` panels side by side in each band
+    of the figure (all of them by default), bands one under another, each with its own row labels
+    and axis.  `max_width`/`max_height` (inches) bound the figure drawn without `figsize`."""
     names = list(models)
     rows = model_rows(list(models.values()), labels)
     if not rows:
@@ -183,104 +192,135 @@ def _forest(models: dict[str, ModelResult], *, labels, figsize, title, panel_tit
         p_col = _Column("P", p_texts, p_width, align="right")
         panels.append((name, hr_col, p_col))
 
-    text_w = sum(hr.width + p.width + 3 * _GAP_IN for _, hr, p in panels)
-    fixed_w = 2 * _PAD_IN + label_w + _GAP_IN + text_w + _PANEL_GAP_IN * (n_panels - 1)
+    def fixed_width(band) -> float:
+        """Everything but the plotting areas of a band of panels."""
+        text_w = sum(hr.width + p.width + 3 * _GAP_IN for _, hr, p in band)
+        return 2 * _PAD_IN + label_w + _GAP_IN + text_w + _PANEL_GAP_IN * (len(band) - 1)
+
+    if per_band is None:
+        per_band = n_panels
+        if max_width is not None and figsize is None:
+            least_plot = plot_width if plot_width is not None else _LEAST_PLOT_IN
+            while per_band > 1 and fixed_width(panels[:per_band]) + per_band * least_plot > max_width:
+                per_band -= 1
+    bands = [panels[i:i + per_band] for i in range(0, n_panels, per_band)]
+    fixed_w = max(fixed_width(band) for band in bands)
     if figsize is not None:
         width, height = figsize
-        plot_w = max((width - fixed_w) / n_panels, 0.8)
+        plot_w = max((width - fixed_w) / per_band, 0.8)
     else:
-        plot_w = plot_width if plot_width is not None else (max(6.5 - fixed_w, 1.6) if n_panels == 1 else 1.7)
-        width = fixed_w + n_panels * plot_w
+        if max_width is not None and len(bands) > 1:
+            plot_w = max((max_width - fixed_w) / per_band, _LEAST_PLOT_IN)  # bands fill the width
+        else:
+            plot_w = plot_width if plot_width is not None else (max(6.5 - fixed_w, 1.6) if n_panels == 1 else 1.7)
+        width = fixed_w + per_band * plot_w
 
-    # ---- heights: title line(s), panel title, n/events line, column header, rows, x axis
+    # ---- heights: title line(s); per band: panel title, n/events line, column header, rows, x axis
     header_lines = 1  # column headers
     header_lines += 1  # n = .., events = ..
     if panel_titles:
         header_lines += 1
     title_in = 0.30 if title else 0.0
-    top_in = _PAD_IN + title_in + header_lines * _ROW_IN + 0.06
+    header_in = header_lines * _ROW_IN + 0.06
+    fixed_h = 2 * _PAD_IN + title_in + len(bands) * (header_in + _AXIS_IN) + (len(bands) - 1) * _BAND_GAP_IN
     if figsize is not None:
-        row_in = max((height - top_in - _AXIS_IN - _PAD_IN) / n_rows, 0.12)
+        row_in = max((height - fixed_h) / (len(bands) * n_rows), 0.12)
     else:
         row_in = _ROW_IN
-        height = top_in + n_rows * row_in + _AXIS_IN + _PAD_IN
+        if max_height is not None and fixed_h + len(bands) * n_rows * row_in > max_height:
+            row_in = max((max_height - fixed_h) / (len(bands) * n_rows), _LEAST_ROW_IN)
+        height = fixed_h + len(bands) * n_rows * row_in
     rows_h = n_rows * row_in
-    bottom_in = height - top_in - rows_h
+    top_in = _PAD_IN + title_in + header_in  # of the first band's rows
+
+    # shading of every other covariate block, across the whole width
+    block, blocks = -1, []
+    for row in rows:
+        if row.kind != "level":
+            block += 1
+        blocks.append(block)
 
     with style():
         fig = ReportFigure(figsize=(width, height))
-        x = _PAD_IN
-        label_x = x
-        x += label_w + _GAP_IN
-        axes = []
-        for k, (name, hr_col, p_col) in enumerate(panels):
-            model = models[name]
-            ax = fig.add_axes((x / width, bottom_in / height, plot_w / width, rows_h / height))
-            ax.set_gid(f"forest:{name}")
-            hrs = [t.hr for t in model.terms]
-            lims = [v for t in model.terms for v in (t.lower, t.upper)]
-            panel_xlim = tuple(xlim) if xlim is not None else log_limits(hrs, lims)
-            _format_forest_axes(ax, n_rows, panel_xlim, _axis_label(model))
-            _draw_estimates(ax, model, rows, panel_xlim, color, scale_markers)
-            x += plot_w + _GAP_IN
-            hr_col.x = x
-            x += hr_col.width + _GAP_IN
-            p_col.x = x + p_col.width  # right-aligned
-            x = p_col.x + _GAP_IN + (_PANEL_GAP_IN if k < n_panels - 1 else 0.0)
-            axes.append((ax, name, hr_col, p_col))
-
-        first_ax = axes[0][0]
-        to_fig = blended_transform_factory(fig.dpi_scale_trans, first_ax.transData)
-
-        # shading of every other covariate block, across the whole width
-        block, blocks = -1, []
-        for y, row in enumerate(rows):
-            if row.kind != "level":
-                block += 1
-            blocks.append(block)
-        for y, b in enumerate(blocks):
-            if b % 2 == 1:
-                fig.add_artist(Rectangle((_PAD_IN * 0.5, y - 0.5), width - _PAD_IN, 1.0, transform=to_fig,
-                                         facecolor=_SHADE, edgecolor="none", zorder=-10, gid="shade"))
-
-        # row labels
-        for y, row in enumerate(rows):
-            is_level = row.kind == "level"
-            fig.text(label_x + (indent_in if is_level else 0.0), y, row.label, transform=to_fig, ha="left",
-                     va="center_baseline", fontsize=FONT, color=INK, fontweight="normal" if is_level else "bold",
-                     gid=f"label:{row.term or row.column}")
-
-        # text columns, headers, panel titles and counts
-        header_y = -0.5 - 0.5 * _ROW_IN / row_in - 0.06 / row_in
-        count_y = header_y - _ROW_IN / row_in
-        title_y = count_y - _ROW_IN / row_in
-        for ax, name, hr_col, p_col in axes:
-            model = models[name]
-            panel_left = ax.get_position().x0 * width
-            for col in (hr_col, p_col):
-                for y, text in enumerate(col.texts):
-                    if text:
-                        fig.text(col.x, y, text, transform=to_fig, ha=col.align, va="center_baseline",
-                                 fontsize=FONT, color=INK if text != "reference" else MUTED,
-                                 gid=f"{'hr' if col is hr_col else 'p'}-text:{name}:{y}")
-                fig.text(col.x, header_y, col.header, transform=to_fig, ha=col.align, va="center_baseline",
-                         fontsize=_HEAD_FONT, fontweight="bold", color=INK, gid=f"header:{name}:{col.header}")
-            fig.text(panel_left if panel_titles else label_x, count_y, count_text(model, min_cell, short=True), transform=to_fig,
-                     ha="left", va="center_baseline",
-                     fontsize=FONT - 0.5, color=MUTED, gid=f"count:{name}")
-            if panel_titles:
-                fig.text(panel_left, title_y, name, transform=to_fig, ha="left", va="center_baseline",
-                         fontsize=_TITLE_FONT, fontweight="bold", color=INK, gid=f"panel-title:{name}")
-        # rules: under the column headers and under the last row
-        rule_y = header_y + 0.5 * _ROW_IN / row_in + 0.02 / row_in
-        for y in (rule_y,):
-            fig.add_artist(Line2D([_PAD_IN * 0.5, width - _PAD_IN * 0.5], [y, y], transform=to_fig,
-                                  color="#444444", linewidth=0.6, gid="rule"))
+        for b, band in enumerate(bands):
+            bottom_in = height - top_in - rows_h - b * (header_in + rows_h + _AXIS_IN + _BAND_GAP_IN)
+            _draw_band(fig, models, rows, blocks, band, width=width, height=height, bottom_in=bottom_in,
+                       label_w=label_w, plot_w=plot_w, row_in=row_in, xlim=xlim, color=color,
+                       scale_markers=scale_markers, panel_titles=panel_titles, min_cell=min_cell)
         if title:
             fig.text(_PAD_IN, height - _PAD_IN - 0.5 * title_in, title, transform=fig.dpi_scale_trans, ha="left",
                      va="center_baseline",
                      fontsize=_TITLE_FONT + 0.5, fontweight="bold", color=INK, gid="title")
     return fig
+
+
+def _draw_band(fig, models, rows, blocks, band, *, width, height, bottom_in, label_w, plot_w, row_in, xlim, color,
+               scale_markers, panel_titles, min_cell):
+    """One band of panels side by side, with its row labels, shading, texts and rule."""
+    n_rows = len(rows)
+    rows_h = n_rows * row_in
+    indent_in = _INDENT_PT / 72.0
+    x = _PAD_IN
+    label_x = x
+    x += label_w + _GAP_IN
+    axes = []
+    for k, (name, hr_col, p_col) in enumerate(band):
+        model = models[name]
+        ax = fig.add_axes((x / width, bottom_in / height, plot_w / width, rows_h / height))
+        ax.set_gid(f"forest:{name}")
+        hrs = [t.hr for t in model.terms]
+        lims = [v for t in model.terms for v in (t.lower, t.upper)]
+        panel_xlim = tuple(xlim) if xlim is not None else log_limits(hrs, lims)
+        _format_forest_axes(ax, n_rows, panel_xlim, _axis_label(model))
+        _draw_estimates(ax, model, rows, panel_xlim, color, scale_markers)
+        x += plot_w + _GAP_IN
+        hr_col.x = x
+        x += hr_col.width + _GAP_IN
+        p_col.x = x + p_col.width  # right-aligned
+        x = p_col.x + _GAP_IN + (_PANEL_GAP_IN if k < len(band) - 1 else 0.0)
+        axes.append((ax, name, hr_col, p_col))
+
+    first_ax = axes[0][0]
+    to_fig = blended_transform_factory(fig.dpi_scale_trans, first_ax.transData)
+
+    for y, b in enumerate(blocks):
+        if b % 2 == 1:
+            fig.add_artist(Rectangle((_PAD_IN * 0.5, y - 0.5), width - _PAD_IN, 1.0, transform=to_fig,
+                                     facecolor=_SHADE, edgecolor="none", zorder=-10, gid="shade"))
+
+    # row labels
+    for y, row in enumerate(rows):
+        is_level = row.kind == "level"
+        fig.text(label_x + (indent_in if is_level else 0.0), y, row.label, transform=to_fig, ha="left",
+                 va="center_baseline", fontsize=FONT, color=INK, fontweight="normal" if is_level else "bold",
+                 gid=f"label:{row.term or row.column}")
+
+    # text columns, headers, panel titles and counts
+    header_y = -0.5 - 0.5 * _ROW_IN / row_in - 0.06 / row_in
+    count_y = header_y - _ROW_IN / row_in
+    title_y = count_y - _ROW_IN / row_in
+    for ax, name, hr_col, p_col in axes:
+        model = models[name]
+        panel_left = ax.get_position().x0 * width
+        for col in (hr_col, p_col):
+            for y, text in enumerate(col.texts):
+                if text:
+                    fig.text(col.x, y, text, transform=to_fig, ha=col.align, va="center_baseline",
+                             fontsize=FONT, color=INK if text != "reference" else MUTED,
+                             gid=f"{'hr' if col is hr_col else 'p'}-text:{name}:{y}")
+            fig.text(col.x, header_y, col.header, transform=to_fig, ha=col.align, va="center_baseline",
+                     fontsize=_HEAD_FONT, fontweight="bold", color=INK, gid=f"header:{name}:{col.header}")
+        fig.text(panel_left if panel_titles else label_x, count_y, count_text(model, min_cell, short=True), transform=to_fig,
+                 ha="left", va="center_baseline",
+                 fontsize=FONT - 0.5, color=MUTED, gid=f"count:{name}")
+        if panel_titles:
+            fig.text(panel_left, title_y, name, transform=to_fig, ha="left", va="center_baseline",
+                     fontsize=_TITLE_FONT, fontweight="bold", color=INK, gid=f"panel-title:{name}")
+    # rules: under the column headers and under the last row
+    rule_y = header_y + 0.5 * _ROW_IN / row_in + 0.02 / row_in
+    for y in (rule_y,):
+        fig.add_artist(Line2D([_PAD_IN * 0.5, width - _PAD_IN * 0.5], [y, y], transform=to_fig,
+                              color="#444444", linewidth=0.6, gid="rule"))
 
 
 def forest_plot(
@@ -347,6 +387,9 @@ def forest_plots(
 ) -> ReportFigure:
     """Several models side by side, sharing the covariate rows (e.g. OS Cox | relapse and NRM Fine-Gray).
 
+    Drawn for the PDF (Typst), the panels stand side by side only as far as the PDF's text width
+    (`PDF_TEXT_WIDTH_IN`) allows, the others in bands below, each band with its own row labels.
+
     Parameters
     ----------
     models
@@ -363,6 +406,12 @@ def forest_plots(
     models = dict(models)
     if not models:
         raise ValueError("forest_plots needs at least one model")
+    if renders_typst() and figsize is None:
+        # In the PDF the panels stand side by side only as far as the text width allows, then one
+        # under another, so the figure is placed at its own size and its 8 pt text stays 8 pt.
+        return _forest(models, labels=labels, figsize=None, title=title, panel_titles=True, xlim=xlim,
+                       min_cell=min_cell, scale_markers=scale_markers, plot_width=None, color=color,
+                       max_width=PDF_TEXT_WIDTH_IN, max_height=PDF_FIGURE_HEIGHT_IN)
     return _forest(models, labels=labels, figsize=figsize, title=title, panel_titles=True, xlim=xlim,
                    min_cell=min_cell,
                    scale_markers=scale_markers, plot_width=plot_width, color=color)

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from great_tables import GT
-
 from analysis.analyses.adjusted import ADJUSTED_ENDPOINTS
 from analysis.analyses.factors import FactorComparisons
 from analysis.present.figures.adjusted import adjusted_as_endpoint
+from analysis.present.tables.display import ReportTable
 from analysis.present.tables.estimates import estimates_table
 
 __all__ = ["adjusted_table"]
 
 
-def adjusted_table(comparisons: FactorComparisons, times: Sequence[float], *, min_cell: int | None = None) -> GT | None:
+def adjusted_table(comparisons: FactorComparisons, times: Sequence[float], *, min_cell: int | None = None) -> ReportTable | None:
     """Adjusted estimate (95% CI) at each time, per endpoint, grouping and level; None when nothing was adjusted."""
     results = []
     for endpoint in ADJUSTED_ENDPOINTS:

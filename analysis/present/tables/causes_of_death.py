@@ -4,15 +4,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-import pandas as pd
-from analysis.present.source_data import record_table
-from great_tables import GT, loc, style
-
 from analysis.analyses.transplant import CauseOfDeath
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_pct
 from analysis.present.privacy import CountSet, suppression_note
-from analysis.present.style import report_table
+from analysis.present.tables.display import ReportTable, report_table
+from analysis.present.tables.model import Column, Footnote, Row, TableModel
 
 __all__ = ["causes_of_death_table"]
 
@@ -23,7 +20,7 @@ def causes_of_death_table(
     title: str | None = None,
     source_note: str | None = None,
     min_cell: int | None = None,
-) -> GT:
+) -> ReportTable:
     """Causes of death: all deaths n (%), and how many died after a relapse or without one.
 
     Parameters
@@ -38,7 +35,7 @@ def causes_of_death_table(
 
     Returns
     -------
-    great_tables.GT
+    ReportTable
         Columns Cause, All deaths n (%), After relapse, Without relapse,
         and a total row.
     """
@@ -75,30 +72,16 @@ def causes_of_death_table(
             return counts.text(key)
         return f"{counts.state(key).value} ({fmt_pct(float(share) / scale)})"
 
-    frame = pd.DataFrame(
-        {
-            "cause": [str(r[0]) for r in rows] + ["Total"],
-            "all": [count_pct(k[0], r[2]) for k, r in zip(keys, rows)] + [count_pct(totals[0], scale)],
-            "after": [count(k[1]) for k in keys] + [count(totals[1])],
-            "without": [count(k[2]) for k in keys] + [count(totals[2])],
-        }
-    )
-    gt = (
-        report_table(record_table("Causes of death", frame), rowname_col="cause")
-        .tab_stubhead("Cause")
-        .cols_label(all="All deaths, n (%)", after="After relapse", without="Without relapse")
-        .opt_footnote_marks("standard")
-        .cols_align("center", columns=["all", "after", "without"])
-        .tab_style(style.text(weight="bold"), loc.stub(rows=[len(rows)]))
-        .tab_style(style.text(weight="bold"), loc.body(rows=[len(rows)]))
-        .tab_footnote("Percent of all deaths.", locations=loc.column_labels(columns="all"))
-        .tab_footnote("Deaths without a prior relapse: non-relapse mortality.",
-                      locations=loc.column_labels(columns="without"))
-    )
-    if title:
-        gt = gt.tab_header(title=title)
-    if counts.any_hidden:
-        gt = gt.tab_source_note(suppression_note(min_cell))
-    if source_note:
-        gt = gt.tab_source_note(source_note)
-    return gt
+    table_rows = [Row(str(r[0]), (count_pct(k[0], r[2]), count(k[1]), count(k[2]))) for k, r in zip(keys, rows)]
+    table_rows.append(Row("Total", (count_pct(totals[0], scale), count(totals[1]), count(totals[2])), kind="total"))
+    notes = ((suppression_note(min_cell),) if counts.any_hidden else ()) + ((source_note,) if source_note else ())
+    return report_table("Causes of death", TableModel(
+        columns=(Column("all", "All deaths, n (%)"), Column("after", "After relapse"),
+                 Column("without", "Without relapse")),
+        rows=tuple(table_rows),
+        stub=Column("cause", "Cause", align="left", wraps=True),
+        title=title,
+        footnotes=(Footnote("Percent of all deaths.", columns=("all",)),
+                   Footnote("Deaths without a prior relapse: non-relapse mortality.", columns=("without",))),
+        notes=notes,
+    ))

@@ -1,12 +1,9 @@
-"""Table 1 as a gtsummary-like great-tables table (presentation only).
+"""Table 1, laid out like gtsummary's `tbl_summary` (presentation only).
 
 Every number comes from a `CharacteristicsTable` computed by
-`analysis.characteristics`; this module only turns it into text.  The result
-is a plain HTML ``<table>`` whose meaning never depends on CSS: levels are
-indented with em spaces (not padding), notes are source notes in plain text
-(no footnote marks, which great-tables draws as superscripts with CSS only and
-which would read "N = 29" + "1" = "N = 291" once Quarto converts the table to
-Typst for the PDF).
+`analysis.characteristics`; this module only turns it into text, a `TableModel` drawn with
+great_tables for the website and as a native Typst table for the PDF.  Notes are plain notes
+under the table, without footnote marks (a mark after "N = 29" could be read as a digit).
 
 Examples
 --------
@@ -18,8 +15,6 @@ import math
 from dataclasses import dataclass, replace
 
 import pandas as pd
-from analysis.present.source_data import record_table
-from great_tables import GT, loc, style
 
 from analysis.analyses.characteristics import (
     CharacteristicsRow,
@@ -34,11 +29,10 @@ from analysis.present.context import current, resolve_min_cell
 from analysis.present.numbers import NOT_SHOWN, fmt_number, fmt_p, fmt_pct, is_missing
 from analysis.present.privacy import CountSet, Shown, group_sizes, is_suppressed, rare_levels, suppress_count
 from analysis.present.prose import characteristics_notes
-from analysis.present.style import report_table
+from analysis.present.tables.display import ReportTable, report_table
+from analysis.present.tables.model import Column, Row, TableModel
 
 __all__ = ["OTHER_LEVELS", "characteristics_frame", "characteristics_gt", "fmt_count", "fmt_median_range"]
-
-_INDENT = "\u2003"  # em space: an indentation that survives HTML -> Typst
 
 #: The row that pools the rare free-text levels of a variable under the small-cell rule.
 OTHER_LEVELS = "Other (fewer than {min_cell} patients each)"
@@ -94,10 +88,6 @@ def fmt_median_range(summary: MedianRange, min_cell: int | None = None) -> str:
         median_digits = range_digits = 1
     sep = " to " if low < 0 or high < 0 else "-"
     return f"{_number(median, median_digits)} ({_number(low, range_digits)}{sep}{_number(high, range_digits)})"
-
-
-def _label(row: CharacteristicsRow) -> str:
-    return row.label if row.row_type == "variable" else _INDENT + row.label
 
 
 def _group_ids(table: CharacteristicsTable) -> list[str]:
@@ -217,40 +207,50 @@ def _fmt_stat(stat: Statistic, min_cell: int, shown: Shown | None = None, percen
     raise TypeError(f"unknown statistic {stat!r}")
 
 
-def characteristics_frame(table: CharacteristicsTable, *, min_cell: int | None = None) -> pd.DataFrame:
-    """The displayed text of Table 1 as a new DataFrame (columns: label,
-    overall, group_0.., p), one row per table line, under the small-cell rule
-    (`analysis.present.privacy`; 0 = off)."""
-    min_cell = resolve_min_cell(min_cell)
-    return _frame(_protect(table, min_cell), min_cell)
-
-
-def _frame(protected: _Protected, min_cell: int) -> pd.DataFrame:
+def _model(protected: _Protected, min_cell: int, title: str | None = None) -> TableModel:
+    """Table 1 under the rule as a `TableModel`: variable rows in bold, their levels indented below."""
     table = protected.table
     has_tests = bool(table.groups)
-    records = []
+    gids = _group_ids(table)
+    columns = [Column("label", "Characteristic", align="left", wraps=True),
+               Column("overall", f"Overall, N = {protected.overall.text}")]
+    columns += [Column(gid, f"{group}, N = {n.text}") for gid, group, n in zip(gids, table.groups, protected.groups)]
+    if has_tests:
+        columns.append(Column("p", "P"))
+    rows = []
     for i, row in enumerate(table.rows):
         stats = (row.overall, *row.groups)
-        rec = {}
-        for j, key in enumerate(["overall", *_group_ids(table)]):
+        cells = [row.label]
+        for j in range(1 + len(gids)):
             stat = stats[j] if j < len(stats) else None
-            rec[key] = _fmt_stat(stat, min_cell, protected.cells.get((i, j)),
-                                 protected.percent.get((row.variable, j), True))
-        rec = {"label": _label(row), **rec}
+            cells.append(_fmt_stat(stat, min_cell, protected.cells.get((i, j)),
+                                   protected.percent.get((row.variable, j), True)))
         if has_tests:
-            rec["p"] = fmt_p(row.test.p) if row.test is not None else ""
-        records.append(rec)
-    columns = ["label", "overall", *_group_ids(table)] + (["p"] if has_tests else [])
-    return pd.DataFrame.from_records(records, columns=columns)
+            cells.append(fmt_p(row.test.p) if row.test is not None else "")
+        is_variable = row.row_type == "variable"
+        rows.append(Row(None, tuple(cells), kind="heading" if is_variable else "data", indent=0 if is_variable else 1))
+    hidden_percent = not all(protected.percent.values())
+    notes = characteristics_notes(table, min_cell, missing_by=protected.missing_by.text, pooled=protected.pooled,
+                                  percent_hidden=hidden_percent)
+    return TableModel(columns=tuple(columns), rows=tuple(rows), title=title, notes=tuple(notes))
 
 
-def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *, min_cell: int | None = None) -> GT:
-    """Table 1 as a great-tables `GT`, laid out like gtsummary's `tbl_summary`.
+def characteristics_frame(table: CharacteristicsTable, *, min_cell: int | None = None) -> pd.DataFrame:
+    """The displayed text of Table 1 as a new DataFrame (columns: label,
+    overall, group_0.., p), one row per table line (levels indented with an em space), under the
+    small-cell rule (`analysis.present.privacy`; 0 = off)."""
+    min_cell = resolve_min_cell(min_cell)
+    return _model(_protect(table, min_cell), min_cell).frame()
+
+
+def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *,
+                       min_cell: int | None = None) -> ReportTable:
+    """Table 1, laid out like gtsummary's `tbl_summary`.
 
     Columns "Characteristic", "Overall, N = 59", one per group ("CB, N = 29",
     ...) and "P"; level and "Missing" rows indented under the variable
-    row; counts as "12 (41.4%)", continuous variables as median (range); the
-    P value (`fmt_p`) on the variable row; source notes naming the statistics
+    row (in bold); counts as "12 (41.4%)", continuous variables as median (range); the
+    P value (`fmt_p`) on the variable row; notes naming the statistics
     and the tests.  With `min_cell` > 0 (the study's small-cell rule), every
     count below it, the "N = " of a column included, is shown as "<5", every
     count from which one could be worked out (by subtraction from a column's
@@ -259,26 +259,4 @@ def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *,
     median (IQR); free-text levels of fewer than `min_cell` patients are pooled.
     """
     min_cell = resolve_min_cell(min_cell)
-    protected = _protect(table, min_cell)
-    frame = _frame(protected, min_cell)
-    table = protected.table
-    gids = _group_ids(table)
-    labels = {"label": "Characteristic", "overall": f"Overall, N = {protected.overall.text}"}
-    for gid, group, n in zip(gids, table.groups, protected.groups):
-        labels[gid] = f"{group}, N = {n.text}"
-    stat_cols = ["overall", *gids]
-    if "p" in frame.columns:
-        labels["p"] = "P"
-        stat_cols.append("p")
-    gt = report_table(record_table("Patient characteristics", frame)).cols_label(**labels).cols_align("left", columns="label")
-    gt = gt.cols_align("center", columns=stat_cols)
-    variable_rows = [i for i, r in enumerate(table.rows) if r.row_type == "variable"]
-    if variable_rows:
-        gt = gt.tab_style(style.text(weight="bold"), loc.body(columns="label", rows=variable_rows))
-    if title:
-        gt = gt.tab_header(title=title)
-    hidden_percent = not all(protected.percent.values())
-    for note in characteristics_notes(table, min_cell, missing_by=protected.missing_by.text,
-                                      pooled=protected.pooled, percent_hidden=hidden_percent):
-        gt = gt.tab_source_note(note)
-    return gt
+    return report_table("Patient characteristics", _model(_protect(table, min_cell), min_cell, title))

@@ -6,10 +6,6 @@ counts below it are shown as "<5", and counts from which one could be worked out
 """
 from __future__ import annotations
 
-import pandas as pd
-from analysis.present.source_data import record_table
-from great_tables import GT
-
 from analysis.analyses.characteristics import MissingData
 from analysis.present.numbers import fmt_pct
 from analysis.data.cohort import Cohort
@@ -17,34 +13,40 @@ from analysis.analyses.cohort import CohortOverview
 from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import CountSet, Shown, flow_counts, group_sizes, suppression_note
 from analysis.present.prose import exclusion_reason
-from analysis.present.style import report_table
 from analysis.data.schema import column_label
+from analysis.present.tables.display import ReportTable, report_table
+from analysis.present.tables.model import Column, Row, TableModel
 
 
-def _count(shown: Shown, min_cell: int):
-    """The count itself when the rule is off (the tables are unchanged), else its text."""
-    return shown.value if not min_cell else shown.text
+def _count(shown: Shown, min_cell: int) -> str:
+    """The count itself when the rule is off, else its text under the rule."""
+    return str(shown.value) if not min_cell else shown.text
 
 
-def _with_rule(gt: GT, shown, min_cell: int) -> GT:
+def _rule(shown, min_cell: int) -> tuple[str, ...]:
+    """The small-cell rule's note, when the rule hid a count of the table."""
     rule = suppression_note(min_cell)
-    if rule and any(s.hidden for s in shown):
-        gt = gt.tab_source_note(rule)
-    return gt
+    return (rule,) if rule and any(s.hidden for s in shown) else ()
 
 
-def flow_table(overview: CohortOverview, *, min_cell: int | None = None) -> GT:
+def _steps_table(title: str, steps, shown, count_label: str, min_cell: int, notes: tuple[str, ...] = ()) -> ReportTable:
+    """Steps of a flow (label, count, excluded?): exclusions indented under the step before them."""
+    rows = tuple(Row(None, (("Excluded: " if excluded else "") + label, _count(n, min_cell)), indent=1 if excluded else 0)
+                 for (label, _, excluded), n in zip(steps, shown))
+    return report_table(title, TableModel(
+        columns=(Column("Step", "Step", align="left", wraps=True), Column(count_label, count_label, align="right")),
+        rows=rows,
+        notes=notes + _rule(shown, min_cell),
+    ))
+
+
+def flow_table(overview: CohortOverview, *, min_cell: int | None = None) -> ReportTable:
     min_cell = resolve_min_cell(min_cell)
-    shown = flow_counts([(s.label, s.n, s.excluded) for s in overview.flow], min_cell=min_cell)
-    frame = pd.DataFrame(
-        {"Step": [("  Excluded: " if s.excluded else "") + s.label for s in overview.flow],
-         "Patients": [_count(n, min_cell) for n in shown]}
-    )
-    gt = report_table(record_table("Patient flow", frame)).cols_align("right", columns="Patients")
-    return _with_rule(gt, shown, min_cell)
+    steps = [(s.label, s.n, s.excluded) for s in overview.flow]
+    return _steps_table("Patient flow", steps, flow_counts(steps, min_cell=min_cell), "Patients", min_cell)
 
 
-def cohort_flow_table(cohort: Cohort, *, min_cell: int | None = None) -> GT:
+def cohort_flow_table(cohort: Cohort, *, min_cell: int | None = None) -> ReportTable:
     """Records in the extract -> excluded, one row per reason -> patients analysed.
 
     Built from `Cohort.flow` (the study's inclusion criteria); every record of the extract is
@@ -52,17 +54,12 @@ def cohort_flow_table(cohort: Cohort, *, min_cell: int | None = None) -> GT:
     prose prints them.
     """
     min_cell = resolve_min_cell(min_cell)
-    steps = cohort.flow
-    shown = flow_counts(steps, min_cell=min_cell)
-    frame = pd.DataFrame(
-        {"Step": [("\u2003Excluded: " if excluded else "") + label for label, _, excluded in steps],
-         "Records": [_count(n, min_cell) for n in shown]}
-    )
-    gt = report_table(record_table("Records flow", frame)).cols_align("right", columns="Records")
+    criteria = ()
     if cohort.criteria:
-        gt = gt.tab_source_note("Inclusion criteria: " + "; ".join(cohort.criteria) + ". A record failing several "
-                                "is counted under the first.")
-    return _with_rule(gt, shown, min_cell)
+        criteria = ("Inclusion criteria: " + "; ".join(cohort.criteria) + ". A record failing several "
+                    "is counted under the first.",)
+    return _steps_table("Records flow", cohort.flow, flow_counts(cohort.flow, min_cell=min_cell), "Records", min_cell,
+                        criteria)
 
 
 def _endpoint_exclusions(overview: CohortOverview, min_cell: int) -> list[tuple[Shown, Shown]]:
@@ -86,21 +83,23 @@ def _endpoint_exclusions(overview: CohortOverview, min_cell: int) -> list[tuple[
     return [shown[i] for i in range(len(overview.endpoint_exclusions))]
 
 
-def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int | None = None) -> GT:
+def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int | None = None) -> ReportTable:
     min_cell = resolve_min_cell(min_cell)
     shown = _endpoint_exclusions(overview, min_cell)
-    rows = [(endpoint, _count(analysed, min_cell), exclusion_reason(reason), _count(excluded, min_cell))
-            for (endpoint, _, reason, _), (analysed, excluded) in zip(overview.endpoint_exclusions, shown)]
-    frame = pd.DataFrame(rows, columns=["Endpoint", "Analysed", "Reason for exclusion", "Excluded"])
-    gt = (
-        report_table(record_table("Endpoint exclusions", frame))
-        .cols_align("right", columns=["Analysed", "Excluded"])
-        .tab_source_note("Patients lacking a value an endpoint needs are left out of that endpoint only.")
-    )
-    return _with_rule(gt, [s for pair in shown for s in pair], min_cell)
+    rows = tuple(Row(None, (endpoint, _count(analysed, min_cell), exclusion_reason(reason), _count(excluded, min_cell)))
+                 for (endpoint, _, reason, _), (analysed, excluded) in zip(overview.endpoint_exclusions, shown))
+    return report_table("Endpoint exclusions", TableModel(
+        columns=(Column("Endpoint", "Endpoint", align="left", wraps=True),
+                 Column("Analysed", "Analysed", align="right"),
+                 Column("Reason for exclusion", "Reason for exclusion", align="left", wraps=True),
+                 Column("Excluded", "Excluded", align="right")),
+        rows=rows,
+        notes=("Patients lacking a value an endpoint needs are left out of that endpoint only.",)
+        + _rule([s for pair in shown for s in pair], min_cell),
+    ))
 
 
-def missing_data_table(missing: MissingData, *, min_cell: int | None = None) -> GT:
+def missing_data_table(missing: MissingData, *, min_cell: int | None = None) -> ReportTable:
     """Missing values per column among the patients for whom the value applies.
 
     Under the small-cell rule, the patients with and without a value add up to those it applies
@@ -121,17 +120,14 @@ def missing_data_table(missing: MissingData, *, min_cell: int | None = None) -> 
             return n_missing.text
         return f"{r.n_missing} ({fmt_pct(r.percent / 100)})"
 
-    frame = pd.DataFrame(
-        {
-            "Item": [column_label(r.column) for r in missing.rows],
-            "Applies to": [r.applies_to for r in missing.rows],
-            "Patients": [_count(a, min_cell) for a, _ in shown_rows],
-            "Missing": [shown(r, a, m) for r, (a, m) in zip(missing.rows, shown_rows)],
-        }
-    )
-    gt = (
-        report_table(record_table("Missing data", frame))
-        .cols_align("right", columns=["Patients", "Missing"])
-        .tab_source_note("A value counts as missing only where it applies (e.g. a relapse date after a relapse).")
-    )
-    return _with_rule(gt, [s for pair in shown_rows for s in pair], min_cell)
+    rows = tuple(Row(None, (column_label(r.column), r.applies_to, _count(a, min_cell), shown(r, a, m)))
+                 for r, (a, m) in zip(missing.rows, shown_rows))
+    return report_table("Missing data", TableModel(
+        columns=(Column("Item", "Item", align="left", wraps=True),
+                 Column("Applies to", "Applies to", align="left", wraps=True),
+                 Column("Patients", "Patients", align="right"),
+                 Column("Missing", "Missing", align="right")),
+        rows=rows,
+        notes=("A value counts as missing only where it applies (e.g. a relapse date after a relapse).",)
+        + _rule([s for pair in shown_rows for s in pair], min_cell),
+    ))

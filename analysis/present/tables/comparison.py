@@ -11,14 +11,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import pandas as pd
-from analysis.present.source_data import record_table
-from great_tables import GT
-
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_months, fmt_number, fmt_p, fmt_pct, fmt_signed
 from analysis.present.privacy import Shown, group_sizes, suppression_note
-from analysis.present.style import DASH, report_table
+from analysis.present.style import DASH
+from analysis.present.tables.display import ReportTable, report_table
+from analysis.present.tables.model import Column, Row, TableModel
 
 __all__ = ["ComparisonRow", "comparison_table"]
 
@@ -35,10 +33,10 @@ class ComparisonRow:
     numbers, formatted by `kind`: "pct" (proportions 0-1 shown as percentages,
     differences in percentage points), "p" (p-values), "count", "months" or
     "number" (`digits` decimals).  Without a `difference`, the difference of
-    two numbers is computed; otherwise a dash is shown.  Rows sharing a
+    two numbers is computed; otherwise a dash is shown.  A `verdict` ("yes", "no") fills a last column,
+    shown when any row has one.  Rows sharing a
     `section` are grouped under it.  Computed counts sharing a `count_set` are groups of the
     cohort (the levels of one column): the small-cell rule treats them as one set (`group_sizes`).
-    A `verdict` (e.g. "yes", "no") fills the table's last column, shown when any row has one.
     """
 
     label: str
@@ -147,7 +145,7 @@ def comparison_table(
     verdict_label: str = "Agrees",
     source_note: str | None = None,
     min_cell: int | None = None,
-) -> GT:
+) -> ReportTable:
     """Rows of "published vs this report vs difference".
 
     Parameters
@@ -169,40 +167,25 @@ def comparison_table(
 
     Returns
     -------
-    great_tables.GT
+    ReportTable
     """
     min_cell = resolve_min_cell(min_cell)
     parsed = [_as_row(r) for r in rows]
     counts = _computed_counts(parsed, min_cell)
     hidden = [i in counts and counts[i].hidden for i in range(len(parsed))]
-    frame = pd.DataFrame(
-        {
-            "label": [r.label for r in parsed],
-            "published": [_shown(r.published, r.kind, r.digits) for r in parsed],
-            "computed": [counts[i].text if h else _shown(r.computed, r.kind, r.digits)
-                         for i, (r, h) in enumerate(zip(parsed, hidden))],
-            "difference": [DASH if h else _shown_difference(r) for r, h in zip(parsed, hidden)],
-            "section": [r.section or "" for r in parsed],
-            "verdict": [r.verdict or DASH for r in parsed],
-        }
+    judged = any(r.verdict for r in parsed)  # a verdict column when any row has a verdict
+    rows = tuple(
+        Row(r.label, (_shown(r.published, r.kind, r.digits),
+                      counts[i].text if h else _shown(r.computed, r.kind, r.digits),
+                      DASH if h else _shown_difference(r)) + ((r.verdict or DASH,) if judged else ()),
+            group=r.section or None)
+        for i, (r, h) in enumerate(zip(parsed, hidden)))
+    notes = ((suppression_note(min_cell),) if any(hidden) else ()) + ((source_note,) if source_note else ())
+    model = TableModel(
+        columns=(Column("published", published_label), Column("computed", computed_label),
+                 Column("difference", difference_label)) + ((Column("verdict", verdict_label),) if judged else ()),
+        rows=rows,
+        stub=Column("label", label_header, align="left", wraps=True),
+        title=title, subtitle=subtitle, notes=notes,
     )
-    judged = any(r.verdict for r in parsed)
-    if not judged:
-        frame = frame.drop(columns="verdict")
-    grouped = any(r.section for r in parsed)
-    gt = report_table(record_table("Comparison", frame), rowname_col="label", groupname_col="section" if grouped else None)
-    if not grouped:
-        gt = gt.cols_hide("section")
-    gt = (
-        gt.tab_stubhead(label_header)
-        .cols_label(published=published_label, computed=computed_label, difference=difference_label,
-                    **({"verdict": verdict_label} if judged else {}))
-        .cols_align("center", columns=["published", "computed", "difference"] + (["verdict"] if judged else []))
-    )
-    if title or subtitle:
-        gt = gt.tab_header(title=title or "", subtitle=subtitle)
-    if any(hidden):
-        gt = gt.tab_source_note(suppression_note(min_cell))
-    if source_note:
-        gt = gt.tab_source_note(source_note)
-    return gt
+    return report_table("Comparison", model, model.frame().assign(section=[r.section or "" for r in parsed]))

@@ -1,11 +1,9 @@
-"""Tables of estimates with 95% CIs at fixed times, medians and group tests (great-tables).
+"""Tables of estimates with 95% CIs at fixed times, medians and group tests.
 
 Only formatting happens here: every number comes from a result object computed
 elsewhere and is turned into text with `analysis.present.numbers`, so the HTML page,
-the PDF and the prose show the same strings.  The tables are plain HTML
-``<table>``s: meaning never depends on CSS (group rows are indented with em
-spaces, not padding; notes are footnotes and source notes, not colours), so
-they survive Quarto's conversion to Typst for the PDF.
+the PDF and the prose show the same strings: the table is a `TableModel`, drawn with
+great_tables for the website and as a native Typst table for the PDF.
 
 Examples
 --------
@@ -15,17 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pandas as pd
-from analysis.present.source_data import record_table
-from great_tables import GT, loc, style
-
 from analysis.data.schema import lower_first
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.numbers import NOT_ESTIMABLE, fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
 from analysis.present.prose import estimates_note, omitted_groups_text
 from analysis.present.privacy import result_counts, suppression_note
-from analysis.present.style import INDENT, report_table
+from analysis.present.tables.display import ReportTable, report_table
+from analysis.present.tables.model import Column, Footnote, Row, Spanner, TableModel
 from analysis.stats.results import EndpointResult
 
 __all__ = ["estimates_table"]
@@ -60,7 +55,7 @@ def estimates_table(
     source_note: str | None = None,
     note: str | None = None,
     min_cell: int | None = None,
-) -> GT:
+) -> ReportTable:
     """Estimates with 95% CIs at fixed times, medians and group tests, one row per curve.
 
     An endpoint estimated for the whole cohort takes one row.  An endpoint
@@ -90,7 +85,7 @@ def estimates_table(
 
     Returns
     -------
-    great_tables.GT
+    ReportTable
         Columns: N, Events, estimate (95% CI) at each time, median in months
         (95% CI) when any result carries medians, and p-value when any result
         carries a group test.  Test names are footnotes.
@@ -104,24 +99,22 @@ def estimates_table(
     has_median = any(r.median for r in results)
     has_test = any(r.test is not None and len(r.curves) > 1 for r in results)
 
-    rows: list[dict[str, str]] = []
-    heading_rows: list[int] = []
+    rows: list[Row] = []
     test_rows: dict[str, list[int]] = {}
     any_missing = False
-
     any_hidden = False
+    keys = ["n", "events", *time_cols] + (["median"] if has_median else []) + (["p"] if has_test else [])
 
-    def curve_row(label: str, curve, median, counts) -> dict[str, str]:
+    def curve_row(label: str, curve, median, counts, indent: int = 0) -> Row:
         nonlocal any_missing, any_hidden
         n, events = counts
         any_hidden |= n.hidden or events.hidden
-        row = {"label": label, "n": n.text, "events": events.text}
+        values = {"n": n.text, "events": events.text, "median": fmt_median(median) if median is not None else "",
+                  "p": ""}
         for col, t in zip(time_cols, times):
-            row[col] = fmt_est_ci(curve.at(t))
-            any_missing |= row[col] == NOT_ESTIMABLE
-        row["median"] = fmt_median(median) if median is not None else ""
-        row["p"] = ""
-        return row
+            values[col] = fmt_est_ci(curve.at(t))
+            any_missing |= values[col] == NOT_ESTIMABLE
+        return Row(label, tuple(values[k] for k in keys), indent=indent)
 
     for result in results:
         medians = _medians(result)
@@ -129,58 +122,42 @@ def estimates_table(
         if len(result.curves) == 1:
             rows.append(curve_row(result.title, result.curves[0], medians[0], counts[0]))
             continue
-        heading = {"label": _endpoint_label(result), "n": "", "events": "", "median": "", "p": ""}
-        heading.update({col: "" for col in time_cols})
+        heading = {k: "" for k in keys}
         if result.test is not None:
             heading["p"] = fmt_p(result.test.p)
             test_rows.setdefault(fmt_test_name(result.test.name), []).append(len(rows))
-        heading_rows.append(len(rows))
-        rows.append(heading)
+        rows.append(Row(_endpoint_label(result), tuple(heading[k] for k in keys), kind="heading"))
         for curve, median, shown in zip(result.curves, medians, counts):
-            rows.append(curve_row(INDENT + curve_label(result, curve), curve, median, shown))
-
-    columns = ["label", "n", "events", *time_cols]
-    if has_median:
-        columns.append("median")
-    if has_test:
-        columns.append("p")
-    frame = pd.DataFrame(rows, columns=["label", "n", "events", *time_cols, "median", "p"])[columns]
+            rows.append(curve_row(curve_label(result, curve), curve, median, shown, indent=1))
 
     labels = {"n": "N", "events": "Events", "median": "Median, months (95% CI)", "p": "P"}
     labels.update({col: fmt_horizon(t) for col, t in zip(time_cols, times)})
-    gt = (
-        report_table(record_table("Estimates", frame), rowname_col="label")
-        .tab_stubhead(stubhead)
-        .cols_label(**{k: v for k, v in labels.items() if k in columns})
-        .tab_spanner(_SPANNER, columns=time_cols)
-        .opt_footnote_marks("standard")
-        .cols_align("center", columns=columns[1:])
-    )
-    if heading_rows:
-        gt = gt.tab_style(style.text(weight="bold"), loc.stub(rows=heading_rows))
-    if title or subtitle:
-        gt = gt.tab_header(title=title or "", subtitle=subtitle)
-
-    gt = gt.tab_footnote(note or estimates_note(results), locations=loc.spanner_labels(ids=[_SPANNER]))
+    footnotes = [Footnote(note or estimates_note(results), spanners=(_SPANNER,))]
     if has_median:
-        gt = gt.tab_footnote("Kaplan-Meier median with 95% confidence interval; not reached: the curve "
-                             "(or its confidence limit) does not fall to one half during follow-up.",
-                             locations=loc.column_labels(columns="median"))
+        footnotes.append(Footnote("Kaplan-Meier median with 95% confidence interval; not reached: the curve "
+                                  "(or its confidence limit) does not fall to one half during follow-up.",
+                                  columns=("median",)))
     if len(test_rows) == 1:
         (name,) = test_rows
-        gt = gt.tab_footnote(f"{name}.", locations=loc.column_labels(columns="p"))
+        footnotes.append(Footnote(f"{name}.", columns=("p",)))
     else:
-        for name, where in test_rows.items():
-            gt = gt.tab_footnote(f"{name}.", locations=loc.body(columns="p", rows=where), placement="right")
+        footnotes += [Footnote(f"{name}.", cells=tuple((r, "p") for r in where)) for name, where in test_rows.items()]
+    notes = []
     if any_missing:
-        gt = gt.tab_source_note(f"{NOT_ESTIMABLE.capitalize()}: the time lies beyond the last follow-up of the group.")
+        notes.append(f"{NOT_ESTIMABLE.capitalize()}: the time lies beyond the last follow-up of the group.")
     for result in results:
         omitted = omitted_groups_text(result, min_cell=min_cell)
         if omitted:
-            gt = gt.tab_source_note(f"{_endpoint_label(result)}: {omitted}")
+            notes.append(f"{_endpoint_label(result)}: {omitted}")
     rule = suppression_note(min_cell)
     if rule and any_hidden:
-        gt = gt.tab_source_note(rule)
+        notes.append(rule)
     if source_note:
-        gt = gt.tab_source_note(source_note)
-    return gt
+        notes.append(source_note)
+    return report_table("Estimates", TableModel(
+        columns=tuple(Column(k, labels[k]) for k in keys),
+        rows=tuple(rows),
+        stub=Column("label", stubhead, align="left", wraps=True),
+        spanners=(Spanner(_SPANNER, tuple(time_cols)),),
+        title=title, subtitle=subtitle, footnotes=tuple(footnotes), notes=tuple(notes),
+    ))

@@ -2,8 +2,8 @@
 
 Only formatting happens here: every number comes from `ModelResult`s; the rows are those of
 `analysis.present.model_rows` (as in the forest plots) and the footnotes' sentences come from
-`analysis.present.prose`.  The table is a plain HTML ``<table>`` whose meaning never depends on
-CSS, so it survives Quarto's conversion to Typst for the PDF.
+`analysis.present.prose`.  The table is a `TableModel`: great_tables draws it for the website, a
+native Typst table for the PDF (wider than the page, it is split into groups of models).
 
 Examples
 --------
@@ -13,24 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import pandas as pd
-from analysis.present.source_data import record_table
-from great_tables import GT, loc, style
-
 from analysis.analyses.models import EVENTS_PER_PARAMETER_MINIMUM, ModelResult
 from analysis.present.context import resolve_min_cell
-from analysis.present.model_rows import ModelRow, effect_label, model_rows, row_entry
+from analysis.present.model_rows import effect_label, model_rows, row_entry
 from analysis.present.numbers import fmt_hr_ci, fmt_p
 from analysis.present.prose import count_note, method_note, ph_footnote
-from analysis.present.style import DASH, INDENT, report_table
+from analysis.present.style import DASH
+from analysis.present.tables.display import ReportTable, report_table
+from analysis.present.tables.model import Column, Footnote, Row, Spanner, TableModel
 
 __all__ = ["REFERENCE_TEXT", "model_table"]
 
 REFERENCE_TEXT = "1 (reference)"
-
-
-def _shown_label(row: ModelRow) -> str:
-    return INDENT + row.label if row.kind == "level" else row.label
 
 
 def model_table(
@@ -42,7 +36,7 @@ def model_table(
     stubhead: str = "Covariate",
     source_note: str | None = None,
     min_cell: int | None = None,
-) -> GT:
+) -> ReportTable:
     """Multivariable models side by side: hazard ratios (95% CI) and p-values per covariate level.
 
     Parameters
@@ -61,7 +55,7 @@ def model_table(
 
     Returns
     -------
-    great_tables.GT
+    ReportTable
         One row per covariate heading, one indented row per level (the
         reference level reads "1 (reference)"), one row per continuous
         covariate; per model an "HR (95% CI)" ("sHR (95% CI)" for Fine-Gray) and a "P" column under its
@@ -77,52 +71,39 @@ def model_table(
     hr_cols = [f"hr{i}" for i in range(len(names))]
     p_cols = [f"p{i}" for i in range(len(names))]
 
-    records, heading_rows = [], []
-    for r, row in enumerate(rows):
-        record = {"label": _shown_label(row)}
-        if row.kind == "heading":
-            heading_rows.append(r)
-        for name, hr_col, p_col in zip(names, hr_cols, p_cols):
+    table_rows = []
+    for row in rows:
+        cells = []
+        for name in names:
             entry = row_entry(models[name], row)
             if entry is None:
-                record[hr_col] = record[p_col] = "" if row.kind == "heading" else DASH
+                cells += ["" if row.kind == "heading" else DASH] * 2
             elif entry == "reference":
-                record[hr_col], record[p_col] = REFERENCE_TEXT, ""
+                cells += [REFERENCE_TEXT, ""]
             else:
-                record[hr_col] = fmt_hr_ci(entry.hr, entry.lower, entry.upper)
-                record[p_col] = fmt_p(entry.p)
-        records.append(record)
-    columns = ["label"] + [c for pair in zip(hr_cols, p_cols) for c in pair]
-    frame = pd.DataFrame(records, columns=columns)
-
-    gt = (
-        report_table(record_table("Model", frame), rowname_col="label")
-        .tab_stubhead(stubhead)
-        .cols_label(**{c: effect_label(models[name]) for name, c in zip(names, hr_cols)}, **{c: "P" for c in p_cols})
-        .opt_footnote_marks("standard")
-        .cols_align("center", columns=columns[1:])
-    )
-    for name, hr_col, p_col in zip(names, hr_cols, p_cols):
-        gt = gt.tab_spanner(name, columns=[hr_col, p_col], id=name)
-    if heading_rows:
-        gt = gt.tab_style(style.text(weight="bold"), loc.stub(rows=heading_rows))
-    if title or subtitle:
-        gt = gt.tab_header(title=title or "", subtitle=subtitle)
+                cells += [fmt_hr_ci(entry.hr, entry.lower, entry.upper), fmt_p(entry.p)]
+        table_rows.append(Row(row.label, tuple(cells), kind="heading" if row.kind == "heading" else "data",
+                              indent=1 if row.kind == "level" else 0))
 
     # One footnote per model: its method, patients and events, and the proportional-hazards check.
-    for name in names:
-        model = models[name]
-        text = f"{count_note(model, min_cell)}. {method_note(model)} {ph_footnote(model)}"
-        gt = gt.tab_footnote(text, locations=loc.spanner_labels(ids=[name]))
+    footnotes = tuple(Footnote(f"{count_note(models[name], min_cell)}. {method_note(models[name])} "
+                               f"{ph_footnote(models[name])}", spanners=(name,)) for name in names)
+    notes = []
     if any(row_entry(m, row) is None and row.kind != "heading" for m in models.values() for row in rows):
-        gt = gt.tab_source_note(f"{DASH}: not in this model.")
+        notes.append(f"{DASH}: not in this model.")
     if any(m.method == "finegray" for m in models.values()):
-        gt = gt.tab_source_note("HR: hazard ratio (Cox); sHR: subdistribution hazard ratio (Fine-Gray), which "
-                                "compares cumulative incidences, not event rates among patients still at risk.")
+        notes.append("HR: hazard ratio (Cox); sHR: subdistribution hazard ratio (Fine-Gray), which compares "
+                     "cumulative incidences, not event rates among patients still at risk.")
     if any(m.few_events for m in models.values()):
-        gt = gt.tab_source_note(f"Models with fewer than {EVENTS_PER_PARAMETER_MINIMUM} events per estimated "
-                                "parameter (see their footnotes) are too small for stable estimates: read them as "
-                                "exploratory.")
+        notes.append(f"Models with fewer than {EVENTS_PER_PARAMETER_MINIMUM} events per estimated parameter (see "
+                     "their footnotes) are too small for stable estimates: read them as exploratory.")
     if source_note:
-        gt = gt.tab_source_note(source_note)
-    return gt
+        notes.append(source_note)
+    return report_table("Model", TableModel(
+        columns=tuple(Column(key, label) for name, hr_col, p_col in zip(names, hr_cols, p_cols)
+                      for key, label in ((hr_col, effect_label(models[name])), (p_col, "P"))),
+        rows=tuple(table_rows),
+        stub=Column("label", stubhead, align="left", wraps=True),
+        spanners=tuple(Spanner(name, (hr_col, p_col)) for name, hr_col, p_col in zip(names, hr_cols, p_cols)),
+        title=title, subtitle=subtitle, footnotes=footnotes, notes=tuple(notes),
+    ))

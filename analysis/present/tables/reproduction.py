@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from analysis.analyses.reproduction import ALPHA, ReproductionRow
+from analysis.data.schema import lower_first
 from analysis.present.numbers import NOT_SHOWN, fmt_number, fmt_p, fmt_pct, test_name
 from analysis.present.tables.comparison import ComparisonRow, comparison_table
 
@@ -11,8 +12,12 @@ _VERDICTS = {True: "yes", False: "no", None: None}
 
 
 def _label(row: ReproductionRow) -> str:
-    """A P value's row names its test: 'Overall survival, CR/PR vs NR at HCT: log-rank test, P'."""
-    return f"{row.label}: {test_name(row.test)}, P" if row.unit == "p" else row.label
+    """A P value's row names its test first: 'Log-rank test P: overall survival, CR/PR vs NR at HCT' (the
+    test's name leads the label, so a wrapped label never breaks it at its hyphen)."""
+    if row.unit != "p":
+        return row.label
+    name = test_name(row.test)
+    return f"{name[:1].upper()}{name[1:]} P: {lower_first(row.label)}"
 
 
 def _computed(row: ReproductionRow) -> str | float:

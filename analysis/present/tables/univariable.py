@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pandas as pd
-from analysis.present.source_data import record_table
-from great_tables import GT, loc, style
-
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.numbers import NOT_ESTIMABLE, fmt_est_ci, fmt_p, horizon_adjective
 from analysis.present.prose import omitted_groups_text
 from analysis.present.privacy import result_sizes, suppression_note
-from analysis.present.style import INDENT, report_table
+from analysis.present.tables.display import ReportTable, report_table
+from analysis.present.tables.model import Column, Footnote, Row, TableModel
 
 __all__ = ["univariable_table"]
 
@@ -31,7 +28,7 @@ def univariable_table(
     stubhead: str = "Factor",
     source_note: str | None = None,
     min_cell: int | None = None,
-) -> GT:
+) -> ReportTable:
     """Univariable comparisons: OS, relapse and NRM by the levels of each factor.
 
     Parameters
@@ -46,7 +43,7 @@ def univariable_table(
 
     Returns
     -------
-    great_tables.GT
+    ReportTable
         Per factor a heading row (its title and the three test p-values),
         then one indented row per level: N, "5-year OS" estimate (95% CI),
         "1-year relapse" and "1-year NRM" incidences (95% CI).
@@ -56,17 +53,17 @@ def univariable_table(
     if not factors:
         raise ValueError("univariable_table needs at least one factor")
     endpoints = (("os", "OS", os_at), ("relapse", "relapse", incidence_at), ("nrm", "NRM", incidence_at))
-    records, heading_rows, any_missing, any_hidden = [], [], False, False
+    keys = ["n", "os", "os_p", "relapse", "relapse_p", "nrm", "nrm_p"]
+    rows, any_missing, any_hidden = [], False, False
     for factor in factors:
-        heading = {"label": factor.title, "n": ""}
+        heading = {"n": ""}
         for key, _, _ in endpoints:
             result = getattr(factor, key)
             heading[key] = ""
             heading[f"{key}_p"] = fmt_p(result.test.p) if result.test is not None else ""
-        heading_rows.append(len(records))
-        records.append(heading)
+        rows.append(Row(factor.title, tuple(heading[k] for k in keys), kind="heading"))
         for curve, size in zip(factor.os.curves, result_sizes(factor.os, min_cell=min_cell)):
-            row = {"label": INDENT + curve_label(factor.os, curve), "n": size.text}
+            row = {"n": size.text}
             any_hidden |= size.hidden
             for key, _, at in endpoints:
                 result = getattr(factor, key)
@@ -76,40 +73,33 @@ def univariable_table(
                     shown = NOT_ESTIMABLE
                 any_missing |= shown == NOT_ESTIMABLE
                 row[key], row[f"{key}_p"] = shown, ""
-            records.append(row)
-    columns = ["label", "n", "os", "os_p", "relapse", "relapse_p", "nrm", "nrm_p"]
-    frame = pd.DataFrame(records, columns=columns)
+            rows.append(Row(curve_label(factor.os, curve), tuple(row[k] for k in keys), indent=1))
     col_labels = {"n": "N"}
     for key, name, at in endpoints:
         col_labels[key] = f"{horizon_adjective(at)} {name}"
         col_labels[f"{key}_p"] = "P"
 
-    gt = (
-        report_table(record_table("Univariable analyses", frame), rowname_col="label")
-        .tab_stubhead(stubhead)
-        .cols_label(**col_labels)
-        .opt_footnote_marks("standard")
-        .cols_align("center", columns=columns[1:])
-        .tab_style(style.text(weight="bold"), loc.stub(rows=heading_rows))
+    footnotes = (
+        Footnote("Kaplan-Meier estimate, % (95% CI).", columns=("os",)),
+        Footnote("Cumulative incidence with competing risks (Aalen-Johansen), % (95% CI); competing event "
+                 "of relapse: death without relapse; of NRM: relapse.", columns=("relapse", "nrm")),
+        Footnote("Log-rank test.", columns=("os_p",)),
+        Footnote("Gray's test.", columns=("relapse_p", "nrm_p")),
     )
-    if title:
-        gt = gt.tab_header(title=title)
-    gt = (
-        gt.tab_footnote("Kaplan-Meier estimate, % (95% CI).", locations=loc.column_labels(columns="os"))
-        .tab_footnote("Cumulative incidence with competing risks (Aalen-Johansen), % (95% CI); competing event "
-                      "of relapse: death without relapse; of NRM: relapse.",
-                      locations=loc.column_labels(columns=["relapse", "nrm"]))
-        .tab_footnote("Log-rank test.", locations=loc.column_labels(columns="os_p"))
-        .tab_footnote("Gray's test.", locations=loc.column_labels(columns=["relapse_p", "nrm_p"]))
-    )
+    notes = []
     if any_missing:
-        gt = gt.tab_source_note(f"{NOT_ESTIMABLE.capitalize()}: the time lies beyond the last follow-up of the group.")
+        notes.append(f"{NOT_ESTIMABLE.capitalize()}: the time lies beyond the last follow-up of the group.")
     for factor in factors:
         omitted = omitted_groups_text(factor.os, min_cell=min_cell)
         if omitted:
-            gt = gt.tab_source_note(f"{factor.title}: {omitted}")
+            notes.append(f"{factor.title}: {omitted}")
     if any_hidden:
-        gt = gt.tab_source_note(suppression_note(min_cell))
+        notes.append(suppression_note(min_cell))
     if source_note:
-        gt = gt.tab_source_note(source_note)
-    return gt
+        notes.append(source_note)
+    return report_table("Univariable analyses", TableModel(
+        columns=tuple(Column(k, col_labels[k]) for k in keys),
+        rows=tuple(rows),
+        stub=Column("label", stubhead, align="left", wraps=True),
+        title=title, footnotes=footnotes, notes=tuple(notes),
+    ))
