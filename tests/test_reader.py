@@ -256,6 +256,16 @@ def test_reproduction_gives_verdicts_and_says_the_agreement_is_built_in(ankl_pag
     assert "P: log-rank tests" not in table and "P values: the test each row names" in table
 
 
+def test_adjusted_probabilities_say_what_they_are(ankl_pages):
+    """The adjusted table is not a Kaplan-Meier table: its note says how its numbers were standardised."""
+    factors = ankl_pages.text("report/factors.qmd")
+    adjusted = next(t for t in table_texts(factors) if "Adjusted probability" in t)
+    assert "Adjusted probability: direct standardisation over the cohort's covariates" in adjusted
+    assert "Kaplan-Meier estimate" not in adjusted
+    prose = markdown_only(factors)
+    assert "NR minus CR/PR \u221219.2 percentage points (95% CI \u221238.3 to \u22120.1; P = 0.049)" in prose
+
+
 def test_figures_name_their_counterparts_in_the_publication(ankl_pages):
     assert "(@fig-os; cf. Fujimoto et al. 2021, Fig. 1)" in ankl_pages.text("report/outcomes.qmd")
     assert "(cf. Fujimoto et al. 2021, Fig. 2)" in ankl_pages.text("report/factors.qmd")
@@ -330,7 +340,7 @@ def test_no_landmark_and_follow_up_ending_at_relapse_render(relapse_ends_follow_
     pages = execute_study("no landmarks", no_landmarks, pages=["report/landmark.qmd"])
     text = pages.text("report/landmark.qmd")
     assert not pages.flags["study-has-landmarks"] and "## Event-free" not in text
-    assert "the study lists no landmark time" in text
+    assert "The study lists no landmark time" in text
 
 
 def test_questionable_records_are_counted_as_records(questionable_study):

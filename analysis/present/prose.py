@@ -245,31 +245,35 @@ def landmark_convention_text(s: Study) -> str:
 
 
 def landmark_lacking_markdown(lm, *, min_cell: int | None = None) -> str:
-    """The one sentence saying which of the landmark chapter's analyses this study leaves out, and why;
-    '' when it makes them all."""
-    reasons = []
+    """What the landmark chapter leaves out for this study, and why, in as few sentences as there are
+    reasons ('' when it makes every analysis): the study's choice (no landmark), what the extract does
+    not record (one sentence), a comparison too small to make."""
+    sentences = []
     if not lm.landmarks:
-        reasons.append("the study lists no landmark time (`landmarks: []`), so no group is compared from a landmark")
+        sentences.append("The study lists no landmark time (`landmarks: []`), so no group is compared from a "
+                         "landmark.")
     elif not lm.shown:
-        reasons.append("no patient is followed beyond the study's landmarks")
-    cr = lm.cr_after_hct
-    if cr is None:
-        reasons.append("the extract does not record status at HCT, primary induction failure and the date of a CR "
-                       "reached after HCT for both groups, so patients in CR/PR at HCT are not compared with patients "
-                       "who reached CR only after HCT")
-    elif not cr.compared:
-        few = min(cr.n_pif_cr, cr.n_crpr)
-        reasons.append(f"only {suppress_count(few, resolve_min_cell(min_cell))} patients are in the smaller group "
-                       "of the comparison of CR/PR at HCT with CR reached after HCT, fewer than "
-                       f"{cr.min_group}, so it is not made")
+        sentences.append("No patient is followed beyond the study's landmarks, so no group is compared from them.")
+    lacking, left_out = [], []
+    if lm.cr_after_hct is None:
+        lacking.append("status at HCT, primary induction failure and the date of a CR reached after HCT")
+        left_out.append("the comparison of patients in CR/PR at HCT with patients who reached CR only after HCT")
     if lm.gvhd is None:
-        reasons.append("the extract records neither acute nor chronic GVHD with its onset, so their effect on "
-                       "survival is not analysed")
-    if lm.series is None and lm.gvhd is not None:
-        reasons.append("the extract does not record chronic GVHD with its onset, so no landmark series is drawn")
-    if not reasons:
-        return ""
-    return "In this study, " + _listed(reasons, "and") + "."
+        lacking.append("acute or chronic GVHD with its onset")
+        left_out.append("the effect of GVHD on survival")
+    elif lm.series is None:
+        lacking.append("chronic GVHD with its onset")
+        left_out.append("the landmark series of chronic GVHD")
+    if lacking:
+        sentences.append(f"This extract does not record {_listed(lacking, 'or')}, so {_listed(left_out)} "
+                         f"{'is' if len(left_out) == 1 else 'are'} left out.")
+    cr = lm.cr_after_hct
+    if cr is not None and not cr.compared:
+        few = min(cr.n_pif_cr, cr.n_crpr)
+        sentences.append(f"Only {suppress_count(few, resolve_min_cell(min_cell))} patients are in the smaller group "
+                         "of the comparison of CR/PR at HCT with CR reached after HCT, fewer than "
+                         f"{cr.min_group}, so it is not made.")
+    return " ".join(sentences)
 
 
 def estimates_markdown(results, outcomes, default_horizons) -> str:
@@ -846,6 +850,12 @@ def characteristics_notes(table: CharacteristicsTable, min_cell: int = 0, *, mis
 
 
 # ---------------------------------------------------------------- adjusted probabilities
+
+
+#: What the adjusted table's estimates are (its header's footnote).
+ADJUSTED_NOTE = ("Adjusted probability: direct standardisation over the cohort's covariates, from a Cox model (overall "
+                 "survival) or cause-specific Cox models of both causes (relapse/progression, non-relapse mortality), "
+                 "with 95% confidence interval from the influence function.")
 
 
 def adjusted_for_phrase(outcome: AdjustedOutcome) -> str:
