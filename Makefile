@@ -50,6 +50,7 @@ ifdef N
 	$(PY) -m analysis.build registry $(N) data/generated/registry_$(N).csv $(if $(SEED),--seed $(SEED))
 else
 	$(PY) -m analysis.build data data/synthetic/ankl_cohort.csv
+	$(PY) -m analysis.build deliveries data/synthetic/deliveries
 endif
 
 # Registry-scale benchmark against R (10^3 to 10^6 patients; ~1 hour with R): writes benchmarks/RESULTS.md.
@@ -59,7 +60,7 @@ benchmark: $(INSTALLED)
 # The second study's extract from R's public bmt data (KMsurv), never committed:
 #   make bmt && REPORT_STUDY=studies/bmt.yml make report
 bmt: $(INSTALLED)
-	Rscript data/convert_bmt.R data/private/bmt/bmt.csv
+	Rscript data/export_bmt.R data/private/bmt/bmt.csv
 	$(PY) -m analysis validate --study studies/bmt.yml
 
 check: $(INSTALLED)

@@ -36,20 +36,22 @@ from analysis.present.figures.adjusted import plot_adjusted_comparisons
 from analysis.present.figures.zph import zph_plot
 from analysis.present.numbers import fmt_est_ci_text, fmt_horizon, fmt_months
 from analysis.present.privacy import flow_counts, result_sizes
-from analysis.present.prose import (REPRODUCTION_PAGE, SHR_READING, TRANSPLANT_PAGE, adjusted_markdown, alpha_text,
-                                    chapters_markdown, covariates_phrase, cr_after_hct_markdown, data_banner,
+from analysis.present.prose import (adjusted_markdown, alpha_text, audit_sentence, chapters_markdown,
+                                    covariates_phrase, cr_after_hct_markdown, data_banner,
                                     endpoint_definitions_markdown, epv_minimum_text, estimates_markdown,
                                     figure_map_markdown, figure_note, figure_reference, findings_markdown,
                                     follow_up_markdown, gvhd_markdown, horizons_text, landmark_convention_text,
                                     landmark_lacking_markdown, landmarks_markdown, landmarks_text, left_out_markdown,
                                     median_phrase, min_group_text, month_days_text, overview_markdown, panel_titles,
-                                    ph_note, reproduction_intro, state_counts_note, transplant_intro, warnings_markdown)
+                                    ph_note, reproduction_intro, REPRODUCTION_PAGE, SHR_READING, state_counts_note,
+                                    transplant_intro, TRANSPLANT_PAGE,
+                                    warnings_markdown)
 from analysis.data.schema import lower_first
 from analysis.present.figures.landmark import plot_gvhd_states, plot_landmarks
 from analysis.present.tables.adjusted import adjusted_table
 from analysis.present.tables.causes_of_death import causes_of_death_table
 from analysis.present.tables.characteristics import characteristics_gt
-from analysis.present.tables.cohort import cohort_flow_table, endpoint_exclusion_table, missing_data_table
+from analysis.present.tables.cohort import audit_table, cohort_flow_table, endpoint_exclusion_table, missing_data_table
 from analysis.present.tables.estimates import estimates_table
 from analysis.present.tables.landmark_series import landmark_series_table
 from analysis.present.tables.models import model_table
@@ -94,8 +96,9 @@ __all__ = [
     "fmt_est_ci_text", "fmt_horizon", "fmt_months", "median_phrase", "days_to_months", "day_ticks", "time_ticks",
     "flow_counts", "result_sizes",
     # cohort
-    "cohort_overview", "table_one", "missing_data", "cohort_flow_table", "endpoint_exclusion_table", "follow_up_markdown",
-    "warnings_markdown", "missing_data_table", "characteristics_gt",
+    "cohort_overview", "table_one", "missing_data", "cohort_flow_table", "endpoint_exclusion_table",
+    "follow_up_markdown", "warnings_markdown", "missing_data_table", "characteristics_gt", "audit_sentence",
+    "audit_table",
     # outcomes and factors
     "outcomes", "plot_curves", "plot_panels", "estimates_table", "factor_comparisons", "findings_markdown",
     "panel_titles", "adjusted_markdown", "adjusted_table", "plot_adjusted_comparisons", "min_group_text",

@@ -140,7 +140,7 @@ BMT_STUDY_NAME = "studies/bmt.yml"
 
 @pytest.fixture(scope="session")
 def bmt_extract():
-    """R's public bmt data converted by data/convert_bmt.R into a private (git-ignored) extract."""
+    """R's public bmt data converted by data/export_bmt.R into a private (git-ignored) extract."""
     import shutil
     import subprocess
 
@@ -148,7 +148,7 @@ def bmt_extract():
 
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript is not installed (needed to convert KMsurv's bmt data)")
-    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "convert_bmt.R")], cwd=PROJECT_ROOT, check=True,
+    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "export_bmt.R")], cwd=PROJECT_ROOT, check=True,
                    capture_output=True, timeout=300)
     return PROJECT_ROOT / "data" / "private" / "bmt" / "bmt.csv"
 
@@ -221,3 +221,24 @@ def example_jp_pages(example_jp_extract):
 def study_pages(request):
     """Each study configuration of the repository, and an extract without optional columns, executed."""
     return request.getfixturevalue(f"{request.param}_pages")
+@pytest.fixture
+def study_problems():
+    """The text of the StudyConfigError a study file raises when loaded (every problem, one per line)."""
+    from analysis.analyses.settings import load_study
+    from analysis.data.study import StudyConfigError
+
+    def problems(path) -> str:
+        with pytest.raises(StudyConfigError) as caught:
+            load_study(path)
+        return str(caught.value)
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def _no_study_columns_from_another_test():
+    """A study's own columns and levels join the label table when its cohort is loaded (one study per
+    page or command); a test that loaded one must not leave them to the next."""
+    yield
+    from analysis.data.schema import use_study_columns
+
+    use_study_columns(())

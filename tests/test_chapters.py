@@ -187,3 +187,52 @@ def test_chapter_executes_for_a_second_study(page, bmt_pages):
 def test_chapter_executes_for_the_japanese_registry_example(page, example_jp_pages):
     """studies/example_jp.yml (CP932, Japanese column names and codes, small-cell rule 5) renders every page."""
     assert_every_labelled_float_has_content(example_jp_pages.notebooks[page], example_jp_pages.flags)
+
+
+def _page_text(notebook) -> str:
+    parts = []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source)
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", "") or "".join(str(v) for v in output.get("data", {}).values()))
+    return "\n".join(parts)
+
+
+# What each registry delivery must show besides executing: its own labels, its caveat, its audit trail.
+DELIVERY_TEXTS = {
+    "months_pairs": {"report/cohort.qmd": ["Phase at HCT", "Donor age, years", "BM+PB"],
+                     "report/prognostic.qmd": ["Phase at HCT", "Donor age (per year)"]},
+    "status_column": {"report/outcomes.qmd": ["records the first event only"]},
+    "days_known_bad": {"report/cohort.qmd": ["chronic GVHD recorded after death (registry query open)",
+                                             "Before validation the study file excluded 1 record"]},
+}
+
+
+@pytest.fixture(scope="module", params=sorted(DELIVERY_TEXTS))
+def delivery_study(request, tmp_path_factory):
+    """A registry delivery written by the test in its own shape, and its example study pointed at it."""
+    from analysis.build import deliveries
+
+    folder = tmp_path_factory.mktemp(request.param)
+    extract = folder / f"{request.param}.csv"
+    extract.write_text(deliveries.delivery_csv_text(deliveries.SHAPES[request.param]()), encoding="utf-8")
+    text = (PROJECT_ROOT / "studies" / f"{request.param}.yml").read_text(encoding="utf-8")
+    study = folder / "study.yml"
+    study.write_text(re.sub(r"^data: .*$", f"data: {extract.name}", text, flags=re.M), encoding="utf-8")
+    return request.param, study
+
+
+def test_every_page_executes_for_each_registry_delivery(delivery_study, monkeypatch):
+    """Issue 15: months with (time, indicator) pairs, one status column, days with a known-bad record:
+    each goes from the registry's own file to every page through its study file alone."""
+    shape, study = delivery_study
+    monkeypatch.setenv("REPORT_STUDY", str(study))
+    flags = study_section_flags()
+    for page, notebook in execute_pages(PAGES, jobs=2):
+        outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        assert not [o for o in outputs if o.output_type == "error"], page
+        assert_every_labelled_float_has_content(notebook, flags)
+        shown = _page_text(notebook)
+        for expected in DELIVERY_TEXTS[shape].get(page.relative_to(PROJECT_ROOT).as_posix(), []):
+            assert expected in shown, (page, expected)

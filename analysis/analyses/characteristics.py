@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.cells import map_distinct
-from analysis.data.schema import BY_NAME, code_order, column_label, level_label
+from analysis.data.schema import DATE_COLUMNS, code_order, column_label, column_spec, level_label, study_columns, time_column
 from analysis.stats.exact import FISHER, KRUSKAL, MAX_EXACT_WORK, VariableTest, fisher_exact, kruskal_wallis
 
 __all__ = [
@@ -218,6 +218,9 @@ def _sort_key(v: str):
 def _is_continuous(variable: str, series: pd.Series) -> bool:
     if variable in CONTINUOUS_VARIABLES:
         return True
+    spec = column_spec(variable)
+    if spec is not None and spec.kind == "number":
+        return True
     if code_order(variable):
         return False
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
@@ -227,18 +230,24 @@ def _is_continuous(variable: str, series: pd.Series) -> bool:
 
 def default_variables(df: pd.DataFrame, by: str | None = "graft_source") -> tuple[str, ...]:
     """The SPEC's Table 1 variables present in `df`, plus `disease` when it has
-    more than one distinct value."""
+    more than one distinct value, plus the study's own columns (`mapping.extra`)."""
     out = [v for v in DEFAULT_VARIABLES if v in df.columns and v != by]
     if "disease" in df.columns and df["disease"].dropna().nunique() > 1 and by != "disease":
         out.append("disease")
+    out += [c.name for c in study_columns() if c.name in df.columns and c.name != by]
     return tuple(out)
+
+
+def _plural(unit: str) -> str:
+    """'year' -> 'years'; a symbol or an already plural unit ('kg', 'cells/kg', 'SD') as it is."""
+    return f"{unit}s" if unit.isalpha() and unit.islower() and not unit.endswith("s") else unit
 
 
 def variable_label(variable: str) -> str:
     """A row title of Table 1: the column's label, with its unit for a measurement ('Age at HCT, years')."""
-    spec = BY_NAME.get(variable)
+    spec = column_spec(variable)
     if spec is not None and spec.kind == "number" and spec.unit:
-        return f"{spec.label}, {spec.unit}s"
+        return f"{spec.label}, {_plural(spec.unit)}"
     return column_label(variable)
 
 
@@ -376,7 +385,7 @@ def characteristics(
 # --------------------------------------------------------------------------
 
 #: Columns the analyses use, with the condition under which a value is
-#: required (None: always).  A date column may also come as `X_day`.
+#: required (None: always).  A date column is held as `X_months` (months after HCT).
 _REQUIRED_WHEN = {
     "hct_date": None,
     "age": None,
@@ -480,18 +489,18 @@ def missing_data(df: pd.DataFrame, columns: Sequence[str] | None = None) -> Miss
     in NR at HCT, `cause_of_death` for the dead, an event date for patients
     with the event (`relapse_date` when `relapse` = 1, `agvhd_date` for grade
     II-IV, `cgvhd_date` for limited or extensive cGVHD, ...).  Empty
-    `cr_after_hct_date` means "no CR after HCT" and is not counted.  Dates
-    given as `X_day` are reported under that name.  Default `columns`: the
-    SPEC columns present in `df`; other columns count every empty value.
+    `cr_after_hct_date` means "no CR after HCT" and is not counted.  A date
+    column held as `X_months` (however the extract gave it: dates, days or
+    another time unit) is reported under its SPEC name `X_date`.  Default
+    `columns`: the SPEC columns present in `df`; other columns count every
+    empty value.
     """
     wanted = list(columns) if columns is not None else list(_REQUIRED_WHEN)
     rows = []
     for column in wanted:
         name = column
-        if name not in df.columns and name.endswith("_date"):
-            day = name[: -len("_date")] + "_day"
-            if day in df.columns:
-                name = day
+        if name not in df.columns and name in DATE_COLUMNS and time_column(name) in df.columns:
+            name = time_column(name)
         if name not in df.columns:
             if columns is not None:
                 raise KeyError(f"column {column!r} is not in the data")
@@ -508,5 +517,5 @@ def missing_data(df: pd.DataFrame, columns: Sequence[str] | None = None) -> Miss
             applicable = _as_codes(df[cond_col]).isin(cond_values).to_numpy()
             applies_to = _CONDITION_TEXT.get(column, applies_to)
         miss = _is_missing(df[name]) & applicable
-        rows.append(MissingDataRow(name, int(miss.sum()), int(applicable.sum()), applies_to))
+        rows.append(MissingDataRow(column, int(miss.sum()), int(applicable.sum()), applies_to))
     return MissingData(len(df), tuple(rows))

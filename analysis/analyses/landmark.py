@@ -144,7 +144,7 @@ class _CrAfterHctGroups(NamedTuple):
 
 def _cr_after_hct_groups(data: pd.DataFrame) -> _CrAfterHctGroups | None:
     """None when the extract cannot tell (no status at HCT, PIF or CR-after-HCT date) or nobody qualifies."""
-    if not {"status_at_hct", "pif", "cr_after_hct_day"} <= set(data.columns):
+    if not {"status_at_hct", "pif", "cr_after_hct_months"} <= set(data.columns):
         return None
     os_data = endpoint_data(data, "os")
     time, event = np.asarray(os_data.time), np.asarray(os_data.status)

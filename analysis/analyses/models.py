@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import BY_NAME, days_to_months
+from analysis.data.schema import column_spec, reference_level
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.domain.groupings import DERIVED, group_labels
 from analysis.domain.states import STATES
@@ -70,7 +70,7 @@ class ModelResult(TermLookup):
 def _is_categorical(data: pd.DataFrame, column: str) -> bool:
     if column in DERIVED:
         return True
-    spec = BY_NAME.get(column)
+    spec = column_spec(column)
     if spec is not None:
         return spec.kind in ("code", "text")
     return not pd.api.types.is_numeric_dtype(data[column])
@@ -84,7 +84,8 @@ def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None)
     references = {}
     for column in covariates:
         if column not in data and column not in DERIVED:
-            raise KeyError(f"unknown covariate {column!r}")
+            raise ValueError(f"unknown covariate {column!r}: the data have no such column "
+                             f"(columns: {', '.join(sorted(data.columns))})")
         if _is_categorical(data, column):
             labels, levels = group_labels(data, column)
             if column in reference:
@@ -93,7 +94,8 @@ def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None)
                                      f"(levels: {', '.join(levels)})")
                 base = reference[column]
             else:
-                base = levels[0]
+                default = reference_level(column) if column not in DERIVED else None
+                base = default if default in levels else levels[0]
             references[column] = base
             # each patient's level as a code (-1: unknown): dummies compare integers, not labels
             codes, found = pd.factorize(labels.to_numpy(dtype=object), use_na_sentinel=True)
@@ -121,7 +123,7 @@ def state_months(data: pd.DataFrame, name: str) -> np.ndarray:
     """Months from HCT to the onset of time-dependent state `name` (NaN: never), per patient."""
     if name not in STATES:
         raise KeyError(f"unknown time-dependent covariate {name!r}; choose from {', '.join(STATES)}")
-    return days_to_months(STATES[name].onset(data).day)
+    return STATES[name].onset(data).time
 
 
 def counting_process_cox(start, stop, event, covariates: dict, *, endpoint: str, time_dependent: str | None,

@@ -199,12 +199,15 @@ def configuration(path: Path, study=None) -> dict[str, str]:
     """The settings that decide what the report computes (from the study configuration)."""
     study = study or load_study()
     mapping = study.mapping
-    mapped = len(mapping.columns) + len(mapping.codes) + len(mapping.constants)
+    mapped = (len(mapping.columns) + len(mapping.codes) + len(mapping.constants) + len(mapping.events)
+              + (mapping.status is not None) + len(mapping.levels) + len(mapping.extra) + (mapping.ids is not None))
+    changes = study.changes
     return {
         "Study configuration": _shown_path(study.source) if study.source else "built-in defaults",
         "Input file": _shown_path(path),
         "Chosen by": "$REPORT_DATA" if os.environ.get("REPORT_DATA") else "the study configuration",
         "Time unit": f"months (days / {MONTH_DAYS:g})",
+        "Time unit of the extract's durations": mapping.time_unit,
         "Horizons of the estimates": ", ".join(f"{h:g} months" for h in study.horizons),
         "Landmarks": ", ".join(f"{t:g} months" for t in study.landmarks) or "none",
         "At risk at a landmark s": "T \u2265 s" if study.on_landmark else "T > s",
@@ -212,6 +215,8 @@ def configuration(path: Path, study=None) -> dict[str, str]:
         "Model covariates": "; ".join(f"{grouping_title(c)} (`{c}`)" for c in study.covariates) or "none",
         "Inclusion criteria": "; ".join(c.describe() for c in study.include) or "none",
         "Column/code mapping": f"{mapped} rule(s)" if mapped else "none",
+        "Records excluded or corrected by the study file":
+            "listed in the cohort chapter (audit trail)" if changes else "none",
         "Small-cell rule": f"counts below {study.min_cell} shown as <{study.min_cell}" if study.min_cell else "off",
         "Published study reproduced": (f"{PUBLISHED_SHORT[study.reproduce]} (`{study.reproduce}`)"
                                        if study.reproduce in PUBLISHED_SHORT else "none"),

@@ -1,22 +1,23 @@
 """The study's analysis choices, checked when the study is loaded (not when a page renders).
 
 `load_study` reads study.yml with the data layer (`analysis.data.study.read_study`) and adds the
-checks only the analyses can make: that each grouping and covariate is a SPEC column or one of
-the derived groupings (`analysis.domain.groupings`) whose columns the study has, and that the
-publication to reproduce is one the reproduction chapter knows.  Every problem of the file is
-reported at once.
+checks only the analyses can make: that each grouping and covariate is a SPEC column, one of the
+study's own columns (`mapping.extra`) or one of the derived groupings (`analysis.domain.groupings`)
+whose columns the study has, and that the publication to reproduce is one the reproduction chapter
+knows.  Every problem of the file is reported at once.  `unusable` gives the same reasons to the
+command line, for a name given with `--by` or `--covariates`.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from analysis.analyses.reproduction import PUBLISHED_STUDIES
-from analysis.data.schema import BY_NAME
+from analysis.data.schema import BY_NAME, date_column_of_time, spec_name
 from analysis.data.study import Study, read_study
 from analysis.data.study_file import did_you_mean
 from analysis.domain.groupings import DERIVED
 
-__all__ = ["load_study", "settings_problems"]
+__all__ = ["load_study", "settings_problems", "unusable"]
 
 
 def _columns_needed(name: str) -> tuple[str, ...]:
@@ -29,35 +30,72 @@ _NOT_A_GROUPING = ("id", "date", "number")
 _NOT_A_COVARIATE = ("id", "date")
 
 
-def _kind_problem(key: str, name: str) -> str | None:
-    spec = BY_NAME.get(name)
+def _spec_of(name: str):
+    """The SPEC column a name stands for: itself, or the date column of an `X_day` / `X_months` name."""
+    return BY_NAME.get(spec_name(name) or date_column_of_time(name) or name)
+
+
+def _kind_problem(key: str, name: str, study: Study) -> str | None:
+    spec = _spec_of(name)
+    kind = spec.kind if spec is not None else None
+    own = {e.name: e for e in study.mapping.extra}
+    if name in own:
+        kind = "number" if own[name].kind == "numeric" else "code"
     refused = _NOT_A_GROUPING if key == "groupings" else _NOT_A_COVARIATE
-    if spec is None or spec.kind not in refused:
+    if kind not in refused:
         return None
     derived = [g for g, grouping in DERIVED.items() if name in grouping.sources]
-    what = {"id": "an identifier", "date": "a date", "number": "a measurement"}[spec.kind]
+    what = {"id": "an identifier", "date": "a date", "number": "a measurement"}[kind]
     hint = f"; did you mean {derived[0]}?" if derived and key == "groupings" else ""
     return f"{key}: {name!r} is {what}, not a {'grouping' if key == 'groupings' else 'covariate'}{hint}"
+
+
+def unusable(name: str, study: Study | None, columns=None) -> str | None:
+    """Why `name` cannot group or adjust an analysis of this study, or None when it can.
+
+    `columns`, when given, are the columns of the validated data (the command line knows them);
+    a study's settings are checked without data.
+    """
+    mapping = study.mapping if study is not None else None
+    own = {e.name for e in mapping.extra} if mapping is not None else set()
+    if name in own and name in DERIVED:
+        return f"{name!r} is both a column of the study (mapping.extra) and a derived grouping; rename the column"
+    for column in _columns_needed(name):
+        if mapping is not None and column in mapping.unavailable:
+            via = f" (grouping {name} uses {column})" if name in DERIVED else ""
+            return f"{column!r} is declared unavailable in the study (mapping.unavailable){via}"
+        spec = _spec_of(column)
+        if spec is not None and spec.kind in ("id", "date") and column not in own:
+            continue  # an identifier or a time after HCT: refused with its own reason (_kind_problem, grouping_problem)
+        if column not in BY_NAME and column not in own and (columns is None or column not in columns):
+            known = set(columns) if columns is not None else set(BY_NAME) | own
+            choices = sorted(c for c in known if not c.endswith(("_date", "_day", "_months")) and c != "patient_id")
+            return (f"{name!r} is not a SPEC column, a column of the study (mapping.extra) or a derived grouping"
+                    f"{did_you_mean(name, [*choices, *DERIVED])} (choose one of {', '.join(choices + list(DERIVED))})")
+        if columns is not None and column not in columns:
+            return f"{column!r} is not in the data" + (f" (grouping {name} uses it)" if name in DERIVED else "")
+    if name in DERIVED and mapping is not None:
+        grouping = DERIVED[name]
+        for column in grouping.sources:
+            added = [c for c in mapping.levels.get(column, ()) if c not in grouping.classifies]
+            if added:
+                return (f"{name!r} places only the codes {', '.join(grouping.classifies)} of {column} in its groups; "
+                        f"the study adds {', '.join(added)} (mapping.levels): group by {column} itself")
+    return None
 
 
 def settings_problems(study: Study) -> list[str]:
     """What is wrong with the study's groupings, covariates and publication to reproduce."""
     problems = []
-    unavailable = set(study.mapping.unavailable)
     for key, names in (("groupings", study.groupings), ("covariates", study.covariates)):
         for name in names:
-            needed = _columns_needed(name)
-            if not all(column in BY_NAME for column in needed):
-                problems.append(f"{key}: {name!r} is not a SPEC column or one of {', '.join(DERIVED)}"
-                                f"{did_you_mean(name, [*BY_NAME, *DERIVED])}")
+            why = unusable(name, study)
+            if why is not None:
+                problems.append(f"{key}: {why}")
                 continue
-            kind = _kind_problem(key, name)
+            kind = _kind_problem(key, name, study)
             if kind is not None:
                 problems.append(kind)
-                continue
-            for column in needed:
-                if column in unavailable:
-                    problems.append(f"{key}: {name!r} needs {column}, which the study declares unavailable")
     if study.reproduce is not None and study.reproduce not in PUBLISHED_STUDIES:
         problems.append(f"reproduce: unknown publication {study.reproduce!r}{did_you_mean(study.reproduce, PUBLISHED_STUDIES)}"
                         f" (known: {', '.join(PUBLISHED_STUDIES)}, or none)")

@@ -57,8 +57,8 @@ def state_counts(data: pd.DataFrame, state: str) -> StateCounts | None:
     endpoint = endpoints[0]  # aGVHD II-IV (or any), chronic GVHD of any extent
     onset = STATES[state].onset(data)
     relapsed = (data["relapse"] == 1).to_numpy()
-    relapse_day = np.where(relapsed, data["relapse_day"].to_numpy(float), np.inf)
-    after_relapse = onset.began & (np.nan_to_num(onset.day, nan=np.inf) > relapse_day)
+    relapse_time = np.where(relapsed, data["relapse_months"].to_numpy(float), np.inf)
+    after_relapse = onset.began & (np.nan_to_num(onset.time, nan=np.inf) > relapse_time)
     derived = endpoint_data(data, endpoint)
     return StateCounts(state, endpoint, STATES[state].titles(data)[0], int(onset.began.sum()),
                        int(after_relapse.sum()), int((derived.status == 1).sum()))

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.build import (full_report, provenance, publish, publish_init, qmd, quarto, records, registry_synthetic,
-                            release, screenshots, sections, site_check, synthetic)
+from analysis.build import (deliveries, full_report, provenance, publish, publish_init, qmd, quarto, records,
+                            registry_synthetic, release, screenshots, sections, site_check, synthetic)
 
 
 def _check_site(argv: list[str]) -> int:
@@ -32,6 +32,7 @@ COMMANDS = {
     "data": synthetic.main,
     "registry": registry_synthetic.main,
     "screenshots": screenshots.main,
+    "deliveries": deliveries.main,
 }
 
 

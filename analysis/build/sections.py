@@ -48,9 +48,11 @@ PAGES_HEADER = ("# Written by analysis/build/sections.py before every render (gi
                 "# (metadata-files): the pages this study leaves out, as drafts Quarto neither links nor shows.\n")
 
 
-def section_flags(data: pd.DataFrame, min_group: int = 0, landmarks=(), on_landmark: bool = False) -> dict[str, bool]:
+def section_flags(data: pd.DataFrame, min_group: int = 0, landmarks=(), on_landmark: bool = False,
+                  record_changes: bool = False) -> dict[str, bool]:
     """Metadata key -> whether the data allow that section (groups need `min_group` patients; `landmarks`
-    and `on_landmark` as the study chooses them).  Each flag asks the analysis it announces."""
+    and `on_landmark` as the study chooses them; `record_changes`: the study file excluded or corrected
+    records, which the cohort chapter lists).  Each flag asks the analysis it announces."""
     cr = cr_after_hct_comparison(data, min_group=min_group)
     gvhd = gvhd_effects(data, min_group=min_group, on_landmark=on_landmark)
     return {
@@ -65,6 +67,7 @@ def section_flags(data: pd.DataFrame, min_group: int = 0, landmarks=(), on_landm
         "study-has-acute-gvhd-day100": gvhd is not None and gvhd.acute_day100 is not None,
         "study-has-landmark-series": bool(chronic_gvhd_series(data, LANDMARK_SERIES_MONTHS, on_landmark=on_landmark)),
         "study-has-causes-of-death": causes_of_death_available(data),
+        "study-has-record-changes": record_changes,
     }
 
 
@@ -88,10 +91,12 @@ def adjusted_flags(available: dict[str, bool]) -> dict[str, bool]:
 
 def study_section_flags() -> dict[str, bool]:
     """`section_flags` of the study's validated extract ($REPORT_STUDY, $REPORT_DATA as the chapters read them),
-    the study's own choices, and whether its groupings and covariates allow adjusted probabilities."""
+    the study's own choices, whether its study file changed records, and whether its groupings and covariates
+    allow adjusted probabilities."""
     settings = load_study()
     cohort = study_cohort(settings)
-    flags = section_flags(cohort.data, min_group_size(settings.min_cell), settings.landmarks, settings.on_landmark)
+    flags = section_flags(cohort.data, min_group_size(settings.min_cell), settings.landmarks, settings.on_landmark,
+                          record_changes=bool(cohort.audit))
     return {**flags, **study_flags(settings), **adjusted_flags(adjusted_available(cohort, settings))}
 
 

@@ -11,7 +11,7 @@ import json
 import math
 
 from analysis.analyses.adjusted import AdjustedOutcome, adjusted_endpoint
-from analysis.cli.data import add_data_arguments, cohort_from_args
+from analysis.cli.data import add_data_arguments, check_names, cohort_and_study
 from analysis.cli.estimates import parse_times
 from analysis.cli.model import parse_references
 
@@ -69,8 +69,10 @@ def _percent(value) -> str:
 
 
 def command(args: argparse.Namespace) -> int:
-    cohort = cohort_from_args(args)
+    cohort, study = cohort_and_study(args)
     covariates = [c.strip() for c in (args.covariates or "").split(",") if c.strip()]
+    check_names("--by", [args.by], cohort, study)
+    check_names("--covariates", covariates, cohort, study)
     outcome = adjusted_endpoint(cohort.data, args.endpoint, args.by, covariates,
                                 times=[t for _, t in args.times], ties=args.ties,
                                 reference=parse_references(args.reference))
@@ -102,6 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="months, comma-separated (default 12,60)")
     parser.add_argument("--ties", choices=("efron", "breslow"), default="efron")
     parser.add_argument("--reference", action="append", metavar="COLUMN=LEVEL",
-                        help="reference level of a covariate, or of the grouping (its first level)")
+                        help="reference level of a covariate, or of the grouping (its first level); "
+                             "repeat it for several columns")
     parser.add_argument("--json", action="store_true", help="print the JSON document")
     parser.set_defaults(run=command)

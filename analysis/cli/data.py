@@ -1,47 +1,51 @@
 """The command line's data options and `python -m analysis validate`.
 
 `validate [DATA] [--study study.yml] [--sheet NAME] [--encoding ENC]` reads the extract
-(DATA, else the study's `data`), applies the study's mapping, prints every problem as a table
-(line, patient_id, column, value, severity, problem) and, when the file is valid, the inclusion
+(DATA, else the study's `data`), applies the study's record changes and mapping, prints every
+problem as a table (line, patient_id, column, value, severity, problem; a warning repeated on many
+records as one line with its count and first patients) and, when the file is valid, the inclusion
 flow of the study's criteria.  It exits 1 on errors, 0 otherwise; it never writes anything.
 The table shows patient ids and values: it is for the data manager's terminal, not for a report.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import unicodedata
 from pathlib import Path
 
+from analysis.analyses.settings import load_study, unusable
 from analysis.data.cohort import Cohort, load_cohort
-
 from analysis.data.inclusion import apply_inclusion
-
-from analysis.data.problems import Problem
-
-from analysis.data.readers import read_table
-
-from analysis.data.validate import validate
-from analysis.analyses.settings import load_study
-from analysis.domain.groupings import grouping_problem
 from analysis.data.mapping import Mapping
+from analysis.data.paths import shown_path
+from analysis.data.problems import Problem, RepeatedWarning, summarise_warnings
+from analysis.data.readers import read_table
 from analysis.data.study import Study, require_data_file
+from analysis.data.validate import validate
+from analysis.domain.groupings import grouping_problem
+from analysis.present.prose import follow_up_caveat
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     """DATA (optional with --study), --study, --sheet, --encoding."""
     parser.add_argument("data", nargs="?", help="the extract (default: the study's data)")
-    parser.add_argument("--study", help="a study configuration (study.yml): its mapping, encoding, sheet and "
-                                        "inclusion criteria apply")
+    parser.add_argument("--study", help="a study configuration (study.yml): its mapping, time unit, record "
+                                        "exclusions and corrections, encoding, sheet and inclusion criteria apply")
     parser.add_argument("--sheet", help="worksheet of an .xlsx file, by name or number (default: the first)")
     parser.add_argument("--encoding", help="CSV encoding (default: UTF-8 with or without BOM, then CP932)")
 
 
-def data_options(args: argparse.Namespace) -> tuple[Path, dict]:
+def _study(args: argparse.Namespace) -> Study | None:
+    return load_study(args.study) if getattr(args, "study", None) else None
+
+
+def data_options(args: argparse.Namespace, study: Study | None = None) -> tuple[Path, dict]:
     """The data path and the keywords of `load_cohort` the arguments give.
 
     Explicit --encoding / --sheet override the study's.
     """
-    study: Study | None = load_study(args.study) if getattr(args, "study", None) else None
+    study = study if study is not None else _study(args)
     if args.data:
         path = Path(args.data)
         if path.is_dir():
@@ -56,6 +60,8 @@ def data_options(args: argparse.Namespace) -> tuple[Path, dict]:
         "sheet": _sheet(args.sheet) if args.sheet is not None else (study.sheet if study else None),
         "mapping": study.mapping if study else None,
         "include": study.include if study else (),
+        "changes": study.changes if study else None,
+        "extract_date": study.extract_date if study else None,
         "groupings": study.groupings if study else (),
     }
     if study is not None and study.synthetic is not None:
@@ -67,11 +73,33 @@ def _sheet(text: str) -> str | int:
     return int(text) if text.isdigit() else text
 
 
+def cohort_and_study(args: argparse.Namespace) -> tuple[Cohort, Study | None]:
+    """`load_cohort` with the command line's data options, and the study they came from.
+
+    What the delivery cannot tell (a status column's follow-up ending at the first event) is said
+    on stderr, so that a script reading the JSON on stdout is not misled silently."""
+    study = _study(args)
+    path, options = data_options(args, study)
+    options.pop("groupings")
+    cohort = load_cohort(path, **options)
+    caveat = follow_up_caveat(cohort.follow_up_ends_at_first_event)
+    if caveat:
+        print(f"note: {caveat}", file=sys.stderr)
+    return cohort, study
+
+
 def cohort_from_args(args: argparse.Namespace) -> Cohort:
     """`load_cohort` with the command line's data options (for `estimates`, `model`...)."""
-    path, options = data_options(args)
-    options.pop("groupings")
-    return load_cohort(path, **options)
+    return cohort_and_study(args)[0]
+
+
+def check_names(option: str, names, cohort: Cohort, study: Study | None) -> None:
+    """Refuse a --by or --covariates name the data cannot serve, saying why (declared unavailable,
+    not a column, a derived grouping's column missing)."""
+    for name in names:
+        why = unusable(name, study, columns=cohort.data.columns)
+        if why is not None:
+            raise ValueError(f"{option} {name}: {why}")
 
 
 def _width(text: str) -> int:
@@ -83,10 +111,17 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-def _table(problems: list[Problem]) -> list[str]:
+def _row(p: Problem | RepeatedWarning) -> tuple[str, ...]:
+    if isinstance(p, RepeatedWarning):
+        more = ", ..." if p.count > len(p.first) else ""
+        return ("", ", ".join(p.first) + more, p.column, "", "warning", f"{p.message} ({p.count} records)")
+    return (str(p.line or ""), p.patient_id or "", p.column_label, (p.value or "").replace("\n", "\\n"),
+            p.severity, p.message)
+
+
+def _table(problems) -> list[str]:
     header = ("line", "patient_id", "column", "value", "severity", "problem")
-    rows = [(str(p.line or ""), p.patient_id or "", p.column_label, (p.value or "").replace("\n", "\\n"),
-             p.severity, p.message) for p in problems]
+    rows = [_row(p) for p in problems]
     widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(header)]
     out = ["  ".join(_pad(h, w) for h, w in zip(header, widths)).rstrip()]
     out += ["  ".join(_pad(v, w) for v, w in zip(row, widths)).rstrip() for row in rows]
@@ -96,7 +131,8 @@ def _table(problems: list[Problem]) -> list[str]:
 def command_validate(args: argparse.Namespace) -> int:
     path, options = data_options(args)
     raw = read_table(path, encoding=options["encoding"], sheet=options["sheet"])
-    frame, problems = validate(raw, source=str(path), mapping=options["mapping"])
+    frame, problems = validate(raw, source=str(path), mapping=options["mapping"], changes=options["changes"],
+                               extract_date=options["extract_date"])
     errors = [p for p in problems if p.severity == "error"]
     flow = []
     if not errors and options["include"]:
@@ -105,19 +141,26 @@ def command_validate(args: argparse.Namespace) -> int:
         errors = inclusion_problems
         if not errors:
             flow = [f"  excluded, {reason}: {k}" for reason, k in exclusions] + [f"  analysed: {int(keep.sum())}"]
+    if options["changes"] and not errors:
+        excluded = [f"  excluded by the study file, {reason}: {k}" for reason, k in options["changes"].exclusion_counts()]
+        flow = excluded + (flow or [f"  analysed: {len(frame)}"])
     if not errors and options["groupings"]:
         # the study's groupings on these data: a free-text column may hold more levels than a grouping can
         grouping_errors = [Problem(None, None, by, None, f"groupings: cannot group patients by {by}: {reason}")
                            for by in options["groupings"] if (reason := grouping_problem(frame, by)) is not None]
         problems, errors = grouping_errors + problems, grouping_errors
+    shown = shown_path(path)
     if problems:
-        print("\n".join(_table(problems)))
-        print(f"{path}: {len(raw)} records, {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+        print("\n".join(_table(summarise_warnings(problems))))
+        print(f"{shown}: {len(raw)} records, {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
     else:
-        print(f"{path}: {len(raw)} records, no problems found")
+        print(f"{shown}: {len(raw)} records, no problems found")
     if flow:
         print("\n".join(flow))
+    if not errors and getattr(options["mapping"], "follow_up_ends_at_first_event", False):
+        print(f"note: {follow_up_caveat(True)}")
     return 1 if errors else 0
 
 
-__all__ = ["Mapping", "add_data_arguments", "cohort_from_args", "command_validate", "data_options"]
+__all__ = ["Mapping", "add_data_arguments", "check_names", "cohort_and_study", "cohort_from_args", "command_validate",
+           "data_options"]

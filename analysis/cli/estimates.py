@@ -5,7 +5,7 @@ import argparse
 import json
 import math
 
-from analysis.cli.data import add_data_arguments, cohort_from_args
+from analysis.cli.data import add_data_arguments, check_names, cohort_and_study
 from analysis.cli.documents import estimates_document
 from analysis.domain.endpoints import ENDPOINTS
 
@@ -30,7 +30,9 @@ def _number(value, text: str) -> str:
 
 
 def command_estimates(args: argparse.Namespace) -> int:
-    cohort = cohort_from_args(args)
+    cohort, study = cohort_and_study(args)
+    if args.by:
+        check_names("--by", [args.by], cohort, study)
     document = estimates_document(cohort.data, args.by, args.times)
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))
@@ -55,8 +57,8 @@ def command_estimates(args: argparse.Namespace) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
-    parser.add_argument("--by", help="grouping column (or graft_cb_vs_other, status_crpr_vs_nr, age_group); not an "
-                                     "id, date or day column, at most 20 levels")
+    parser.add_argument("--by", help="grouping column, a column of the study (mapping.extra), or graft_cb_vs_other, "
+                                     "status_crpr_vs_nr, age_group; not an id, date or day column, at most 20 levels")
     parser.add_argument("--times", type=parse_times, default=parse_times("12,60"),
                         help="months, comma-separated (default 12,60)")
     parser.add_argument("--json", action="store_true", help="print the JSON document")

@@ -6,7 +6,7 @@ import json
 import math
 
 from analysis.analyses.models import fit_model
-from analysis.cli.data import add_data_arguments, cohort_from_args
+from analysis.cli.data import add_data_arguments, check_names, cohort_and_study
 from analysis.cli.documents import model_document
 from analysis.domain.states import STATES
 
@@ -33,8 +33,9 @@ def parse_landmark(text: str) -> float:
 
 
 def command_model(args: argparse.Namespace) -> int:
-    cohort = cohort_from_args(args)
+    cohort, study = cohort_and_study(args)
     covariates = [c.strip() for c in (args.covariates or "").split(",") if c.strip()]
+    check_names("--covariates", covariates, cohort, study)
     result = fit_model(cohort.data, args.endpoint, args.method, covariates, time_dependent=args.time_dependent,
                        landmark=args.landmark, ties=args.ties, reference=parse_references(args.reference))
     document = model_document(result)
@@ -56,11 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
     parser.add_argument("--endpoint", required=True, help="os, efs, relapse, nrm, ...")
     parser.add_argument("--method", choices=("cox", "finegray"), default="cox")
-    parser.add_argument("--covariates", default="", help="comma-separated columns or derived groupings")
+    parser.add_argument("--covariates", default="", help="comma-separated columns (SPEC or the study's own, "
+                                                           "mapping.extra) or derived groupings")
     parser.add_argument("--time-dependent", choices=tuple(STATES), help="a state entering at its onset")
     parser.add_argument("--landmark", type=parse_landmark, help="months after HCT; time is measured from it")
     parser.add_argument("--ties", choices=("efron", "breslow"), default="efron")
-    parser.add_argument("--reference", action="append", metavar="COLUMN=LEVEL", help="reference level override")
+    parser.add_argument("--reference", action="append", metavar="COLUMN=LEVEL",
+                        help="reference level of a categorical covariate; repeat it for several columns "
+                             "(--reference graft_source=PB --reference sex=F)")
     parser.add_argument("--json", action="store_true", help="print the JSON document")
     parser.set_defaults(run=command_model)
 

@@ -8,7 +8,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-__all__ = ["cell_text", "map_distinct", "nfkc"]
+__all__ = ["ZERO_WIDTH", "cell_text", "map_distinct", "nfkc", "nfkc_column"]
 
 
 def cell_text(value) -> str:
@@ -37,8 +37,30 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+# Characters that print as nothing; NFKC keeps them, so "P001" and "P001\u200b" would differ.
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+_DROP_ZERO_WIDTH = str.maketrans("", "", ZERO_WIDTH)
+
+
 def nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
+    """The form two cells are compared in: Unicode NFKC (full-width letters and digits as ASCII,
+    a no-break space as a space), without zero-width characters, stripped."""
+    return unicodedata.normalize("NFKC", text).translate(_DROP_ZERO_WIDTH).strip()
+
+
+def nfkc_column(values: pd.Series) -> pd.Series:
+    """`nfkc` of every cell of a text column, computed in Arrow (no Python call per cell: ids are
+    all distinct, so mapping distinct values would not save anything)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    if pc.all(pc.string_is_ascii(array)).as_py() is not False:
+        return values  # ASCII has one form (the readers stripped the cells): nothing to do
+    normal = pc.utf8_normalize(array, form="NFKC")
+    normal = pc.replace_substring_regex(normal, pattern=f"[{ZERO_WIDTH}]", replacement="")
+    normal = pc.utf8_trim_whitespace(normal)
+    return pd.Series(normal.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
 
 
 _CALL = object()  # map_distinct: call the function on missing values too

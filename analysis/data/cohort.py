@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from analysis.data.changes import AuditEntry, RecordChanges
 from analysis.data.inclusion import Criterion, apply_inclusion
+from analysis.data.paths import shown_path
 from analysis.data.problems import DataValidationError, Problem
-from analysis.data.readers import lines_of, read_table
+from analysis.data.readers import read_table
+from analysis.data.schema import use_study_columns
 from analysis.data.validate import validate
 
 __all__ = ["Cohort", "file_sha256", "load_cohort"]
@@ -29,7 +31,12 @@ class Cohort:
 
     The flow is `n_records` records in the extract -> `exclusions` (reason, count), each record
     counted under exactly one reason -> `n` patients analysed; `n_records == n + n_excluded`.
+    The study file's own exclusions (`exclude:`) come first, then its inclusion criteria.
     `criteria` describes the study's inclusion criteria in words (empty: every valid record).
+    `audit` lists what the study file changed before validation (exclusions and corrections,
+    by reason), the extract itself being untouched.  `follow_up_ends_at_first_event`: the
+    extract's only vital status is a competing-risks status column, so a relapsed patient is
+    followed to the relapse only (overall survival censors them there).
     `warnings` hold patient-level detail (lines, ids, values): show only their counts.
     """
 
@@ -41,6 +48,8 @@ class Cohort:
     warnings: tuple[Problem, ...] = field(default=())
     exclusions: tuple[tuple[str, int], ...] = field(default=())
     criteria: tuple[str, ...] = field(default=())
+    audit: tuple[AuditEntry, ...] = field(default=())
+    follow_up_ends_at_first_event: bool = False
 
     @property
     def n(self) -> int:
@@ -75,31 +84,44 @@ def load_cohort(
     sheet: str | int | None = None,
     mapping=None,
     include: Sequence[Criterion] = (),
+    changes: RecordChanges | None = None,
     today: dt.date | None = None,
+    extract_date: dt.date | None = None,
 ) -> Cohort:
-    """Read, map, validate and select an extract; raise DataValidationError listing every error.
+    """Read, change, map, validate and select an extract; raise DataValidationError listing every error.
 
-    The file is only read.  `mapping` is a study's `Mapping`; `include` its inclusion criteria.
+    The file is only read.  `mapping` is a study's `Mapping`; `include` its inclusion criteria;
+    `changes` its record exclusions and corrections; `extract_date` the day the extract was made
+    (no date may be later; without it, no date may be after `today`).  The study's own columns
+    and levels become part of the label table (`analysis.data.schema.use_study_columns`).
     """
     path = Path(path)
     raw = read_table(path, encoding=encoding, sheet=sheet)
-    frame, problems = validate(raw, source=str(path), today=today, mapping=mapping)
+    frame, problems = validate(raw, source=str(path), today=today, mapping=mapping, changes=changes,
+                               extract_date=extract_date)
     if any(p.severity == "error" for p in problems):
-        raise DataValidationError(str(path), problems)
+        raise DataValidationError(shown_path(path), problems)
     keep, exclusions, inclusion_problems = apply_inclusion(frame, tuple(include))
     if inclusion_problems:
-        raise DataValidationError(str(path), inclusion_problems + problems)
+        raise DataValidationError(shown_path(path), inclusion_problems + problems)
     if synthetic is None:
         synthetic = "synthetic" in path.resolve().parts
-    kept_lines = set(np.asarray(lines_of(raw))[keep].tolist()) if problems else set()
+    warnings = [p for p in problems if p.severity == "warning"]
+    if warnings and not keep.all():
+        # the warnings of the records analysed (an excluded record's are not the report's concern)
+        kept_ids = set(frame.loc[keep, "patient_id"])
+        warnings = [p for p in warnings if p.line is None or p.patient_id in kept_ids]
+    use_study_columns(mapping.study_columns() if hasattr(mapping, "study_columns") else ())
+    changes = changes or RecordChanges()
     return Cohort(
         data=frame.loc[keep].reset_index(drop=True),
         source=path.name,
         sha256=file_sha256(path),
         synthetic=synthetic,
         n_records=len(raw),
-        # the warnings of the records analysed (an excluded record's are not the report's concern)
-        warnings=tuple(p for p in problems if p.severity == "warning" and (p.line is None or p.line in kept_lines)),
-        exclusions=exclusions,
+        warnings=tuple(warnings),
+        exclusions=changes.exclusion_counts() + exclusions,
         criteria=tuple(c.describe() for c in include),
+        audit=changes.audit(),
+        follow_up_ends_at_first_event=bool(getattr(mapping, "follow_up_ends_at_first_event", False)),
     )

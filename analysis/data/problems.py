@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DataValidationError", "MAX_LISTED", "Problem", "file_problem"]
+__all__ = ["DataValidationError", "MAX_LISTED", "Problem", "RepeatedWarning", "file_problem", "summarise_warnings"]
 
 MAX_LISTED = 100  # errors spelled out in the exception's message (all are in `.problems`)
+REPEATED = 3  # a warning of one kind on more records than this is shown as one line with its count
+FIRST_IDS = 5  # the patients a summarised warning names
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,43 @@ class Problem:
         value = f" (value {self.value!r})" if self.value not in (None, "") else ""
         prefix = ", ".join(where) or "file"
         return f"{self.severity.upper()}: {prefix}: {self.message}{value}"
+
+
+@dataclass(frozen=True)
+class RepeatedWarning:
+    """One kind of warning on many records, shown as one line: its count and the first patients."""
+
+    column: str
+    message: str
+    count: int
+    first: tuple[str, ...]  # the first patients (or lines) it concerns
+
+    def __str__(self) -> str:
+        more = ", ..." if self.count > len(self.first) else ""
+        return f"WARNING: column {self.column}: {self.message}: {self.count} records (first: {', '.join(self.first)}{more})"
+
+
+def summarise_warnings(problems) -> list:
+    """The problems with each kind of warning (column and message) repeated on more than `REPEATED`
+    records replaced by one `RepeatedWarning` where it first occurs; errors and rare warnings as they are.
+
+    An empty column of 737 deaths' causes is then one line, not 737.
+    """
+    kinds: dict[tuple[str, str], list[Problem]] = {}
+    for p in problems:
+        if p.severity != "error" and p.line is not None:
+            kinds.setdefault((p.column_label, p.message), []).append(p)
+    out, shown = [], set()
+    for p in problems:
+        key = (p.column_label, p.message)
+        group = kinds.get(key) if p.severity != "error" and p.line is not None else None
+        if group is None or len(group) <= REPEATED:
+            out.append(p)
+        elif key not in shown:
+            shown.add(key)
+            first = tuple(q.patient_id or f"line {q.line}" for q in group[:FIRST_IDS])
+            out.append(RepeatedWarning(key[0], key[1], len(group), first))
+    return out
 
 
 class DataValidationError(ValueError):

@@ -1,11 +1,18 @@
-"""The registry extract format of SPEC.md: columns, types and codes.
+"""The registry extract format of SPEC.md: columns, types and codes, and THE label table.
 
-One row per patient, first allo-HCT.  Every `X_date` column may instead
-arrive as `X_day` (whole days after HCT); validation turns both forms into
-`X_day` so that analyses never see calendar dates.
+One row per patient, first allo-HCT.  Every `X_date` column may instead arrive as `X_day`
+(time after HCT in the study's `time_unit`, days unless it says otherwise); validation turns
+both forms into `X_months` (months after HCT, `time_column`) so that analyses never see
+calendar dates or another unit.
+
+The label table is `COLUMNS` (SPEC) plus the columns and levels a study declares
+(`use_study_columns`: its `mapping.extra` and `mapping.levels`); `column_spec`, `column_label`,
+`level_label` and `code_order` read both, so a study's own column is named the same way in
+every table, figure and sentence.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: SPEC's time scale: months = days / 30.4375 (the mean Gregorian month).  Every conversion
@@ -19,6 +26,25 @@ def days_to_months(days):
     if isinstance(days, (tuple, list)):
         return tuple(d / MONTH_DAYS for d in days)
     return days / MONTH_DAYS
+
+
+#: The units a study's durations may be given in (`time_unit:`), each with its singular (the
+#: word of a message: "month 9.97").  Months are the analyses' own unit and pass unchanged.
+TIME_UNITS = {"days": "day", "weeks": "week", "months": "month", "years": "year"}
+
+
+def to_months(values, unit: str):
+    """Durations in `unit` as months: days / 30.4375, weeks x 7 / 30.4375, years x 12; months as they
+    are (the same floating-point values, so a study given in months is analysed on its own numbers)."""
+    if unit == "days":
+        return values / MONTH_DAYS
+    if unit == "weeks":
+        return values * 7 / MONTH_DAYS
+    if unit == "years":
+        return values * 12
+    if unit == "months":
+        return values
+    raise ValueError(f"unknown time unit {unit!r}; choose {', '.join(TIME_UNITS)}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +65,7 @@ class Column:
     maximum: float | None = None
     unit: str | None = None
     levels: tuple[tuple[str, str], ...] = ()
+    reference: str | None = None  # the models' reference level when it is not the first code
 
 
 YES_NO = (("0", "No"), ("1", "Yes"))
@@ -92,6 +119,19 @@ BY_NAME = {c.name: c for c in COLUMNS}
 DATE_COLUMNS = tuple(c.name for c in COLUMNS if c.kind == "date")
 EVENT_DATE_COLUMNS = tuple(c for c in DATE_COLUMNS if c != "hct_date")
 
+# What a (time, indicator) pair of a study's `mapping.events` feeds: the SPEC flag (or code)
+# column the indicator becomes and the date column its time stands for.  The indicator is 1 when
+# the event happened (the time is then its time), 0 when the patient was censored.
+EVENT_PAIRS = {
+    "death": ("vital_status", "last_contact_date"),
+    "relapse": ("relapse", "relapse_date"),
+    "neutrophil": ("neutrophil_engraftment", "neutrophil_engraftment_date"),
+    "platelet": ("platelet_engraftment", "platelet_engraftment_date"),
+    "agvhd": ("agvhd_any", "agvhd_date"),
+    "cgvhd": ("cgvhd_any", "cgvhd_date"),
+    "cr_after_hct": (None, "cr_after_hct_date"),
+}
+
 # Each event flag (or grade) and the date column that must accompany it.
 EVENT_DATES = {
     "relapse": "relapse_date",
@@ -113,8 +153,21 @@ MAY_BE_UNAVAILABLE = frozenset(
 
 
 def day_column(date_column: str) -> str:
-    """'relapse_date' -> 'relapse_day'."""
+    """'relapse_date' -> 'relapse_day' (the column of a file giving the time after HCT)."""
     return date_column[: -len("_date")] + "_day"
+
+
+def time_column(date_column: str) -> str:
+    """'relapse_date' -> 'relapse_months': the analysis frame's column, months after HCT."""
+    return date_column[: -len("_date")] + "_months"
+
+
+def date_column_of_time(name: str) -> str | None:
+    """'relapse_months' -> 'relapse_date' when that is a SPEC date column, else None."""
+    if not name.endswith("_months"):
+        return None
+    candidate = name[: -len("_months")] + "_date"
+    return candidate if candidate in DATE_COLUMNS else None
 
 
 def date_column_of(name: str) -> str | None:
@@ -136,25 +189,66 @@ def spec_name(name: str) -> str | None:
 MAX_INTEGER_LEVELS = 10
 
 
+# The study's own columns and the SPEC columns it adds levels to (`use_study_columns`).
+_study_columns: dict[str, Column] = {}
+
+
+def use_study_columns(columns: Iterable[Column]) -> None:
+    """Make a study's columns part of the label table, replacing the previous study's.
+
+    `columns` are its own analysable columns (`mapping.extra`) and the SPEC columns whose codes it
+    extends (`mapping.levels`).  Loading a cohort sets them (`analysis.data.cohort.load_cohort`),
+    as a page or a command reads one study.
+    """
+    _study_columns.clear()
+    _study_columns.update({c.name: c for c in columns})
+
+
+def study_columns() -> tuple[Column, ...]:
+    """The columns of the study in force that are not SPEC columns (its `mapping.extra`)."""
+    return tuple(c for c in _study_columns.values() if c.name not in BY_NAME)
+
+
+def column_spec(name: str) -> Column | None:
+    """The label table's entry of a column: the study's (its own columns, SPEC columns with its
+    levels), else SPEC's; a frame column `X_months` or `X_day` reads its date column's."""
+    spec = _study_columns.get(name)
+    if spec is not None:
+        return spec
+    base = spec_name(name) or date_column_of_time(name) or name
+    return _study_columns.get(base) or BY_NAME.get(base)
+
+
+def reference_level(column: str) -> str | None:
+    """The level models compare with by default: the study's `reference`, else the first code."""
+    spec = column_spec(column)
+    if spec is not None and spec.reference:
+        return spec.reference
+    order = code_order(column)
+    return order[0] if order else None
+
+
 def code_order(column: str) -> tuple[str, ...]:
     """The levels of a column in SPEC order (the first is the reference level of models): its
-    codes, 0 and 1 for a flag, the values of a short whole-number range (ECOG 0-4); else none."""
-    spec = BY_NAME.get(column)
+    codes, 0 and 1 for a flag, the values of a short whole-number range (ECOG 0-4); else none.
+    A study's own categorical column gives its levels as the study lists them."""
+    spec = column_spec(column)
     if spec is None:
         return ()
     if spec.kind == "code":
         return spec.codes
     if spec.kind == "flag":
         return ("0", "1")
-    if spec.kind == "integer" and spec.maximum - spec.minimum < MAX_INTEGER_LEVELS:
+    if spec.kind == "integer" and spec.minimum is not None and spec.maximum is not None \
+            and spec.maximum - spec.minimum < MAX_INTEGER_LEVELS:
         return tuple(str(v) for v in range(int(spec.minimum), int(spec.maximum) + 1))
     return ()
 
 
 def column_label(name: str) -> str:
     """How the report names a column: 'status_at_hct' -> 'Disease status at HCT'.  A name that is
-    not a SPEC column (a registry's own) is shown with its underscores as spaces."""
-    spec = BY_NAME.get(spec_name(name) or name)
+    not a SPEC column nor declared by the study is shown with its underscores as spaces."""
+    spec = column_spec(name)
     return spec.label if spec is not None else name.replace("_", " ").capitalize()
 
 
@@ -167,5 +261,5 @@ def lower_first(text: str) -> str:
 
 def level_label(column: str | None, level: str) -> str:
     """How the report names a level of a column: ('sex', 'F') -> 'Female'; other levels as they are."""
-    spec = BY_NAME.get(column) if column else None
+    spec = column_spec(column) if column else None
     return dict(spec.levels).get(level, level) if spec is not None else level

@@ -13,23 +13,25 @@ unknown key at any level (the nearest known one is suggested).
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analysis.data.changes import RecordChanges, changes_from_settings
 from analysis.data.cohort import Cohort, load_cohort
 from analysis.data.inclusion import Criterion, criteria_from_settings
-from analysis.data.mapping import Mapping, mapping_from_settings
+from analysis.data.mapping import Mapping, mapping_from_settings, setting_date
 from analysis.data.paths import DEFAULT_STUDY, PROJECT_ROOT
 from analysis.data.study_file import StudyConfigError, did_you_mean, locate, read_settings
 
 __all__ = ["MAX_MONTHS", "Study", "StudyConfigError", "read_study", "require_data_file", "study_cohort", "study_path"]
 
 KNOWN_KEYS = ("title", "data", "encoding", "sheet", "synthetic", "horizons", "landmarks", "landmark_at_risk",
-              "groupings", "covariates",
-              "reproduce", "privacy", "include", "mapping")
+              "groupings", "covariates", "reproduce", "privacy", "include", "mapping", "time_unit", "exclude",
+              "corrections", "extract_date")
 #: The keys of the settings that are mappings with fixed keys (mapping: has its own, see `mapping.py`).
 SUB_KEYS = {"privacy": ("min_cell",)}
 #: Horizons and landmarks beyond 50 years are no follow-up a registry has (and would draw a figure
@@ -59,6 +61,8 @@ class Study:
     reproduce: str | None = None
     synthetic: bool | None = None
     include: tuple[Criterion, ...] = ()
+    changes: RecordChanges = field(default_factory=RecordChanges)  # exclude: and corrections:
+    extract_date: dt.date | None = None
     lines: dict = field(default_factory=dict, compare=False, repr=False)  # setting -> line in the file
 
     @property
@@ -240,7 +244,7 @@ def read_study(path: str | Path | None = None,
         source=path,
         encoding=_encoding(raw, problems),
         sheet=_sheet(raw, problems),
-        mapping=mapping_from_settings(raw.get("mapping"), problems),
+        mapping=mapping_from_settings(raw.get("mapping"), problems, raw.get("time_unit")),
         horizons=_months(raw["horizons"], "horizons", problems) if "horizons" in raw else defaults.horizons,
         landmarks=(_months(raw["landmarks"], "landmarks", problems, may_be_empty=True) if "landmarks" in raw
                    else defaults.landmarks),
@@ -252,6 +256,8 @@ def read_study(path: str | Path | None = None,
         reproduce=_reproduce(raw.get("reproduce"), problems),
         synthetic=raw.get("synthetic") if isinstance(raw.get("synthetic"), bool) else None,
         include=criteria_from_settings(raw.get("include"), problems),
+        changes=changes_from_settings(raw.get("exclude"), raw.get("corrections"), problems),
+        extract_date=setting_date(raw.get("extract_date"), "extract_date", "the day the extract was made", problems),
         lines=lines,
     )
     _landmarks_before_last_horizon(study, raw, problems)
@@ -264,6 +270,7 @@ def read_study(path: str | Path | None = None,
     data = Path(os.environ["REPORT_DATA"]) if overridden else study.data
     if not data.is_absolute():
         data = (PROJECT_ROOT if overridden else path.parent) / data
+    data = Path(os.path.normpath(data))  # 'studies/../data/x.csv' -> 'data/x.csv' in every message
     # The study's `synthetic:` describes its own file; another file is judged by its folder.
     synthetic = None if overridden else study.synthetic
     return Study(**{**study.__dict__, "data": data, "synthetic": synthetic})
@@ -286,4 +293,5 @@ def study_cohort(study: Study) -> Cohort:
     """The study's extract read, mapped, validated and selected (its inclusion criteria)."""
     require_data_file(study)
     return load_cohort(study.data, synthetic=study.synthetic, encoding=study.encoding, sheet=study.sheet,
-                       mapping=study.mapping, include=study.include)
+                       mapping=study.mapping, include=study.include, changes=study.changes,
+                       extract_date=study.extract_date)

@@ -1,10 +1,11 @@
 """Validation: every cell parsed, every record checked, every problem named.
 
 `validate` turns a frame of text cells (`analysis.data.readers`) into the analysis frame, after
-the study's mapping (`analysis.data.mapping`).  Each problem names the line, `patient_id`, column
-(and the registry's own column name), the value and the reason.  Every problem in the file is
-collected before anything is raised, so a user fixes their extract in one pass.  Errors stop the
-run; questionable but usable records are warnings.  Calendar dates become days after HCT (`X_day`).
+the study's record changes (`analysis.data.changes`) and mapping (`analysis.data.mapping`).  Each
+problem names the line, `patient_id`, column (and the registry's own column name), the value and
+the reason.  Every problem in the file is collected before anything is raised, so a user fixes
+their extract in one pass.  Errors stop the run; questionable but usable records are warnings.
+Calendar dates and durations in the study's time unit become months after HCT (`X_months`).
 """
 from __future__ import annotations
 
@@ -17,25 +18,34 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from analysis.data.cells import map_distinct, nfkc
-from analysis.data.mapping import apply_mapping
+from analysis.data.cells import map_distinct, nfkc, nfkc_column
+from analysis.data.changes import apply_changes
+from analysis.data.mapping import apply_mapping, record_ids
 from analysis.data.problems import Problem
 from analysis.data.readers import lines_of
 from analysis.data.schema import (
+    BY_NAME,
     COLUMNS,
     DATE_COLUMNS,
     EVENT_DATES,
+    MAY_BE_UNAVAILABLE,
+    MONTH_DAYS,
+    TIME_UNITS,
     UNGRADED_ALTERNATIVES,
     UNGRADED_DATES,
+    Column,
     date_column_of,
+    date_column_of_time,
     day_column,
+    time_column,
+    to_months,
 )
 
 __all__ = ["DATE_FORMATS_TEXT", "EXCEL_EPOCH", "parse_date", "validate"]
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
 YEAR_RANGE = (1900, 2100)  # dates outside these years are typing errors, not transplants
-MAX_DAYS = 36525  # 100 years after HCT
+MAX_MONTHS = 1200  # 100 years after HCT
 DATE_FORMATS_TEXT = "YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD or an Excel serial number"
 
 
@@ -45,12 +55,19 @@ _DATE_PATTERNS = (
     (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), "%Y%m%d"),
 )
 _SERIAL = re.compile(r"^\d{4,5}(\.\d+)?$")
+_DAY_NUMBER = re.compile(r"^-?\d+(\.0+)?$")
 
 
-def parse_date(text: str) -> dt.date | None:
+def parse_date(text: str, epoch: dt.date | None = None) -> dt.date | None:
     """ISO, YYYY/MM/DD, YYYYMMDD (a time of day after the date is ignored) or an Excel serial
-    number; None if unparseable."""
+    number; None if unparseable.  With `epoch` (a study's `mapping.date_epoch`), a whole number
+    is the days since it instead of an Excel serial."""
     text = text.strip()
+    if epoch is not None and _DAY_NUMBER.match(text):
+        try:
+            return epoch + dt.timedelta(days=int(float(text)))
+        except OverflowError:
+            return None
     for pattern, _ in _DATE_PATTERNS:
         match = pattern.match(text)
         if match:
@@ -111,21 +128,22 @@ def _range_text(low: float | None, high: float | None) -> str:
     return f">= {low:g}" if low is not None else f"<= {high:g}"
 
 
-def _parse_columns(raw: pd.DataFrame, report: _Collector) -> dict[str, pd.Series]:
+def _parse_columns(raw: pd.DataFrame, report: _Collector, specs: list[Column], mapping) -> dict[str, pd.Series]:
     """Parse each present column into typed values, reporting every bad cell."""
     parsed: dict[str, pd.Series] = {}
-    for spec in COLUMNS:
+    for spec in specs:
         if spec.kind == "date" or spec.name not in raw:
             continue
         text = raw[spec.name]
         if spec.kind in ("id", "text"):
             parsed[spec.name] = text.where(text != "", None)
         elif spec.kind == "code":
+            codes = mapping.codes_of(spec.name) if hasattr(mapping, "codes_of") else spec.codes
             values = map_distinct(text, lambda s: nfkc(s) if s else None)
-            unknown = values.notna() & ~values.isin(spec.codes)
+            unknown = values.notna() & ~values.isin(codes)
             for i in np.flatnonzero(unknown):
-                report.add(i, spec.name, text.iloc[i], f"unknown code; expected one of {', '.join(spec.codes)}")
-            parsed[spec.name] = values.where(values.isin(spec.codes), None)
+                report.add(i, spec.name, text.iloc[i], f"unknown code; expected one of {', '.join(codes)}")
+            parsed[spec.name] = values.where(values.isin(codes), None)
         else:
             numbers = _numbers(text)
             bad = numbers.isna() & (text != "")
@@ -154,49 +172,110 @@ def _parse_columns(raw: pd.DataFrame, report: _Collector) -> dict[str, pd.Series
     return parsed
 
 
-def _parse_dates(raw: pd.DataFrame, report: _Collector):
-    """Event times as days after HCT, from `X_date` (with hct_date) or `X_day` columns.
+class _Times:
+    """Times after HCT: months by frame column (`X_months`), and how each was given.
 
-    Returns (days by `X_day` name, the cell text each day came from, hct dates or None).
+    `elapsed[name]` is the time in the unit it was given (days for dates), `unit[name]` that unit's
+    word ("day", "month"), `texts[name]` the cells it came from, for messages in the user's terms.
     """
+
+    def __init__(self):
+        self.months: dict[str, pd.Series] = {}
+        self.elapsed: dict[str, pd.Series] = {}
+        self.unit: dict[str, str] = {}
+        self.texts: dict[str, pd.Series] = {}
+        self.dates: dict[str, np.ndarray] = {}  # calendar dates given (datetime64[D]), by frame column
+
+    def shown(self, name: str, i: int) -> str:
+        """A time as the user gave it: its cell ('2010-04-10', '9.97'), else 'day 90'."""
+        if name in self.texts and self.texts[name].iloc[i]:
+            return self.texts[name].iloc[i]
+        return self.words(name, i)
+
+    def words(self, name: str, i: int) -> str:
+        return f"{self.unit.get(name, 'month')} {self.elapsed[name].iloc[i]:g}" if name in self.elapsed \
+            else f"month {self.months[name].iloc[i]:g}"
+
+
+def _numeric_source(raw: pd.DataFrame, column: str, report: _Collector) -> str | None:
+    """The Parquet type of a date column stored as numbers, else None."""
+    numeric = raw.attrs.get("numeric_columns", {})
+    source = report.source_of(column) or column
+    return numeric.get(source)
+
+
+def _refuse_numeric_dates(raw, column, report, epoch) -> bool:
+    """A Parquet date column typed as numbers: whose days are they?  Refused unless the study says."""
+    kind = _numeric_source(raw, column, report)
+    if kind is None or epoch is not None:
+        return False
+    report.add(None, column, None, f"the Parquet column holds numbers ({kind}), not dates: say which day is 0 "
+               "(mapping.date_epoch, e.g. 1970-01-01 for days since 1970) or store the column as a date")
+    return True
+
+
+def _parse_times(raw: pd.DataFrame, report: _Collector, unit: str, epoch: dt.date | None):
+    """Event times as months after HCT, from `X_date` (with hct_date) or `X_day` (in `unit`) columns.
+
+    Returns (`_Times`, hct dates or None).
+    """
+    times = _Times()
     hct = None
-    if "hct_date" in raw:
-        hct = _dates(raw["hct_date"], "hct_date", report)
+    hct_refused = "hct_date" in raw and _refuse_numeric_dates(raw, "hct_date", report, epoch)
+    if "hct_date" in raw and not hct_refused:
+        hct = _dates(raw["hct_date"], "hct_date", report, epoch)
         for i in np.flatnonzero(raw["hct_date"] == ""):
             report.add(i, "hct_date", "", "missing date of HCT")
-    days: dict[str, pd.Series] = {}
-    texts: dict[str, pd.Series] = {}
+    word = TIME_UNITS[unit]
     for column in DATE_COLUMNS:
         if column == "hct_date":
             continue
-        day_name = day_column(column)
+        day_name, name = day_column(column), time_column(column)
         if column in raw and day_name in raw:
             report.add(None, column, None, f"give {column} or {day_name}, not both")
             continue
         if column in raw:
-            if hct is None:
-                report.add(None, column, None, f"{column} needs hct_date (or give {day_name} as days after HCT)")
+            if hct is None and not hct_refused:
+                report.add(None, column, None, f"{column} needs hct_date (or give {day_name} as the time after HCT)")
                 continue
-            dates = _dates(raw[column], column, report)
+            if _refuse_numeric_dates(raw, column, report, epoch) or hct_refused:
+                # unreadable, already reported: present but unknown, so that no check reports it again
+                times.months[name] = pd.Series(np.nan, index=raw.index, dtype=float)
+                times.texts[name] = raw[column]
+                continue
+            dates = _dates(raw[column], column, report, epoch)
             elapsed = dates - hct
-            values = np.where(np.isnat(elapsed), np.nan, elapsed.astype(np.int64).astype(float))
-            days[day_name] = pd.Series(values, index=raw.index, dtype=float)
-            texts[day_name] = raw[column]
+            days = pd.Series(np.where(np.isnat(elapsed), np.nan, elapsed.astype(np.int64).astype(float)),
+                             index=raw.index, dtype=float)
+            times.months[name], times.elapsed[name], times.unit[name] = days / MONTH_DAYS, days, "day"
+            times.texts[name], times.dates[name] = raw[column], dates
         elif day_name in raw:
-            text = raw[day_name]
-            numbers = _numbers(text)
-            bad = (numbers.isna() & (text != "")) | (numbers.notna() & np.isfinite(numbers) & (numbers % 1 != 0))
-            for i in np.flatnonzero(bad):
-                report.add(i, day_name, text.iloc[i], "days after HCT must be a whole number")
-            huge = numbers.notna() & ~bad & (numbers.abs() > MAX_DAYS)
-            for i in np.flatnonzero(huge):
-                report.add(i, day_name, text.iloc[i], "implausible: more than 100 years from HCT")
-            days[day_name] = numbers.where(~bad & ~huge)
-            texts[day_name] = text
-    return days, texts, hct
+            numbers = _durations(raw[day_name], day_name, report, unit)
+            times.months[name], times.elapsed[name], times.unit[name] = to_months(numbers, unit), numbers, word
+            times.texts[name] = raw[day_name]
+    return times, hct
 
 
-def _dates(text: pd.Series, column: str, report: _Collector) -> np.ndarray:
+def _durations(text: pd.Series, column: str, report: _Collector, unit: str) -> pd.Series:
+    """Times after HCT in `unit` (NaN where empty or wrong), reporting wrong cells: whole days, and
+    any fraction of another unit kept exactly as written."""
+    numbers = _numbers(text)
+    bad = numbers.isna() & (text != "")
+    for i in np.flatnonzero(bad):
+        report.add(i, column, text.iloc[i], f"time after HCT must be a number ({unit}, the study's time_unit)")
+    if unit == "days":
+        fractional = numbers.notna() & np.isfinite(numbers) & (numbers % 1 != 0)
+        for i in np.flatnonzero(fractional):
+            report.add(i, column, text.iloc[i], "days after HCT must be a whole number "
+                       "(a study given in weeks, months or years says so with time_unit)")
+        bad |= fractional
+    huge = numbers.notna() & ~bad & (to_months(numbers.abs(), unit) > MAX_MONTHS)
+    for i in np.flatnonzero(huge):
+        report.add(i, column, text.iloc[i], "implausible: more than 100 years from HCT")
+    return numbers.where(~bad & ~huge)
+
+
+def _dates(text: pd.Series, column: str, report: _Collector, epoch: dt.date | None = None) -> np.ndarray:
     """Each cell as a date (datetime64[D]; NaT when empty or wrong), reporting unparseable and
     implausible ones.  Each distinct cell is parsed once."""
     cells = text.to_numpy(dtype=object)
@@ -206,7 +285,7 @@ def _dates(text: pd.Series, column: str, report: _Collector) -> np.ndarray:
     for k, cell in enumerate(uniques):
         if not cell:
             continue
-        value = parse_date(unicodedata.normalize("NFKC", cell))
+        value = parse_date(unicodedata.normalize("NFKC", cell), epoch)
         if value is None:
             messages[k] = f"unparseable date (expected {DATE_FORMATS_TEXT})"
         elif not YEAR_RANGE[0] <= value.year <= YEAR_RANGE[1]:
@@ -220,13 +299,28 @@ def _dates(text: pd.Series, column: str, report: _Collector) -> np.ndarray:
     return parsed[codes]
 
 
+def _missing_column_hint(column: str) -> str:
+    """How a study supplies a required column its registry file does not hold."""
+    if column == "patient_id":
+        return " (a file without ids: `ids: row` under mapping numbers the records)"
+    if column in ("vital_status", "last_contact_date"):
+        return (" (or give death as a (time, event) pair, mapping.events.death, or a competing-risks status "
+                "column, mapping.status)")
+    if column == "relapse":
+        return " (or give it as a (time, event) pair, mapping.events.relapse, or a status column, mapping.status)"
+    if column in MAY_BE_UNAVAILABLE:
+        return (" (map the registry's column to it under mapping.columns; if the registry does not record it, "
+                "list it under mapping.unavailable; if it is the same for every patient, give it under mapping.constants)")
+    return ""
+
+
 def _check_required(raw: pd.DataFrame, report: _Collector, unavailable: frozenset[str]) -> None:
     for spec in COLUMNS:
         present = spec.name in raw or (spec.kind == "date" and day_column(spec.name) in raw)
         if not spec.required or spec.name in unavailable:
             continue
         if not present:
-            report.add(None, spec.name, None, "required column is missing")
+            report.add(None, spec.name, None, "required column is missing" + _missing_column_hint(spec.name))
             continue
         name = spec.name if spec.name in raw else day_column(spec.name)
         empty = raw[name] == ""
@@ -244,64 +338,126 @@ def _check_required(raw: pd.DataFrame, report: _Collector, unavailable: frozense
 KNOWN_NAMES = frozenset([c.name for c in COLUMNS] + [day_column(c) for c in DATE_COLUMNS])
 
 
-def _check_unknown_columns(raw: pd.DataFrame, report: _Collector) -> None:
+def _check_unknown_columns(raw: pd.DataFrame, report: _Collector, used: set[str]) -> None:
     """A column that is not a SPEC name is not used; when it looks like one, say so (a typo
-    would otherwise drop the column silently)."""
+    would otherwise drop the column silently).  `used`: the columns the mapping reads."""
     for name in raw.columns:
-        if name in KNOWN_NAMES or not name:
+        if name in KNOWN_NAMES or name in used or not name:
             continue
         close = difflib.get_close_matches(name.lower(), KNOWN_NAMES, n=1, cutoff=0.8)
         if close and close[0] not in raw.columns:
             report.add(None, name, None, f"column not used: not a SPEC column (did you mean {close[0]}?)", "warning")
 
 
-def _day_text(texts: dict[str, pd.Series], day_name: str, i: int, value: float) -> str:
-    if day_name in texts and texts[day_name].iloc[i]:
-        return texts[day_name].iloc[i]
-    return f"day {value:g}"
+def _shown_column(name: str, raw_columns) -> str:
+    """The column a problem names: the `X_day` column when the file gave one, else `X_date`."""
+    date_name = date_column_of_time(name) or date_column_of(name)
+    if date_name is None:
+        return name
+    return day_column(date_name) if day_column(date_name) in raw_columns else date_name
 
 
-def _shown_column(day_name: str, texts: dict[str, pd.Series], raw_columns) -> str:
-    date_name = date_column_of(day_name)
-    return day_name if day_name in raw_columns or date_name is None else date_name
+def _check_ids(ids: pd.Series, report: _Collector) -> None:
+    """Duplicate ids, also those written differently but equal after Unicode normalisation
+    (full-width characters, zero-width or no-break spaces): each line names the others."""
+    normal = nfkc_column(ids)
+    duplicated = normal.notna() & normal.duplicated(keep=False)
+    if not duplicated.any():
+        return
+    rows = np.flatnonzero(duplicated)
+    groups: dict[str, list[int]] = {}
+    for i in rows:
+        groups.setdefault(normal.iloc[i], []).append(i)
+    for members in groups.values():
+        same_text = len({ids.iloc[i] for i in members}) == 1
+        for i in members:
+            others = ", ".join(str(report.lines[j]) for j in members if j != i)
+            if same_text:
+                report.add(i, "patient_id", ids.iloc[i], f"duplicate patient_id (also on line {others})")
+            else:
+                shown = "; ".join(f"line {report.lines[j]}: {ids.iloc[j]!r}" for j in members if j != i)
+                report.add(i, "patient_id", ids.iloc[i], "duplicate patient_id after Unicode normalisation "
+                           f"(full-width characters, zero-width or no-break spaces): {shown}")
 
 
-def _check_records(frame: pd.DataFrame, texts: dict[str, pd.Series], raw_columns, report: _Collector) -> None:
-    """Cross-field rules: impossible records are errors, questionable ones warnings."""
-    ids = frame["patient_id"]
-    for i in np.flatnonzero(ids.notna() & ids.duplicated(keep=False)):
-        report.add(i, "patient_id", ids.iloc[i], "duplicate patient_id")
+def _check_censoring(frame: pd.DataFrame, times: _Times, censoring: dict, report: _Collector, unit: str) -> None:
+    """A (time, indicator) pair's censoring time is where follow-up for that event ended: it should be
+    the last contact.  An earlier one means the patient is counted free of the event for longer than
+    the registry says; a later one, an event followed beyond the last contact.  Both are warnings."""
+    last = frame.get("last_contact_months")
+    for day_name, text in censoring.items():
+        given = text != ""
+        if not given.any():
+            continue
+        numbers = _durations(text.where(given, ""), day_name, report, unit)
+        if last is None:
+            continue
+        months = to_months(numbers, unit)
+        differs = months.notna() & last.notna() & (months != last)
+        word = TIME_UNITS[unit]
+        for i in np.flatnonzero(differs):
+            report.add(i, day_name, text.iloc[i],
+                       f"censored at {word} {numbers.iloc[i]:g}, but the last contact is at "
+                       f"{times.words('last_contact_months', i)}: counted free of the event until the last contact",
+                       "warning")
 
-    last = frame.get("last_contact_day")
-    for day_name in [c for c in frame.columns if c.endswith("_day")]:
-        values = frame[day_name]
-        shown = _shown_column(day_name, texts, raw_columns)
-        for i in np.flatnonzero(values < 0):
-            report.add(i, shown, _day_text(texts, day_name, i, values.iloc[i]),
-                       f"date before HCT (day {values.iloc[i]:g})")
-        if last is not None and day_name != "last_contact_day":
-            for i in np.flatnonzero((values > last) & (values >= 0)):
-                report.add(i, shown, _day_text(texts, day_name, i, values.iloc[i]),
-                           f"event after last contact (day {values.iloc[i]:g} > last contact day {last.iloc[i]:g})")
 
-    flags = dict(EVENT_DATES)
+def _flag_time_columns(frame: pd.DataFrame) -> dict[str, str]:
+    """Each event flag (or grade) present and the time column that must accompany it."""
+    flags = {flag: time_column(date) for flag, date in EVENT_DATES.items()}
     for graded, ungraded in UNGRADED_ALTERNATIVES.items():
         if ungraded in frame and graded not in frame:
-            flags[ungraded] = UNGRADED_DATES[ungraded]
-    for flag, date_column in flags.items():
-        day_name = day_column(date_column)
-        if flag not in frame or day_name not in frame:
-            continue
-        shown = _shown_column(day_name, texts, raw_columns)
-        for i in np.flatnonzero((frame[flag] == 1) & frame[day_name].isna() & (texts[day_name].iloc[:] == "")):
-            report.add(i, shown, "", f"{flag} = 1 without a date")
-        for i in np.flatnonzero((frame[flag] == 0) & frame[day_name].notna()):
-            report.add(i, shown, _day_text(texts, day_name, i, frame[day_name].iloc[i]), f"date given but {flag} = 0")
+            flags[ungraded] = time_column(UNGRADED_DATES[ungraded])
+    return {flag: name for flag, name in flags.items() if flag in frame}
 
-    if "vital_status" in frame and "last_contact_day" in frame:
+
+def _add_absent_times(frame: pd.DataFrame, times: _Times) -> None:
+    """An event column without its time column (a grade given, no onset column): an empty time
+    column, so that every patient with the event is reported and the analyses never miss it."""
+    wanted = dict(_flag_time_columns(frame))
+    if "agvhd_grade" in frame:
+        wanted["agvhd_grade"] = "agvhd_months"
+    if "cgvhd" in frame:
+        wanted["cgvhd"] = "cgvhd_months"
+    for name in wanted.values():
+        if name not in frame:
+            frame[name] = np.nan
+            times.months[name] = frame[name]
+            times.texts[name] = pd.Series("", index=frame.index, dtype=object)
+
+
+def _check_records(frame: pd.DataFrame, times: _Times, raw_columns, report: _Collector) -> None:
+    """Cross-field rules: impossible records are errors, questionable ones warnings."""
+    if "patient_id" in frame:
+        _check_ids(frame["patient_id"], report)
+
+    last = frame.get("last_contact_months")
+    for name in [c for c in frame.columns if c.endswith("_months")]:
+        values = frame[name]
+        shown = _shown_column(name, raw_columns)
+        for i in np.flatnonzero(values < 0):
+            report.add(i, shown, times.shown(name, i), f"date before HCT ({times.words(name, i)})")
+        if last is not None and name != "last_contact_months":
+            for i in np.flatnonzero((values > last) & (values >= 0)):
+                report.add(i, shown, times.shown(name, i),
+                           f"event after last contact ({times.words(name, i)} > last contact "
+                           f"{times.words('last_contact_months', i)})")
+
+    for flag, name in _flag_time_columns(frame).items():
+        shown = _shown_column(name, raw_columns)
+        absent = "" if name in times.elapsed else f" (the file has no {shown} column)"
+        if absent and flag == "relapse":
+            continue  # its column is required: reported once as missing
+        for i in np.flatnonzero((frame[flag] == 1) & frame[name].isna() & (times.texts[name] == "")):
+            report.add(i, shown, "", f"{flag} = 1 without a date{absent}")
+        for i in np.flatnonzero((frame[flag] == 0) & frame[name].notna()):
+            report.add(i, shown, times.shown(name, i), f"date given but {flag} = 0")
+
+    if "vital_status" in frame and "last_contact_months" in frame:
         dead = frame["vital_status"] == "dead"
-        no_date = texts["last_contact_day"] == "" if "last_contact_day" in texts else frame["last_contact_day"].isna()
-        shown = _shown_column("last_contact_day", texts, raw_columns)
+        no_date = times.texts["last_contact_months"] == "" if "last_contact_months" in times.texts \
+            else frame["last_contact_months"].isna()
+        shown = _shown_column("last_contact_months", raw_columns)
         for i in np.flatnonzero(dead & no_date):
             report.add(i, shown, "", "dead without a date of death")
         if "cause_of_death" in frame:
@@ -311,31 +467,65 @@ def _check_records(frame: pd.DataFrame, texts: dict[str, pd.Series], raw_columns
             for i in np.flatnonzero(dead & frame["cause_of_death"].isna()):
                 report.add(i, "cause_of_death", "", "dead without a cause of death (counted as unknown)", "warning")
 
-    if "agvhd_grade" in frame and "agvhd_day" in frame:
-        grade, day = frame["agvhd_grade"], frame["agvhd_day"]
-        shown = _shown_column("agvhd_day", texts, raw_columns)
-        for i in np.flatnonzero((grade >= 2) & day.isna() & (texts["agvhd_day"] == "")):
-            report.add(i, shown, "", f"acute GVHD grade {grade.iloc[i]:g} without an onset date")
-        for i in np.flatnonzero((grade < 2) & day.notna()):
-            report.add(i, shown, _day_text(texts, "agvhd_day", i, day.iloc[i]), "onset date given but grade < II")
-    if "cgvhd" in frame and "cgvhd_day" in frame:
-        chronic, day = frame["cgvhd"], frame["cgvhd_day"]
-        shown = _shown_column("cgvhd_day", texts, raw_columns)
-        for i in np.flatnonzero(chronic.isin(["limited", "extensive"]) & day.isna() & (texts["cgvhd_day"] == "")):
-            report.add(i, shown, "", f"{chronic.iloc[i]} chronic GVHD without an onset date")
-        for i in np.flatnonzero((chronic == "none") & day.notna()):
-            report.add(i, shown, _day_text(texts, "cgvhd_day", i, day.iloc[i]), "onset date given but cgvhd = none")
+    if "agvhd_grade" in frame and "agvhd_months" in frame:
+        grade, onset = frame["agvhd_grade"], frame["agvhd_months"]
+        shown = _shown_column("agvhd_months", raw_columns)
+        absent = "" if "agvhd_months" in times.elapsed else f" (the file has no {shown} column)"
+        for i in np.flatnonzero((grade >= 2) & onset.isna() & (times.texts["agvhd_months"] == "")):
+            report.add(i, shown, "", f"acute GVHD grade {grade.iloc[i]:g} without an onset date{absent}")
+        for i in np.flatnonzero((grade < 2) & onset.notna()):
+            report.add(i, shown, times.shown("agvhd_months", i), "onset date given but grade < II")
+    if "cgvhd" in frame and "cgvhd_months" in frame:
+        chronic, onset = frame["cgvhd"], frame["cgvhd_months"]
+        shown = _shown_column("cgvhd_months", raw_columns)
+        absent = "" if "cgvhd_months" in times.elapsed else f" (the file has no {shown} column)"
+        for i in np.flatnonzero(chronic.isin(["limited", "extensive"]) & onset.isna() & (times.texts["cgvhd_months"] == "")):
+            report.add(i, shown, "", f"{chronic.iloc[i]} chronic GVHD without an onset date{absent}")
+        for i in np.flatnonzero((chronic == "none") & onset.notna()):
+            report.add(i, shown, times.shown("cgvhd_months", i), "onset date given but cgvhd = none")
 
     if "status_at_hct" in frame:
         status = frame["status_at_hct"]
         if "pif" in frame:
             for i in np.flatnonzero((frame["pif"] == 1) & status.notna() & (status != "NR")):
                 report.add(i, "pif", "1", f"primary induction failure with status at HCT {status.iloc[i]} (only NR)")
-        if "cr_after_hct_day" in frame:
-            shown = _shown_column("cr_after_hct_day", texts, raw_columns)
-            for i in np.flatnonzero((status == "CR") & frame["cr_after_hct_day"].notna()):
-                report.add(i, shown, _day_text(texts, "cr_after_hct_day", i, frame["cr_after_hct_day"].iloc[i]),
-                           "CR after HCT for a patient in CR at HCT")
+        if "cr_after_hct_months" in frame:
+            shown = _shown_column("cr_after_hct_months", raw_columns)
+            for i in np.flatnonzero((status == "CR") & frame["cr_after_hct_months"].notna()):
+                report.add(i, shown, times.shown("cr_after_hct_months", i), "CR after HCT for a patient in CR at HCT")
+
+
+def _check_calendar(raw: pd.DataFrame, times: _Times, hct, report: _Collector, cutoff: dt.date,
+                    cutoff_text: str) -> None:
+    """The year of HCT in its range (given, or derived from hct_date: the same rule), and no date after
+    the cutoff (the extract's date, else today)."""
+    hct_year = BY_NAME["hct_year"]
+    year = pd.Series(hct.astype("datetime64[Y]").astype(float) + 1970, index=raw.index).where(~np.isnat(hct))
+    outside = year.notna() & ((year < hct_year.minimum) | (year > hct_year.maximum))
+    for i in np.flatnonzero(outside):
+        report.add(i, "hct_date", raw["hct_date"].iloc[i], f"year of HCT {year.iloc[i]:g} outside the range "
+                   f"{_range_text(hct_year.minimum, hct_year.maximum)} of hct_year")
+    limit = np.datetime64(cutoff, "D")
+    for i in np.flatnonzero(hct > limit):
+        report.add(i, "hct_date", raw["hct_date"].iloc[i], f"date after {cutoff_text}")
+    raw_columns = raw.columns
+    # every later date: a calendar date given, or hct_date plus a time after HCT
+    room = (limit - hct).astype("timedelta64[D]").astype(float) / MONTH_DAYS  # months from HCT to the cutoff
+    for name, months in times.months.items():
+        if name in times.dates:
+            late = times.dates[name] > limit
+        else:
+            late = (months > room).to_numpy() & ~np.isnat(hct)
+        for i in np.flatnonzero(late):
+            report.add(i, _shown_column(name, raw_columns), times.shown(name, i), f"date after {cutoff_text}")
+
+
+def _study_specs(mapping) -> list[Column]:
+    """The columns to parse: SPEC's (with the study's levels) and the study's own."""
+    if mapping is None or not hasattr(mapping, "study_columns"):
+        return list(COLUMNS)
+    study = {c.name: c for c in mapping.study_columns()}
+    return [study.get(c.name, c) for c in COLUMNS] + [c for c in study.values() if c.name not in BY_NAME]
 
 
 def validate(
@@ -344,28 +534,49 @@ def validate(
     today: dt.date | None = None,
     *,
     mapping=None,
+    changes=None,
+    extract_date: dt.date | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Turn text cells into the analysis frame; return it with every problem found.
 
-    `mapping` (a study's `Mapping`) is applied first (see `apply_mapping`); its `unavailable`
-    columns are not required.  The frame has the SPEC columns present, event dates as `X_day`
-    (days after HCT, float), `hct_date` as datetime64 when given and `hct_year`.
+    `changes` (a study's `RecordChanges`: exclusions and corrections) are applied first, then
+    `mapping` (a study's `Mapping`, see `apply_mapping`); its `unavailable` columns are not
+    required.  The frame has the SPEC columns present and the study's own, event times as
+    `X_months` (months after HCT, float), `hct_date` as datetime64 when given and `hct_year`.
+    No date may lie after `extract_date` (the day the extract was made), else after `today`.
     """
-    raw, problems = apply_mapping(raw, mapping)
+    problems: list[Problem] = []
+    if changes:
+        raw, problems = apply_changes(raw, changes, record_ids(raw, mapping))
+    raw, mapping_problems = apply_mapping(raw, mapping)
     unavailable = frozenset(getattr(mapping, "unavailable", ()) or ())
+    unit = getattr(mapping, "time_unit", "days")
     ids = raw["patient_id"] if "patient_id" in raw else pd.Series([""] * len(raw), index=raw.index)
     report = _Collector(ids.reset_index(drop=True), lines_of(raw), raw.attrs.get("source_names", {}))
-    for p in problems:
+    for p in problems + mapping_problems:
         report.problems.append(replace(p, source_column=p.source_column or report.source_of(p.column)))
     report.problems.extend(raw.attrs.get("problems", ()))
+    censoring = raw.attrs.get("censoring", {})
+    attrs = raw.attrs
     raw.attrs = {}  # (a copy: apply_mapping's) pandas would deep-copy them on every operation below
     if not raw.index.equals(pd.RangeIndex(len(raw))):
         raw = raw.reset_index(drop=True)
-    _check_unknown_columns(raw, report)
+        censoring = {k: v.reset_index(drop=True) for k, v in censoring.items()}
+    raw.attrs = {k: attrs[k] for k in ("numeric_columns",) if k in attrs}
+    if len(raw) == 0 and not any(p.severity == "error" for p in report.problems):
+        report.add(None, None, None, "the file has no records, only a header")
+    specs = _study_specs(mapping)
+    used = set(attrs.get("source_names", {}).values()) | {c.name for c in specs}
+    _check_unknown_columns(raw, report, used)
     _check_required(raw, report, unavailable)
-    columns = _parse_columns(raw, report)
-    days, texts, hct = _parse_dates(raw, report)
-    frame = pd.DataFrame({**columns, **days}, index=raw.index)
+    columns = _parse_columns(raw, report, specs, mapping)
+    times, hct = _parse_times(raw, report, unit, getattr(mapping, "date_epoch", None))
+    raw.attrs = {}
+    frame = pd.DataFrame({**columns, **times.months}, index=raw.index)
+    _add_absent_times(frame, times)
+    _check_censoring(frame, times, censoring, report, unit)
+    cutoff = extract_date or today or dt.date.today()
+    cutoff_text = f"the extract's date ({cutoff.isoformat()})" if extract_date else f"today ({cutoff.isoformat()})"
     if hct is not None:
         frame["hct_date"] = pd.Series(hct.astype("datetime64[ns]"), index=raw.index)
         derived_year = frame["hct_date"].dt.year.astype(float)
@@ -377,14 +588,8 @@ def validate(
             frame["hct_year"] = frame["hct_year"].fillna(derived_year)
         else:
             frame["hct_year"] = derived_year
-        today = today or dt.date.today()
-        if "last_contact_day" in frame:
-            last_date = frame["hct_date"] + pd.to_timedelta(frame["last_contact_day"], unit="D")
-            shown = _shown_column("last_contact_day", texts, raw.columns)
-            for i in np.flatnonzero(last_date > pd.Timestamp(today)):
-                report.add(i, shown, texts["last_contact_day"].iloc[i], "last contact is in the future", "warning")
-    if "patient_id" in frame:
-        _check_records(frame, texts, raw.columns, report)
+        _check_calendar(raw, times, hct, report, cutoff, cutoff_text)
+    _check_records(frame, times, raw.columns, report)
     if "pif" in frame:
         frame["pif"] = frame["pif"].fillna(0)
     found = sorted(report.problems, key=lambda p: (p.line or 0, p.column or "", p.message))

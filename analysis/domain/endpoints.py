@@ -1,7 +1,8 @@
 """Endpoint definitions of SPEC.md: from a validated cohort to (time, status).
 
-Times are months after HCT (`days_to_months`: days / 30.4375).  Status codes: 0 censored, 1 the event, 2 the
-competing event (incidence endpoints only).  Patients who lack what an endpoint needs are
+Times are months after HCT, as the validated frame holds them (`X_months`: days / 30.4375 for
+dates and days, the study's own values for a study given in months).  Status codes: 0 censored,
+1 the event, 2 the competing event (incidence endpoints only).  Patients who lack what an endpoint needs are
 excluded from it, each with a reason.
 
 Each endpoint is one entry of `ENDPOINTS`: its title, kind, event and competing event in words,
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import days_to_months
 from analysis.domain.states import Onset, acute_gvhd, chronic_gvhd
 
 __all__ = ["ENDPOINTS", "SECTIONS", "Endpoint", "EndpointData", "available_endpoints", "endpoint_data",
@@ -33,28 +33,28 @@ class Patients:
     """The columns every derivation reads, as arrays over the patients an endpoint analyses."""
 
     frame: pd.DataFrame
-    last: np.ndarray          # day of last contact (death when dead)
+    last: np.ndarray          # months to last contact (death when dead)
     dead: np.ndarray
     relapsed: np.ndarray
-    relapse_day: np.ndarray   # inf without relapse
+    relapse_time: np.ndarray  # inf without relapse
 
     @property
-    def death_day(self) -> np.ndarray:
+    def death_time(self) -> np.ndarray:
         return np.where(self.dead, self.last, np.inf)
 
     @property
-    def relapse_or_death_day(self) -> np.ndarray:
-        """Day of relapse, else of death; inf for patients alive without relapse."""
-        return np.minimum(self.relapse_day, self.death_day)
+    def relapse_or_death_time(self) -> np.ndarray:
+        """Time of relapse, else of death; inf for patients alive without relapse."""
+        return np.minimum(self.relapse_time, self.death_time)
 
-    def incidence(self, onset: Onset, competing_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def incidence(self, onset: Onset, competing_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Time and status where the event counts if it happens on or before the competing event."""
-        event_day = np.where(onset.began, onset.day, np.inf)
-        event_first = onset.began & (event_day <= competing_day)
-        competing = ~event_first & np.isfinite(competing_day)
-        days = np.where(event_first, event_day, np.where(competing, competing_day, self.last))
+        event_time = np.where(onset.began, onset.time, np.inf)
+        event_first = onset.began & (event_time <= competing_time)
+        competing = ~event_first & np.isfinite(competing_time)
+        time = np.where(event_first, event_time, np.where(competing, competing_time, self.last))
         status = np.where(event_first, 1, np.where(competing, 2, 0))
-        return days, status
+        return time, status
 
 
 Derivation = Callable[[Patients], tuple[np.ndarray, np.ndarray]]
@@ -64,7 +64,7 @@ Derivation = Callable[[Patients], tuple[np.ndarray, np.ndarray]]
 class Endpoint:
     """One endpoint: what it counts, what it needs, how it is derived and where the report shows it.
 
-    `derive` gives (days, status) of the patients analysed; `section` is one of `SECTIONS`;
+    `derive` gives (months, status) of the patients analysed; `section` is one of `SECTIONS`;
     `day_horizons` are the days at which it is read (engraftment by day 30, acute GVHD by day
     100), empty for the study's horizons in months.
     """
@@ -85,39 +85,39 @@ def _overall_survival(p: Patients):
 
 
 def _event_free_survival(p: Patients):
-    return np.where(p.relapsed, p.relapse_day, p.last), (p.relapsed | p.dead).astype(int)
+    return np.where(p.relapsed, p.relapse_time, p.last), (p.relapsed | p.dead).astype(int)
 
 
 def _relapse(p: Patients):
     death_first = p.dead & ~p.relapsed
-    return np.where(p.relapsed, p.relapse_day, p.last), np.where(p.relapsed, 1, np.where(death_first, 2, 0))
+    return np.where(p.relapsed, p.relapse_time, p.last), np.where(p.relapsed, 1, np.where(death_first, 2, 0))
 
 
 def _non_relapse_mortality(p: Patients):
-    days, status = _relapse(p)
-    return days, np.where(status == 1, 2, np.where(status == 2, 1, 0))
+    time, status = _relapse(p)
+    return time, np.where(status == 1, 2, np.where(status == 2, 1, 0))
 
 
 def _engraftment(flag: str) -> Derivation:
     def derive(p: Patients):
         engrafted = p.frame[flag] == 1
-        return p.incidence(Onset(engrafted.to_numpy(), p.frame[f"{flag}_day"].where(engrafted).to_numpy(float)),
-                           p.death_day)
+        return p.incidence(Onset(engrafted.to_numpy(), p.frame[f"{flag}_months"].where(engrafted).to_numpy(float)),
+                           p.death_time)
     return derive
 
 
 def _acute_gvhd(min_grade: int) -> Derivation:
-    return lambda p: p.incidence(acute_gvhd(p.frame, min_grade), p.relapse_or_death_day)
+    return lambda p: p.incidence(acute_gvhd(p.frame, min_grade), p.relapse_or_death_time)
 
 
 def _chronic_gvhd(extents: tuple[str, ...]) -> Derivation:
-    return lambda p: p.incidence(chronic_gvhd(p.frame, extents), p.relapse_or_death_day)
+    return lambda p: p.incidence(chronic_gvhd(p.frame, extents), p.relapse_or_death_time)
 
 
 def _gvhd_free_relapse_free_survival(p: Patients):
     severe_acute, extensive = acute_gvhd(p.frame, 3), chronic_gvhd(p.frame, ("extensive",))
-    first = np.minimum.reduce([np.where(severe_acute.began, severe_acute.day, np.inf),
-                               np.where(extensive.began, extensive.day, np.inf), p.relapse_day, p.death_day])
+    first = np.minimum.reduce([np.where(severe_acute.began, severe_acute.time, np.inf),
+                               np.where(extensive.began, extensive.time, np.inf), p.relapse_time, p.death_time])
     status = np.isfinite(first).astype(int)
     return np.where(status == 1, first, p.last), status
 
@@ -219,13 +219,13 @@ def endpoint_data(data: pd.DataFrame, name: str) -> EndpointData:
     relapsed = (d["relapse"] == 1).to_numpy()
     patients = Patients(
         frame=d,
-        last=d["last_contact_day"].to_numpy(float),
+        last=d["last_contact_months"].to_numpy(float),
         dead=(d["vital_status"] == "dead").to_numpy(),
         relapsed=relapsed,
-        relapse_day=np.where(relapsed, d["relapse_day"].to_numpy(float), np.inf),
+        relapse_time=np.where(relapsed, d["relapse_months"].to_numpy(float), np.inf),
     )
-    days, status = endpoint.derive(patients)
-    time = days_to_months(np.asarray(days, float))
+    time, status = endpoint.derive(patients)
+    time = np.array(time, dtype=float)  # a copy: the frame's own values stay writable only there
     time.setflags(write=False)
     return EndpointData(
         endpoint=endpoint,

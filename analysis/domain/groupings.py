@@ -11,17 +11,25 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.data.schema import BY_NAME, code_order, column_label, spec_name
+from analysis.data.schema import code_order, column_label, column_spec
 from analysis.domain.states import REMISSION_AT_HCT
 
 
 @dataclass(frozen=True)
 class Grouping:
+    """A grouping derived from cohort columns.
+
+    `sources` are the columns `assign` reads; `classifies` the codes of a categorical source it
+    places in a group (a study that adds other levels to that column cannot use the grouping:
+    its patients would silently fall outside every group).
+    """
+
     name: str
     title: str
     levels: tuple[str, ...]
     assign: Callable[[pd.DataFrame], pd.Series]
-    sources: tuple[str, ...] = ()  # the columns `assign` reads
+    sources: tuple[str, ...] = ()
+    classifies: tuple[str, ...] = ()
 
 
 def _age_groups(data: pd.DataFrame) -> pd.Series:
@@ -32,16 +40,18 @@ def _age_groups(data: pd.DataFrame) -> pd.Series:
 def _remission_at_hct(data: pd.DataFrame) -> pd.Series:
     """CR/PR (in remission at HCT) against NR."""
     status = data["status_at_hct"]
-    return pd.Series(np.where(status.isin(REMISSION_AT_HCT), "CR/PR", "NR"), index=data.index).where(status.notna())
+    groups = np.where(status.isin(REMISSION_AT_HCT), "CR/PR", np.where(status == "NR", "NR", None))
+    return pd.Series(groups, index=data.index, dtype=object).where(status.notna())
 
 
 DERIVED: dict[str, Grouping] = {
     g.name: g
     for g in (
         Grouping("graft_cb_vs_other", f"{column_label('graft_source')} (CB vs others)", ("CB", "PB/BM"),
-                 lambda d: d["graft_source"].map({"CB": "CB", "PB": "PB/BM", "BM": "PB/BM"}), ("graft_source",)),
+                 lambda d: d["graft_source"].map({"CB": "CB", "PB": "PB/BM", "BM": "PB/BM"}), ("graft_source",),
+                 ("CB", "PB", "BM")),
         Grouping("status_crpr_vs_nr", f"{column_label('status_at_hct')} (CR/PR vs NR)", ("CR/PR", "NR"),
-                 _remission_at_hct, ("status_at_hct",)),
+                 _remission_at_hct, ("status_at_hct",), ("CR", "PR", "NR")),
         Grouping("age_group", column_label("age"), ("<50", "≥50"), _age_groups, ("age",)),
     )
 }
@@ -81,12 +91,15 @@ MAX_GROUP_LEVELS = 20
 def grouping_problem(data: pd.DataFrame, by: str) -> str | None:
     """Why the column `by` cannot group patients ('an identifier gives ...'), or None: an identifier,
     a date or day column, or more than `MAX_GROUP_LEVELS` distinct values."""
-    if by in DERIVED or by not in data:
+    if by in DERIVED:
         return None
-    spec = BY_NAME.get(spec_name(by) or by)
+    spec = column_spec(by)  # an `X_day` or `X_months` name reads its date column's entry
     if spec is not None and spec.kind in ("id", "date"):
-        what = "an identifier" if spec.kind == "id" else "a date" if by == spec.name else "a day count"
+        what = ("an identifier" if spec.kind == "id" else "a date" if by == spec.name
+                else "a day count" if by.endswith("_day") else "a time after HCT")
         return f"{what} gives (nearly) every patient a group of their own"
+    if by not in data:
+        return None
     levels = data[by].nunique(dropna=True)
     if levels > MAX_GROUP_LEVELS:
         return f"{levels} distinct values; a grouping has at most {MAX_GROUP_LEVELS}"
@@ -100,14 +113,17 @@ def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...
     """
     if by in DERIVED:
         grouping = DERIVED[by]
+        absent = [c for c in grouping.sources if c not in data]
+        if absent:
+            raise ValueError(f"grouping {by!r} needs {', '.join(absent)}, which the data do not have")
         labels = grouping.assign(data)
         return labels.where(labels.notna(), None), grouping.levels
-    if by not in data:
-        choices = sorted(set(data.columns) | set(DERIVED))
-        raise KeyError(f"unknown grouping {by!r}; choose a column or one of {', '.join(choices)}")
     problem = grouping_problem(data, by)
     if problem is not None:
         raise ValueError(f"cannot group patients by {by}: {problem}")
+    if by not in data:
+        choices = sorted(set(data.columns) | set(DERIVED))
+        raise ValueError(f"unknown grouping {by!r}; choose a column or one of {', '.join(choices)}")
     values = data[by]
     # each distinct value's label once: whole numbers without ".0" when every value is whole
     codes, distinct = pd.factorize(values, use_na_sentinel=True)
@@ -118,6 +134,6 @@ def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...
     values = pd.Series(np.array(texts + [None], dtype=object)[codes], index=values.index, dtype=object,
                        name=values.name)
     present = set(texts) - {None}
-    spec_order = [c for c in code_order(by) if c in present] if by in BY_NAME else []
+    spec_order = [c for c in code_order(by) if c in present]
     levels = tuple(spec_order + sorted(present - set(spec_order)))
     return values, levels

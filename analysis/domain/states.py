@@ -1,6 +1,6 @@
 """States a patient may reach after HCT: acute and chronic GVHD, complete remission (CR).
 
-Each state is defined once, by its onset: who entered it and on which day after HCT.  The
+Each state is defined once, by its onset: who entered it and when (months after HCT).  The
 endpoints (`analysis.domain.endpoints`: the cumulative incidence of GVHD) and the
 time-dependent analyses (`analysis.analyses.models`, `analysis.analyses.landmark`) read the
 same onset, so a GVHD counted by one is counted by the other.
@@ -27,34 +27,34 @@ CHRONIC_EXTENTS = ("limited", "extensive")
 
 @dataclass(frozen=True, eq=False)
 class Onset:
-    """Per patient: whether the state began (`began`) and its day after HCT (`day`, NaN where not)."""
+    """Per patient: whether the state began (`began`) and when, in months after HCT (`time`, NaN where not)."""
 
     began: np.ndarray
-    day: np.ndarray
+    time: np.ndarray
 
 
-def _onset(began: pd.Series, day: pd.Series) -> Onset:
-    return Onset(began.to_numpy(dtype=bool), day.where(began).to_numpy(dtype=float))
+def _onset(began: pd.Series, time: pd.Series) -> Onset:
+    return Onset(began.to_numpy(dtype=bool), time.where(began).to_numpy(dtype=float))
 
 
 def acute_gvhd(frame: pd.DataFrame, min_grade: int = 2) -> Onset:
     """Acute GVHD of grade `min_grade` or more; any acute GVHD where the registry records no grade."""
     if "agvhd_grade" in frame:
-        return _onset(frame["agvhd_grade"] >= min_grade, frame["agvhd_day"])
-    return _onset(frame["agvhd_any"] == 1, frame["agvhd_day"])
+        return _onset(frame["agvhd_grade"] >= min_grade, frame["agvhd_months"])
+    return _onset(frame["agvhd_any"] == 1, frame["agvhd_months"])
 
 
 def chronic_gvhd(frame: pd.DataFrame, extents: tuple[str, ...] = CHRONIC_EXTENTS) -> Onset:
     """Chronic GVHD of the given extents; any chronic GVHD where the registry records no extent."""
     if "cgvhd" in frame:
-        return _onset(frame["cgvhd"].isin(list(extents)), frame["cgvhd_day"])
-    return _onset(frame["cgvhd_any"] == 1, frame["cgvhd_day"])
+        return _onset(frame["cgvhd"].isin(list(extents)), frame["cgvhd_months"])
+    return _onset(frame["cgvhd_any"] == 1, frame["cgvhd_months"])
 
 
 def cr_after_hct(frame: pd.DataFrame) -> Onset:
     """The first documented CR after HCT (an empty date: never)."""
-    day = frame["cr_after_hct_day"]
-    return _onset(day.notna(), day)
+    time = frame["cr_after_hct_months"]
+    return _onset(time.notna(), time)
 
 
 def in_remission_at_hct(frame: pd.DataFrame) -> np.ndarray:
@@ -96,10 +96,10 @@ STATES: dict[str, State] = {
     s.name: s
     for s in (
         State("agvhd", acute_gvhd, ("Acute GVHD grade II-IV", "aGVHD II-IV"), ("Acute GVHD", "aGVHD"),
-              "agvhd_grade", ("agvhd_grade", "agvhd_any", "agvhd_day")),
+              "agvhd_grade", ("agvhd_grade", "agvhd_any", "agvhd_months")),
         State("cgvhd", chronic_gvhd, ("Chronic GVHD", "cGVHD"), ("Chronic GVHD", "cGVHD"),
-              "cgvhd", ("cgvhd", "cgvhd_any", "cgvhd_day")),
+              "cgvhd", ("cgvhd", "cgvhd_any", "cgvhd_months")),
         State("cr_after_hct", cr_after_hct, ("CR reached after HCT", "CR after HCT"),
-              ("CR reached after HCT", "CR after HCT"), None, ("cr_after_hct_day",)),
+              ("CR reached after HCT", "CR after HCT"), None, ("cr_after_hct_months",)),
     )
 }

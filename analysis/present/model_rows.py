@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from analysis.analyses.models import ModelResult
-from analysis.data.schema import BY_NAME, level_label
+from analysis.data.schema import column_spec, level_label
 from analysis.domain.groupings import grouping_title
 from analysis.domain.states import STATES
 from analysis.stats.results import Coefficient
@@ -71,7 +71,7 @@ def _single_label(column: str, model: ModelResult | None) -> str:
         if model is not None and model.landmark is not None:
             return f"{title} by the landmark"
         return f"{title} (time-dependent)"
-    spec = BY_NAME.get(column)
+    spec = column_spec(column)
     if spec is not None and spec.kind == "flag":
         return f"{covariate_title(column)} (yes vs no)"
     unit = spec.unit if spec is not None and spec.unit else "unit"

@@ -49,7 +49,7 @@ from scipy.optimize import linprog
 from analysis.present.context import current, resolve_min_cell
 from analysis.stats.results import EndpointResult
 
-__all__ = ["CountSet", "Shown", "SUPPRESSED_NOTE", "complementary_mark", "events_counts",
+__all__ = ["CountSet", "Shown", "SUPPRESSED_NOTE", "audit_counts", "complementary_mark", "events_counts",
            "flow_counts", "group_sizes", "is_suppressed", "percent_allowed", "rare_levels", "result_counts",
            "result_sizes", "shown_count", "small_mark", "suppress_count", "suppress_count_pct", "suppression_note"]
 
@@ -506,6 +506,37 @@ def flow_counts(steps: Sequence[tuple[str, int, bool]], *, min_cell: int | None 
     if len(keys) >= 2:
         counts.sums_to(keys[0], keys[1:])
     return tuple(counts.state(k) for k in keys)
+
+
+def audit_counts(cohort, *, min_cell: int | None = None) -> tuple[tuple[Shown, ...], Shown | None, Shown | None]:
+    """The counts of a study's audit trail (`Cohort.audit`): each entry's records, then the records
+    excluded and the values corrected in all (None when there are none).
+
+    The exclusions are the flow table's first exclusions: they are shown as `flow_counts` shows them
+    there; their total and the corrections form one set with them (total = its entries).
+    """
+    flow = flow_counts(cohort.flow, min_cell=min_cell)
+    counts = CountSet(min_cell)
+    keys = []
+    parts: dict[str, list[tuple[int, int]]] = {"excluded": [], "corrected": []}  # (key, count) by action
+    step = 1  # the flow's first exclusion step: the study file's own exclusions come first
+    for entry in cohort.audit:
+        if entry.action == "excluded":
+            keys.append(counts.shown(flow[step]))
+            step += 1
+        else:
+            keys.append(counts.count(entry.count))
+        parts[entry.action].append((keys[-1], entry.count))
+    totals = []
+    for members in parts.values():
+        if not members:
+            totals.append(None)
+            continue
+        total = counts.count(sum(n for _, n in members))
+        counts.sums_to(total, [k for k, _ in members])
+        totals.append(total)
+    return (tuple(counts.state(k) for k in keys),
+            *(None if k is None else counts.state(k) for k in totals))
 
 
 def rare_levels(counts: Mapping[str, int], *, keep: Iterable[str] = (), min_cell: int | None = None) -> set[str]:

@@ -24,12 +24,12 @@ from analysis.domain.states import STATES
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.present.model_rows import covariate_title, split_term
-from analysis.present.context import current
-from analysis.present.numbers import (NOT_SHOWN, count_words, fmt_est_ci_text, fmt_horizon, fmt_hr_text, fmt_median_text,
-                                      fmt_months, fmt_number, fmt_p_expr, fmt_test, is_missing, sentence_start,
-                                      test_name)
-from analysis.present.privacy import (CountSet, Shown, events_counts, group_sizes, is_suppressed, result_sizes,
-                                      shown_count, suppress_count, suppression_note)
+from analysis.present.context import current, resolve_min_cell
+from analysis.present.numbers import (NOT_SHOWN, count_words, fmt_est_ci_text, fmt_horizon, fmt_hr_text,
+                                      fmt_median_text, fmt_months, fmt_number, fmt_p_expr, fmt_test, is_missing,
+                                      sentence_start, test_name)
+from analysis.present.privacy import (CountSet, Shown, audit_counts, events_counts, group_sizes, is_suppressed,
+                                      result_sizes, shown_count, suppress_count, suppression_note)
 from analysis.stats.exact import FISHER, KRUSKAL
 from analysis.stats.kaplan_meier import FollowUp
 from analysis.stats.results import EndpointResult, Median
@@ -515,20 +515,58 @@ def ph_footnote(model: ModelResult, alpha: float = 0.05) -> str:
 # --------------------------------------------------------------------------- chapters
 
 
+def follow_up_caveat(ends_at_first_event: bool) -> str:
+    """What a status-column delivery cannot tell: survival after a relapse ('' when it can).
+    `ends_at_first_event`: `Cohort.follow_up_ends_at_first_event`."""
+    if not ends_at_first_event:
+        return ""
+    return ("The extract gives one competing-risks status column: it records the first event only "
+            "(relapse, or death without relapse). A relapsed patient's later death is not recorded, so "
+            "overall survival and every analysis of it count relapsed patients as followed up to their "
+            "relapse only; relapse, non-relapse mortality and event-free survival are complete.")
+
+
 def data_banner(c: Cohort, s: Study | None = None) -> str:
-    """A Markdown callout saying where the numbers come from (synthetic or a real extract)."""
+    """A Markdown callout saying where the numbers come from (synthetic or a real extract), and what
+    the delivery cannot tell."""
+    caveat = follow_up_caveat(getattr(c, "follow_up_ends_at_first_event", False))
+    caveat = f"\n\n{caveat}" if caveat else ""
     if c.synthetic:
         resembles = (f" made to resemble the study of {PUBLISHED_SHORT[s.reproduce]}"
                      if s is not None and s.reproduce in PUBLISHED_SHORT else "")
         return (
             "::: {.callout-warning}\n## Synthetic data\n"
             f"These results come from a **synthetic cohort** of {shown_count(c.n)} simulated patients{resembles}. "
-            "They describe no real patient.\n:::\n"
+            f"They describe no real patient.{caveat}\n:::\n"
         )
     return (
         "::: {.callout-note}\n## Registry extract\n"
-        f"Results from the extract `{c.source}` ({shown_count(c.n)} patients, SHA-256 `{c.sha256[:12]}`).\n:::\n"
+        f"Results from the extract `{c.source}` ({shown_count(c.n)} patients, SHA-256 `{c.sha256[:12]}`).{caveat}\n:::\n"
     )
+
+
+def audit_sentence(c: Cohort, *, min_cell: int | None = None) -> str:
+    """What the study file changed before validation, in one sentence (the audit table's lead)."""
+    _, excluded, corrected = audit_counts(c, min_cell=min_cell)
+
+    def records(k: Shown, noun: str) -> str:
+        return f"{k.text} {noun}{'s' if k.value != 1 or k.hidden else ''}"
+
+    parts = []
+    if excluded is not None:
+        parts.append(f"excluded {records(excluded, 'record')}")
+    if corrected is not None:
+        parts.append(f"corrected {records(corrected, 'value')}")
+    if not parts:
+        return "The study file changed no record of the extract."
+    return (f"Before validation the study file {' and '.join(parts)}, each with its reason; the extract itself "
+            "was not changed.")
+
+
+def audit_note() -> str:
+    """The footnote of the audit table."""
+    return ("Listed in the study file (exclude:, corrections:) and applied when the extract is read; the file "
+            "itself is never edited. Excluded records are counted in the inclusion flow.")
 
 
 def panel_titles(results: tuple[EndpointResult, ...]) -> list[str]:

@@ -190,7 +190,7 @@ def test_missing_data_counts_only_where_required():
             "vital_status": ["dead", "alive", "dead", "alive"],
             "cause_of_death": ["relapse", np.nan, np.nan, np.nan],
             "relapse": [1, 0, 1, 0],
-            "relapse_day": [100.0, np.nan, np.nan, np.nan],  # X_day instead of X_date
+            "relapse_months": [3.3, np.nan, np.nan, np.nan],  # the frame's form of relapse_date
             "cr_after_hct_date": [np.nan] * 4,  # empty = no CR after HCT: not counted
         }
     )
@@ -198,7 +198,7 @@ def test_missing_data_counts_only_where_required():
     assert m["age"].n_missing == 1 and m["age"].applicable == 4 and m["age"].percent == 25.0
     assert (m["pif"].n_missing, m["pif"].applicable) == (1, 2)
     assert (m["cause_of_death"].n_missing, m["cause_of_death"].applicable) == (1, 2)
-    assert (m["relapse_day"].n_missing, m["relapse_day"].applicable) == (1, 2)
+    assert (m["relapse_date"].n_missing, m["relapse_date"].applicable) == (1, 2)
     assert "cr_after_hct_date" not in m.to_frame()["column"].tolist()
     frame = m.to_frame()
     assert list(frame.columns) == ["column", "applies_to", "applicable", "n_missing", "percent"]

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.data.schema import MONTH_DAYS
+
 from analysis.build import registry_synthetic as rs
 from analysis.domain.endpoints import endpoint_data
 from analysis.data.cohort import load_cohort
@@ -87,14 +89,14 @@ def test_covariates_vary_and_some_values_are_missing(cohort):
     # cord blood comes from unrelated donors only; primary induction failure only with NR
     assert (d.loc[d["graft_source"] == "CB", "donor_type"] == "unrelated").all()
     assert (d.loc[d["pif"] == 1, "status_at_hct"] == "NR").all()
-    assert ((d["status_at_hct"] != "CR") | d["cr_after_hct_day"].isna()).all()
+    assert ((d["status_at_hct"] != "CR") | d["cr_after_hct_months"].isna()).all()
 
 
 def test_tied_whole_day_times(cohort):
-    days = cohort.data["last_contact_day"]
-    assert (days == days.round()).all() and (days > 0).all()
+    days = cohort.data["last_contact_months"] * MONTH_DAYS
+    assert (days.round(6) == days.round()).all() and (days > 0).all()
     assert days.duplicated().sum() > N // 4
-    relapse = cohort.data["relapse_day"].dropna()
+    relapse = cohort.data["relapse_months"].dropna()
     assert relapse.duplicated().any()
 
 

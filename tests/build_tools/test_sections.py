@@ -21,7 +21,8 @@ def _cohort():
 EVERY_SECTION = {"study-has-engraftment": True, "study-has-acute-gvhd": True, "study-has-chronic-gvhd": True,
                  "study-has-landmarks": True, "study-has-cr-after-hct": True, "study-records-gvhd": True,
                  "study-has-gvhd-states": True, "study-has-acute-gvhd-day100": True,
-                 "study-has-landmark-series": True, "study-has-causes-of-death": True}
+                 "study-has-landmark-series": True, "study-has-causes-of-death": True,
+                 "study-has-record-changes": False}
 LANDMARKS = (12,)
 EVERY_ADJUSTED = {"study-has-adjusted": True, "study-has-adjusted-os": True, "study-has-adjusted-relapse": True,
                   "study-has-adjusted-nrm": True}
@@ -30,6 +31,7 @@ EVERY_ADJUSTED = {"study-has-adjusted": True, "study-has-adjusted-os": True, "st
 def test_the_synthetic_cohort_allows_every_section():
     assert section_flags(_cohort(), landmarks=LANDMARKS) == EVERY_SECTION
     assert not section_flags(_cohort())["study-has-landmarks"]  # a study without landmarks
+    assert section_flags(_cohort(), landmarks=LANDMARKS, record_changes=True)["study-has-record-changes"] is True
 
 
 def test_an_extract_without_optional_columns_allows_none(minimal_study, monkeypatch):
@@ -42,14 +44,14 @@ def test_an_extract_without_optional_columns_allows_none(minimal_study, monkeypa
 
 def test_sections_follow_the_recorded_columns():
     data = _cohort()
-    no_acute = data.drop(columns=["agvhd_grade", "agvhd_day"])
+    no_acute = data.drop(columns=["agvhd_grade", "agvhd_months"])
     assert section_flags(no_acute, landmarks=LANDMARKS) == {
         **EVERY_SECTION, "study-has-acute-gvhd": False, "study-has-acute-gvhd-day100": False}
-    no_chronic = data.drop(columns=["cgvhd", "cgvhd_day"])  # each GVHD needs only its own data
+    no_chronic = data.drop(columns=["cgvhd", "cgvhd_months"])  # each GVHD needs only its own data
     assert section_flags(no_chronic, landmarks=LANDMARKS) == {
         **EVERY_SECTION, "study-has-chronic-gvhd": False, "study-has-landmark-series": False}
-    no_engraftment = data.drop(columns=["neutrophil_engraftment", "neutrophil_engraftment_day",
-                                        "platelet_engraftment", "platelet_engraftment_day"])
+    no_engraftment = data.drop(columns=["neutrophil_engraftment", "neutrophil_engraftment_months",
+                                        "platelet_engraftment", "platelet_engraftment_months"])
     assert section_flags(no_engraftment, landmarks=LANDMARKS) == {**EVERY_SECTION, "study-has-engraftment": False}
     no_causes = data.drop(columns=["cause_of_death"])
     assert section_flags(no_causes, landmarks=LANDMARKS) == {**EVERY_SECTION, "study-has-causes-of-death": False}
@@ -65,11 +67,11 @@ def test_a_comparison_of_too_few_patients_is_not_announced():
 
 def test_flags_agree_with_the_analyses_they_announce():
     data = _cohort()
-    nobody_reached_cr = data.assign(cr_after_hct_day=float("nan"))
+    nobody_reached_cr = data.assign(cr_after_hct_months=float("nan"))
     no_pif = data.assign(pif=0)
-    no_chronic = data.drop(columns=[c for c in ("cgvhd", "cgvhd_any", "cgvhd_day") if c in data.columns])
-    no_acute = data.drop(columns=["agvhd_grade", "agvhd_day"])
-    for variant in (data, nobody_reached_cr, no_pif, data.drop(columns=["cr_after_hct_day"]), no_chronic, no_acute):
+    no_chronic = data.drop(columns=[c for c in ("cgvhd", "cgvhd_any", "cgvhd_months") if c in data.columns])
+    no_acute = data.drop(columns=["agvhd_grade", "agvhd_months"])
+    for variant in (data, nobody_reached_cr, no_pif, data.drop(columns=["cr_after_hct_months"]), no_chronic, no_acute):
         assert cr_after_hct_available(variant) == (cr_after_hct_comparison(variant) is not None)
         assert gvhd_states_available(variant) == (gvhd_effects(variant) is not None)
         flags, shown = section_flags(variant), transplant_outcomes(variant)
@@ -120,7 +122,7 @@ def test_adjusted_flags_agree_with_the_figures_they_announce():
     cohort = load_cohort(SYNTHETIC, synthetic=True)
     data = cohort.data
     # Nobody relapsed: relapse cannot be adjusted for any grouping (no event), the others can.
-    never_relapsed = data.assign(relapse=0, relapse_day=float("nan"))
+    never_relapsed = data.assign(relapse=0, relapse_months=float("nan"))
     for variant in (data, never_relapsed):
         variant_cohort = replace(cohort, data=variant)
         available = adjusted_available(variant_cohort, settings)

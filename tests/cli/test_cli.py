@@ -92,7 +92,7 @@ def test_validate_lists_every_problem_and_exits_1(tmp_path, capsys):
 
 def test_unknown_grouping_is_a_clear_error(capsys):
     assert main(["estimates", str(SYNTHETIC_DATA), "--by", "shoe_size"]) == 2
-    assert "unknown grouping 'shoe_size'" in capsys.readouterr().err
+    assert "--by shoe_size: 'shoe_size' is not a SPEC column" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- bad arguments (issue 11)

@@ -55,10 +55,11 @@ def without(column: str) -> list[str]:
 ERROR_CASES = [
     # (id, rows, header, mapping, expected problem)
     ("missing required column", [P01, P02], without("vital_status"), None,
-     Problem(None, None, "vital_status", None, "required column is missing")),
+     Problem(None, None, "vital_status", None, "required column is missing (or give death as a (time, event) pair, "
+             "mapping.events.death, or a competing-risks status column, mapping.status)")),
     ("duplicate id", [P01, changed(P02, patient_id="P01")], HEADER, None,
-     [Problem(2, "P01", "patient_id", "P01", "duplicate patient_id"),
-      Problem(3, "P01", "patient_id", "P01", "duplicate patient_id")]),
+     [Problem(2, "P01", "patient_id", "P01", "duplicate patient_id (also on line 3)"),
+      Problem(3, "P01", "patient_id", "P01", "duplicate patient_id (also on line 2)")]),
     ("unknown code", [changed(P01, sex="X"), P02], HEADER, None,
      Problem(2, "P01", "sex", "X", "unknown code; expected one of M, F")),
     ("unknown code after mapping, named by its registry value",
@@ -71,6 +72,8 @@ ERROR_CASES = [
      None),  # two problems: checked below
     ("event after last contact", [changed(P01, relapse_date="2011-01-01"), P02], HEADER, None,
      Problem(2, "P01", "relapse_date", "2011-01-01", "event after last contact (day 356 > last contact day 181)")),
+    ("follow-up beyond today", [P01, changed(P02, last_contact_date="2031-03-01")], HEADER, None,
+     Problem(3, "P02", "last_contact_date", "2031-03-01", "date after today (2020-01-01)")),
     ("date before HCT", [changed(P01, relapse_date="2009-12-31"), P02], HEADER, None,
      Problem(2, "P01", "relapse_date", "2009-12-31", "date before HCT (day -10)")),
     ("dead without date", [changed(P01, last_contact_date="", relapse="0", relapse_date=""), P02], HEADER, None,
@@ -130,8 +133,6 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
 
 
 WARNING_CASES = [
-    ("follow-up beyond today", changed(P02, last_contact_date="2031-03-01"),
-     Problem(3, "P02", "last_contact_date", "2031-03-01", "last contact is in the future", "warning")),
     ("dead without a cause", changed(P02, vital_status="dead", cause_of_death=""),
      Problem(3, "P02", "cause_of_death", "", "dead without a cause of death (counted as unknown)", "warning")),
 ]

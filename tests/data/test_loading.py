@@ -11,6 +11,7 @@ from analysis.data.problems import DataValidationError
 
 from analysis.data.readers import read_table
 
+from analysis.data.schema import MONTH_DAYS
 from analysis.data.validate import parse_date, validate
 
 HEADER = ("patient_id,hct_date,age,sex,status_at_hct,pif,cr_after_hct_date,graft_source,donor_type,conditioning,"
@@ -31,14 +32,14 @@ def problems_of(tmp_path, rows, header=HEADER):
     return validate(raw, today=dt.date(2020, 1, 1))
 
 
-def test_good_extract_gives_days_after_hct_by_hand(tmp_path):
+def test_good_extract_gives_months_after_hct_by_hand(tmp_path):
     frame, problems = problems_of(tmp_path, GOOD_ROWS)
     assert problems == []
     # 2010-01-10 -> 2010-07-10 is 181 days; relapse 2010-04-10 is day 90; aGVHD 2010-02-01 day 22.
-    assert frame.loc[0, "last_contact_day"] == 181
-    assert frame.loc[0, "relapse_day"] == 90
-    assert frame.loc[0, "agvhd_day"] == 22
-    assert frame.loc[1, "cr_after_hct_day"] == 31
+    assert frame.loc[0, "last_contact_months"] == 181 / MONTH_DAYS
+    assert frame.loc[0, "relapse_months"] == 90 / MONTH_DAYS
+    assert frame.loc[0, "agvhd_months"] == 22 / MONTH_DAYS
+    assert frame.loc[1, "cr_after_hct_months"] == 31 / MONTH_DAYS
     assert list(frame["hct_year"]) == [2010, 2012]
     assert "hct_date" in frame and "relapse_date" not in frame
 
@@ -47,7 +48,7 @@ def test_day_columns_replace_dates(tmp_path):
     header = "patient_id,age,sex,status_at_hct,graft_source,donor_type,conditioning,vital_status,last_contact_day,relapse,relapse_day"
     frame, problems = problems_of(tmp_path, ["A,50,F,PR,BM,related,MAC,dead,200,1,120"], header)
     assert problems == []
-    assert frame.loc[0, "last_contact_day"] == 200 and frame.loc[0, "relapse_day"] == 120
+    assert frame.loc[0, "last_contact_months"] == 200 / MONTH_DAYS and frame.loc[0, "relapse_months"] == 120 / MONTH_DAYS
 
 
 @pytest.mark.parametrize(
@@ -102,10 +103,12 @@ def test_missing_required_column(tmp_path):
     assert any(p.column == "vital_status" and "required column is missing" in p.message for p in problems)
 
 
-def test_future_last_contact_is_a_warning_not_an_error(tmp_path):
+def test_a_date_after_today_is_an_error(tmp_path):
+    """Issue 11: a last contact in the future was only a warning, so a typed 2031 became follow-up."""
     rows = [GOOD_ROWS[0], GOOD_ROWS[1].replace("2016-03-01,,0", "2031-03-01,,0")]
     _, problems = problems_of(tmp_path, rows)
-    assert [(p.severity, p.message) for p in problems] == [("warning", "last contact is in the future")]
+    assert [(p.severity, p.line, p.column, p.message) for p in problems] == [
+        ("error", 3, "last_contact_date", "date after today (2020-01-01)")]
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -9,18 +9,23 @@ from analysis.data.schema import MONTH_DAYS
 #  c: alive at 400, aGVHD II day 30, limited cGVHD 150   d: aGVHD III day 40, extensive cGVHD 120, alive at 300
 #  e: relapse day 60 then aGVHD II on day 80 (relapse comes first), alive at 90
 #  f: graft failure: no engraftment, dies day 25     g: engraftment missing (excluded where needed)
+def months(days):
+    """The validated frame holds times as months after HCT."""
+    return np.array(days, dtype=float) / MONTH_DAYS
+
+
 COHORT = pd.DataFrame({
     "patient_id": list("abcdefg"),
     "vital_status": ["dead", "dead", "alive", "alive", "alive", "dead", "alive"],
-    "last_contact_day": [200, 50, 400, 300, 90, 25, 500],
+    "last_contact_months": months([200, 50, 400, 300, 90, 25, 500]),
     "relapse": [1, 0, 0, 0, 1, 0, 0],
-    "relapse_day": [100, np.nan, np.nan, np.nan, 60, np.nan, np.nan],
+    "relapse_months": months([100, np.nan, np.nan, np.nan, 60, np.nan, np.nan]),
     "neutrophil_engraftment": [1, 1, 1, 1, 1, 0, np.nan],
-    "neutrophil_engraftment_day": [15, 20, 12, 14, 18, np.nan, np.nan],
+    "neutrophil_engraftment_months": months([15, 20, 12, 14, 18, np.nan, np.nan]),
     "agvhd_grade": [0, 1, 2, 3, 2, 0, 0],
-    "agvhd_day": [np.nan, np.nan, 30, 40, 80, np.nan, np.nan],
+    "agvhd_months": months([np.nan, np.nan, 30, 40, 80, np.nan, np.nan]),
     "cgvhd": ["none", "none", "limited", "extensive", "none", "none", "none"],
-    "cgvhd_day": [np.nan, np.nan, 150, 120, np.nan, np.nan, np.nan],
+    "cgvhd_months": months([np.nan, np.nan, 150, 120, np.nan, np.nan, np.nan]),
 })
 
 
@@ -66,7 +71,7 @@ def test_grfs_first_of_severe_gvhd_relapse_or_death_by_hand():
 def test_available_endpoints_follow_the_columns():
     assert available_endpoints(COHORT) == [
         "os", "efs", "relapse", "nrm", "neutrophil", "agvhd2", "agvhd3", "cgvhd", "cgvhd_extensive", "grfs"]
-    assert available_endpoints(COHORT.drop(columns=["agvhd_grade", "agvhd_day"])) == [
+    assert available_endpoints(COHORT.drop(columns=["agvhd_grade", "agvhd_months"])) == [
         "os", "efs", "relapse", "nrm", "neutrophil", "cgvhd", "cgvhd_extensive"]
 
 

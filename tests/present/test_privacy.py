@@ -317,9 +317,11 @@ def test_a_missing_percentage_goes_with_a_hidden_count():
 
 
 def test_warnings_list_suppresses_small_counts(tmp_path):
-    text = SYNTHETIC_DATA.read_text(encoding="utf-8").replace("2019-03-", "2031-03-", 2)
-    path = tmp_path / "future.csv"
-    path.write_text(text, encoding="utf-8")
+    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    dead = table.index[table["vital_status"] == "dead"][:2]
+    table.loc[dead, "cause_of_death"] = ""  # two deaths without a cause: a warning each
+    path = tmp_path / "no_cause.csv"
+    table.to_csv(path, index=False)
     overview = cohort_overview(load_cohort(path))
     assert [w.count for w in overview.warnings] == [2]
     assert "(2 records)" in warnings_markdown(overview)
@@ -483,3 +485,20 @@ def test_the_site_check_finds_an_id_or_date_in_a_page_or_notebook(tmp_path):
     found = {(p.path, p.message.split(": ", 1)[-1]) for p in leaks}
     assert any(path == "report/cohort.html" and "'SYN017'" in message for path, message in found), found
     assert any(path == "report/cohort.ipynb" and "'2001-01-30'" in message for path, message in found), found
+
+
+def test_the_audit_trail_hides_a_small_exclusion_as_the_flow_table_does():
+    """A study file's exclusion of one record is a count like any other: "<5" in the audit trail, its
+    sentence and the flow table alike, and the records in the extract no longer give it away."""
+    from analysis.analyses.settings import load_study
+    from analysis.data.paths import PROJECT_ROOT
+    from analysis.data.study import study_cohort
+    from analysis.present.prose import audit_sentence
+    from analysis.present.tables.cohort import audit_table, cohort_flow_table
+
+    cohort = study_cohort(load_study(PROJECT_ROOT / "studies" / "days_known_bad.yml"))
+    assert "excluded 1 record," in audit_sentence(cohort, min_cell=0)
+    assert "excluded <5 records," in audit_sentence(cohort, min_cell=5)
+    audit, flow = text_of(audit_table(cohort, min_cell=5)), text_of(cohort_flow_table(cohort, min_cell=5))
+    assert "<5" in audit and "chronic GVHD recorded after death" in audit
+    assert "<5" in flow and "137" not in flow

@@ -207,9 +207,9 @@ def test_every_table_and_figure_of_a_report_without_optional_columns(tmp_path, m
 BMT_STUDY = PROJECT_ROOT / "studies" / "bmt.yml"
 
 
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript is not installed (needed to convert KMsurv's bmt data)")
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript is not installed (needed to write KMsurv's bmt data)")
 def test_every_table_and_figure_of_the_bmt_report(tmp_path, monkeypatch):
-    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "convert_bmt.R")], cwd=PROJECT_ROOT, check=True,
+    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "export_bmt.R")], cwd=PROJECT_ROOT, check=True,
                    capture_output=True, timeout=300)
     outputs = report_outputs(tmp_path, monkeypatch, BMT_STUDY)
     check_report_tables(tmp_path, outputs)

@@ -94,3 +94,37 @@ read_synthetic_cohort <- function(path = synthetic_cohort_csv) {
   hct <- as.Date(d$hct_date)
   list(data = d, day = function(column) as.numeric(as.Date(d[[column]]) - hct))
 }
+
+# Kaplan-Meier (log-log CI) and cumulative incidence (cuminc, with SPEC's log(-log) CI) at `times`,
+# keyed by the time as the command line keys it; NA beyond the last observation.  The endpoint
+# references of the CLI's `estimates` document share them.
+km_at <- function(time, status, times) {
+  fit <- survfit(Surv(time, status) ~ 1, conf.type = "log-log")
+  out <- list()
+  for (t in times) {
+    key <- sprintf("%g", t)
+    if (t > max(time)) { out[[key]] <- list(estimate = NA, lower = NA, upper = NA); next }
+    s <- summary(fit, times = t)
+    out[[key]] <- list(estimate = s$surv, lower = s$lower, upper = s$upper)
+  }
+  out
+}
+
+cif_at <- function(time, status, times) {
+  fit <- cuminc(time, status, cencode = 0)
+  tp <- timepoints(fit, times)
+  out <- list()
+  for (i in seq_along(times)) {
+    key <- sprintf("%g", times[i])
+    # cuminc has no "1 1" row when a group has no event of interest: F is then 0 throughout.
+    has_events <- "1 1" %in% rownames(tp$est)
+    f <- if (has_events) tp$est["1 1", i] else 0
+    v <- if (has_events) tp$var["1 1", i] else 0
+    if (times[i] > max(time)) f <- NA
+    if (is.na(f)) { out[[key]] <- list(estimate = NA, lower = NA, upper = NA); next }
+    if (f <= 0 || f >= 1) { out[[key]] <- list(estimate = f, lower = NA, upper = NA); next }
+    z <- 1.96 * sqrt(v) / abs(f * log(f))
+    out[[key]] <- list(estimate = f, lower = f^exp(z), upper = f^exp(-z))
+  }
+  out
+}

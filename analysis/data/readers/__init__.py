@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.data.paths import shown_path
 from analysis.data.problems import DataValidationError, file_problem
 from analysis.data.readers import csv, parquet, xlsx
 from analysis.data.readers.frame import lines_of
@@ -29,7 +30,7 @@ def read_table(path: str | Path, encoding: str | None = None, sheet: str | int |
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"data file not found: {path}")
+        raise FileNotFoundError(f"data file not found: {shown_path(path)}")
     suffix = path.suffix.lower()
     if suffix in xlsx.SUFFIXES:
         return xlsx.read(path, sheet)

@@ -11,8 +11,8 @@ from analysis.present.numbers import fmt_pct
 from analysis.data.cohort import Cohort
 from analysis.analyses.cohort import CohortOverview
 from analysis.present.context import resolve_min_cell
-from analysis.present.privacy import CountSet, Shown, flow_counts, group_sizes, suppression_note
-from analysis.present.prose import exclusion_reason
+from analysis.present.privacy import CountSet, Shown, audit_counts, flow_counts, group_sizes, suppression_note
+from analysis.present.prose import audit_note, exclusion_reason
 from analysis.data.schema import column_label
 from analysis.present.tables.display import ReportTable, report_table
 from analysis.present.tables.model import Column, Row, TableModel
@@ -81,6 +81,25 @@ def _endpoint_exclusions(overview: CohortOverview, min_cell: int) -> list[tuple[
         for i, key in zip(rows, keys):
             shown[i] = (size, counts.state(key))
     return [shown[i] for i in range(len(overview.endpoint_exclusions))]
+
+
+def audit_table(cohort: Cohort, *, min_cell: int | None = None) -> ReportTable:
+    """What the study file changed before validation, with its reasons: excluded records, then
+    corrected values (by the file's column).  Never a patient id or a value; the exclusions are
+    counted as the flow table counts them (`audit_counts`)."""
+    min_cell = resolve_min_cell(min_cell)
+    shown, _, _ = audit_counts(cohort, min_cell=min_cell)
+    rows = tuple(Row(None, ("Record excluded" if e.action == "excluded" else "Value corrected", e.column or "—",
+                            e.reason, _count(n, min_cell)), monospace=("Column",) if e.column else ())
+                 for e, n in zip(cohort.audit, shown))
+    return report_table("Audit trail", TableModel(
+        columns=(Column("Change", "Change", align="left"),
+                 Column("Column", "Column", align="left"),
+                 Column("Reason", "Reason", align="left", wraps=True),
+                 Column("Records", "Records", align="right")),
+        rows=rows,
+        notes=(audit_note(),) + _rule(shown, min_cell),
+    ))
 
 
 def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int | None = None) -> ReportTable:
