@@ -194,6 +194,15 @@ def _as_codes(series: pd.Series) -> pd.Series:
     return out
 
 
+def _level_index(series: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
+    """`_as_codes` as integers: each value's position among the level strings present (-1: missing)."""
+    codes, distinct = pd.factorize(series, use_na_sentinel=True)
+    texts = _as_codes(pd.Series(distinct, dtype=object)).tolist() if len(distinct) else []
+    present = tuple(dict.fromkeys(t for t in texts if isinstance(t, str)))
+    position = np.array([present.index(t) if isinstance(t, str) else -1 for t in texts] + [-1], dtype=np.int64)
+    return position[codes], present
+
+
 def _level_masks(codes: pd.Series, levels) -> list[np.ndarray]:
     """``(codes == level).to_numpy()`` for each level, from one hashing pass over the values."""
     found, distinct = pd.factorize(codes.to_numpy(dtype=object), use_na_sentinel=True)
@@ -322,6 +331,11 @@ def characteristics(
         groups = ()
     masks = _level_masks(group_codes, groups)
     group_n = tuple(int(m.sum()) for m in masks)
+    # each patient's group as an integer (every patient of `data` is in one when there is a grouping)
+    group_of = np.zeros(len(data), dtype=np.int64)
+    for g, m in enumerate(masks):
+        group_of[m] = g
+    n_groups = max(len(groups), 1)
 
     rows: list[CharacteristicsRow] = []
     for variable, kind in kinds.items():
@@ -341,32 +355,35 @@ def characteristics(
                 test=test,
             ))
         else:
-            codes = _as_codes(series)
-            missing = codes.isna().to_numpy()
-            levels = _level_order(variable, set(codes.dropna()))
-            is_level = dict(zip(levels, _level_masks(codes, levels)))
+            # each patient's level as an integer (-1: missing), counted per level and group at once
+            level_of, present = _level_index(series)
+            missing = level_of < 0
+            levels = _level_order(variable, set(present))
+            position = np.array([levels.index(text) for text in present] + [-1], dtype=np.int64)
+            level_of = position[level_of]
+            known = ~missing
+            table = np.bincount(level_of[known] * n_groups + group_of[known],
+                                minlength=len(levels) * n_groups).reshape(len(levels), n_groups)
             test = None
             if groups:
-                counts = np.array([[int((is_level[lev] & m).sum()) for m in masks]
-                                   for lev in levels])
-                test = fisher_exact(counts, max_work=max_work)
+                test = fisher_exact(table, max_work=max_work)
             rows.append(CharacteristicsRow(
                 variable, "variable", label, groups=(None,) * len(groups), test=test,
             ))
-            denominators = [int((~missing).sum())] + [int((~missing & m).sum()) for m in masks]
-            for lev in levels:
-                is_lev = is_level[lev]
+            per_group = np.bincount(group_of[known], minlength=n_groups)
+            denominators = [int(known.sum())] + [int(per_group[g]) for g in range(len(groups))]
+            for k, lev in enumerate(levels):
                 rows.append(CharacteristicsRow(
                     variable, "level", level_label(variable, lev), level=lev,
-                    overall=Count(int(is_lev.sum()), denominators[0]),
-                    groups=tuple(Count(int((is_lev & m).sum()), den)
-                                 for m, den in zip(masks, denominators[1:])),
+                    overall=Count(int(table[k].sum()), denominators[0]),
+                    groups=tuple(Count(int(table[k, g]), den) for g, den in enumerate(denominators[1:])),
                 ))
         if missing.any():
+            per_group = np.bincount(group_of[missing], minlength=n_groups)
             rows.append(CharacteristicsRow(
                 variable, "missing", "Missing",
                 overall=MissingCount(int(missing.sum())),
-                groups=tuple(MissingCount(int((missing & m).sum())) for m in masks),
+                groups=tuple(MissingCount(int(per_group[g])) for g in range(len(groups))),
             ))
 
     return CharacteristicsTable(

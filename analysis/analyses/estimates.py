@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
-from analysis.domain.groupings import group_labels, grouping_rows, grouping_title
+from analysis.domain.groupings import group_codes_of, grouping_title
 from analysis.stats.aalen_johansen import cumulative_incidence
 from analysis.stats.gray import gray_test
 from analysis.stats.results import EndpointResult
@@ -47,21 +47,20 @@ def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None, 
         levels: tuple[str, ...] = ("all",)
         members = {"all": slice(None)}
     else:
-        group, levels = group_labels(grouping_rows(data, by, derived.included), by)
-        # each patient's level as a code (-1: unknown), so that selecting a level compares integers
-        codes, found = pd.factorize(group.to_numpy(dtype=object), use_na_sentinel=True)
-        known = codes >= 0
-        labels = group.to_numpy(dtype=object)[known]
-        time, status, codes = time[known], status[known], codes[known]
-        index = {level: k for k, level in enumerate(found)}
-        levels = tuple(level for level in levels if level in index)
-        members = {level: codes == index[level] for level in levels}
+        # each patient's level as a code (-1: unknown), so that selecting a level compares integers;
+        # the tests take the codes too (they order the groups as the labels would be sorted)
+        groups = group_codes_of(data, by, derived.included)
+        known = groups.codes >= 0
+        labels = codes = groups.codes[known]
+        time, status = time[known], status[known]
+        levels = tuple(level for level in groups.levels if level in groups.names)
+        members = {level: codes == groups.code(level) for level in levels}
         sizes = {level: int(members[level].sum()) for level in levels}
         omitted = tuple((level, sizes[level]) for level in levels if sizes[level] < min_group)
         if omitted:
             levels = tuple(level for level in levels if sizes[level] >= min_group)
-            kept = np.isin(labels, levels)
-            labels, time, status = labels[kept], time[kept], status[kept]
+            kept = np.isin(codes, [groups.code(level) for level in levels])
+            labels, time, status = codes[kept], time[kept], status[kept]
             members = {level: members[level][kept] for level in levels}
 
     if spec.kind == "survival":

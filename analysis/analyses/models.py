@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.data.schema import column_spec, reference_level
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
-from analysis.domain.groupings import DERIVED, group_labels
+from analysis.domain.groupings import DERIVED, group_codes_of
 from analysis.domain.states import STATES
 from analysis.stats.cox import CoxResult, cox_model
 from analysis.stats.cox_zph import ZphResult, cox_zph
@@ -87,7 +87,8 @@ def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None)
             raise ValueError(f"unknown covariate {column!r}: the data have no such column "
                              f"(columns: {', '.join(sorted(data.columns))})")
         if _is_categorical(data, column):
-            labels, levels = group_labels(data, column)
+            groups = group_codes_of(data, column)  # (kept with a cohort frame: every model shares it)
+            levels = groups.levels
             if column in reference:
                 if reference[column] not in levels:
                     raise ValueError(f"reference level {reference[column]!r} of {column} is not in the data "
@@ -98,13 +99,12 @@ def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None)
                 base = default if default in levels else levels[0]
             references[column] = base
             # each patient's level as a code (-1: unknown): dummies compare integers, not labels
-            codes, found = pd.factorize(labels.to_numpy(dtype=object), use_na_sentinel=True)
+            codes = groups.codes
             complete &= codes >= 0
-            index = {level: k for k, level in enumerate(found)}
             for level in levels:
                 if level != base:
-                    columns[f"{column}[{level}]"] = pd.Series((codes == index.get(level, -2)).astype(float),
-                                                              index=labels.index)
+                    code = groups.code(level) if level in groups.names else -2
+                    columns[f"{column}[{level}]"] = pd.Series((codes == code).astype(float), index=data.index)
         else:
             values = data[column].astype(float)
             complete &= values.notna().to_numpy()
@@ -185,7 +185,10 @@ def fit_model(
 
     derived = endpoint_data(data, endpoint)
     exclusions = list(derived.exclusions)
-    rows = _model_rows(data, covariates, time_dependent, derived.included)
+    # every patient, without a landmark: the cohort frame itself (its group codes are kept with it)
+    whole = landmark is None and derived.included.all() and isinstance(data.index, pd.RangeIndex) \
+        and data.index.start == 0 and data.index.step == 1
+    rows = data if whole else _model_rows(data, covariates, time_dependent, derived.included)
     time, status = np.asarray(derived.time, float), np.asarray(derived.status, int)
     state = state_months(rows, time_dependent) if time_dependent else None
 

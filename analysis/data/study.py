@@ -131,7 +131,7 @@ def _encoding(raw: dict, problems: list[str]) -> str | None:
         return None
     try:
         b"a".decode(value)  # a text encoding: not a codec such as rot13 or base64 (empty input passes those)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name holding a NUL character
         problems.append(f"encoding: {value!r} is not a text encoding (e.g. utf-8, cp932)")
         return None
     return value

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.domain.memo import per_frame
 from analysis.domain.states import Onset, acute_gvhd, chronic_gvhd
 
 __all__ = ["ENDPOINTS", "SECTIONS", "Endpoint", "EndpointData", "available_endpoints", "endpoint_data",
@@ -179,11 +180,14 @@ class EndpointData:
 
 def available_endpoints(data: pd.DataFrame) -> list[str]:
     """Endpoints whose columns the extract holds (with at least one recorded value)."""
-    return [
-        name
-        for name, e in ENDPOINTS.items()
-        if all(column in data and data[column].notna().any() for column in e.requires)
-    ]
+    known = per_frame(data)
+    if "available endpoints" not in known:
+        known["available endpoints"] = tuple(
+            name
+            for name, e in ENDPOINTS.items()
+            if all(column in data and data[column].notna().any() for column in e.requires)
+        )
+    return list(known["available endpoints"])
 
 
 def section_endpoints(data: pd.DataFrame, section: str) -> tuple[str, ...]:
@@ -198,13 +202,25 @@ def section_available(data: pd.DataFrame, section: str) -> bool:
 
 
 def endpoint_data(data: pd.DataFrame, name: str) -> EndpointData:
-    """Derive (time, status) for endpoint `name` from a validated cohort frame."""
+    """Derive (time, status) for endpoint `name` from a validated cohort frame.
+
+    The frame is only read, and must not be modified afterwards: the result is kept for the frame's
+    lifetime and returned again when the same frame asks for the same endpoint.
+    """
     if name not in ENDPOINTS:
         raise KeyError(f"unknown endpoint {name!r}; choose from {', '.join(ENDPOINTS)}")
     endpoint = ENDPOINTS[name]
     missing = [c for c in endpoint.requires if c not in data]
     if missing:
         raise ValueError(f"endpoint {name!r} needs column(s) {', '.join(missing)}")
+    known = per_frame(data)
+    key = ("endpoint", name)
+    if key not in known:
+        known[key] = _derive(data, endpoint)
+    return known[key]
+
+
+def _derive(data: pd.DataFrame, endpoint: Endpoint) -> EndpointData:
 
     excluded = np.zeros(len(data), dtype=bool)
     exclusions = []
@@ -226,11 +242,14 @@ def endpoint_data(data: pd.DataFrame, name: str) -> EndpointData:
     )
     time, status = endpoint.derive(patients)
     time = np.array(time, dtype=float)  # a copy: the frame's own values stay writable only there
-    time.setflags(write=False)
+    status = np.array(status, dtype=int)
+    included = ~excluded
+    for array in (time, status, included):
+        array.setflags(write=False)
     return EndpointData(
         endpoint=endpoint,
-        included=~excluded,
+        included=included,
         time=time,
-        status=np.asarray(status, dtype=int),
+        status=status,
         exclusions=tuple(exclusions),
     )

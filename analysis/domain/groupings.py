@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.schema import code_order, column_label, column_spec
+from analysis.domain.memo import per_frame
 from analysis.domain.states import REMISSION_AT_HCT
 
 
@@ -137,3 +138,41 @@ def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...
     spec_order = [c for c in code_order(by) if c in present]
     levels = tuple(spec_order + sorted(present - set(spec_order)))
     return values, levels
+
+
+@dataclass(frozen=True, eq=False)
+class GroupCodes:
+    """`group_labels` with each patient's group as an integer.
+
+    `labels` and `levels` are those of `group_labels`; `names` the labels present, sorted as text
+    (R's factor order); `codes` each patient's position in `names`, -1 where unknown. Statistics of
+    the groups can take the codes in place of the labels: same groups, same order, no text compared.
+    """
+
+    labels: pd.Series
+    levels: tuple[str, ...]
+    names: tuple[str, ...]
+    codes: np.ndarray
+
+    def code(self, level: str) -> int:
+        return self.names.index(level)
+
+
+def group_codes_of(data: pd.DataFrame, by: str, rows: np.ndarray | None = None) -> GroupCodes:
+    """`group_labels` of `grouping_rows(data, by, rows)`, with integer codes.
+
+    For the whole frame (`rows` None or all true) the result is kept with the frame
+    (`analysis.domain.memo`): every analysis by the same grouping shares it.
+    """
+    whole = rows is None or bool(np.all(rows))
+    memo = per_frame(data) if whole else {}
+    key = ("grouping", by)
+    if key not in memo:
+        labels, levels = group_labels(grouping_rows(data, by, None if whole else rows), by)
+        codes, found = pd.factorize(labels.to_numpy(dtype=object), use_na_sentinel=True)
+        names = sorted(found)
+        rank = np.array([names.index(v) for v in found] + [-1], dtype=np.int64)
+        codes = rank[codes]  # (-1, unknown, stays -1)
+        codes.setflags(write=False)
+        memo[key] = GroupCodes(labels=labels, levels=levels, names=tuple(names), codes=codes)
+    return memo[key]

@@ -50,19 +50,28 @@ but not those of a fully tie-consistent influence function; without ties the two
 
 Computation
 -----------
-No n x n or n x times x n arrays. Every model quantity is a cumulative sum over the distinct event
+No n x n or n x times arrays. Every model quantity is a cumulative sum over the distinct event
 times after one O(n log n) sort; the average over the patients of the derivative of their
 predictions enters only through weighted sums over the event times (the influence function of
 ``sum_{s <= t} w(s) dLambda(s)`` for patient i is read from prefix sums at t and at min(t, T_i)).
 Patients with the same covariates are predicted once (the standardisation runs over the distinct
-covariate rows). Cost, for L levels: O(n log n + L P K q + L n T (p + L)) for P distinct covariate rows,
-K event times up to the last evaluation time, T evaluation times, q covariate columns (for survival
-endpoints the P K term is P T); memory is bounded by working through the evaluation times and
-covariate rows in blocks. At the report's horizons (T = 2) 10^5 patients take about a second (OS)
-or a few (relapse, NRM); the whole curve (T = every event time) costs patients x event times.
+covariate rows). The standard errors need ``sum_i IF_i(t)^2``, not the influence functions
+themselves: each IF_i(t) is the patient's covariate row's term, plus fixed per-patient quantities
+(the coefficients' influence functions, the risk scores) weighted by functions of t, plus terms that
+stop changing once t passes the patient's follow-up T_i. So the sum of squares expands into sums
+per covariate row and sums of outer products over the patients, accumulated in one pass over the
+patients in order of T_i (`_InfluenceSums`); differences and ratios are combinations of the levels'
+influence functions, expanded the same way. Cost, for L levels: O(n log n + n F^2 + L P K q + T P F C)
+for P distinct covariate rows, K event times up to the last evaluation time, T evaluation times,
+q covariate columns, F = O(q + L) pieces per patient and C = L^2 curves and contrasts (for survival
+endpoints the P K term is P T); memory is O(n F) plus blocks of covariate rows x times. 10^6 patients
+take a few seconds per endpoint, and the whole curve costs little more than the horizons.
+Compared with summing the patients' influence functions one by one, the sums of squares differ by
+rounding only (about 1e-14 relative).
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -71,7 +80,7 @@ import pandas as pd
 
 from analysis.stats.checks import (as_events, as_times, competing_risks_outcome, covariate_matrix, one_dimensional,
                                    reject_missing)
-from analysis.stats.core import frozen_array, merge_near_ties, norm_sf
+from analysis.stats.core import content_key, frozen_array, merge_near_ties, norm_sf, stable_order, unique_inverse
 from analysis.stats.cox import CoxResult, cox_model
 from analysis.stats.results import PointEstimate
 
@@ -307,10 +316,15 @@ def _check_design(x: np.ndarray, names: tuple[str, ...], group_name: str) -> Non
                          "analysed: they cannot be adjusted for; drop them")
     scale = np.sqrt((centred**2).sum(axis=0))
     scaled = centred / scale
+    tolerance = 1e-9 * np.sqrt(x.shape[0])
+    # independent columns are independent in every subset (no singular value of a subset is below
+    # the smallest of the whole): look for the culprit column by column only when they are not
+    if np.linalg.matrix_rank(scaled, tol=tolerance) == x.shape[1]:
+        return
     kept: list[int] = []
     for j in range(x.shape[1]):
         trial = scaled[:, kept + [j]]
-        if np.linalg.matrix_rank(trial, tol=1e-9 * np.sqrt(x.shape[0])) < len(kept) + 1:
+        if np.linalg.matrix_rank(trial, tol=tolerance) < len(kept) + 1:
             partners = [names[i] for i in kept]
             with_group = any(p.startswith(f"{group_name}[") for p in partners)
             raise ValueError(
@@ -346,10 +360,14 @@ def _check_overlap(x_cov: np.ndarray, codes: np.ndarray, levels, fit: CoxResult)
         cols = [c - group_columns for c in columns if c >= group_columns]
         if not cols:
             continue
-        values = x_cov[:, cols]
+        # per level, the smallest and largest value of each of the term's columns
+        low = np.full((len(levels), len(cols)), np.inf)
+        high = np.full((len(levels), len(cols)), -np.inf)
+        for j, c in enumerate(cols):
+            np.minimum.at(low[:, j], codes, x_cov[:, c])
+            np.maximum.at(high[:, j], codes, x_cov[:, c])
         for k, level in enumerate(levels):
-            rows = values[codes == k]
-            if (rows == rows[0]).all():
+            if (low[k] == high[k]).all():
                 raise ValueError(
                     f"covariate {term} takes a single value among the patients of level {level}: their adjusted "
                     f"probability would be predicted for covariate values no {level} patient has (no overlap); "
@@ -369,8 +387,9 @@ class _CauseModel:
     the grid, and the coefficients' influence function (over the whole follow-up).
     """
 
-    def __init__(self, time, event, x, names, ties, grid):
+    def __init__(self, timeline: "_Timeline", event, x, names, ties, grid):
         q = x.shape[1]
+        time = timeline.time
         self.fit = cox_model(time, event, x, ties=ties, names=names) if q else None
         if self.fit is not None and self.fit.warnings:
             raise ValueError(f"the Cox model does not estimate finite effects ({'; '.join(self.fit.warnings)}): "
@@ -378,15 +397,16 @@ class _CauseModel:
         self.grid = grid
         self.beta = np.asarray(self.fit.coef) if q else np.zeros(0)
         variance = np.asarray(self.fit.variance) if q else np.zeros((0, 0))
-        # centred at the means as coxph; every quantity used below is invariant to the centring
+        # centred at the means as coxph (the fit's own centred matrix when there is one); every quantity
+        # used below is invariant to the centring
         self.means = x.mean(axis=0)
-        xc = x - self.means
+        xc = self.fit.design.xc if self.fit is not None else x - self.means
         self.risk = risk = np.exp(xc @ self.beta)
         dead = event == 1
-        sums = _RiskSets(time, risk, xc)
+        sums = _RiskSets(timeline, risk, xc)
 
         s0, mean_x = sums.at(grid)
-        self.at_grid = np.searchsorted(grid, time, side="right")  # grid times <= T_i
+        self.at_grid = timeline.at_grid
         last = np.maximum(self.at_grid - 1, 0)
         self.event_on_grid = dead & (self.at_grid > 0) & (grid[last] == time if grid.size else False)
         on = self.at_grid[self.event_on_grid] - 1
@@ -396,65 +416,76 @@ class _CauseModel:
         self.cumhazard = np.cumsum(self.hazard)
         self.s0 = np.where(s0 > 0, s0, np.inf)  # grid times after everyone left carry no weight
         self.mean_x = mean_x
-        self.if_beta = sums.score_residuals(time, dead) @ variance
+        self.if_beta = sums.score_residuals(timeline, dead) @ variance
+        if self.fit is not None:
+            self.fit.design.release()  # (the model keeps its data, not the working arrays)
+        for value in vars(self).values():  # (shared by later standardisations of the same data)
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
 
-    def positions(self, k_tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For a block of evaluation times (k_tau: grid times <= tau): the grid times each patient is
-        at risk for, min(k_tau, grid times <= T_i), and whether the patient's event is counted by tau."""
-        stop = np.minimum(k_tau[None, :], self.at_grid[:, None])
-        counted = self.event_on_grid[:, None] & (self.at_grid[:, None] <= k_tau[None, :])
-        return k_tau, stop, counted
 
-    def weighted_influence(self, omega: np.ndarray, positions) -> np.ndarray:
-        """(n, T): each patient's influence on ``sum_{s <= tau} omega(s) dLambda0(s)`` at each tau.
+class _Timeline:
+    """The patients' times arranged once for every model of a standardisation: their distinct values,
+    each patient's among them, the stable order by time and the grid times <= each T_i."""
 
-        As iidCox, ``IF_i(dLambda0(s)) = -IFbeta_i . E(s) dLambda0(s) - r_i 1{s <= T_i} dLambda0(s) / S0(s)
-        + delta_i 1{T_i = s} / S0(s)``, summed with the weights through prefix sums over the grid
-        (`positions` from `positions`).
-        """
-        k_tau, stop, counted = positions
-        drift = _prefix(omega[:, None] * self.mean_x * self.hazard[:, None])
-        at_risk = _prefix(omega * self.hazard / self.s0)
-        jump = np.zeros(self.risk.size)
-        own = self.at_grid[self.event_on_grid] - 1
-        jump[self.event_on_grid] = omega[own] / self.s0[own]
-        out = -(self.if_beta @ drift[k_tau].T) - self.risk[:, None] * at_risk[stop]
-        out += np.where(counted, jump[:, None], 0.0)
-        return out
+    def __init__(self, time: np.ndarray, grid: np.ndarray):
+        self.time = time
+        self.distinct, self.index = unique_inverse(time)
+        self.order = stable_order(time, self.index)
+        self.sorted_time = time[self.order]
+        self.at_grid = np.searchsorted(grid, self.distinct, side="right")[self.index]
+
+    def count_before(self, times: np.ndarray) -> np.ndarray:
+        """Per patient: how many of the sorted `times` are <= T_i."""
+        return np.searchsorted(times, self.distinct, side="right")[self.index]
 
 
 class _RiskSets:
     """Breslow risk-set sums ``S0(t) = sum_{T_j >= t} r_j`` and means ``E(t) = S1(t) / S0(t)``."""
 
-    def __init__(self, time, risk, xc):
-        order = np.argsort(time, kind="stable")
-        self.sorted_time = time[order]
-        weights = np.column_stack([risk, risk[:, None] * xc])[order]
-        reverse = np.cumsum(weights[::-1], axis=0)[::-1]
-        self.reverse = np.vstack([reverse, np.zeros((1, weights.shape[1]))])
-        self.time, self.risk, self.xc = time, risk, xc
+    def __init__(self, timeline: _Timeline, risk, xc):
+        n, q = xc.shape
+        self.timeline = timeline
+        # S0 as the sum from the last patient in time order backwards (the baseline hazard, and so the
+        # estimates, rest on it: the order of the sum is coxph's), 0 after the last
+        self.s0_from = np.empty(n + 1)
+        self.s0_from[n] = 0.0
+        np.cumsum(risk[timeline.order][::-1], out=self.s0_from[n - 1::-1] if n else self.s0_from[:0])
+        # S1 (for the influence functions only) summed per distinct time, then backwards over them
+        size = timeline.distinct.size
+        per_time = np.empty((size + 1, q))
+        per_time[size] = 0.0
+        for j in range(q):
+            values = risk * xc[:, j]
+            per_time[:size, j] = np.bincount(timeline.index, weights=values, minlength=size)
+        self.s1_from = np.cumsum(per_time[::-1], axis=0)[::-1]
+        self.risk, self.xc = risk, xc
 
     def at(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        sums = self.reverse[np.searchsorted(self.sorted_time, times, side="left")]
-        s0 = sums[:, 0]
+        s0 = self.s0_from[np.searchsorted(self.timeline.sorted_time, times, side="left")]
+        s1 = self.s1_from[np.searchsorted(self.timeline.distinct, times, side="left")]
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean_x = np.where(s0[:, None] > 0, sums[:, 1:] / s0[:, None], 0.0)
+            mean_x = np.where(s0[:, None] > 0, s1 / s0[:, None], 0.0)
         return s0, mean_x
 
-    def score_residuals(self, time, dead) -> np.ndarray:
+    def score_residuals(self, timeline: _Timeline, dead) -> np.ndarray:
         """riskRegression's score residuals: each distinct event time enters the compensator once.
 
         ``U_i = delta_i (x_i - E(T_i)) - r_i sum_{t_k <= T_i} (x_i - E(t_k)) / S0(t_k)`` over the
         distinct event times t_k (coxph's residuals weight each t_k by its number of events).
         """
-        event_times = np.unique(time[dead])
+        event_times = np.unique(timeline.time[dead])
         s0, mean_x = self.at(event_times)
         cum_inv = _prefix(1.0 / s0)
         cum_mean = _prefix(mean_x / s0[:, None])
-        k = np.searchsorted(event_times, time, side="right")
-        own_mean = mean_x[np.maximum(k - 1, 0)]
-        score = np.where(dead[:, None], self.xc - own_mean, 0.0)
-        return score - self.risk[:, None] * (self.xc * cum_inv[k][:, None] - cum_mean[k])
+        k = timeline.count_before(event_times)
+        # delta_i (x_i - E(T_i)) - r_i (x_i sum 1 / S0 - sum E / S0), with as few n x q arrays as possible
+        score = self.xc * cum_inv[k][:, None]
+        score -= cum_mean[k]
+        score *= -self.risk[:, None]
+        died = np.flatnonzero(dead)
+        score[died] += self.xc[died] - mean_x[k[died] - 1]
+        return score
 
 
 def _prefix(values: np.ndarray) -> np.ndarray:
@@ -484,11 +515,30 @@ def _baseline_hazard(d, s0, dead_risk, ties) -> np.ndarray:
 
 
 def _patterns(x: np.ndarray):
-    """Distinct covariate rows, each patient's row and the rows' counts."""
-    if x.shape[1] == 0:
-        return np.zeros((1, 0)), np.zeros(x.shape[0], dtype=np.int64), np.array([x.shape[0]])
-    rows, inverse, counts = np.unique(x, axis=0, return_inverse=True, return_counts=True)
-    return rows, inverse.ravel(), counts
+    """Distinct covariate rows (in ``np.unique(x, axis=0)``'s lexicographic order), each patient's row
+    and the rows' counts.
+
+    Each column's distinct values are found by hashing (`unique_inverse`); a row is then one integer,
+    its columns' ranks in mixed radix, so the rows are sorted as integers: np.unique(axis=0) would
+    sort the n rows themselves (seconds at 10^6 patients).
+    """
+    n, q = x.shape
+    if q == 0:
+        return np.zeros((1, 0)), np.zeros(n, dtype=np.int64), np.array([n])
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
+    for j in range(q):
+        distinct, rank = unique_inverse(x[:, j])
+        size *= distinct.size
+        if size >= 2**62:  # too many combinations for one integer: sort the rows
+            rows, inverse, counts = np.unique(x, axis=0, return_inverse=True, return_counts=True)
+            return rows, inverse.ravel(), counts
+        key = key * distinct.size + rank
+    keys, inverse = unique_inverse(key)
+    counts = np.bincount(inverse, minlength=keys.size)
+    first = np.empty(keys.size, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # each row's first patient
+    return x[first], inverse, counts
 
 
 def _blocks(t: int, size: int) -> list[np.ndarray]:
@@ -501,7 +551,7 @@ class _SurvivalLevel:
     averages over the patients that weigh the model's influence functions."""
 
     def __init__(self, model: _CauseModel, rows_c, counts, n, k_tau):
-        self.model, self.n = model, n
+        self.n = n
         risk = np.exp(rows_c @ model.beta)
         self.cumhazard = _prefix(model.hazard)[k_tau]
         self.predictions = np.exp(-np.outer(risk, self.cumhazard))  # (rows, T)
@@ -509,14 +559,12 @@ class _SurvivalLevel:
         self.estimate = weight @ self.predictions
         self.w_risk = (weight * risk) @ self.predictions  # mean_j S_j e_j
         self.w_risk_x = (self.predictions * (weight * risk)[:, None]).T @ rows_c  # (T, q): mean_j S_j e_j x_j
+        self.omegas = ((np.ones(model.hazard.size),),)
 
-    def influence(self, cols, inverse, k_tau, shared) -> np.ndarray:
-        """(n, len(cols)): IF_i = (S_i - S)/n - mean_j S_j e_j IF_i(Lambda0) - Lambda0 mean_j S_j e_j x_j . IF_i(beta)."""
-        ((cumhazard_if, _),) = shared
-        out = (self.predictions[:, cols][inverse] - self.estimate[cols][None, :]) / self.n
-        out -= cumhazard_if * self.w_risk[cols][None, :]
-        out -= (self.model.if_beta @ self.w_risk_x[cols].T) * self.cumhazard[cols][None, :]
-        return out
+    def coefficients(self, cols, k_tau) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """IF_i = (S_i - S)/n - mean_j S_j e_j IF_i(Lambda0) - Lambda0 mean_j S_j e_j x_j . IF_i(beta):
+        the weight of IF(Lambda0) (kappa, T x 1) and of IF(beta) (T x q), as `_InfluenceSums` takes them."""
+        return ((-self.w_risk[cols, None], -self.cumhazard[cols, None] * self.w_risk_x[cols]),)
 
 
 class _IncidenceLevel:
@@ -525,7 +573,7 @@ class _IncidenceLevel:
     influence functions."""
 
     def __init__(self, models: tuple[_CauseModel, _CauseModel], rows_c, counts, n, k_tau):
-        first, other = self.models = models
+        first, other = models
         self.n = n
         risk1 = np.exp(rows_c @ first.beta)
         risk2 = np.exp(rows_c @ other.beta)
@@ -571,30 +619,170 @@ class _IncidenceLevel:
         w_first, w_first_x = sums[:, 1 + q], sums[:, 2 + q:2 + 2 * q]
         w_other, w_other_x = sums[:, 2 + 2 * q], sums[:, 3 + 2 * q:]
         # V_c(s) = sum_{u <= s} dLambda_1(u) mean_j S_j(u-) e1_j ec_j: the weight of cause c's past hazard
-        self.omega_first = w1 + np.cumsum(h1 * w_first)
-        self.omega_other = np.cumsum(h1 * w_other)
+        omega_first = w1 + np.cumsum(h1 * w_first)
+        omega_other = np.cumsum(h1 * w_other)
         self.v_first = _prefix(h1 * w_first)
         self.v_other = _prefix(h1 * w_other)
         cum_before_first = np.r_[0.0, first.cumhazard[:-1]]
         cum_before_other = np.r_[0.0, other.cumhazard[:-1]]
         self.beta_first = _prefix(h1[:, None] * (w1_x - cum_before_first[:, None] * w_first_x))
         self.beta_other = _prefix(h1[:, None] * cum_before_other[:, None] * w_other_x)
+        ones = np.ones(grid_size)
+        self.omegas = ((ones, omega_first), (ones, omega_other))
 
-    def influence(self, cols, inverse, k_tau, shared) -> np.ndarray:
-        """(n, len(cols)): (F_i - F)/n plus the models' influence through every patient's prediction.
-
-        ``sum_{s <= t} mean_j S_j(s-) e1_j [IF(dLambda_1(s)) + dLambda_1(s) x_j . IF(beta_1)]
+    def coefficients(self, cols, k_tau) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """``sum_{s <= t} mean_j S_j(s-) e1_j [IF(dLambda_1(s)) + dLambda_1(s) x_j . IF(beta_1)]
         - sum_{s <= t} dLambda_1(s) mean_j S_j(s-) e1_j sum_c ec_j [IF(Lambda_c(s-)) + Lambda_c(s-) x_j . IF(beta_c)]``,
-        the double sums over s and the past of s being prefix sums (the weights V_c).
-        """
-        first, other = self.models
-        (ones_first, at_first), (ones_other, at_other) = shared
-        out = (self.predictions[:, cols][inverse] - self.estimate[cols][None, :]) / self.n
-        out += first.weighted_influence(self.omega_first, at_first)
-        out += other.weighted_influence(self.omega_other, at_other)
-        out -= ones_first * self.v_first[k_tau][None, :] + ones_other * self.v_other[k_tau][None, :]
-        out += first.if_beta @ self.beta_first[k_tau].T - other.if_beta @ self.beta_other[k_tau].T
-        return out
+        the double sums over s and the past of s being prefix sums (the weights V_c): per model, the
+        weights of IF(sum_s dLambda(s)) and IF(sum_s omega(s) dLambda(s)) (kappa, T x 2) and of IF(beta)."""
+        ones = np.ones(k_tau.size)
+        return (
+            (np.column_stack([-self.v_first[k_tau], ones]), self.beta_first[k_tau]),
+            (np.column_stack([-self.v_other[k_tau], ones]), -self.beta_other[k_tau]),
+        )
+
+
+class _InfluenceSums:
+    """Sums over the patients of squared influence functions, without an array of patients x times.
+
+    For every evaluation time t each level's influence function, and so any linear combination of the
+    levels' (a difference, a ratio's delta method), has the form
+        IF_i(t) = A_p(i)(t) + C_i . theta_C(t) + 1{K_i <= k_t} D_i . theta_D(t),
+    p(i) being patient i's covariate row, K_i the grid times <= T_i and k_t those <= t:
+    A is the row's prediction less the average (/ n); C_i holds what counts at every t (the
+    coefficients' influence functions IF(beta) and the risk scores r_i of every model); D_i what counts
+    once the patient's follow-up ended by t: r_i (the risk-set term stops growing at T_i), r_i times the
+    hazard weights accumulated to T_i, and the event's own jump. This follows from iidCox's
+    ``IF_i(sum_{s <= t} omega(s) dLambda0(s)) = -IF_i(beta) . sum_{s <= t} omega E dLambda0
+    - r_i sum_{s <= min(t, T_i)} omega dLambda0 / S0 + delta_i 1{T_i <= t} omega(T_i) / S0(T_i)``.
+    So
+        sum_i IF_i^2 = sum_p n_p A_p^2 + 2 sum_p A_p (S^C_p . theta_C) + theta_C' G_CC theta_C
+                       + 2 sum_p A_p (S^D_p(t) . theta_D) + 2 theta_C' G_CD(t) theta_D + theta_D' G_DD(t) theta_D,
+    with S the sums of C and D over the patients of each covariate row and G the sums of their outer
+    products; those marked (t) run over the patients whose follow-up ended by t, accumulated in one
+    pass over the patients in the order of K as the evaluation times increase. Cost: O(n log n + n F^2)
+    for F = (q + 1 + 2 x weights) per model, plus O(rows x F) per evaluation time and contrast.
+    """
+
+    def __init__(self, models, level_omegas, inverse, counts, thresholds):
+        self.models = models
+        self.counts = counts
+        self.at_grid = models[0].at_grid  # the same grid for every model
+        # per model, the hazard weights omega of every level (the weight 1 shared): their prefix sums
+        # at the grid times, sum_{s <= k} omega dLambda0 / S0 and sum_{s <= k} omega E dLambda0
+        self.omegas = []
+        self.level_index = []  # per level, per model: positions of its omegas among the model's
+        for m in range(len(models)):
+            self.omegas.append([level_omegas[0][m][0]])
+        for omegas in level_omegas:
+            positions = []
+            for m, own in enumerate(omegas):
+                positions.append([0] + list(range(len(self.omegas[m]), len(self.omegas[m]) + len(own) - 1)))
+                self.omegas[m].extend(own[1:])
+            self.level_index.append(positions)
+        self.at_risk = [np.column_stack([_prefix(w * m.hazard / m.s0) for w in ws]) for m, ws in zip(models, self.omegas)]
+        self.drift = [np.stack([_prefix(w[:, None] * m.mean_x * m.hazard[:, None]) for w in ws], axis=1)
+                      for m, ws in zip(models, self.omegas)]  # (grid + 1, weights, q)
+        # the event's own jump, omega(T_i) / S0(T_i), per grid time
+        self.jumps = [np.column_stack(ws) / m.s0[:, None] for m, ws in zip(models, self.omegas)]
+        self.q = [m.if_beta.shape[1] for m in models]
+        self.f_common = sum(self.q) + len(models)
+        self.f_done = sum(1 + 2 * len(ws) for ws in self.omegas)
+
+        common = np.column_stack([m.if_beta for m in models] + [m.risk for m in models])
+        self.common_rows = _row_sums(common, inverse, counts.size)
+        self.common_gram = common.T @ common
+        # the patients in the order in which their follow-up ends among the evaluation times, by row;
+        # what `_advance` reads of them is arranged in that order once, so each threshold's is a slice
+        self.thresholds = thresholds
+        ends = np.searchsorted(thresholds, self.at_grid, side="left")  # first threshold >= K_i
+        order = stable_order(ends * counts.size + inverse)
+        order = order[ends[order] < thresholds.size]  # the others never end within the times
+        self.bounds = np.searchsorted(ends[order], np.arange(thresholds.size + 1), side="left")
+        self.common = common[order]
+        self.rows = inverse[order]
+        self.at_grid = self.at_grid[order]
+        self.risks = [m.risk[order] for m in models]
+        self.events = [m.event_on_grid[order] for m in models]
+        del common
+        self.done = 0  # thresholds whose patients are accumulated
+        self.done_rows = np.zeros((counts.size, self.f_done))
+        self.done_cross = np.zeros((self.f_common, self.f_done))
+        self.done_gram = np.zeros((self.f_done, self.f_done))
+
+    def _done_features(self, patients: slice) -> np.ndarray:
+        """D_i of `patients` (a slice of the ordered patients): per model r_i, r_i sum_{s <= T_i} omega
+        dLambda0 / S0, delta_i omega(T_i) / S0(T_i)."""
+        k = self.at_grid[patients]
+        last = np.maximum(k - 1, 0)
+        columns = []
+        for m in range(len(self.models)):
+            risk = self.risks[m][patients]
+            if self.jumps[m].shape[0]:
+                jump = np.where(self.events[m][patients, None], self.jumps[m][last], 0.0)
+            else:  # no grid time: no event counts
+                jump = np.zeros((k.size, self.jumps[m].shape[1]))
+            columns += [risk[:, None], risk[:, None] * self.at_risk[m][k], jump]
+        return np.hstack(columns)
+
+    def _advance(self, threshold: int) -> None:
+        """Accumulate the patients whose follow-up ends by the threshold-th evaluation grid position."""
+        while self.done <= threshold:
+            patients = slice(self.bounds[self.done], self.bounds[self.done + 1])
+            self.done += 1
+            if patients.start == patients.stop:
+                continue
+            features = self._done_features(patients)
+            self.done_cross += self.common[patients].T @ features
+            self.done_gram += features.T @ features
+            rows = self.rows[patients]  # sorted: the patients are ordered by row within a threshold
+            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            self.done_rows[rows[starts]] += np.add.reduceat(features, starts, axis=0)
+
+    def theta(self, level: int, k_tau: np.ndarray, coefficients) -> tuple[np.ndarray, np.ndarray]:
+        """(T, F_C) and (T, F_D): the weights of C_i and D_i in a level's influence functions."""
+        t = k_tau.size
+        theta_c = np.zeros((t, self.f_common))
+        theta_d = np.zeros((t, self.f_done))
+        beta_at, done_at = 0, 0
+        risk_at = sum(self.q)
+        for m, (kappa, beta) in enumerate(coefficients):
+            positions = self.level_index[level][m]
+            u = len(self.omegas[m])
+            at_risk = self.at_risk[m][k_tau][:, positions]  # (T, level's weights)
+            drift = self.drift[m][k_tau][:, positions, :]  # (T, level's weights, q)
+            theta_c[:, beta_at:beta_at + self.q[m]] = beta - np.einsum("tw,twq->tq", kappa, drift)
+            theta_c[:, risk_at + m] = -(kappa * at_risk).sum(axis=1)
+            theta_d[:, done_at] = (kappa * at_risk).sum(axis=1)
+            for j, w in enumerate(positions):
+                theta_d[:, done_at + 1 + w] = -kappa[:, j]
+                theta_d[:, done_at + 1 + u + w] = kappa[:, j]
+            beta_at += self.q[m]
+            done_at += 1 + 2 * u
+        return theta_c, theta_d
+
+    def squares(self, deviations, thetas, k_tau, weights) -> np.ndarray:
+        """(C, T): sum_i (sum_a weights[c, a, t] IF_i^a(t))^2 for each combination c of the levels.
+
+        `deviations` (L, rows, T): A of each level; `thetas`: each level's `theta`; `k_tau` ascending
+        and not below the times of an earlier call."""
+        a = np.einsum("clt,lpt->ctp", weights, deviations)  # (C, T, rows)
+        theta_c = np.einsum("clt,ltf->ctf", weights, np.stack([c for c, _ in thetas]))
+        theta_d = np.einsum("clt,ltf->ctf", weights, np.stack([d for _, d in thetas]))
+        total = (a * a) @ self.counts.astype(float)
+        total += ((2.0 * (a @ self.common_rows) + theta_c @ self.common_gram) * theta_c).sum(axis=2)
+        for k in np.unique(k_tau):
+            self._advance(int(np.searchsorted(self.thresholds, k)))
+            cols = np.flatnonzero(k_tau == k)
+            d = theta_d[:, cols]
+            done = 2.0 * (a[:, cols] @ self.done_rows + theta_c[:, cols] @ self.done_cross) + d @ self.done_gram
+            total[:, cols] += (done * d).sum(axis=2)
+        return total
+
+
+def _row_sums(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    """Sums of `values` (n, F) over the patients of each covariate row."""
+    return np.column_stack([np.bincount(rows, weights=values[:, f], minlength=size) for f in range(values.shape[1])])
 
 
 def _clip(values, low=None, high=None):
@@ -624,8 +812,10 @@ def _standardise(kind, inputs: _Inputs, models, group_name, ties, events, compet
     pairs = [(a, b) for a in range(k) for b in range(a + 1, k)]
     diff_se = np.full((len(pairs), tau.size), np.nan)
     ratio_se = np.full((len(pairs), tau.size), np.nan)
-    # beyond the last follow-up time the curves are undefined (R: NA)
+    # beyond the last follow-up time the curves are undefined (R: NA); the others are worked through
+    # in the order of the grid times they reach, as the influence sums accumulate the patients
     valid = np.flatnonzero(tau <= inputs.time.max())
+    valid = valid[np.argsort(k_tau_all[valid], kind="stable")]
 
     rows, inverse, counts = _patterns(inputs.x)  # the standardisation runs over the distinct covariate rows
     means = models[0].means
@@ -637,30 +827,42 @@ def _standardise(kind, inputs: _Inputs, models, group_name, ties, events, compet
         level_rows.append(np.hstack([dummies, rows]) - means)
     level_class = _SurvivalLevel if kind == "survival" else _IncidenceLevel
     model_arg = models[0] if kind == "survival" else models
+    # combinations of the levels' influence functions: each level, then per pair B - A and B / A
+    combinations = k + 2 * len(pairs)
 
-    # the rows' predictions of all levels for a block of times, then the patients' influence
-    # functions for sub-blocks of it: both bounded in memory
+    sums = None
+    # the rows' predictions of all levels for a block of times, then for sub-blocks of it the sums of
+    # squared influence functions over the patients: both bounded in memory
     for outer in _blocks(valid.size, _ROWS_BLOCK // max(rows.shape[0] * k, 1)):
         outer_cols = valid[outer]
         levels = [level_class(model_arg, level_rows[a], counts, n, k_tau_all[outer_cols]) for a in range(k)]
+        if sums is None:  # the levels' hazard weights do not depend on the times
+            sums = _InfluenceSums(models, [lv.omegas for lv in levels], inverse, counts,
+                                  np.unique(k_tau_all[valid]))
         for a in range(k):
             estimates[a, outer_cols] = levels[a].estimate
-        for inner in _blocks(outer.size, _BLOCK // max(n, 1)):
+        for inner in _blocks(outer.size, _BLOCK // max(rows.shape[0] * combinations, 1)):
             cols = outer_cols[inner]
             k_tau = k_tau_all[cols]
-            # per model: its influence on the cumulative baseline hazard, and where each patient stands
-            positions = [m.positions(k_tau) for m in models]
-            shared = tuple((m.weighted_influence(np.ones(grid.size), at), at) for m, at in zip(models, positions))
-            influences = [levels[a].influence(inner, inverse, k_tau, shared) for a in range(k)]
+            deviations = np.stack([(lv.predictions[:, inner] - lv.estimate[inner][None, :]) / n for lv in levels])
+            thetas = [sums.theta(a, k_tau, lv.coefficients(inner, k_tau)) for a, lv in enumerate(levels)]
+            weights = np.zeros((combinations, k, cols.size))
             for a in range(k):
-                ses[a, cols] = np.sqrt((influences[a] ** 2).sum(axis=0))
+                weights[a, a] = 1.0
             for p, (a, b) in enumerate(pairs):
-                diff_se[p, cols] = np.sqrt(((influences[b] - influences[a]) ** 2).sum(axis=0))
+                weights[k + p, b], weights[k + p, a] = 1.0, -1.0
                 # the ratio's influence function, as confint.ate: IF_B / est_A - IF_A est_B / est_A^2
                 est_a, est_b = estimates[a, cols], estimates[b, cols]
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    ratio_if = influences[b] / est_a[None, :] - influences[a] * (est_b / est_a**2)[None, :]
-                ratio_se[p, cols] = np.sqrt((ratio_if**2).sum(axis=0))
+                    weights[k + len(pairs) + p, b] = 1.0 / est_a
+                    weights[k + len(pairs) + p, a] = -(est_b / est_a**2)
+            with np.errstate(invalid="ignore"):
+                squares = sums.squares(deviations, thetas, k_tau, weights)
+                # (a sum of squares: rounding may leave one that is 0 a hair below it)
+                se = np.sqrt(np.maximum(squares, 0.0))
+            ses[:, cols] = se[:k]
+            diff_se[:, cols] = se[k:k + len(pairs)]
+            ratio_se[:, cols] = se[k + len(pairs):]
 
     times = frozen_array(tau)
     curves = []
@@ -705,8 +907,26 @@ def _grid(time: np.ndarray, event_mask: np.ndarray, eval_times: np.ndarray) -> n
     return events[events <= eval_times.max()]
 
 
+# The cause-specific models of the last few standardisations: relapse and NRM are standardised with the
+# same two models (the event of one is the competing event of the other).
+_MODELS: "OrderedDict[bytes, _CauseModel]" = OrderedDict()
+_MODELS_KEPT = 4
+
+
 def _models(time, causes, design, names, ties, grid):
-    return tuple(_CauseModel(time, event, design, names, ties, grid) for event in causes)
+    timeline = None
+    out = []
+    for event in causes:
+        key = content_key(ties, names, time, event.astype(np.int8), design, grid)
+        model = _MODELS.pop(key, None)
+        if model is None:
+            timeline = timeline or _Timeline(time, grid)
+            model = _CauseModel(timeline, event, design, names, ties, grid)
+        _MODELS[key] = model
+        out.append(model)
+    while len(_MODELS) > _MODELS_KEPT:
+        _MODELS.popitem(last=False)
+    return tuple(out)
 
 
 def _check_ties(ties: str) -> None:

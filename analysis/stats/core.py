@@ -6,13 +6,15 @@ which it follows.
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 from scipy import special
 
 __all__ = [
-    "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "frozen_array", "merge_interval_ties",
-    "merge_near_ties", "norm_sf", "unique_inverse",
+    "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "content_key", "frozen_array", "merge_interval_ties",
+    "merge_near_ties", "norm_sf", "stable_order", "unique_inverse", "unique_merged",
 ]
 
 #: R's ``sqrt(.Machine$double.eps)``: the tolerance of ``aeqSurv`` (near-equal times are one time)
@@ -52,6 +54,21 @@ def frozen_array(values) -> np.ndarray:
     return array
 
 
+def content_key(*parts) -> bytes:
+    """A digest of arrays (their shape, type and bytes) and other values (their repr): equal for equal
+    content. Estimators keep a few results by it, for the same data fitted again (a registry's report
+    fits several models to the same event times)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(f"{part.shape} {part.dtype.str}".encode())
+            digest.update(np.ascontiguousarray(part).view(np.uint8).ravel())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"|")
+    return digest.digest()
+
+
 def unique_inverse(values) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(values, return_inverse=True)`` (sorted distinct values, each value's index
     among them), by hashing the values and sorting only the distinct ones.
@@ -72,6 +89,24 @@ def unique_inverse(values) -> tuple[np.ndarray, np.ndarray]:
     rank = np.empty(order.size, dtype=np.intp)
     rank[order] = np.arange(order.size)
     return np.asarray(distinct)[order], rank[codes]
+
+
+def stable_order(values, ranks=None) -> np.ndarray:
+    """``np.argsort(values, kind="stable")``, sorting the values' ranks among at most 65,536
+    distinct values (`unique_inverse`, or `ranks` when the caller has them) as 16-bit integers.
+
+    NumPy sorts 16-bit integers by radix sort, in linear time: a million registry times (a few
+    thousand distinct days) are ordered about 5 times faster than by sorting the times themselves,
+    in the same order (ties keep their positions either way).
+    """
+    values = np.asarray(values)
+    if ranks is None and values.ndim == 1 and values.size >= 4096 and values.dtype.kind in "fiu":
+        distinct, ranks = unique_inverse(values)
+        if distinct.size > 65536:
+            ranks = None
+    if ranks is not None and ranks.size and ranks.max() < 65536:
+        return np.argsort(np.asarray(ranks).astype(np.uint16), kind="stable")
+    return np.argsort(values, kind="stable")
 
 
 def merge_near_ties(*times: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -102,6 +137,22 @@ def merge_near_ties(*times: np.ndarray) -> tuple[np.ndarray, ...]:
         return out
 
     return tuple(merged(t) for t in times)
+
+
+def unique_merged(time: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``merge_near_ties(time)[0]`` and `unique_inverse` of it: (times, distinct times, each time's index).
+
+    One hashing pass finds the distinct times and whether any are near-tied; only then are they
+    merged and found again (registry days never are): the same numbers as the two calls in turn.
+    """
+    distinct, inverse = unique_inverse(time)
+    y = distinct[np.isfinite(distinct)]  # = np.unique of the finite times, as merge_near_ties pools them
+    if y.size >= 2:
+        dy = np.diff(y)
+        if ((dy <= TOLERANCE) | (dy / np.mean(np.abs(y)) <= TOLERANCE)).any():
+            (time,) = merge_near_ties(time)
+            distinct, inverse = unique_inverse(time)
+    return time, distinct, inverse
 
 
 def merge_interval_ties(start: np.ndarray | None, stop: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:

@@ -33,13 +33,15 @@ memory after an O(n log n) sort.
 """
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times, covariate_matrix, group_codes, require_finite_covariates
-from analysis.stats.core import Z_975, chi2_sf, frozen_array, merge_interval_ties, unique_inverse
+from analysis.stats.core import Z_975, chi2_sf, content_key, frozen_array, merge_interval_ties, unique_inverse
 from analysis.stats.results import Coefficient, TermLookup, TestResult
 
 __all__ = ["CoxDesign", "CoxResult", "CoxTests", "cox_model"]
@@ -184,29 +186,26 @@ def _cholesky2_rank(imat: np.ndarray, toler: float = _TOLER_CHOL) -> np.ndarray:
 # -------------------------------------------------------- the sorted problem
 
 
-class CoxDesign:
-    """Covariates and risk sets of one Cox model, arranged once for all iterations.
+class _RiskSetLayout:
+    """Which rows are at risk at which death groups: everything of a Cox model that does not depend on
+    its covariates, found once for every model fitted to the same (start, stop, event, strata, ties).
 
-    Death groups are the distinct (stratum, death time) pairs in ascending
-    order; row i is at risk for groups first[i] <= g < last[i] (death times in
-    (start, stop] of its stratum).
+    Death groups are the distinct (stratum, death time) pairs in ascending order; row i is at risk
+    for groups first[i] <= g < last[i] (death times in (start, stop] of its stratum). The sums over
+    risk sets bin every row at the last group it is at risk for (`enter_index`; rows never at risk go
+    to an extra bin, dropped) and, for counting-process rows, before the first (`leave_index`).
     """
 
-    def __init__(self, start, stop, event, x, strata_codes, ties):
-        self.start, self.stop, self.event = start, stop, event
-        self.counting = start is not None
-        self.ties = ties
-        self.x = x
-        self.n, self.p = x.shape
-        self.means = x.mean(axis=0)
-        self.xc = x - self.means
-        self.strata = strata_codes
-        self.n_strata = int(strata_codes.max()) + 1
-
-        times = np.unique(stop if start is None else np.concatenate([start, stop]))
-        k = times.size
+    def __init__(self, start, stop, event, strata_codes, ties):
+        n = stop.size
         s = strata_codes.astype(np.int64)
-        key_stop = s * k + np.searchsorted(times, stop)
+        if start is None:
+            times, stop_index = unique_inverse(stop)
+        else:
+            times, both = unique_inverse(np.concatenate([start, stop]))
+            start_index, stop_index = both[:n], both[n:]
+        k = times.size
+        key_stop = s * k + stop_index
         self.dead = np.flatnonzero(event == 1)
         dkeys, dead_group = unique_inverse(key_stop[self.dead])
         self.dead_group = dead_group.astype(np.int64)
@@ -215,24 +214,27 @@ class CoxDesign:
         self.group_time = times[dkeys % k]
         self.d = np.bincount(self.dead_group, minlength=g)
 
-        self.last = np.searchsorted(dkeys, key_stop, side="right")
+        # searched once per distinct key (a few thousand death days), not once per row
+        distinct, which = unique_inverse(key_stop)
+        last = np.searchsorted(dkeys, distinct, side="right")[which]
         if start is None:
-            self.first = np.searchsorted(dkeys, s * k, side="left")
+            first = np.searchsorted(dkeys, np.arange(int(s.max()) + 1) * k, side="left")[s]
         else:
-            self.first = np.searchsorted(dkeys, s * k + np.searchsorted(times, start), side="right")
-        at_risk = self.first < self.last
-        self.first = np.where(at_risk, self.first, 0)
-        self.last = np.where(at_risk, self.last, 0)
-        # a row enters the reverse sums at the last group it is at risk for and
-        # leaves them before its first (rows at risk from group 0 never leave)
-        self._enter_rows = np.flatnonzero(at_risk)
-        self._enter_at = self.last[self._enter_rows] - 1
-        self._leave_rows = np.flatnonzero(at_risk & (self.first > 0))
-        self._leave_at = self.first[self._leave_rows] - 1
+            distinct, which = unique_inverse(s * k + start_index)
+            first = np.searchsorted(dkeys, distinct, side="right")[which]
+        at_risk = first < last
+        self.first = np.where(at_risk, first, 0)
+        self.last = np.where(at_risk, last, 0)
+        # a row enters the reverse sums at the last group it is at risk for and leaves them before its
+        # first (rows at risk from group 0 never leave); others go to bin g, which is dropped
+        self.enter_index = np.where(at_risk, self.last - 1, g)
+        leaves = at_risk & (self.first > 0)
+        self.leave_index = np.where(leaves, self.first - 1, g) if leaves.any() else None
+        self.dead_index = np.full(n, g, dtype=np.int64)
+        self.dead_index[self.dead] = self.dead_group
 
-        # Efron: each tied group of d deaths becomes d terms with fractions
-        # j/d (j = 0..d-1) of the deaths' risk taken out; Breslow: one term
-        # per group weighted by d.
+        # Efron: each tied group of d deaths becomes d terms with fractions j/d (j = 0..d-1) of the
+        # deaths' risk taken out; Breslow: one term per group weighted by d.
         if ties == "efron":
             self.e_group = np.repeat(np.arange(g), self.d)
             offset = np.repeat(np.cumsum(self.d) - self.d, self.d)
@@ -242,33 +244,108 @@ class CoxDesign:
             self.e_group = np.arange(g)
             self.e_frac = np.zeros(g)
             self.e_weight = self.d.astype(float)
+        # terms per group (e_group is np.repeat(arange(g), e_terms)); whether every weight is 1
+        self.e_terms = self.d if ties == "efron" else np.ones(g, dtype=np.int64)
+        self.unit_weights = ties == "efron"
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+
+
+# The sums of the last `CoxDesign.derivatives` call: (the design, beta, the sums). cox.zph asks for the
+# derivatives at the estimate the fit has just computed them at.
+_RECENT: list = [None]
+
+# The layouts of the last few models: a report fits many models to the same few endpoints.
+_LAYOUTS: "OrderedDict[bytes, _RiskSetLayout]" = OrderedDict()
+_LAYOUTS_KEPT = 4
+
+
+def _layout(start, stop, event, strata_codes, ties) -> _RiskSetLayout:
+    """The risk-set layout of (start, stop, event, strata, ties), reused when the same data come again."""
+    # (events as bytes, a single stratum as None: what identifies the layout, hashed quickly)
+    key = content_key(ties, start, stop, event.astype(np.int8), strata_codes if strata_codes.any() else None)
+    layout = _LAYOUTS.pop(key, None)
+    if layout is None:
+        layout = _RiskSetLayout(start, stop, event, strata_codes, ties)
+    _LAYOUTS[key] = layout
+    while len(_LAYOUTS) > _LAYOUTS_KEPT:
+        _LAYOUTS.popitem(last=False)
+    return layout
+
+
+class CoxDesign:
+    """Covariates and risk sets of one Cox model, arranged once for all iterations.
+
+    The risk sets are a `_RiskSetLayout` (its attributes are read through the design): death groups
+    are the distinct (stratum, death time) pairs in ascending order; row i is at risk for groups
+    first[i] <= g < last[i] (death times in (start, stop] of its stratum).
+    """
+
+    def __init__(self, start, stop, event, x, strata_codes, ties):
+        self.start, self.stop, self.event = start, stop, event
+        self.counting = start is not None
+        self.ties = ties
+        self.x = x
+        self.n, self.p = x.shape
+        self.means = x.mean(axis=0)
+        self._xc = None  # see `xc`
+        self.strata = strata_codes
+        self.n_strata = int(strata_codes.max()) + 1
+        self.layout = _layout(start, stop, event, strata_codes, ties)
+        self._arrays = None  # see `_work`
+
+    @property
+    def xc(self) -> np.ndarray:
+        """The covariates centred at their means (as coxph works with them). Kept while the model is
+        fitted or tested, then dropped by `release`: a fitted model keeps only its data."""
+        if self._xc is None:
+            self._xc = self.x - self.means
+        return self._xc
+
+    def _work(self):
+        """What every iteration reads and does not change: each centred column contiguous (for
+        bincount), the deaths' rows, their sum and their columns. Made when first needed and dropped
+        by `release` (a fitted model keeps only its data)."""
+        if self._arrays is None:
+            dead_x = self.xc[self.layout.dead]
+            self._arrays = (np.asfortranarray(self.xc), dead_x, dead_x.sum(axis=0), np.asfortranarray(dead_x))
+        return self._arrays
+
+    def release(self) -> None:
+        """Drop the centred covariates and the iterations' working arrays (made again when needed)."""
+        self._xc = None
+        self._arrays = None
+
+    def __getattr__(self, name):
+        # dead, dead_group, n_groups, group_stratum, group_time, d, first, last, e_group, e_frac, e_weight
+        if name in ("layout", "_arrays", "_xc"):
+            raise AttributeError(name)
+        return getattr(self.layout, name)
 
     # -- sums over risk sets -------------------------------------------------
 
-    def _reverse_cumsum(self, rows: np.ndarray, index: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """out[g] = sum of values[rows] whose index >= g."""
-        g = self.n_groups
-        v = values[rows]
-        if v.ndim == 1:
-            binned = np.bincount(index, weights=v, minlength=g)
-        else:
-            binned = np.column_stack([np.bincount(index, weights=v[:, j], minlength=g) for j in range(v.shape[1])])
+    def _binned(self, index: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per death group, the sum of `values` (n,) over the rows whose `index` is that group; in
+        row order, so the sums equal those over the selected rows alone bit for bit."""
+        return np.bincount(index, weights=values, minlength=self.n_groups + 1)[:-1]
+
+    def _reverse_cumsum(self, binned: np.ndarray) -> np.ndarray:
         return np.cumsum(binned[::-1], axis=0)[::-1]
 
     def risk_sums(self, values: np.ndarray) -> np.ndarray:
-        """Per death group: the sum of `values` over the rows at risk."""
-        out = self._reverse_cumsum(self._enter_rows, self._enter_at, values)
-        if self._leave_rows.size:
-            out = out - self._reverse_cumsum(self._leave_rows, self._leave_at, values)
+        """Per death group: the sum of `values` (n,) over the rows at risk."""
+        out = self._reverse_cumsum(self._binned(self.enter_index, values))
+        if self.leave_index is not None:
+            out = out - self._reverse_cumsum(self._binned(self.leave_index, values))
         return out
 
     def dead_sums(self, values: np.ndarray) -> np.ndarray:
-        g = self.n_groups
-        v = values[self.dead]
-        if v.ndim == 1:
-            return np.bincount(self.dead_group, weights=v, minlength=g)
-        return np.column_stack([np.bincount(self.dead_group, weights=v[:, j], minlength=g)
-                                for j in range(v.shape[1])])
+        return self._binned(self.dead_index, values)
+
+    def _dead_sums_of(self, dead_values: np.ndarray) -> np.ndarray:
+        """`dead_sums` of values given for the deaths' rows only (in row order: the same sums)."""
+        return np.bincount(self.dead_group, weights=dead_values, minlength=self.n_groups)
 
     def row_sums_of(self, per_group: np.ndarray) -> np.ndarray:
         """Per row: the sum of `per_group` over the death groups the row is at risk for."""
@@ -285,34 +362,55 @@ class CoxDesign:
         the cox.zph score test.
         """
         xc = self.xc
-        eta = xc @ beta
-        top = float(eta.max())
-        shift = top if top > 500 else 0.0  # keep exp() finite; loglik corrected below
-        r = np.exp(eta - shift)
-        rx = r[:, None] * xc
-
         g, f, w = self.e_group, self.e_frac, self.e_weight
-        s0, d0 = self.risk_sums(r), self.dead_sums(r)
-        s1, d1 = self.risk_sums(rx), self.dead_sums(rx)
-        den = s0[g] - f * d0[g]
-        xbar = (s1[g] - f[:, None] * d1[g]) / den[:, None]
+        columns, xd, dead_x_sum, dead_columns = self._work()
+        recent = _RECENT[0]
+        if recent is not None and recent[0]() is self and np.array_equal(recent[1], beta):
+            # the same model at the same beta as the last call (cox.zph after the fit): the same sums
+            r, rd, den, xbar, loglik = recent[2]
+        else:
+            eta = xc @ beta
+            top = float(eta.max())
+            shift = top if top > 500 else 0.0  # keep exp() finite; loglik corrected below
+            r = np.exp(eta - shift)
+            rd = r[self.dead]
 
-        loglik = float(eta[self.dead].sum() - np.sum(w * (np.log(den) + shift)))
-        xd = xc[self.dead]
-        rd = r[self.dead]
+            s0, d0 = self.risk_sums(r), self._dead_sums_of(rd)
+            s1 = np.empty((self.n_groups, self.p))
+            d1 = np.empty((self.n_groups, self.p))
+            for j in range(self.p):
+                s1[:, j] = self.risk_sums(r * columns[:, j])
+                d1[:, j] = self._dead_sums_of(rd * dead_columns[:, j])
+            # per Efron term (or Breslow group): the group's sums less the fraction f of its deaths'
+            # (np.repeat is s0[g] etc., e_group being sorted), with as few temporary arrays as possible
+            terms = self.e_terms
+            den = np.repeat(s0, terms) - f * np.repeat(d0, terms)
+            xbar = np.repeat(s1, terms, axis=0)
+            taken = np.repeat(d1, terms, axis=0)
+            taken *= f[:, None]
+            xbar -= taken
+            xbar /= den[:, None]
+            del taken
+
+            loglik = float(eta[self.dead].sum() - np.sum(w * (np.log(den) + shift)))
+            _RECENT[0] = (weakref.ref(self), np.array(beta, dtype=float), (r, rd, den, xbar, loglik))
 
         def blocks(lam_e, lam_dead):
-            u = (xd * lam_dead[:, None]).sum(axis=0) - ((w * lam_e)[:, None] * xbar).sum(axis=0)
-            h0 = np.bincount(g, weights=w * lam_e / den, minlength=self.n_groups)
-            h1 = np.bincount(g, weights=w * lam_e * f / den, minlength=self.n_groups)
+            # (weights of 1, the model's own blocks: the same numbers without multiplying by 1)
+            w_e = w if lam_e is None else w * lam_e
+            ones = lam_e is None and self.unit_weights  # (Efron: w_e * xbar is xbar)
+            dead_sum = dead_x_sum if lam_dead is None else (xd * lam_dead[:, None]).sum(axis=0)
+            u = dead_sum - (xbar if ones else w_e[:, None] * xbar).sum(axis=0)
+            h0 = np.bincount(g, weights=w_e / den, minlength=self.n_groups)
+            h1 = np.bincount(g, weights=w_e * f / den, minlength=self.n_groups)
             row_w = r * self.row_sums_of(h0)
             info = (xc * row_w[:, None]).T @ xc
             info -= (xd * (rd * h1[self.dead_group])[:, None]).T @ xd
-            info -= (xbar * (w * lam_e)[:, None]).T @ xbar
+            # (not xbar.T @ xbar, which NumPy computes by another BLAS routine, with other rounding)
+            info -= (xbar * w_e[:, None]).T @ xbar
             return u, info
 
-        ones_e = np.ones(g.size)
-        u, info = blocks(ones_e, np.ones(self.dead.size))
+        u, info = blocks(None, None)
         extra = []
         for gw in gweights:
             u2, i12 = blocks(gw[g], gw[self.dead_group])
@@ -470,6 +568,7 @@ def cox_model(
     """
     design, names = _prepare(time, event, covariates, start, strata, names, ties)
     fit, singular = _newton(design, int(iter_max), float(eps))
+    design.release()
     if fit is None:
         bad = ", ".join(repr(names[j]) for j in np.flatnonzero(singular))
         raise ValueError(

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from analysis.stats.core import chi2_sf, frozen_array
+from analysis.stats.core import chi2_sf, frozen_array, stable_order, unique_inverse
 from analysis.stats.cox import CoxDesign, CoxResult, cox_model
 from analysis.stats.ranks import average_ranks
 
@@ -78,11 +78,14 @@ def _km_before(design: CoxDesign) -> np.ndarray:
     """Per row: 1 - S(stop-) of the pooled (unstratified) Kaplan-Meier, as cox.zph's "km"."""
     start, stop, event = design.start, design.stop, design.event
     dtimes, d = np.unique(stop[event == 1], return_counts=True)
-    n_risk = stop.size - np.searchsorted(np.sort(stop), dtimes, side="left")
+    # counted and searched per distinct stop time (a few thousand days), not per row
+    stops, stop_index = unique_inverse(stop)
+    from_end = np.r_[np.cumsum(np.bincount(stop_index, minlength=stops.size)[::-1])[::-1], 0]
+    n_risk = from_end[np.searchsorted(stops, dtimes, side="left")]  # rows with stop >= the death time
     if start is not None:
         n_risk = n_risk - (start.size - np.searchsorted(np.sort(start), dtimes, side="left"))
     surv = np.cumprod(1.0 - d / n_risk)
-    before = np.searchsorted(dtimes, stop, side="left")  # number of death times < stop
+    before = np.searchsorted(dtimes, stops, side="left")[stop_index]  # number of death times < stop
     return 1.0 - np.r_[1.0, surv][before]
 
 
@@ -168,6 +171,7 @@ def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = Tr
     table.append(ZphTerm("GLOBAL", stat, p, float(chi2_sf(stat, p))))
 
     residuals, var, order = _scaled_schoenfeld(design, beta, info, xbar, assign)
+    design.release()
     return ZphResult(
         table=tuple(table),
         transform=tname,
@@ -188,23 +192,29 @@ def _scaled_schoenfeld(design: CoxDesign, beta, info, xbar, assign):
     dead = design.dead
     # Efron: every death of a tied group is compared with the mean of the
     # group's d sub-term means (zph1/zph2), Breslow: with the risk-set mean.
-    gsum = np.zeros((design.n_groups, p))
-    np.add.at(gsum, design.e_group, xbar)
+    gsum = np.column_stack([np.bincount(design.e_group, weights=xbar[:, j], minlength=design.n_groups)
+                            for j in range(p)])
     count = np.bincount(design.e_group, minlength=design.n_groups)
     mean_x = gsum / count[:, None]
     schoen = design.xc[dead] - mean_x[design.dead_group]
 
-    tiebreak = -dead if design.counting else dead
-    order = np.lexsort((tiebreak, design.stop[dead], design.strata[dead]))
+    if design.counting or design.n_strata > 1:
+        tiebreak = -dead if design.counting else dead
+        order = np.lexsort((tiebreak, design.stop[dead], design.strata[dead]))
+    else:  # by time, then row: a stable sort of the times
+        order = stable_order(design.stop[dead])
     schoen = schoen[order]
     ev_stratum = design.strata[dead][order]
 
     # used[s, j]: events of stratum s if column j varies within it, else 0
     ns = design.n_strata
-    by_stratum = np.argsort(design.strata, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, np.diff(design.strata[by_stratum]) != 0])
-    xs = design.x[by_stratum]
-    varies = np.minimum.reduceat(xs, bounds, axis=0) != np.maximum.reduceat(xs, bounds, axis=0)
+    if ns == 1:
+        varies = (design.x.min(axis=0) != design.x.max(axis=0))[None, :]
+    else:
+        by_stratum = np.argsort(design.strata, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, np.diff(design.strata[by_stratum]) != 0])
+        xs = design.x[by_stratum]
+        varies = np.minimum.reduceat(xs, bounds, axis=0) != np.maximum.reduceat(xs, bounds, axis=0)
     events_s = np.bincount(design.strata[dead], minlength=ns)
     used = np.where(varies, events_s[:, None], 0).astype(float)
     for _, cols in assign:

@@ -121,6 +121,9 @@ def _compositions(total: int, caps: Sequence[int]) -> np.ndarray:
     """All integer vectors x with sum(x) = total and 0 <= x <= caps, as rows."""
     caps = np.asarray(caps, dtype=np.int64)
     width = len(caps)
+    if width == 2:  # (two-row tables: the first entry runs over a range)
+        first = np.arange(max(0, total - caps[1]), min(caps[0], total) + 1, dtype=np.int64)
+        return np.column_stack([first, total - first])
     tail = np.r_[np.cumsum(caps[::-1])[::-1][1:], 0]  # capacity after coordinate j
     rows = np.zeros((1, 0), dtype=np.int64)
     sums = np.zeros(1, dtype=np.int64)
@@ -173,21 +176,18 @@ class _Network:
         self.work = 0
         self.powers = (self.n + 1) ** np.arange(self.nro, dtype=np.int64)
         self.stage_lf = [float(self.lf[self.m[k:]].sum()) for k in range(self.nco)]
-        # per stage: bounds for splitting one node entry over the remaining stages
-        values = np.arange(self.n + 1, dtype=np.int64)
-        self._entry_min = [
-            _even_min_over(values, self.m[k:], self.lf) for k in range(self.nco)
-        ]
-        self._entry_max = [
-            _greedy_max_over(values, self.m[k:], self.lf) for k in range(self.nco)
-        ]
+        # per stage: bounds for splitting one node entry over the remaining stages, for the entries
+        # 0..n met so far (computed when first met: a registry's n is large, its nodes' entries few)
+        self._entry_min = [np.zeros(self.n + 1) for _ in range(self.nco)]
+        self._entry_max = [np.zeros(self.n + 1) for _ in range(self.nco)]
+        self._entry_known = [np.zeros(self.n + 1, dtype=bool) for _ in range(self.nco)]
 
     def _decode(self, keys: np.ndarray) -> np.ndarray:
         return (keys[:, None] // self.powers[None, :]) % (self.n + 1)
 
     def _total(self, u: np.ndarray) -> np.ndarray:
         """log(M!/prod u_i!) for node vectors u (rows): all completions."""
-        return self.lf[u.sum(axis=1)] - self.lf[u].sum(axis=1)
+        return self.lf[u.sum(axis=1)] - _row_sums(self.lf[u])
 
     def bounds(self, k: int, u: np.ndarray):
         """Per node row of u (sorted) at stage k: an upper bound of the longest
@@ -200,6 +200,7 @@ class _Network:
         """
         lf = self.lf
         remaining = self.m[k:]
+        self._learn_entries(k, u)
         min_sum = np.maximum(
             sum(_even_min(mk, u, lf) for mk in remaining),
             self._entry_min[k][u].sum(axis=1),
@@ -212,6 +213,16 @@ class _Network:
         longest = np.minimum(self.stage_lf[k] - min_sum, total)
         shortest = self.stage_lf[k] - max_sum
         return longest, shortest, total
+
+    def _learn_entries(self, k: int, u: np.ndarray) -> None:
+        """Bounds of splitting each entry of u over the stages from k (each value computed on its own,
+        so computing only the values met gives the same numbers as computing all 0..n)."""
+        values = np.unique(u)
+        new = values[~self._entry_known[k][values]]
+        if new.size:
+            self._entry_min[k][new] = _even_min_over(new, self.m[k:], self.lf)
+            self._entry_max[k][new] = _greedy_max_over(new, self.m[k:], self.lf)
+            self._entry_known[k][new] = True
 
     def _charge(self, amount: int) -> None:
         self.work += amount
@@ -253,9 +264,14 @@ class _Network:
                 # lines of this node (at most C(m + nro - 1, nro - 1)) and the
                 # bounds of their daughters cost work before any path does
                 self._charge(lines * (1 if last_step else self.nco - k))
+                # the paths below are charged before they are computed when their number alone
+                # exceeds the budget (the same outcome, without building millions of lines first)
+                count = _composition_count(self.m[k], u)
+                if self.work + (len(p_past) + count if last_step else len(p_past) * count) > self.max_work:
+                    raise _WorkBudgetExceeded
                 x = _compositions(self.m[k], u)
-                arc = lf[self.m[k]] - lf[x].sum(axis=1)
-                child = np.sort(u[None, :] - x, axis=1)
+                arc = lf[self.m[k]] - _row_sums(lf[x])
+                child = _sorted_rows(u[None, :] - x)
                 if last_step:
                     # One stage left: each line x determines the table.  With
                     # q = arc + completion sorted, the tables counted for a
@@ -302,6 +318,32 @@ class _Network:
         first = np.r_[True, (keys[1:] != keys[:-1]) | (quantized[1:] != quantized[:-1])]
         idx = np.flatnonzero(first)
         return keys[idx], past[idx], np.add.reduceat(freq, idx)
+
+
+def _composition_count(total: int, caps) -> int:
+    """len(_compositions(total, caps)), by inclusion-exclusion over the caps exceeded."""
+    caps = [int(c) for c in caps]
+    width = len(caps)
+    count = 0
+    for chosen in range(1 << width):
+        excess = sum(caps[i] + 1 for i in range(width) if chosen >> i & 1)
+        if excess <= total:
+            sign = -1 if bin(chosen).count("1") % 2 else 1
+            count += sign * math.comb(total - excess + width - 1, width - 1)
+    return count
+
+
+def _row_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)``; for two columns as their sum (the same numbers, without a reduction per row)."""
+    return a[:, 0] + a[:, 1] if a.shape[1] == 2 else a.sum(axis=1)
+
+
+def _sorted_rows(a: np.ndarray) -> np.ndarray:
+    """``np.sort(a, axis=1)``; for two columns as their minimum and maximum (sorting many short rows
+    one by one is slow)."""
+    if a.shape[1] == 2:
+        return np.column_stack([np.minimum(a[:, 0], a[:, 1]), np.maximum(a[:, 0], a[:, 1])])
+    return np.sort(a, axis=1)
 
 
 def _even_min_over(values: np.ndarray, margins: Sequence[int], lf: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times
-from analysis.stats.core import TOLERANCE, Z_975, merge_near_ties, unique_inverse
+from analysis.stats.core import TOLERANCE, Z_975, unique_merged
 from analysis.stats.results import Curve, Median
 
 __all__ = ["FollowUp", "kaplan_meier", "median_survival", "product_limit_curve", "reverse_km_followup"]
@@ -81,10 +81,9 @@ def kaplan_meier(time, event, label: str = "all") -> Curve:
     At a time with both events and censorings, the censored patients count
     as at risk for those events (R's convention).
     """
-    (t,) = merge_near_ties(as_times(time))
+    t, times, index = unique_merged(as_times(time))
     e = as_events(event, t.size)
 
-    times, index = unique_inverse(t)
     n_at = np.bincount(index, minlength=times.size)
     n_event = np.bincount(index, weights=e, minlength=times.size).astype(np.int64)
     n_censor = n_at - n_event

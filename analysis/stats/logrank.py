@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times, group_codes
-from analysis.stats.core import chi2_sf, merge_near_ties, unique_inverse
+from analysis.stats.core import chi2_sf, unique_inverse, unique_merged
 from analysis.stats.results import TestResult
 
 __all__ = ["logrank_test"]
@@ -37,7 +37,7 @@ def logrank_test(time, event, group, strata=None) -> TestResult:
         events are dropped; with one group left the statistic is 0 and p is
         1; with no events at all the statistic is 0, df is -1 and p is NaN.
     """
-    (t,) = merge_near_ties(as_times(time))
+    t, _, t_codes = unique_merged(as_times(time))
     n = t.size
     e = as_events(event, n)
     g, k = group_codes(group, n, "group")
@@ -46,7 +46,7 @@ def logrank_test(time, event, group, strata=None) -> TestResult:
     s = np.zeros(n, dtype=np.int64) if strata is None else group_codes(strata, n, "strata")[0]
 
     # One row per (stratum, time), in stratum then time order.
-    t_codes = unique_inverse(t)[1].astype(np.int64)
+    t_codes = t_codes.astype(np.int64)
     n_times = int(t_codes.max()) + 1
     keys, row = unique_inverse(s * n_times + t_codes)
     row_stratum = keys // n_times

@@ -78,3 +78,29 @@ def test_available_endpoints_follow_the_columns():
 def test_unknown_endpoint():
     with pytest.raises(KeyError, match="unknown endpoint"):
         endpoint_data(COHORT, "pfs2")
+
+
+def test_an_endpoint_is_derived_once_per_frame_and_read_only():
+    # A report asks for the same endpoint of the same cohort dozens of times: the second time is the
+    # first result, a copy of the frame gets its own, and what is shared cannot be changed in place.
+    frame = COHORT.copy()
+    first = endpoint_data(frame, "relapse")
+    assert endpoint_data(frame, "relapse") is first
+    assert endpoint_data(frame.copy(), "relapse") is not first
+    for array in (first.time, first.status, first.included):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0
+
+
+def test_the_memo_of_a_frame_ends_with_the_frame():
+    import gc
+
+    from analysis.domain import memo
+
+    frame = COHORT.copy()
+    endpoint_data(frame, "os")
+    key = id(frame)
+    assert key in memo._KEPT
+    del frame
+    gc.collect()
+    assert key not in memo._KEPT

@@ -435,3 +435,17 @@ def test_day_ticks_count_patients_followed_until_that_very_day():
     result = EndpointResult("engraftment", "Engraftment", "survival", (curve,))
     fig = rendered(plot_curves(result, times=ticks, xunit="days"))
     assert risk_counts(fig.axes[0], curve.label) == ["6", "5", "2", "1"]
+
+
+def test_a_panel_whose_every_group_is_too_small_names_them_and_draws_nothing():
+    """A small-cell rule above every group's size (e.g. 100 on a 59-patient study) leaves a factor with no
+    curve: the panel says so (it raised "the result has no curves to draw")."""
+    result = EndpointResult("os", "Overall survival", "survival", (), by="Group",
+                            omitted=(("A", 29), ("B", 30)))
+    fig = rendered(plot_panels([result, two_group_result()], titles=["By group", "Two groups"], times=[0, 12, 24]))
+    empty, full = fig.axes[:2]
+    assert not empty.lines and not by_gid(empty, "risk") and empty.get_legend() is None
+    note = by_gid(empty, "test")[0].get_text()
+    assert "too few patients for a curve" in note and note.count("\n") == 1
+    assert by_gid(full, "risk:")
+    plt.close(fig)

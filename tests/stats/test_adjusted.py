@@ -321,6 +321,43 @@ def test_blocks_of_times_give_the_same_numbers(monkeypatch):
     assert_allclose(whole.ratios[0].se, blocked.ratios[0].se, rtol=1e-12, equal_nan=True)
 
 
+def test_covariate_rows_are_those_of_numpy_unique():
+    # The standardisation runs over the distinct covariate rows, found by hashing each column; their
+    # order (and so the order of the sums over them) is np.unique(axis=0)'s.
+    from analysis.stats.adjusted import _patterns
+
+    rng = np.random.default_rng(11)
+    for x in (np.column_stack([rng.integers(16, 80, 5000), rng.integers(0, 2, 5000), rng.integers(0, 2, 5000)]),
+              rng.normal(size=(3000, 2)).round(1), np.array([[1.0, -2.0], [1.0, -2.0], [-0.5, 3.0]])):
+        x = x.astype(float)
+        rows, inverse, counts = _patterns(x)
+        expected_rows, expected_inverse, expected_counts = np.unique(x, axis=0, return_inverse=True,
+                                                                     return_counts=True)
+        assert np.array_equal(rows, expected_rows) and np.array_equal(counts, expected_counts)
+        assert np.array_equal(inverse, expected_inverse.ravel())
+    rows, inverse, counts = _patterns(np.empty((4, 0)))
+    assert rows.shape == (1, 0) and inverse.tolist() == [0, 0, 0, 0] and counts.tolist() == [4]
+
+
+def test_relapse_and_nrm_share_their_two_models(monkeypatch):
+    # Relapse and NRM are standardised with the same cause-specific models (the event of one is the
+    # competing event of the other): the second reuses the first's, with the numbers it would have had.
+    import analysis.stats.adjusted as adjusted
+
+    time, status, group, x = simulated(300, 12)
+    times = [6, 12, 24]
+    monkeypatch.setattr(adjusted, "_MODELS", type(adjusted._MODELS)())
+    alone = adjusted_incidence(time, status, group, x, times=times, cause=2)
+    first = adjusted_incidence(time, status, group, x, times=times, cause=1)
+    second = adjusted_incidence(time, status, group, x, times=times, cause=2)
+    assert second.models[0] is first.models[1] and second.models[1] is first.models[0]
+    for a, b in zip(alone.curves + alone.differences + alone.ratios, second.curves + second.differences + second.ratios):
+        for field in ("estimate", "se", "lower", "upper"):
+            assert np.array_equal(getattr(a, field), getattr(b, field), equal_nan=True)
+    other = adjusted_incidence(time, status, group, x + 1.0, times=times, cause=2)  # other data: its own models
+    assert other.models[0] is not second.models[0]
+
+
 def test_memory_grows_with_n_not_n_squared():
     # 10,000 patients with unique covariate values over 60 times: an n x n array would need 800 MB,
     # an n x times x n one 48 GB.

@@ -489,6 +489,28 @@ def test_large_cohort_runs_vectorised():
     assert zph.global_test.df == 2 and zph.residuals.shape == (fit.events, 2)
 
 
+def test_models_of_the_same_times_share_their_risk_sets_and_keep_only_their_data():
+    # A report fits many models to the same endpoint: the risk sets are laid out once for each
+    # (times, events, strata, ties); a fitted model keeps its data, not its working arrays; and
+    # cox.zph, which needs them again, gives the numbers it gave before.
+    rng = np.random.default_rng(8)
+    n = 5000
+    time = rng.integers(1, 400, n) / 30.4375
+    event = (rng.random(n) < 0.6).astype(int)
+    x = np.column_stack([rng.integers(0, 2, n), rng.normal(50, 10, n)])
+    first = cox_model(time, event, x)
+    zph_first = cox_zph(first)
+    second = cox_model(time.copy(), event.copy(), x[:, :1])
+    other = cox_model(time, 1 - event, x)
+    assert second.design.layout is first.design.layout
+    assert other.design.layout is not first.design.layout
+    assert first.design._arrays is None and first.design._xc is None
+    again = cox_zph(first)
+    assert [row.chisq for row in again.table] == [row.chisq for row in zph_first.table]
+    assert np.array_equal(again.residuals, zph_first.residuals, equal_nan=True)
+    assert np.array_equal(first.coef, cox_model(time, event, x).coef)
+
+
 # --------------------------------------------------------------- validation
 
 

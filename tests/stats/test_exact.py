@@ -171,3 +171,32 @@ def test_kruskal_against_r(case):
 def test_kruskal_not_computable():
     assert math.isnan(kruskal_wallis([1, 1, 1, 1], ["a", "a", "b", "b"]).p)
     assert math.isnan(kruskal_wallis([1, 2, 3], ["a", "a", "a"]).p)
+
+
+def test_a_table_beyond_the_budget_is_not_enumerated(monkeypatch):
+    # A registry's 3 x 5 table: the lines of the first stage alone (millions) exceed the budget.
+    # They are counted, not built, before the test turns to Monte-Carlo (it used to build them first).
+    import analysis.stats.exact as exact
+
+    table = np.array([[10685, 16169, 9037], [9769, 14994, 8244], [4578, 6707, 3833], [2301, 3438, 1872],
+                      [1027, 1520, 853]])
+    built = []
+    original = exact._compositions
+    monkeypatch.setattr(exact, "_compositions", lambda total, caps: built.append(total) or original(total, caps))
+    monkeypatch.setattr(exact, "_fisher_monte_carlo", lambda t, n, seed: 0.5)
+    network = exact._Network(table, exact._FEXACT_LOG_TOL, exact.MAX_EXACT_WORK)
+    with pytest.raises(exact._WorkBudgetExceeded):
+        network.p_value()
+    assert built == []
+    assert fisher_exact(table).method == "monte-carlo"
+
+
+def test_lines_are_counted_as_they_are_built():
+    from analysis.stats.exact import _composition_count, _compositions
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        caps = rng.integers(0, 12, rng.integers(1, 5))
+        total = int(rng.integers(0, 30))
+        assert _composition_count(total, caps) == len(_compositions(total, caps))
+    assert _compositions(5, [3, 4]).tolist() == [[1, 4], [2, 3], [3, 2]]

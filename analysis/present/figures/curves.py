@@ -255,7 +255,7 @@ def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks:
     With an `offset` (a landmark), the count under tick t is the curve's
     number at risk at t - offset (its time is measured from the landmark).
     """
-    if not ticks:
+    if not ticks or not result.curves:
         return None
     single = _is_single(result)
     anchor_y = ax.xaxis.label  # rows hang below the x-axis label, whatever its size
@@ -303,8 +303,9 @@ def _draw_title(ax: Axes, title: str | None, letter: str | None):
 
 def _draw_endpoint(ax: Axes, result: EndpointResult, *, times, colors, show_ci, title, ylabel, xmax,
                    letter=None, min_cell: int = 0, landmark: float = 0.0, xunit: str = "months") -> _Panel:
-    if not result.curves:
+    if not result.curves and not result.omitted:
         raise ValueError(f"{result.endpoint}: the result has no curves to draw")
+    # every group too small (e.g. a small-cell rule above the cohort's size): an empty panel that names them
     landmark = float(landmark)
     if not np.isfinite(landmark) or landmark < 0:
         raise ValueError("landmark must be a finite number of months >= 0")
@@ -329,7 +330,7 @@ def _draw_endpoint(ax: Axes, result: EndpointResult, *, times, colors, show_ci, 
     panel.risk = _draw_risk_table(ax, result, palette, ticks, min_cell, offset=landmark)
     _draw_title(ax, result.title if title is None else title, letter)
 
-    if not _is_single(result):
+    if result.curves and not _is_single(result):
         handles = [Line2D([], [], color=c, linewidth=STYLE["lines.linewidth"]) for c in palette]
         panel.legend = ax.legend(handles, _legend_labels(result, min_cell), loc="upper left",
                                  bbox_to_anchor=(0, 1), bbox_transform=ax.transAxes, frameon=False,
