@@ -18,8 +18,13 @@ matplotlib.use("Agg")
 SLOW_MODULES = {"test_chapters.py", "test_reader.py"}
 
 
+#: Session fixtures that run an R script (they skip without Rscript).
+R_FIXTURES = {"bmt_extract"}
+
+
 def _runs_r(item) -> bool:
-    return any("Rscript" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif"))
+    return (any("Rscript" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif"))
+            or bool(R_FIXTURES & set(getattr(item, "fixturenames", ()))))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -122,14 +127,13 @@ def relapse_ends_follow_up_study(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def questionable_study(tmp_path_factory):
-    """Seven questionable records of two kinds (five deaths without a cause, two last contacts in the
-    future) and a column the format does not know: the cohort chapter counts records, not kinds."""
+    """Seven questionable records (deaths without a cause: one kind of warning, shown as one line with
+    its count) and a column the format does not know: the cohort chapter counts records, not lines or
+    kinds. (A last contact in the future, once a second kind of warning, is now an error.)"""
     folder = tmp_path_factory.mktemp("questionable")
     extract = _synthetic_text_table()
-    dead = extract.index[extract["vital_status"] == "dead"][:5]
+    dead = extract.index[extract["vital_status"] == "dead"][:7]
     extract.loc[dead, "cause_of_death"] = ""
-    alive = extract.index[extract["vital_status"] == "alive"][:2]
-    extract.loc[alive, "last_contact_date"] = "2099-01-01"
     extract["agvhd_ani"] = ""
     return _write_study(folder, extract, "title: Questionable records\nlandmarks: [12]\n"
                         "groupings: [graft_source]\nreproduce: none\n")
@@ -139,18 +143,21 @@ BMT_STUDY_NAME = "studies/bmt.yml"
 
 
 @pytest.fixture(scope="session")
-def bmt_extract():
-    """R's public bmt data converted by data/export_bmt.R into a private (git-ignored) extract."""
+def bmt_extract(tmp_path_factory):
+    """R's public bmt data written unchanged by data/export_bmt.R, once a session, into the session's own
+    folder (tests running side by side never write the same file; studies/bmt.yml reads it through
+    $REPORT_DATA)."""
     import shutil
     import subprocess
 
     from analysis.data.paths import PROJECT_ROOT
 
     if shutil.which("Rscript") is None:
-        pytest.skip("Rscript is not installed (needed to convert KMsurv's bmt data)")
-    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "export_bmt.R")], cwd=PROJECT_ROOT, check=True,
-                   capture_output=True, timeout=300)
-    return PROJECT_ROOT / "data" / "private" / "bmt" / "bmt.csv"
+        pytest.skip("Rscript is not installed (needed to write KMsurv's bmt data)")
+    extract = tmp_path_factory.mktemp("bmt") / "bmt.csv"
+    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "export_bmt.R"), str(extract)], cwd=PROJECT_ROOT,
+                   check=True, capture_output=True, timeout=300)
+    return extract
 
 
 def japanese_extract(table, mapping):
@@ -206,7 +213,7 @@ def bmt_pages(bmt_extract):
     from analysis.data.paths import PROJECT_ROOT
     from study_pages import execute_study
 
-    return execute_study("bmt", PROJECT_ROOT / BMT_STUDY_NAME)
+    return execute_study("bmt", PROJECT_ROOT / BMT_STUDY_NAME, data=bmt_extract)
 
 
 @pytest.fixture(scope="session")

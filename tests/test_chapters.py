@@ -8,6 +8,7 @@ import pytest
 from analysis.data.paths import PROJECT_ROOT
 from analysis import pages
 from analysis.build import qmd
+from analysis.build.sections import study_section_flags
 from analysis.build.qmd import (INLINE_TAG, cell_options, chapters, drop_hidden_content, execute_pages,
                           execute_qmd, html_figure_options, qmd_to_notebook, setup_cell)
 
