@@ -105,8 +105,11 @@ def adjusted_endpoint(
     times=None,
     ties: str = "efron",
     reference: dict | None = None,
+    levels: tuple[str, ...] | None = None,
 ) -> AdjustedOutcome:
     """Adjusted probabilities of `endpoint` per level of `by`, adjusted for `covariates`.
+
+    `levels` restricts the grouping to those levels (the data must hold no other); by default every level.
 
     `times` are months (default: the whole curve). `reference` maps a categorical covariate to its
     reference level; ``reference[by]`` chooses the grouping's reference (first) level. Bad input
@@ -125,7 +128,8 @@ def adjusted_endpoint(
     derived = endpoint_data(data, endpoint)
     exclusions = list(derived.exclusions)
     rows = data if derived.included.all() else data.loc[derived.included]
-    labels, levels = group_labels(grouping_rows(data, by, derived.included), by)
+    labels, all_levels = group_labels(grouping_rows(data, by, derived.included), by)
+    levels = all_levels if levels is None else tuple(level for level in all_levels if level in levels)
     known = labels.notna().to_numpy()
     design = design_matrix(rows, covariates, reference)
     if (~known).any():
@@ -176,25 +180,32 @@ def adjusted_factors(
     endpoints=ADJUSTED_ENDPOINTS,
     ties: str = "efron",
     whole_curves: bool = True,
+    min_group: int = 0,
 ) -> tuple[AdjustedGrouping, ...]:
     """Per grouping, each endpoint's adjusted curves (the whole curve plus the horizons; with
     `whole_curves` False, the horizons only).
 
-    Groupings with a single level in the data are left out (nothing to compare). A grouping the
-    data cannot adjust keeps, per endpoint, the reason (`AdjustedOutcome.reason`) instead of a result.
+    Levels with fewer than `min_group` patients are left out, as the unadjusted curves leave them out
+    (`analysis.analyses.estimates.min_group_size`); groupings with fewer than two levels left are left
+    out (nothing to compare). A grouping the data cannot adjust keeps, per endpoint, the reason
+    (`AdjustedOutcome.reason`) instead of a result.
     """
     horizons = tuple(horizons)
     out = []
     for by in groupings:
         labels, levels = group_labels(grouping_rows(data, by), by)
-        if labels.dropna().nunique() < 2:
+        sizes = labels.value_counts()
+        large = [level for level in levels if sizes.get(level, 0) >= max(min_group, 1)]
+        if len(large) < 2:
             continue
+        grouped = data if len(large) == labels.dropna().nunique() else data.loc[labels.isin(large).to_numpy()]
         adjusted_for = adjustment_set(by, covariates)
         outcomes = []
         for endpoint in endpoints:
-            times = curve_times(data, endpoint, horizons) if whole_curves else horizons
+            times = curve_times(grouped, endpoint, horizons) if whole_curves else horizons
             try:
-                outcome = adjusted_endpoint(data, endpoint, by, adjusted_for, times=times, ties=ties)
+                outcome = adjusted_endpoint(grouped, endpoint, by, adjusted_for, times=times, ties=ties,
+                                            levels=tuple(large))
             except ValueError as error:
                 spec = ENDPOINTS[endpoint]
                 outcome = AdjustedOutcome(

@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from analysis.build.qmd import FRONT_MATTER_RE, GENERATED_PAGES, INCLUDE_RE
+from analysis.build.sections import PAGES_FILE
 from analysis.data.paths import PROJECT_ROOT
 
 SOURCE = Path(GENERATED_PAGES[0])  # report/full-report.qmd
@@ -44,10 +45,21 @@ class FullReportError(RuntimeError):
     """The chapters cannot be put in one document as they are (e.g. two use the same label)."""
 
 
+def left_out(root: Path = PROJECT_ROOT) -> set[str]:
+    """The pages this study leaves out of its site (`website: drafts` in `_pages.yml`, which the sections
+    pre-render step writes before this one): they are left out of the whole report too."""
+    pages = root / PAGES_FILE
+    if not pages.exists():
+        return set()
+    return set(((yaml.safe_load(pages.read_text(encoding="utf-8")) or {}).get("website") or {}).get("drafts") or ())
+
+
 def chapters(root: Path = PROJECT_ROOT) -> list[Path]:
-    """The pages of the whole report, in the order of `_quarto.yml`'s render list."""
+    """The pages of the whole report, in the order of `_quarto.yml`'s render list (not those the study leaves
+    out)."""
     config = yaml.safe_load((root / "_quarto.yml").read_text(encoding="utf-8"))
-    return [root / page for page in config["project"]["render"] if page not in NOT_CHAPTERS]
+    skipped = set(NOT_CHAPTERS) | left_out(root)
+    return [root / page for page in config["project"]["render"] if page not in skipped]
 
 
 def section_id(page: Path, root: Path = PROJECT_ROOT) -> str:
