@@ -179,24 +179,61 @@ def _columnar(data: bytes, suffix: str) -> pd.DataFrame | None:
     return read_columnar_csv(data, delimiter)
 
 
+_BLOCK = 1 << 24  # bytes decoded at a time: a file is never held as one Python string
+
+
+def _blocks_as_utf8(data: bytes, encoding: str):
+    """The file's text in `encoding`, re-encoded as UTF-8 block by block (an incremental decoder:
+    a character split between blocks is decoded whole); raises UnicodeError, LookupError."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    for start in range(0, len(view), _BLOCK):
+        yield decoder.decode(view[start:start + _BLOCK]).encode("utf-8")
+    yield decoder.decode(b"", final=True).encode("utf-8")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        for _ in _blocks_as_utf8(data, "utf-8"):
+            pass
+    except UnicodeError:
+        return False
+    return True
+
+
+def _as_utf8(data: bytes, encoding: str) -> bytes | None:
+    """The file as UTF-8 bytes; None when it does not decode as `encoding` (the general reader then
+    says where)."""
+    try:
+        return b"".join(_blocks_as_utf8(data, encoding))
+    except (UnicodeError, LookupError):
+        return None
+
+
 def read(path: Path, encoding: str | None) -> pd.DataFrame:
-    """The text frame of a delimited file: UTF-8 bytes go to Arrow as they are (Arrow checks that
-    they are UTF-8); another encoding is decoded once and re-encoded as UTF-8 first."""
+    """The text frame of a delimited file.  UTF-8 bytes go to Arrow as they are (Arrow checks that
+    they are UTF-8); another encoding (the one given, else CP932 when the file is not UTF-8) is
+    re-encoded as UTF-8 block by block first."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
     try:
         wanted = codecs.lookup(encoding).name if encoding else None
     except LookupError:
         wanted = "unknown"
-    if wanted in (None, "utf-8", "utf-8-sig") and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if wanted in (None, "utf-8", "utf-8-sig") and not utf16:
         columnar = _columnar(data, suffix)  # None when not UTF-8 (e.g. CP932), among others
         if columnar is not None:
             return columnar
-    if wanted != "unknown" and wanted not in ("utf-8",):
-        text, _ = _decode(data, encoding)
-        if text is not None and not text.isascii():  # (an ASCII file was read above, or is not columnar)
-            columnar = _columnar(text.encode("utf-8"), suffix)
-            del text
+    if wanted is None:
+        other = "utf-16" if utf16 else (None if _is_utf8(data) else ENCODINGS[-1])
+    else:
+        other = None if wanted in ("utf-8", "utf-8-sig", "unknown") else encoding
+    if other is not None:
+        utf8 = _as_utf8(data, other)
+        if utf8 is not None:
+            columnar = _columnar(utf8, suffix)
+            del utf8
             if columnar is not None:
                 return columnar
     return _read_general(path, data, encoding)
