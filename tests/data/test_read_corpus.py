@@ -62,3 +62,42 @@ def test_a_byte_no_encoding_accepts_is_one_file_problem(files):
     problems = reported(files["cp932_bad_byte.csv"])
     assert len(problems) == 1 and problems[0][0] is None
     assert "cannot decode the file as UTF-8 or CP932" in problems[0][4]
+
+
+def test_the_columnar_reader_splits_cells_and_counts_lines_as_the_csv_module(tmp_path, monkeypatch):
+    """Random rectangular files, written quoted or not with LF, CRLF or CR line ends, their cells
+    holding delimiters, quotes, line breaks and spaces: whenever the columnar reader takes a file,
+    its cells, lines and structural problems are the csv module's."""
+    import csv
+    import io
+    import random
+
+    import numpy as np
+
+    from analysis.data.readers import csv as reader
+
+    pieces = ["a", "B1", "x y", ",", '"', "\n", "\r\n", "\r", " ", "\u3000", "é", "再", "", "12", "2010-01-02"]
+    rng = random.Random(16)
+    taken = 0
+    for case in range(300):
+        width = rng.randint(2, 5)
+        rows = [[f"c{j}" for j in range(width)]]
+        rows += [["".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))) for _ in range(width)]
+                 for _ in range(rng.randint(1, 8))]
+        out = io.StringIO()
+        csv.writer(out, quoting=rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+                   lineterminator=rng.choice(["\n", "\r\n", "\r"])).writerows(rows)
+        data = out.getvalue().encode("utf-8")
+        path = tmp_path / f"case{case}.csv"
+        path.write_bytes(data)
+        columnar = reader.read_columnar_csv(data, ",")
+        if columnar is None:
+            continue
+        taken += 1
+        with monkeypatch.context() as m:
+            m.setattr(reader, "read_columnar_csv", lambda data, delimiter: None)
+            general = read_table(path)
+        assert columnar.astype(object).equals(general), (case, data)
+        assert list(np.asarray(columnar.attrs["lines"])) == list(np.asarray(general.attrs["lines"])), (case, data)
+        assert columnar.attrs["problems"] == general.attrs["problems"], (case, data)
+    assert taken >= 150, taken  # (most random files are rectangular)
