@@ -27,10 +27,23 @@ def _runs_r(item) -> bool:
             or bool(R_FIXTURES & set(getattr(item, "fixturenames", ()))))
 
 
+#: Expensive session fixtures -> the group of test process their users share (`make test` runs two
+#: processes with `--dist loadgroup`; without the group each process would execute every page again).
+SHARED_FIXTURES = {
+    "study_pages": {"ankl_pages", "bmt_pages", "example_jp_pages", "minimal_pages", "study_pages"},
+    "synthetic_outputs": {"synthetic_outputs", "report_tables"},
+}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SLOW_MODULES or _runs_r(item):
             item.add_marker(pytest.mark.slow)
+        used = set(getattr(item, "fixturenames", ()))
+        for group, fixtures in SHARED_FIXTURES.items():
+            if used & fixtures:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
 
 
 @pytest.hookimpl(hookwrapper=True)
