@@ -30,7 +30,8 @@ def _runs_r(item) -> bool:
 #: Expensive session fixtures -> the group of test process their users share (`make test` runs two
 #: processes with `--dist loadgroup`; without the group each process would execute every page again).
 SHARED_FIXTURES = {
-    "study_pages": {"ankl_pages", "bmt_pages", "example_jp_pages", "minimal_pages", "study_pages"},
+    "study_pages": {"ankl_pages", "bmt_pages", "example_jp_pages", "minimal_pages", "months_pairs_pages",
+                    "status_column_pages", "days_known_bad_pages", "delivery_pages", "study_pages"},
     "synthetic_outputs": {"synthetic_outputs", "report_tables"},
 }
 

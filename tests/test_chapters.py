@@ -209,12 +209,17 @@ DELIVERY_TEXTS = {
 }
 
 
-@pytest.mark.parametrize("shape", sorted(DELIVERY_TEXTS))
-def test_every_page_executes_for_each_registry_delivery(shape, request):
+@pytest.fixture(params=sorted(DELIVERY_TEXTS))
+def delivery_pages(request):
+    """A registry delivery's example study, its pages executed once a session (`tests/conftest.py`, shared
+    with the reader tests)."""
+    return request.param, request.getfixturevalue(f"{request.param}_pages")
+
+
+def test_every_page_executes_for_each_registry_delivery(delivery_pages):
     """Issue 15: months with (time, indicator) pairs, one status column, days with a known-bad record:
-    each goes from the registry's own file to every page through its study file alone (executed once a
-    session: `tests/conftest.py`, shared with the reader tests)."""
-    study_pages = request.getfixturevalue(f"{shape}_pages")
+    each goes from the registry's own file to every page through its study file alone."""
+    shape, study_pages = delivery_pages
     flags = study_pages.flags
     for page, notebook in study_pages.notebooks.items():
         outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
