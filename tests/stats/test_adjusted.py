@@ -571,8 +571,8 @@ def test_adjusted_sentence_in_the_wording_of_registry_papers(cohort):
         f"{100 * cr.estimate[0]:.1f}% (95% CI {100 * cr.lower[0]:.1f}-{100 * cr.upper[0]:.1f}) for CR/PR (n = 28) "
         f"and {100 * nr.estimate[0]:.1f}% (95% CI {100 * nr.lower[0]:.1f}-{100 * nr.upper[0]:.1f}) for NR (n = 31).")
     nrm = adjusted_factors(cohort.data, ("age_group",), ("graft_source",), (12,))[0].outcome("nrm")
-    assert adjusted_sentence(nrm, 12).startswith("Adjusted non-relapse mortality by age at HCT could not be estimated: "
-                                                 "too few events")
+    assert adjusted_sentence(nrm, 12) == ("Adjusted non-relapse mortality by age at HCT could not be estimated: "
+                                         "a group or a covariate category has too few events for the model.")
     small = adjusted_endpoint(cohort.data, "nrm", "graft_source", ("age",), times=[12])
     assert "for BM (n < 20)" in adjusted_sentence(small, 12, min_cell=20)
 
