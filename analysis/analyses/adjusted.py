@@ -26,7 +26,7 @@ import pandas as pd
 
 from analysis.analyses.models import design_matrix
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
-from analysis.domain.groupings import DERIVED, group_labels, grouping_rows, grouping_title
+from analysis.domain.groupings import DERIVED, group_codes_of, grouping_title
 from analysis.stats.adjusted import AdjustedResult, adjusted_incidence, adjusted_survival, first_of
 
 __all__ = [
@@ -125,8 +125,9 @@ def adjusted_endpoint(
     derived = endpoint_data(data, endpoint)
     exclusions = list(derived.exclusions)
     rows = data if derived.included.all() else data.loc[derived.included]
-    labels, levels = group_labels(grouping_rows(data, by, derived.included), by)
-    known = labels.notna().to_numpy()
+    groups = group_codes_of(data, by, derived.included)  # (of every patient: kept with the frame)
+    labels, levels = groups.labels, groups.levels
+    known = groups.codes >= 0
     design = design_matrix(rows, covariates, reference)
     if (~known).any():
         exclusions.append((f"{grouping_title(by).lower()} unknown", int((~known).sum())))
@@ -186,8 +187,7 @@ def adjusted_factors(
     horizons = tuple(horizons)
     out = []
     for by in groupings:
-        labels, levels = group_labels(grouping_rows(data, by), by)
-        if labels.dropna().nunique() < 2:
+        if len(group_codes_of(data, by).names) < 2:
             continue
         adjusted_for = adjustment_set(by, covariates)
         outcomes = []
