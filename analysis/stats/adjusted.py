@@ -318,6 +318,11 @@ def _check_design(x: np.ndarray, names: tuple[str, ...], group_name: str) -> Non
     scale = np.sqrt((centred**2).sum(axis=0))
     scaled = centred / scale
     tolerance = 1e-9 * np.sqrt(x.shape[0])
+    # The squared singular values are the eigenvalues of the (q, q) cross-products, to within about
+    # 1e-12 (the columns have unit length): far above the tolerance they show the columns independent
+    # without the singular value decomposition of the (n, q) matrix (0.1-0.2 s at 10^6 patients).
+    if np.linalg.eigvalsh(scaled.T @ scaled).min() > max(1e-8, 4 * tolerance**2):
+        return
     # independent columns are independent in every subset (no singular value of a subset is below
     # the smallest of the whole): look for the culprit column by column only when they are not
     if np.linalg.matrix_rank(scaled, tol=tolerance) == x.shape[1]:
