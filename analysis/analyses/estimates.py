@@ -5,6 +5,7 @@ import pandas as pd
 
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.domain.groupings import group_codes_of, grouping_title
+from analysis.domain.memo import per_frame
 from analysis.stats.aalen_johansen import cumulative_incidence
 from analysis.stats.gray import gray_test
 from analysis.stats.results import EndpointResult
@@ -16,8 +17,17 @@ def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None) 
     """Estimate `endpoint` for the whole cohort, or per level of `by` with the group test.
 
     Patients with an unknown group are left out of a grouped analysis (the
-    overall analysis keeps them).
+    overall analysis keeps them). The result (frozen) is kept with the frame: the
+    factors and prognostic chapters compare the same endpoints by the same groupings.
     """
+    known = per_frame(data)
+    key = ("estimate", endpoint, by)
+    if key not in known:
+        known[key] = _estimate(data, endpoint, by)
+    return known[key]
+
+
+def _estimate(data: pd.DataFrame, endpoint: str, by: str | None) -> EndpointResult:
     spec = ENDPOINTS[endpoint]
     derived = endpoint_data(data, endpoint)
     time, status = derived.time, derived.status
