@@ -31,13 +31,18 @@ FIND_QUARTO = $(PY) -m analysis.build quarto --venv $(VENV)
 report: $(INSTALLED)
 	@quarto="$$($(FIND_QUARTO))" && QUARTO_PYTHON="$(abspath $(PY))" "$$quarto" render
 
+# Two test processes (pytest-xdist); tests sharing an expensive fixture stay in one (tests/conftest.py).
+# TEST_JOBS=0 runs the tests in this process (for a debugger).
+TEST_JOBS ?= 2
+PYTEST := $(PY) -m pytest -q $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadgroup)
+
 # Everything, as CI runs it (under 4 minutes on 2 cores).
 test: $(TEST_INSTALLED)
-	$(PY) -m pytest -q
+	$(PYTEST)
 
 # Day-to-day: everything but executing the report's pages and rerunning the R scripts (under a minute).
 test-fast: $(TEST_INSTALLED)
-	$(PY) -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 preview: $(INSTALLED)
 	$(PY) -m analysis.build preview _preview

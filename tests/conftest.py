@@ -15,17 +15,35 @@ import pytest
 matplotlib.use("Agg")
 
 
-SLOW_MODULES = {"test_chapters.py"}
+SLOW_MODULES = {"test_chapters.py", "test_reader.py"}
+
+
+#: Session fixtures that run an R script (they skip without Rscript).
+R_FIXTURES = {"bmt_extract"}
 
 
 def _runs_r(item) -> bool:
-    return any("Rscript" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif"))
+    return (any("Rscript" in str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif"))
+            or bool(R_FIXTURES & set(getattr(item, "fixturenames", ()))))
+
+
+#: Expensive session fixtures -> the group of test process their users share (`make test` runs two
+#: processes with `--dist loadgroup`; without the group each process would execute every page again).
+SHARED_FIXTURES = {
+    "study_pages": {"ankl_pages", "bmt_pages", "example_jp_pages", "minimal_pages", "study_pages"},
+    "synthetic_outputs": {"synthetic_outputs", "report_tables"},
+}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SLOW_MODULES or _runs_r(item):
             item.add_marker(pytest.mark.slow)
+        used = set(getattr(item, "fixturenames", ()))
+        for group, fixtures in SHARED_FIXTURES.items():
+            if used & fixtures:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -67,6 +85,162 @@ def minimal_study(tmp_path_factory):
     return study
 
 
+def _synthetic_text_table():
+    import pandas as pd
+
+    from analysis.data.paths import PROJECT_ROOT
+
+    return pd.read_csv(PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv", dtype=str, keep_default_na=False)
+
+
+def _write_study(folder, extract, settings: str):
+    """A study folder: `extract.csv` (the synthetic cohort, changed) and its `study.yml`."""
+    extract.to_csv(folder / "extract.csv", index=False)
+    study = folder / "study.yml"
+    study.write_text("data: extract.csv\nsynthetic: true\nhorizons: [12, 60]\n" + settings, encoding="utf-8")
+    return study
+
+
+@pytest.fixture(scope="session")
+def acute_gvhd_only_study(tmp_path_factory):
+    """An extract that records acute GVHD with its onset but not chronic GVHD (as some public registry
+    data sets): the acute GVHD analyses must still be made."""
+    folder = tmp_path_factory.mktemp("acute_gvhd_only")
+    extract = _synthetic_text_table().drop(columns=["cgvhd", "cgvhd_date"])
+    return _write_study(folder, extract, "title: Acute GVHD recorded, chronic GVHD not\nlandmarks: [12]\n"
+                        "groupings: [graft_source]\nreproduce: none\nmapping:\n  unavailable: [cgvhd, cgvhd_date]\n")
+
+
+def follow_up_ends_at_relapse(extract):
+    """Follow-up stops at relapse (a relapsed patient is censored, alive, on the relapse date), as in
+    public competing-risks data sets that record only the first event."""
+    extract = extract.copy()
+    relapsed = extract["relapse"] == "1"
+    extract.loc[relapsed, "last_contact_date"] = extract.loc[relapsed, "relapse_date"]
+    extract.loc[relapsed, "vital_status"] = "alive"
+    extract.loc[relapsed, "cause_of_death"] = ""
+    return extract
+
+
+@pytest.fixture(scope="session")
+def relapse_ends_follow_up_study(tmp_path_factory):
+    """A study in which no relapsed patient is followed past the relapse, so none is alive and followed
+    at the 12-month landmark."""
+    folder = tmp_path_factory.mktemp("relapse_ends_follow_up")
+    extract = follow_up_ends_at_relapse(_synthetic_text_table())
+    # events after the new end of follow-up are not known: the study records none of them
+    optional = ["cgvhd", "cgvhd_date", "agvhd_grade", "agvhd_date", "platelet_engraftment",
+                "platelet_engraftment_date", "neutrophil_engraftment", "neutrophil_engraftment_date", "pif",
+                "cr_after_hct_date", "cause_of_death"]
+    extract = extract.drop(columns=optional)
+    return _write_study(folder, extract, "title: Follow-up ends at relapse\nlandmarks: [12]\n"
+                        "groupings: [graft_source]\nreproduce: none\n"
+                        f"mapping:\n  unavailable: [{', '.join(optional)}]\n")
+
+
+@pytest.fixture(scope="session")
+def questionable_study(tmp_path_factory):
+    """Seven questionable records (deaths without a cause: one kind of warning, shown as one line with
+    its count) and a column the format does not know: the cohort chapter counts records, not lines or
+    kinds. (A last contact in the future, once a second kind of warning, is now an error.)"""
+    folder = tmp_path_factory.mktemp("questionable")
+    extract = _synthetic_text_table()
+    dead = extract.index[extract["vital_status"] == "dead"][:7]
+    extract.loc[dead, "cause_of_death"] = ""
+    extract["agvhd_ani"] = ""
+    return _write_study(folder, extract, "title: Questionable records\nlandmarks: [12]\n"
+                        "groupings: [graft_source]\nreproduce: none\n")
+
+
+BMT_STUDY_NAME = "studies/bmt.yml"
+
+
+@pytest.fixture(scope="session")
+def bmt_extract(tmp_path_factory):
+    """R's public bmt data written unchanged by data/export_bmt.R, once a session, into the session's own
+    folder (tests running side by side never write the same file; studies/bmt.yml reads it through
+    $REPORT_DATA)."""
+    import shutil
+    import subprocess
+
+    from analysis.data.paths import PROJECT_ROOT
+
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not installed (needed to write KMsurv's bmt data)")
+    extract = tmp_path_factory.mktemp("bmt") / "bmt.csv"
+    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "export_bmt.R"), str(extract)], cwd=PROJECT_ROOT,
+                   check=True, capture_output=True, timeout=300)
+    return extract
+
+
+def japanese_extract(table, mapping):
+    """The synthetic cohort as the example Japanese registry (studies/example_jp.yml) exports it."""
+    inverse_codes = {}
+    for column, codes in mapping.codes.items():
+        inverse = {}
+        for registry_value, code in codes.items():
+            if code not in inverse or not registry_value.isascii():
+                inverse[code] = registry_value
+        inverse_codes[column] = inverse
+    japanese = table.copy()
+    for column, inverse in inverse_codes.items():
+        japanese[column] = japanese[column].map(lambda v: inverse.get(v, v))
+    names = {spec: registry for registry, spec in mapping.columns.items()}
+    japanese["hct_date"] = japanese["hct_date"].str.replace("-", "/")  # 2001/01/30, as Excel writes it
+    return japanese.rename(columns=names)
+
+
+@pytest.fixture(scope="session")
+def example_jp_extract(tmp_path_factory):
+    """The synthetic cohort exported as studies/example_jp.yml's CP932 registry file."""
+    from analysis.analyses.settings import load_study
+    from analysis.data.paths import PROJECT_ROOT
+
+    study = load_study(PROJECT_ROOT / "studies" / "example_jp.yml")
+    path = tmp_path_factory.mktemp("example_jp") / "registry_export.csv"
+    path.write_bytes(japanese_extract(_synthetic_text_table(), study.mapping)
+                     .to_csv(index=False, lineterminator="\n").encode("cp932"))
+    return path
+
+
+# --------------------------------------------------------------------------- executed pages, once a session
+
+
+@pytest.fixture(scope="session")
+def ankl_pages():
+    from analysis.data.paths import PROJECT_ROOT
+    from study_pages import execute_study
+
+    return execute_study("ankl", PROJECT_ROOT / "study.yml")
+
+
+@pytest.fixture(scope="session")
+def minimal_pages(minimal_study):
+    from study_pages import execute_study
+
+    return execute_study("minimal", minimal_study)
+
+
+@pytest.fixture(scope="session")
+def bmt_pages(bmt_extract):
+    from analysis.data.paths import PROJECT_ROOT
+    from study_pages import execute_study
+
+    return execute_study("bmt", PROJECT_ROOT / BMT_STUDY_NAME, data=bmt_extract)
+
+
+@pytest.fixture(scope="session")
+def example_jp_pages(example_jp_extract):
+    from analysis.data.paths import PROJECT_ROOT
+    from study_pages import execute_study
+
+    return execute_study("example_jp", PROJECT_ROOT / "studies" / "example_jp.yml", data=example_jp_extract)
+
+
+@pytest.fixture(scope="session", params=["ankl", "bmt", "example_jp", "minimal"])
+def study_pages(request):
+    """Each study configuration of the repository, and an extract without optional columns, executed."""
+    return request.getfixturevalue(f"{request.param}_pages")
 @pytest.fixture
 def study_problems():
     """The text of the StudyConfigError a study file raises when loaded (every problem, one per line)."""

@@ -1,8 +1,6 @@
 """Every chapter executes the way Quarto's Jupyter engine runs it, without error."""
 import copy
 import re
-import shutil
-import subprocess
 
 import nbformat
 import pytest
@@ -10,9 +8,9 @@ import pytest
 from analysis.data.paths import PROJECT_ROOT
 from analysis import pages
 from analysis.build import qmd
+from analysis.build.sections import study_section_flags
 from analysis.build.qmd import (INLINE_TAG, cell_options, chapters, drop_hidden_content, execute_pages,
                           execute_qmd, html_figure_options, qmd_to_notebook, setup_cell)
-from analysis.build.sections import study_section_flags
 
 PAGES = chapters()
 
@@ -133,17 +131,17 @@ def assert_every_labelled_float_has_content(notebook, sections):
             assert shown, f"{label} shows nothing but would get a numbered caption"
 
 
-@pytest.fixture(scope="module")
-def ankl_sections():
-    return study_section_flags()
+def _names():
+    return [p.relative_to(PROJECT_ROOT).as_posix() for p in PAGES]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(PROJECT_ROOT).as_posix() for p in PAGES])
-def test_chapter_executes(page, ankl_sections):
-    notebook = execute_qmd(page)
+@pytest.mark.parametrize("page", _names())
+def test_chapter_executes(page, ankl_pages):
+    """Every page of the reference study executes (once a session: `ankl_pages`) without an error output."""
+    notebook = ankl_pages.notebooks[page]
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert_every_labelled_float_has_content(notebook, ankl_sections)
+    assert_every_labelled_float_has_content(notebook, ankl_pages.flags)
 
 
 def test_chapters_are_thin():
@@ -170,36 +168,26 @@ def test_setup_imports_the_pages_names_explicitly_and_each_is_used():
     assert not unused, f"imported by _setup.qmd but used by no page: {unused}"
 
 
-BMT_STUDY = PROJECT_ROOT / "studies" / "bmt.yml"
-
-
-@pytest.fixture(scope="module")
-def bmt_extract(tmp_path_factory):
-    """R's public bmt data written unchanged by data/export_bmt.R into a private (git-ignored) extract."""
-    if shutil.which("Rscript") is None:
-        pytest.skip("Rscript is not installed (needed to convert KMsurv's bmt data)")
-    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "export_bmt.R")], cwd=PROJECT_ROOT, check=True,
-                   capture_output=True, timeout=300)
-    return PROJECT_ROOT / "data" / "private" / "bmt" / "bmt.csv"
-
-
-@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(PROJECT_ROOT).as_posix() for p in PAGES])
-def test_chapter_executes_without_optional_columns(page, minimal_study, monkeypatch):
+@pytest.mark.parametrize("page", _names())
+def test_chapter_executes_without_optional_columns(page, minimal_pages):
     """An extract without engraftment, GVHD, CR after HCT, causes of death: the sections it cannot
     fill say so, and no empty figure or table is left."""
-    monkeypatch.setenv("REPORT_STUDY", str(minimal_study))
-    notebook = execute_qmd(page)
-    assert_every_labelled_float_has_content(notebook, study_section_flags())
+    assert_every_labelled_float_has_content(minimal_pages.notebooks[page], minimal_pages.flags)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(PROJECT_ROOT).as_posix() for p in PAGES])
-def test_chapter_executes_for_a_second_study(page, bmt_extract, monkeypatch):
+@pytest.mark.parametrize("page", _names())
+def test_chapter_executes_for_a_second_study(page, bmt_pages):
     """The same chapters serve another study (bmt) through its study.yml, without code changes."""
-    monkeypatch.setenv("REPORT_STUDY", str(BMT_STUDY))
-    notebook = execute_qmd(page)
-    assert_every_labelled_float_has_content(notebook, study_section_flags())
+    notebook = bmt_pages.notebooks[page]
+    assert_every_labelled_float_has_content(notebook, bmt_pages.flags)
     text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "ankl_cohort" not in text
+
+
+@pytest.mark.parametrize("page", _names())
+def test_chapter_executes_for_the_japanese_registry_example(page, example_jp_pages):
+    """studies/example_jp.yml (CP932, Japanese column names and codes, small-cell rule 5) renders every page."""
+    assert_every_labelled_float_has_content(example_jp_pages.notebooks[page], example_jp_pages.flags)
 
 
 def _page_text(notebook) -> str:

@@ -105,8 +105,11 @@ def adjusted_endpoint(
     times=None,
     ties: str = "efron",
     reference: dict | None = None,
+    levels: tuple[str, ...] | None = None,
 ) -> AdjustedOutcome:
     """Adjusted probabilities of `endpoint` per level of `by`, adjusted for `covariates`.
+
+    `levels` restricts the grouping to those levels (the data must hold no other); by default every level.
 
     `times` are months (default: the whole curve). `reference` maps a categorical covariate to its
     reference level; ``reference[by]`` chooses the grouping's reference (first) level. Bad input
@@ -126,7 +129,8 @@ def adjusted_endpoint(
     exclusions = list(derived.exclusions)
     rows = data if derived.included.all() else data.loc[derived.included]
     groups = group_codes_of(data, by, derived.included)  # (of every patient: kept with the frame)
-    labels, levels = groups.labels, groups.levels
+    labels, all_levels = groups.labels, groups.levels
+    levels = all_levels if levels is None else tuple(level for level in all_levels if level in levels)
     known = groups.codes >= 0
     design = design_matrix(rows, covariates, reference)
     if (~known).any():
@@ -177,24 +181,33 @@ def adjusted_factors(
     endpoints=ADJUSTED_ENDPOINTS,
     ties: str = "efron",
     whole_curves: bool = True,
+    min_group: int = 0,
 ) -> tuple[AdjustedGrouping, ...]:
     """Per grouping, each endpoint's adjusted curves (the whole curve plus the horizons; with
     `whole_curves` False, the horizons only).
 
-    Groupings with a single level in the data are left out (nothing to compare). A grouping the
-    data cannot adjust keeps, per endpoint, the reason (`AdjustedOutcome.reason`) instead of a result.
+    Levels with fewer than `min_group` patients are left out, as the unadjusted curves leave them out
+    (`analysis.analyses.estimates.min_group_size`); groupings with fewer than two levels left are left
+    out (nothing to compare). A grouping the data cannot adjust keeps, per endpoint, the reason
+    (`AdjustedOutcome.reason`) instead of a result.
     """
     horizons = tuple(horizons)
     out = []
     for by in groupings:
-        if len(group_codes_of(data, by).names) < 2:
+        groups = group_codes_of(data, by)  # (kept with the frame: every endpoint and chapter shares it)
+        sizes = dict(zip(groups.names, np.bincount(groups.codes[groups.codes >= 0], minlength=len(groups.names))))
+        large = [level for level in groups.levels if sizes.get(level, 0) >= max(min_group, 1)]
+        if len(large) < 2:
             continue
+        grouped = data if len(large) == len(groups.names) else \
+            data.loc[np.isin(groups.codes, [groups.code(level) for level in large])]
         adjusted_for = adjustment_set(by, covariates)
         outcomes = []
         for endpoint in endpoints:
-            times = curve_times(data, endpoint, horizons) if whole_curves else horizons
+            times = curve_times(grouped, endpoint, horizons) if whole_curves else horizons
             try:
-                outcome = adjusted_endpoint(data, endpoint, by, adjusted_for, times=times, ties=ties)
+                outcome = adjusted_endpoint(grouped, endpoint, by, adjusted_for, times=times, ties=ties,
+                                            levels=tuple(large))
             except ValueError as error:
                 spec = ENDPOINTS[endpoint]
                 outcome = AdjustedOutcome(

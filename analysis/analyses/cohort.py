@@ -24,19 +24,28 @@ class FlowStep:
 
 @dataclass(frozen=True)
 class WarningCount:
-    """Questionable records of one kind, counted (the report never names a patient)."""
+    """Questionable records of one kind, counted (the report never names a patient).
+
+    `count` is the number of records of this kind; a warning about the file itself (a column not
+    used, say) has `count` 0 and `about_file` true.
+    """
 
     column: str
     message: str
     count: int
+    about_file: bool = False
 
 
 @dataclass(frozen=True, eq=False)
 class CohortOverview:
+    """`warnings`: one entry per kind of warning; `questionable_records`: how many records (not kinds)
+    have at least one warning."""
+
     flow: tuple[FlowStep, ...]
     endpoint_exclusions: tuple[tuple[str, int, str, int], ...]  # endpoint, n analysed, reason, n excluded
     warnings: tuple[WarningCount, ...]
     follow_up: FollowUp
+    questionable_records: int = 0
 
 
 def cohort_overview(c: Cohort) -> CohortOverview:
@@ -49,8 +58,11 @@ def cohort_overview(c: Cohort) -> CohortOverview:
         for reason, k in derived.exclusions or (("none", 0),):
             exclusions.append((ENDPOINTS[name].title, analysed, reason, k))
 
-    counts = Counter((w.column or "", w.message) for w in c.warnings)
+    record_warnings = [w for w in c.warnings if w.line is not None]
+    counts = Counter((w.column or "", w.message) for w in record_warnings)
     warnings = tuple(WarningCount(column, message, k) for (column, message), k in sorted(counts.items()))
+    about_file = dict.fromkeys((w.column or "", w.message) for w in c.warnings if w.line is None)
+    warnings += tuple(WarningCount(column, message, 0, about_file=True) for column, message in about_file)
 
     os_data = endpoint_data(c.data, "os")
     return CohortOverview(
@@ -58,6 +70,7 @@ def cohort_overview(c: Cohort) -> CohortOverview:
         endpoint_exclusions=tuple(exclusions),
         warnings=warnings,
         follow_up=reverse_km_followup(os_data.time, os_data.status),
+        questionable_records=len({w.line for w in record_warnings}),
     )
 
 

@@ -1,6 +1,13 @@
-"""Endpoint estimates overall and by group: Kaplan-Meier or Aalen-Johansen plus the group test."""
+"""Endpoint estimates overall and by group: Kaplan-Meier or Aalen-Johansen plus the group test.
+
+A group too small to say anything (`min_group_size`: fewer than 5 patients, or fewer than the
+study's small-cell threshold) gets no curve and takes no part in the group test: a curve of one
+or two patients is their individual course, and with the small-cell rule it would disclose them.
+The result lists it (`EndpointResult.omitted`) so that the figure or table can say why it is missing.
+"""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
@@ -12,26 +19,39 @@ from analysis.stats.results import EndpointResult
 from analysis.stats.kaplan_meier import kaplan_meier, median_survival
 from analysis.stats.logrank import logrank_test
 
+#: The fewest patients a group needs for its own curve and a place in a group test.
+MIN_GROUP_SIZE = 5
 
-def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None) -> EndpointResult:
+
+def min_group_size(min_cell: int = 0) -> int:
+    """The fewest patients a group of the report needs: `MIN_GROUP_SIZE`, or the study's small-cell
+    threshold when that is larger (a group under it could not even be counted)."""
+    return max(MIN_GROUP_SIZE, int(min_cell or 0))
+
+
+def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None, *,
+                      min_group: int = 0) -> EndpointResult:
     """Estimate `endpoint` for the whole cohort, or per level of `by` with the group test.
 
     Patients with an unknown group are left out of a grouped analysis (the
-    overall analysis keeps them). The result (frozen) is kept with the frame: the
-    factors and prognostic chapters compare the same endpoints by the same groupings.
+    overall analysis keeps them).  A level with fewer than `min_group` patients
+    (0, the default: none; the report passes `min_group_size(study.min_cell)`) is
+    left out of the curves and the test and listed in `omitted`. The result (frozen) is kept with
+    the frame: the factors and prognostic chapters compare the same endpoints by the same groupings.
     """
     known = per_frame(data)
-    key = ("estimate", endpoint, by)
+    key = ("estimate", endpoint, by, int(min_group))
     if key not in known:
-        known[key] = _estimate(data, endpoint, by)
+        known[key] = _estimate(data, endpoint, by, int(min_group))
     return known[key]
 
 
-def _estimate(data: pd.DataFrame, endpoint: str, by: str | None) -> EndpointResult:
+def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int) -> EndpointResult:
     spec = ENDPOINTS[endpoint]
     derived = endpoint_data(data, endpoint)
     time, status = derived.time, derived.status
 
+    omitted: tuple[tuple[str, int], ...] = ()
     if by is None:
         labels = None
         levels: tuple[str, ...] = ("all",)
@@ -45,6 +65,13 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None) -> EndpointResu
         time, status = time[known], status[known]
         levels = tuple(level for level in groups.levels if level in groups.names)
         members = {level: codes == groups.code(level) for level in levels}
+        sizes = {level: int(members[level].sum()) for level in levels}
+        omitted = tuple((level, sizes[level]) for level in levels if sizes[level] < min_group)
+        if omitted:
+            levels = tuple(level for level in levels if sizes[level] >= min_group)
+            kept = np.isin(codes, [groups.code(level) for level in levels])
+            labels, time, status = codes[kept], time[kept], status[kept]
+            members = {level: members[level][kept] for level in levels}
 
     if spec.kind == "survival":
         event = (status == 1).astype(int)
@@ -66,4 +93,5 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None) -> EndpointResu
         by=grouping_title(by) if by else None,
         median=medians,
         grouping=by,
+        omitted=omitted,
     )

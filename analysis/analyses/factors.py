@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from analysis.analyses.adjusted import ADJUSTED_ENDPOINTS, AdjustedGrouping, adjusted_factors
-from analysis.analyses.estimates import estimate_endpoint
+from analysis.analyses.estimates import estimate_endpoint, min_group_size
 from analysis.data.cohort import Cohort
 from analysis.data.study import Study
 from analysis.stats.results import EndpointResult
@@ -35,8 +35,12 @@ class FactorComparisons:
 
 
 def factor_comparisons(c: Cohort, s: Study) -> FactorComparisons:
-    by_endpoint = {e: tuple(estimate_endpoint(c.data, e, by=g) for g in s.groupings) for e in FACTOR_ENDPOINTS}
-    adjusted = adjusted_factors(c.data, s.groupings, s.covariates, s.horizons, endpoints=ADJUSTED_ENDPOINTS)
+    """Each endpoint by each grouping; a group smaller than `min_group_size` has no curve and no test."""
+    smallest = min_group_size(s.min_cell)
+    by_endpoint = {e: tuple(estimate_endpoint(c.data, e, by=g, min_group=smallest) for g in s.groupings)
+                   for e in FACTOR_ENDPOINTS}
+    adjusted = adjusted_factors(c.data, s.groupings, s.covariates, s.horizons, endpoints=ADJUSTED_ENDPOINTS,
+                                min_group=smallest)
     return FactorComparisons(groupings=s.groupings, adjusted=adjusted, **by_endpoint)
 
 
@@ -47,5 +51,5 @@ def adjusted_available(c: Cohort, s: Study) -> dict[str, bool]:
     does not depend on the evaluation times.
     """
     adjusted = adjusted_factors(c.data, s.groupings, s.covariates, s.horizons, endpoints=ADJUSTED_ENDPOINTS,
-                                whole_curves=False)
+                                whole_curves=False, min_group=min_group_size(s.min_cell))
     return {e: any(g.outcome(e).estimated for g in adjusted) for e in ADJUSTED_ENDPOINTS}

@@ -31,6 +31,11 @@ class Design:
     references: dict = field(default_factory=dict)  # categorical column -> reference level
 
 
+#: Fewest events per estimated parameter for a model to be read without a warning (Peduzzi et al.
+#: 1995, Cox models; the usual rule of thumb of registry papers' reviewers).
+EVENTS_PER_PARAMETER_MINIMUM = 10
+
+
 @dataclass(frozen=True, eq=False)
 class ModelResult(TermLookup):
     endpoint: str
@@ -46,6 +51,20 @@ class ModelResult(TermLookup):
     references: dict
     ph_test: ZphResult | None = None
     fit: CoxResult | FineGrayResult | None = field(default=None, repr=False)
+
+    @property
+    def parameters(self) -> int:
+        """Coefficients estimated (each level of a categorical covariate but its reference counts)."""
+        return len(self.terms)
+
+    @property
+    def events_per_parameter(self) -> float:
+        return self.events / self.parameters if self.parameters else float("nan")
+
+    @property
+    def few_events(self) -> bool:
+        """Fewer than `EVENTS_PER_PARAMETER_MINIMUM` events per parameter: estimates may be unstable."""
+        return self.parameters > 0 and self.events_per_parameter < EVENTS_PER_PARAMETER_MINIMUM
 
 
 def _is_categorical(data: pd.DataFrame, column: str) -> bool:
@@ -141,6 +160,7 @@ def fit_model(
     *,
     time_dependent: str | None = None,
     landmark: float | None = None,
+    on_landmark: bool = False,
     ties: str = "efron",
     reference: dict | None = None,
 ) -> ModelResult:
@@ -150,7 +170,9 @@ def fit_model(
     events censored).  With `landmark`, only patients still under observation
     after it enter, with time measured from it; a time-dependent state is then
     a fixed covariate: whether it began by the landmark.  Without a landmark,
-    a time-dependent state enters a Cox model in counting-process form.
+    a time-dependent state enters a Cox model in counting-process form.  At a
+    landmark s, the patients at risk are those still followed after it (T > s),
+    or from it on (T >= s) with `on_landmark`.
     """
     if method not in ("cox", "finegray"):
         raise ValueError(f"unknown method {method!r}; choose cox or finegray")
@@ -173,7 +195,7 @@ def fit_model(
 
     began_by_landmark = None
     if landmark is not None:
-        still_followed = time > landmark
+        still_followed = time >= landmark if on_landmark else time > landmark
         if (~still_followed).any():
             exclusions.append((f"event or censoring by the {landmark:g}-month landmark", int((~still_followed).sum())))
         rows = rows.loc[still_followed].reset_index(drop=True)

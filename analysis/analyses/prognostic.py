@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.analyses.estimates import estimate_endpoint
+from analysis.analyses.estimates import estimate_endpoint, min_group_size
 from analysis.domain.groupings import grouping_title
 from analysis.analyses.models import ModelResult, fit_model
 from analysis.data.cohort import Cohort
@@ -23,15 +23,15 @@ class UnivariableFactor:
     nrm: object
 
 
-def univariable_analysis(data: pd.DataFrame, factors) -> tuple[UnivariableFactor, ...]:
-    """Every factor compared on OS, relapse and NRM."""
+def univariable_analysis(data: pd.DataFrame, factors, *, min_group: int = 0) -> tuple[UnivariableFactor, ...]:
+    """Every factor compared on OS, relapse and NRM (levels with fewer than `min_group` patients left out)."""
     return tuple(
         UnivariableFactor(
             factor=f,
             title=grouping_title(f),
-            os=estimate_endpoint(data, "os", by=f),
-            relapse=estimate_endpoint(data, "relapse", by=f),
-            nrm=estimate_endpoint(data, "nrm", by=f),
+            os=estimate_endpoint(data, "os", by=f, min_group=min_group),
+            relapse=estimate_endpoint(data, "relapse", by=f, min_group=min_group),
+            nrm=estimate_endpoint(data, "nrm", by=f, min_group=min_group),
         )
         for f in factors
     )
@@ -98,7 +98,7 @@ def prognostic_factors(c: Cohort, s: Study) -> tuple[str, ...]:
 
 
 def univariable(c: Cohort, s: Study):
-    return univariable_analysis(c.data, prognostic_factors(c, s))
+    return univariable_analysis(c.data, prognostic_factors(c, s), min_group=min_group_size(s.min_cell))
 
 
 def multivariable(c: Cohort, s: Study) -> MultivariableModels:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis import __version__
+from analysis.analyses.reproduction import PUBLISHED_SHORT
 from analysis.analyses.settings import load_study
+from analysis.domain.groupings import grouping_title
 from analysis.data.cohort import file_sha256
 from analysis.data.paths import PROJECT_ROOT
 from analysis.data.schema import MONTH_DAYS
@@ -207,15 +209,17 @@ def configuration(path: Path, study=None) -> dict[str, str]:
         "Time unit": f"months (days / {MONTH_DAYS:g})",
         "Time unit of the extract's durations": mapping.time_unit,
         "Horizons of the estimates": ", ".join(f"{h:g} months" for h in study.horizons),
-        "Landmarks": ", ".join(f"{t:g} months" for t in study.landmarks),
-        "Groupings compared": ", ".join(study.groupings) or "none",
-        "Model covariates": ", ".join(study.covariates) or "none",
+        "Landmarks": ", ".join(f"{t:g} months" for t in study.landmarks) or "none",
+        "At risk at a landmark s": "T \u2265 s" if study.on_landmark else "T > s",
+        "Groupings compared": "; ".join(f"{grouping_title(g)} (`{g}`)" for g in study.groupings) or "none",
+        "Model covariates": "; ".join(f"{grouping_title(c)} (`{c}`)" for c in study.covariates) or "none",
         "Inclusion criteria": "; ".join(c.describe() for c in study.include) or "none",
         "Column/code mapping": f"{mapped} rule(s)" if mapped else "none",
         "Records excluded or corrected by the study file":
             "listed in the cohort chapter (audit trail)" if changes else "none",
         "Small-cell rule": f"counts below {study.min_cell} shown as <{study.min_cell}" if study.min_cell else "off",
-        "Published study reproduced": study.reproduce or "none",
+        "Published study reproduced": (f"{PUBLISHED_SHORT[study.reproduce]} (`{study.reproduce}`)"
+                                       if study.reproduce in PUBLISHED_SHORT else "none"),
         "Confidence intervals": "95%, log(-log) transform",
     }
 

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from analysis.analyses.characteristics import missing_data
 from analysis.analyses.cohort import cohort_overview, table_one
 from analysis.analyses.factors import FactorComparisons, factor_comparisons
-from analysis.analyses.landmark import (LANDMARK_SERIES_MONTHS, chronic_gvhd_series, cr_after_hct_comparison,
-                                        efs_landmark, gvhd_effects)
+from analysis.analyses.landmark import LandmarkAnalyses, landmark_analyses
 from analysis.analyses.outcomes import outcomes
 from analysis.analyses.prognostic import MultivariableModels, multivariable, univariable
 from analysis.analyses.reproduction import reproduction
 from analysis.analyses.transplant import causes_of_death, transplant_outcomes
 from analysis.data.cohort import Cohort
 from analysis.data.study import Study
-from analysis.stats.results import EndpointResult
 
 __all__ = ["ReportResults", "compute_report"]
 
@@ -31,10 +29,7 @@ class ReportResults:
     factors: FactorComparisons
     univariable: tuple
     multivariable: MultivariableModels
-    efs_landmark: EndpointResult
-    cr_after_hct: object
-    gvhd: object
-    landmark_series: tuple | None
+    landmark: LandmarkAnalyses
     transplant: object
     causes_of_death: tuple
     reproduction: tuple
@@ -50,10 +45,7 @@ def compute_report(c: Cohort, s: Study) -> ReportResults:
         factors=factor_comparisons(c, s),
         univariable=univariable(c, s),
         multivariable=multivariable(c, s),
-        efs_landmark=efs_landmark(c.data, at=s.landmarks[0]),
-        cr_after_hct=cr_after_hct_comparison(c.data),
-        gvhd=gvhd_effects(c.data),
-        landmark_series=chronic_gvhd_series(c.data, LANDMARK_SERIES_MONTHS),
+        landmark=landmark_analyses(c, s),
         transplant=transplant_outcomes(c.data),
         causes_of_death=causes_of_death(c.data),
         reproduction=reproduction(c, s),

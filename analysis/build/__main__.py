@@ -8,6 +8,7 @@
     publish SITE --tag vX.Y.Z --target DIR    add a release to a checkout of gh-pages, keeping earlier versions
     data [PATH]                               regenerate the committed synthetic cohort
     registry N [PATH] [--seed S]              a seeded synthetic registry of N patients
+    screenshots [DIR]                         the README's figure and table as PNG (default docs/)
 """
 import sys
 

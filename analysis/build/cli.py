@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from analysis.build import (deliveries, full_report, provenance, publish, publish_init, qmd, quarto, records,
-                            registry_synthetic, release, sections, site_check, synthetic)
+                            registry_synthetic, release, screenshots, sections, site_check, synthetic)
 
 
 def _check_site(argv: list[str]) -> int:
@@ -31,6 +31,7 @@ COMMANDS = {
     "quarto": quarto.main,
     "data": synthetic.main,
     "registry": registry_synthetic.main,
+    "screenshots": screenshots.main,
     "deliveries": deliveries.main,
 }
 

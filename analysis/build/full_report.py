@@ -28,7 +28,9 @@ from pathlib import Path
 import yaml
 
 from analysis.build.qmd import FRONT_MATTER_RE, GENERATED_PAGES, INCLUDE_RE
+from analysis.build.sections import PAGES_FILE
 from analysis.data.paths import PROJECT_ROOT
+from analysis.present.tables.render_typst import typst_string
 
 SOURCE = Path(GENERATED_PAGES[0])  # report/full-report.qmd
 TITLE_PAGE = Path("report") / "_full-report-title.typ"
@@ -44,10 +46,21 @@ class FullReportError(RuntimeError):
     """The chapters cannot be put in one document as they are (e.g. two use the same label)."""
 
 
+def left_out(root: Path = PROJECT_ROOT) -> set[str]:
+    """The pages this study leaves out of its site (`website: drafts` in `_pages.yml`, which the sections
+    pre-render step writes before this one): they are left out of the whole report too."""
+    pages = root / PAGES_FILE
+    if not pages.exists():
+        return set()
+    return set(((yaml.safe_load(pages.read_text(encoding="utf-8")) or {}).get("website") or {}).get("drafts") or ())
+
+
 def chapters(root: Path = PROJECT_ROOT) -> list[Path]:
-    """The pages of the whole report, in the order of `_quarto.yml`'s render list."""
+    """The pages of the whole report, in the order of `_quarto.yml`'s render list (not those the study leaves
+    out)."""
     config = yaml.safe_load((root / "_quarto.yml").read_text(encoding="utf-8"))
-    return [root / page for page in config["project"]["render"] if page not in NOT_CHAPTERS]
+    skipped = set(NOT_CHAPTERS) | left_out(root)
+    return [root / page for page in config["project"]["render"] if page not in skipped]
 
 
 def section_id(page: Path, root: Path = PROJECT_ROOT) -> str:
@@ -112,24 +125,20 @@ def full_report_source(root: Path = PROJECT_ROOT, title: str = "Allo-HCT outcome
             + "\n\n".join(parts))
 
 
-def _typst_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def title_page(provenance, title: str, study_title: str) -> str:
     """The Typst title page and table of contents of the whole report."""
     rows = [("Version", provenance.version), ("Built", provenance.date),
             ("Input SHA-256", provenance.data_sha256),
             ("Data", "synthetic" if provenance.synthetic else "registry extract")]
     cells = ",\n    ".join(f"[*{name}*], text(size: {'8pt' if name == 'Input SHA-256' else '11pt'}, "
-                           f"{_typst_string(value)})" for name, value in rows)
+                           f"{typst_string(value)})" for name, value in rows)
     return (
         "// Written by analysis/build/full_report.py before each render: do not edit.\n"
         "#page(header: none, numbering: none)[\n"
         "  #v(22%)\n"
-        f"  #text(size: 24pt, weight: \"bold\", {_typst_string(title)})\n"
+        f"  #text(size: 24pt, weight: \"bold\", {typst_string(title)})\n"
         "  #v(0.4em)\n"
-        f"  #text(size: 15pt, {_typst_string(study_title)})\n"
+        f"  #text(size: 15pt, {typst_string(study_title)})\n"
         "  #v(2.5em)\n"
         "  #table(columns: 2, stroke: none, inset: (x: 0pt, y: 5pt), column-gutter: 1.5em,\n"
         f"    {cells})\n"

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from analysis.analyses.provenance import Provenance, collect
 from analysis.data.paths import PROJECT_ROOT
+from analysis.present.tables.render_typst import typst_string
 
 VARIABLES_FILE = "_variables.yml"
 RECORD_FILE = "provenance.json"
@@ -49,15 +50,11 @@ CODE_GLOBS = ("analysis/**/*.py", "report/_*.qmd", "_*.qmd", "requirements.lock"
 
 # --- the pre-render step ----------------------------------------------------------------------------
 
-def _typst_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def typst_header(p: Provenance) -> str:
     """A running header for every PDF page (`include-in-header` of the Typst format)."""
     return (
         "// Written by analysis/build/provenance.py before each render: do not edit.\n"
-        f"#set page(header: align(right, text(size: 7.5pt, fill: luma(110), {_typst_string(p.footer)})))\n"
+        f"#set page(header: align(right, text(size: 7.5pt, fill: luma(110), {typst_string(p.footer)})))\n"
     )
 
 

@@ -223,6 +223,62 @@ def drop_hidden_content(notebook: nbformat.NotebookNode, metadata: dict) -> None
     notebook.cells = kept
 
 
+_TABLE_ROW_RE = re.compile(r"<tr\b.*?</tr>", re.S)
+_TABLE_CELL_RE = re.compile(r"<t[dh]\b[^>]*>(.*?)</t[dh]>", re.S)
+_CAPTION_RE = re.compile(r"<caption\b.*?</caption>", re.S)
+_TAG_RE = re.compile(r"<[^>]+>")
+_SVG_TEXT_RE = re.compile(r"<!-- (.*?) -->", re.S)
+
+
+def _html_table_text(html_text: str) -> str:
+    """An HTML table as text: one line per row, cells joined by " | " (what a reader reads of it)."""
+    import html
+
+    html_text = re.sub(r"<style\b.*?</style>", "", html_text, flags=re.S)
+    lines = []
+    for part in _CAPTION_RE.findall(html_text) + _TABLE_ROW_RE.findall(html_text):
+        cells = _TABLE_CELL_RE.findall(part) or [part]
+        lines.append(" | ".join(html.unescape(" ".join(_TAG_RE.sub("", c).split())) for c in cells))
+    return "\n".join(lines)
+
+
+def _figure_text(svg: str) -> str:
+    """The words of a matplotlib SVG figure: it draws text as glyph paths, each after a comment holding it."""
+    import html
+
+    return " ¦ ".join(html.unescape(t) for t in _SVG_TEXT_RE.findall(svg))
+
+
+def reader_text(notebook: nbformat.NotebookNode, metadata: dict) -> str:
+    """What a reader of the executed page reads: its prose with inline values filled in and the blocks
+    `metadata` hides left out, tables as text rows and the words of every figure.
+
+    Tests read the report through this, as a physician or a reviewer would (`[table]` and `[figure]`
+    mark where a table's rows or a figure's words begin).
+    """
+    notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))  # a copy: the caller's stays as executed
+    _fill_inline_values(notebook)
+    drop_hidden_content(notebook, metadata)
+    parts = []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source)
+            continue
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/svg+xml" in data:
+                parts.append("[figure] " + _figure_text(data["image/svg+xml"]))
+            elif "text/html" in data:
+                parts.append("[table]\n" + _html_table_text(data["text/html"]))
+            elif "text/markdown" in data:
+                parts.append(data["text/markdown"])
+            elif output.get("output_type") == "stream":
+                parts.append(output.get("text", ""))
+            elif "text/plain" in data:
+                parts.append(data["text/plain"])
+    return "\n\n".join(part.strip("\n") for part in parts)
+
+
 # Rendered by Quarto but written by the pre-render step (analysis/build/full_report.py): the whole report
 # as one PDF, made of the chapters themselves, so neither previewed nor executed a second time here.
 GENERATED_PAGES = ("report/full-report.qmd",)

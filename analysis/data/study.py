@@ -29,13 +29,19 @@ from analysis.data.study_file import StudyConfigError, did_you_mean, locate, rea
 
 __all__ = ["MAX_MONTHS", "Study", "StudyConfigError", "read_study", "require_data_file", "study_cohort", "study_path"]
 
-KNOWN_KEYS = ("title", "data", "encoding", "sheet", "synthetic", "horizons", "landmarks", "groupings", "covariates",
-              "reproduce", "privacy", "include", "mapping", "time_unit", "exclude", "corrections", "extract_date")
+KNOWN_KEYS = ("title", "data", "encoding", "sheet", "synthetic", "horizons", "landmarks", "landmark_at_risk",
+              "groupings", "covariates", "reproduce", "privacy", "include", "mapping", "time_unit", "exclude",
+              "corrections", "extract_date")
 #: The keys of the settings that are mappings with fixed keys (mapping: has its own, see `mapping.py`).
 SUB_KEYS = {"privacy": ("min_cell",)}
 #: Horizons and landmarks beyond 50 years are no follow-up a registry has (and would draw a figure
 #: with hundreds of ticks).
 MAX_MONTHS = 600
+
+
+#: Who is at risk at a landmark s: "after" (T > s: still followed after the landmark, the default, as
+#: `dynpred::cutLM`) or "on" (T >= s: followed up to the landmark day, an event on that day included).
+LANDMARK_AT_RISK = ("after", "on")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class Study:
     mapping: Mapping = field(default_factory=Mapping)
     horizons: tuple[float, ...] = (12, 60)
     landmarks: tuple[float, ...] = (12,)
+    landmark_at_risk: str = "after"
     groupings: tuple[str, ...] = ("status_crpr_vs_nr", "graft_cb_vs_other", "graft_source")
     covariates: tuple[str, ...] = ("status_at_hct", "graft_source", "age")
     min_cell: int = 0
@@ -62,10 +69,18 @@ class Study:
     def unavailable(self) -> tuple[str, ...]:
         return self.mapping.unavailable
 
+    @property
+    def on_landmark(self) -> bool:
+        """Whether a patient whose follow-up ends on the landmark day is at risk at it (T >= s)."""
+        return self.landmark_at_risk == "on"
 
-def _months(value, key: str, problems: list[str]) -> tuple[float, ...]:
-    """A non-empty list of months, each finite, above 0 and at most `MAX_MONTHS`, in increasing order."""
+
+def _months(value, key: str, problems: list[str], *, may_be_empty: bool = False) -> tuple[float, ...]:
+    """A non-empty list of months, each finite, above 0 and at most `MAX_MONTHS`, in increasing order (an empty
+    list too when `may_be_empty`: a study without landmarks)."""
     values = value if isinstance(value, list) else [value]
+    if may_be_empty and values in ([], [None]):
+        return ()
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if not values or len(numbers) != len(values):
         problems.append(f"{key}: expected a list of months after HCT (numbers), got {value!r}")
@@ -78,6 +93,13 @@ def _months(value, key: str, problems: list[str]) -> tuple[float, ...]:
         problems.append(f"{key}: give the months once each, in increasing order, got {value!r}")
         return ()
     return tuple(float(v) if not float(v).is_integer() else int(v) for v in numbers)
+
+
+def _choice(value, key: str, choices: tuple[str, ...], problems: list[str]) -> str:
+    if value not in choices:
+        problems.append(f"{key}: expected one of {', '.join(choices)}, got {value!r}")
+        return choices[0]
+    return value
 
 
 def _names(value, key: str, problems: list[str]) -> tuple[str, ...]:
@@ -109,7 +131,7 @@ def _encoding(raw: dict, problems: list[str]) -> str | None:
         return None
     try:
         b"a".decode(value)  # a text encoding: not a codec such as rot13 or base64 (empty input passes those)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name holding a NUL character
         problems.append(f"encoding: {value!r} is not a text encoding (e.g. utf-8, cp932)")
         return None
     return value
@@ -224,7 +246,10 @@ def read_study(path: str | Path | None = None,
         sheet=_sheet(raw, problems),
         mapping=mapping_from_settings(raw.get("mapping"), problems, raw.get("time_unit")),
         horizons=_months(raw["horizons"], "horizons", problems) if "horizons" in raw else defaults.horizons,
-        landmarks=_months(raw["landmarks"], "landmarks", problems) if "landmarks" in raw else defaults.landmarks,
+        landmarks=(_months(raw["landmarks"], "landmarks", problems, may_be_empty=True) if "landmarks" in raw
+                   else defaults.landmarks),
+        landmark_at_risk=_choice(raw.get("landmark_at_risk", defaults.landmark_at_risk), "landmark_at_risk",
+                                 LANDMARK_AT_RISK, problems),
         groupings=_names(raw["groupings"], "groupings", problems) if "groupings" in raw else defaults.groupings,
         covariates=_names(raw["covariates"], "covariates", problems) if "covariates" in raw else defaults.covariates,
         min_cell=_min_cell(raw, problems),

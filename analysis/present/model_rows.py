@@ -16,7 +16,17 @@ from analysis.domain.groupings import grouping_title
 from analysis.domain.states import STATES
 from analysis.stats.results import Coefficient
 
-__all__ = ["ModelRow", "covariate_title", "model_rows", "row_entry", "split_term"]
+__all__ = ["ModelRow", "covariate_title", "effect_label", "effect_name", "model_rows", "row_entry", "split_term"]
+
+
+def effect_name(model: ModelResult) -> str:
+    """What a model's ratios are: 'sHR' (Fine-Gray: subdistribution hazard ratio) or 'HR' (Cox)."""
+    return "sHR" if model.method == "finegray" else "HR"
+
+
+def effect_label(model: ModelResult) -> str:
+    """The header of a model's estimates: "sHR (95% CI)" for Fine-Gray, "HR (95% CI)" for Cox."""
+    return f"{effect_name(model)} (95% CI)"
 
 
 def covariate_title(column: str) -> str:

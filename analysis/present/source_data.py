@@ -106,8 +106,10 @@ def record_curves(results: Sequence[EndpointResult | None], min_cell: int | None
         return
     title = " / ".join(dict.fromkeys(r.title for r, _ in pairs))
     by = pairs[0][0].by
+    frames = [frame for frame in (curve_points(r, min_cell, risk=table) for r, table in pairs) if not frame.empty]
+    # a panel without curves (every group too small) adds no row; pandas warns about concatenating empty frames
     _recorded.append((f"{title} by {by}" if by else title,
-                      pd.concat([curve_points(r, min_cell, risk=table) for r, table in pairs], ignore_index=True)))
+                      pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_COLUMNS)))
 
 
 def recorded() -> list[tuple[str, pd.DataFrame]]:

@@ -12,6 +12,7 @@ import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from analysis.present import fonts
+from analysis.present.numbers import NOT_SHOWN
 
 __all__ = ["DASH", "INDENT", "INK", "MUTED", "PALETTE", "PDF_FIGURE_HEIGHT_IN", "PDF_TEXT_WIDTH_IN", "REFERENCE_LINE",
            "SINGLE_COLOR", "STYLE", "ReportFigure", "style"]
@@ -79,8 +80,8 @@ PDF_FIGURE_HEIGHT_IN = 8.0
 
 #: An indentation of table rows that survives HTML -> Typst (an em space, not CSS padding).
 INDENT = "\u2003"
-#: "Not applicable" in a table cell (an em dash).
-DASH = "\u2014"
+#: "Not applicable" in a table cell (an em dash), the number formats' mark.
+DASH = NOT_SHOWN
 
 
 class ReportFigure(Figure):

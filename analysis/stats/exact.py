@@ -422,7 +422,7 @@ def fisher_exact(table, *, max_work: int = MAX_EXACT_WORK) -> VariableTest:
         p = _Network(t, log_tol, max_work).p_value()
     except _WorkBudgetExceeded:
         return VariableTest(
-            f"Fisher's exact test (Monte-Carlo p-value, {MONTE_CARLO_RESAMPLES:,} simulated tables)",
+            f"Fisher's exact test (Monte-Carlo P value, {MONTE_CARLO_RESAMPLES:,} simulated tables)",
             _fisher_monte_carlo(t, MONTE_CARLO_RESAMPLES, MONTE_CARLO_SEED),
             "monte-carlo",
             statistic=prob_observed,

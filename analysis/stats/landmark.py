@@ -17,15 +17,17 @@ class LandmarkData:
     event: np.ndarray
 
 
-def landmark(time, event, at: float, eligible=None) -> LandmarkData:
-    """Keep patients whose follow-up passes `at` (and who are `eligible`), timing from `at`.
+def landmark(time, event, at: float, eligible=None, *, on_landmark: bool = False) -> LandmarkData:
+    """Keep patients whose follow-up reaches `at` (and who are `eligible`), timing from `at`.
 
-    A patient must still be under observation strictly after the landmark: one
-    whose event or censoring falls on the landmark itself is not at risk beyond it.
+    By default (T > s, as `dynpred::cutLM`) a patient must still be under observation strictly
+    after the landmark: one whose event or censoring falls on the landmark itself is not at risk
+    beyond it.  With `on_landmark` (T >= s) that patient enters too, with time 0 from the landmark
+    (an event on the landmark day then counts at time 0).
     """
     time = as_times(time)
     event = as_events(event, time.size)
-    selected = time > at
+    selected = time >= at if on_landmark else time > at
     if eligible is not None:
         selected &= np.asarray(eligible, dtype=bool)
     return LandmarkData(

@@ -134,6 +134,8 @@ class EndpointResult:
 
     `by` is the title of the grouping; `grouping` names it (a column or derived grouping) when
     the curves' labels are its levels, so that the report can name the levels (`level_label`).
+    `omitted` lists the groups (label, patients) too small to be estimated or tested: they have no
+    curve, and the test compares the other groups only.
     `nested`: the first curve's patients include the others' (Simon-Makuch curves of a
     time-dependent state: a patient counts in the first state until the change, then in the
     second), so the curves' sizes do not add up to the patients.
@@ -147,6 +149,7 @@ class EndpointResult:
     by: str | None = None
     median: tuple[Median, ...] = field(default=())
     grouping: str | None = None
+    omitted: tuple[tuple[str, int], ...] = ()
     nested: bool = False
 
     @property

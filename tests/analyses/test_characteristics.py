@@ -221,7 +221,7 @@ def test_gt_html_contains_expected_strings(small_cohort):
         "CB, N = 4",
         "PB, N = 2",
         "BM, N = 2",
-        "p-value",
+        "id=\"p\">P</th>",
         "Age at HCT, years",
         "40 (22-60)",  # overall age: whole years, median (range)
         "33 (22-45)",
@@ -230,7 +230,7 @@ def test_gt_html_contains_expected_strings(small_cohort):
         "2 (66.7%)",  # male among the 3 CB patients with known sex
         "4 (50.0%)",
         "n (%); median (range)",
-        "p-value: Fisher&#x27;s exact test; Kruskal-Wallis rank sum test.",
+        "P: Fisher&#x27;s exact test; Kruskal-Wallis rank sum test.",
     ]:
         assert text in html, text
     # p-values formatted by fmt_p on the variable rows
@@ -256,13 +256,13 @@ def test_gt_formats_decimals_and_na():
     age = frame.loc[frame["label"] == "Age at HCT, years"].iloc[0]
     assert age["overall"] == "45.0 (30.5-60.0)" and age["group_2"] == "45.0 (45.0-45.0)"
     html = characteristics_gt(t).as_raw_html()
-    assert frame.loc[frame["label"] == "Sex", "p"].item() == "NA"
-    assert "NA: no test" in html
+    assert frame.loc[frame["label"] == "Sex", "p"].item() == "\u2014"
+    assert "\u2014: no test" in html
 
 
 def test_gt_names_a_monte_carlo_p_value(small_cohort):
     t = characteristics(small_cohort, variables=["age", "ps"], max_work=1)
     assert t.test("ps").method == "monte-carlo"
     html = characteristics_gt(t).as_raw_html()
-    assert "p-value for ECOG performance status: Fisher&#x27;s exact test (Monte-Carlo p-value" in html
-    assert "p-value: Kruskal-Wallis rank sum test." in html
+    assert "P for ECOG performance status: Fisher&#x27;s exact test (Monte-Carlo P value" in html
+    assert "P: Kruskal-Wallis rank sum test." in html

@@ -88,6 +88,7 @@ def test_a_key_given_twice_is_an_error(tmp_path):
     ("data: x.csv\nencoding: [utf-8]\n", "line 2: encoding: expected text, got ['utf-8']"),
     ("data: x.csv\nencoding: rot13\n", "line 2: encoding: 'rot13' is not a text encoding"),
     ("data: x.csv\nencoding: klingon\n", "line 2: encoding: 'klingon' is not a text encoding"),
+    ("data: x.csv\nencoding: \"\\0\"\n", "line 2: encoding: '\\x00' is not a text encoding"),  # a NUL byte: ValueError, not LookupError
     ("data: x.csv\ntitle: [1, 2]\n", "line 2: title: expected text, got [1, 2]"),
     ("data: x.csv\nhorizons: [.inf]\n", "line 2: horizons: every value must be a number of months above 0"),
     ("data: x.csv\nhorizons: [60, 12]\n", "line 2: horizons: give the months once each, in increasing order"),

@@ -117,8 +117,8 @@ def test_compute_report_runs_on_the_registry(registry_csv, cohort):
     results = compute_report(cohort, study)
     assert results.outcomes["os"].curves[0].n == N
     assert results.multivariable.relapse_finegray.n == N
-    assert results.cr_after_hct is not None and results.gvhd is not None
-    assert results.landmark_series
+    assert results.landmark.cr_after_hct is not None and results.landmark.gvhd is not None
+    assert results.landmark.series
 
 
 def test_command_line_writes_the_file(tmp_path, capsys):

@@ -8,7 +8,7 @@ from analysis.data.paths import PROJECT_ROOT
 from analysis.analyses.landmark import (cr_after_hct_available, cr_after_hct_comparison, gvhd_effects,
                                         gvhd_states_available)
 from analysis.data.cohort import load_cohort
-from analysis.build.sections import SECTIONS_FILE, section_flags, study_section_flags, write_sections
+from analysis.build.sections import PAGES_FILE, SECTIONS_FILE, section_flags, study_section_flags, write_sections
 from analysis.analyses.transplant import transplant_outcomes
 
 SYNTHETIC = PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv"
@@ -19,29 +19,50 @@ def _cohort():
 
 
 EVERY_SECTION = {"study-has-engraftment": True, "study-has-acute-gvhd": True, "study-has-chronic-gvhd": True,
-                 "study-has-cr-after-hct": True, "study-has-gvhd-states": True, "study-has-record-changes": False}
+                 "study-has-landmarks": True, "study-has-cr-after-hct": True, "study-records-gvhd": True,
+                 "study-has-gvhd-states": True, "study-has-acute-gvhd-day100": True,
+                 "study-has-landmark-series": True, "study-has-causes-of-death": True,
+                 "study-has-record-changes": False}
+LANDMARKS = (12,)
 EVERY_ADJUSTED = {"study-has-adjusted": True, "study-has-adjusted-os": True, "study-has-adjusted-relapse": True,
                   "study-has-adjusted-nrm": True}
 
 
 def test_the_synthetic_cohort_allows_every_section():
-    assert section_flags(_cohort()) == EVERY_SECTION
-    assert section_flags(_cohort(), record_changes=True)["study-has-record-changes"] is True
+    assert section_flags(_cohort(), landmarks=LANDMARKS) == EVERY_SECTION
+    assert not section_flags(_cohort())["study-has-landmarks"]  # a study without landmarks
+    assert section_flags(_cohort(), landmarks=LANDMARKS, record_changes=True)["study-has-record-changes"] is True
 
 
 def test_an_extract_without_optional_columns_allows_none(minimal_study, monkeypatch):
     monkeypatch.setenv("REPORT_STUDY", str(minimal_study))
-    # adjusted probabilities need only the groupings and covariates, which such an extract has
-    assert study_section_flags() == {**{key: False for key in EVERY_SECTION}, **EVERY_ADJUSTED}
+    # adjusted probabilities need only the groupings and covariates, which such an extract has, and the
+    # event-free landmark only overall survival and relapse
+    assert study_section_flags() == {**{key: False for key in EVERY_SECTION}, "study-has-landmarks": True,
+                                     "study-reproduces": False, **EVERY_ADJUSTED}
 
 
 def test_sections_follow_the_recorded_columns():
     data = _cohort()
     no_acute = data.drop(columns=["agvhd_grade", "agvhd_months"])
-    assert section_flags(no_acute) == {**EVERY_SECTION, "study-has-acute-gvhd": False, "study-has-gvhd-states": False}
+    assert section_flags(no_acute, landmarks=LANDMARKS) == {
+        **EVERY_SECTION, "study-has-acute-gvhd": False, "study-has-acute-gvhd-day100": False}
+    no_chronic = data.drop(columns=["cgvhd", "cgvhd_months"])  # each GVHD needs only its own data
+    assert section_flags(no_chronic, landmarks=LANDMARKS) == {
+        **EVERY_SECTION, "study-has-chronic-gvhd": False, "study-has-landmark-series": False}
     no_engraftment = data.drop(columns=["neutrophil_engraftment", "neutrophil_engraftment_months",
                                         "platelet_engraftment", "platelet_engraftment_months"])
-    assert section_flags(no_engraftment) == {**EVERY_SECTION, "study-has-engraftment": False}
+    assert section_flags(no_engraftment, landmarks=LANDMARKS) == {**EVERY_SECTION, "study-has-engraftment": False}
+    no_causes = data.drop(columns=["cause_of_death"])
+    assert section_flags(no_causes, landmarks=LANDMARKS) == {**EVERY_SECTION, "study-has-causes-of-death": False}
+
+
+def test_a_comparison_of_too_few_patients_is_not_announced():
+    """Fewer PIF patients with CR after HCT than the smallest group drawn: no section, no figure."""
+    data = _cohort()
+    assert section_flags(data, min_group=9)["study-has-cr-after-hct"]
+    assert not section_flags(data, min_group=10)["study-has-cr-after-hct"]
+    assert not cr_after_hct_comparison(data, min_group=10).compared
 
 
 def test_flags_agree_with_the_analyses_they_announce():
@@ -56,8 +77,10 @@ def test_flags_agree_with_the_analyses_they_announce():
         flags, shown = section_flags(variant), transplant_outcomes(variant)
         assert flags["study-has-acute-gvhd"] == bool(shown.acute_gvhd)
         assert flags["study-has-chronic-gvhd"] == bool(shown.chronic)
+        gvhd = gvhd_effects(variant)
+        assert flags["study-has-gvhd-states"] == bool(gvhd and gvhd.states)
     assert not cr_after_hct_available(nobody_reached_cr) and not cr_after_hct_available(no_pif)
-    assert not gvhd_states_available(no_chronic)
+    assert gvhd_states_available(no_chronic) and gvhd_effects(no_chronic).chronic is None
 
 
 def test_written_as_directory_metadata_only_on_change(tmp_path):
@@ -73,8 +96,9 @@ def test_the_pre_render_script_runs_as_quarto_runs_it(tmp_path):
                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "sections: study-has-engraftment yes," in result.stdout
-    assert yaml.safe_load((tmp_path / SECTIONS_FILE).read_text(encoding="utf-8")) == {**EVERY_SECTION,
-                                                                                         **EVERY_ADJUSTED}
+    assert yaml.safe_load((tmp_path / SECTIONS_FILE).read_text(encoding="utf-8")) == {
+        **EVERY_SECTION, "study-reproduces": True, **EVERY_ADJUSTED}
+    assert yaml.safe_load((tmp_path / PAGES_FILE).read_text(encoding="utf-8")) == {"website": {"drafts": []}}
 
 
 def test_a_bad_study_stops_the_render_with_its_message(tmp_path):

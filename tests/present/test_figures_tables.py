@@ -22,7 +22,8 @@ from matplotlib.text import Text  # noqa: E402
 from analysis.present.figures.curves import plot_curves, plot_panels  # noqa: E402
 
 from analysis.present.style import PALETTE, SINGLE_COLOR, style  # noqa: E402
-from analysis.present.numbers import fmt_horizon, fmt_median, fmt_p_expr, fmt_test_name  # noqa: E402
+from analysis.present.numbers import (count_words, fmt_horizon, fmt_median, fmt_median_text, fmt_p, fmt_p_expr,  # noqa: E402
+                                      fmt_signed, fmt_test_name)
 from analysis.stats.core import frozen_array  # noqa: E402
 from analysis.stats.results import Curve, EndpointResult, Median  # noqa: E402
 from analysis.stats.results import TestResult as GroupTest  # noqa: E402  (not collected by pytest)
@@ -158,7 +159,7 @@ def test_two_groups_lines_bands_legend_with_n_and_logrank_p():
     censor = {c.get_gid(): list(c.get_xdata()) for c in by_gid(ax, "censor:")}
     assert censor == {"censor:A": [10, 30, 50], "censor:B": [20, 45]}
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["A (n = 10)", "B (n = 8)"]
-    assert [t.get_text() for t in by_gid(ax, "test")] == ["Log-rank p = 0.046"]
+    assert [t.get_text() for t in by_gid(ax, "test")] == ["Log-rank test, P = 0.046"]
     assert risk_counts(ax, "A") == A_AT_RISK
     assert risk_counts(ax, "B") == B_AT_RISK
     labels = by_gid(ax, "risk-label:")
@@ -176,18 +177,19 @@ def test_incidence_plots_f_of_t_with_grays_test():
     fig = plot_curves(three_group_incidence())
     ax = fig.axes[0]
     lines = by_gid(ax, "curve:")
-    assert len(lines) == 3 and len(by_gid(ax, "ci:")) == 3
+    # three groups: the 95% limits as dashed step lines, not three overlapping bands
+    assert len(lines) == 3 and by_gid(ax, "ci:") == [] and len(by_gid(ax, "ci-line:")) == 6
     assert lines[0].get_ydata()[0] == 0  # F(0) = 0
     assert lines[0].get_ydata()[1] == pytest.approx(10.0)  # F = 1 - 0.9 at 3 months, in %
     assert len(by_gid(ax, "censor:")) == 2  # curve C has no censoring before 60 months
-    assert [t.get_text() for t in by_gid(ax, "test")] == ["Gray's test p = 0.12"]
+    assert [t.get_text() for t in by_gid(ax, "test")] == ["Gray's test, P = 0.12"]
     assert ax.get_ylabel() == "Cumulative incidence (%)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["A (n = 10)", "B (n = 8)", "C (n = 6)"]
 
 
 def test_small_p_is_shown_as_inequality():
     ax = plot_curves(two_group_result(p=2e-5)).axes[0]
-    assert [t.get_text() for t in by_gid(ax, "test")] == ["Log-rank p < 0.001"]
+    assert [t.get_text() for t in by_gid(ax, "test")] == ["Log-rank test, P < 0.001"]
 
 
 def test_xmax_truncates_display_and_risk_table():
@@ -305,7 +307,7 @@ def test_panels_grid_with_letters_titles_and_risk_tables():
     for ax in fig.axes:
         assert len(by_gid(ax, "risk-header")) == 1
     assert risk_counts(fig.axes[1], "B") == B_AT_RISK
-    assert [t.get_text() for t in by_gid(fig.axes[2], "test")] == ["Gray's test p = 0.12"]
+    assert [t.get_text() for t in by_gid(fig.axes[2], "test")] == ["Gray's test, P = 0.12"]
     # the top row's risk tables end above the bottom row's titles
     top_table = min(t.get_window_extent().y0 for t in fig.axes[0].texts)
     (bottom_title,) = [t for t in fig.axes[2].get_children()
@@ -350,7 +352,7 @@ def test_estimates_table_formats_estimates_medians_and_tests():
     text = raw_html(estimates_table(table_results(), times=(12, 60), title="Outcomes"))
     for expected in ("33.9% (22.1-46.2)", "27.3% (16.8-38.9)", "1 year", "5 years", "Outcomes",
                      "Median, months (95% CI)", "6.9 (4.1-11.2)", "not reached", "26.0 (11.0-not reached)",
-                     "0.046", "0.12", "Log-rank test.", "Gray's test.", "p-value", "Overall survival by graft source",
+                     "0.046", "0.12", "Log-rank test.", "Gray's test.", ">P<", "Overall survival by graft source",
                      ">59<", ">41<", "Kaplan-Meier", "Aalen-Johansen"):
         assert expected in text, expected
     # group rows are indented with em spaces (no CSS needed), one row per curve
@@ -362,8 +364,8 @@ def test_estimates_table_formats_estimates_medians_and_tests():
 def test_estimates_table_beyond_follow_up_is_na_with_a_note():
     text = raw_html(estimates_table(table_results(), times=(12, 60)))
     # curve B ends at 45 months: no 5-year estimate
-    assert ">NA<" in text
-    assert "beyond the last follow-up" in text
+    assert ">not estimable<" in text and ">NA<" not in text
+    assert "Not estimable: the time lies beyond the last follow-up" in text
 
 
 def test_estimates_table_single_test_name_is_a_column_footnote():
@@ -374,7 +376,7 @@ def test_estimates_table_single_test_name_is_a_column_footnote():
 
 def test_estimates_table_without_groups_has_no_p_column():
     text = raw_html(estimates_table([table_results()[0]], times=(6, 12, 24)))
-    assert "p-value" not in text
+    assert ">P<" not in text
     assert "6 months" in text and "2 years" in text
     assert "60.0% (47.0-71.0)" in text
 
@@ -389,7 +391,7 @@ def test_comparison_table_from_tuples_and_rows():
     ]
     text = raw_html(comparison_table(rows, title="Reproduction"))
     for expected in ("Published", "This report", "Difference", "Reproduction", "33.9%", "34.2%",
-                     "+0.3 points", "27.3%", "26.1%", "-1.2 points", "0.046", "0.051", "+0.005",
+                     "+0.3 points", "27.3%", "26.1%", "\u22121.2 points", "0.046", "0.051", "+0.005",
                      ">59<", ">0<", "not given", "7.3", "\u2014", "Outcomes", "Factors"):
         assert expected in text, expected
 
@@ -403,7 +405,16 @@ def test_comparison_table_plain_tuples_have_no_groups():
 def test_formatting_helpers():
     assert fmt_horizon(12) == "1 year" and fmt_horizon(60) == "5 years" and fmt_horizon(6) == "6 months"
     assert fmt_horizon(100 / 30.4375) == "Day 100"
-    assert fmt_p_expr(0.046) == "p = 0.046" and fmt_p_expr(0.0001) == "p < 0.001"
+    assert fmt_p_expr(0.046) == "P = 0.046" and fmt_p_expr(0.0001) == "P < 0.001"
+    # gtsummary's style: two decimals from 0.1, three below, and >0.9 (never "1.00"); 0.0996 reads 0.10
+    assert [fmt_p(p) for p in (0.0004, 0.001, 0.0423, 0.0996, 0.12, 0.9, 0.95, 1.0)] == [
+        "<0.001", "0.001", "0.042", "0.10", "0.12", "0.90", ">0.9", ">0.9"]
+    assert fmt_p_expr(0.95) == "P > 0.9" and fmt_p(float("nan")) == "\u2014"
+    assert fmt_median_text(Median(np.nan, 3.0, np.nan)) == "not reached"
+    assert fmt_median_text(Median(8.1, 6.6, 9.8)) == "8.1 months (95% CI 6.6-9.8)"
+    assert fmt_median_text(Median(12.7, 7.2, np.nan)) == "12.7 months (95% CI 7.2 months to not reached)"
+    assert fmt_signed(-1.24, 1) == "\u22121.2" and fmt_signed(0.04, 1) == "0.0" and fmt_signed(0.3, 1) == "+0.3"
+    assert count_words(9, 20) == ("9", "20") and count_words(3, 9) == ("three", "nine")
     assert fmt_test_name("log-rank") == "Log-rank test" and fmt_test_name("Gray") == "Gray's test"
     assert fmt_median(Median(np.nan, 3.0, np.nan)) == "not reached"
     assert fmt_median(Median(6.94, 4.12, 11.2)) == "6.9 (4.1-11.2)"
@@ -424,3 +435,17 @@ def test_day_ticks_count_patients_followed_until_that_very_day():
     result = EndpointResult("engraftment", "Engraftment", "survival", (curve,))
     fig = rendered(plot_curves(result, times=ticks, xunit="days"))
     assert risk_counts(fig.axes[0], curve.label) == ["6", "5", "2", "1"]
+
+
+def test_a_panel_whose_every_group_is_too_small_names_them_and_draws_nothing():
+    """A small-cell rule above every group's size (e.g. 100 on a 59-patient study) leaves a factor with no
+    curve: the panel says so (it raised "the result has no curves to draw")."""
+    result = EndpointResult("os", "Overall survival", "survival", (), by="Group",
+                            omitted=(("A", 29), ("B", 30)))
+    fig = rendered(plot_panels([result, two_group_result()], titles=["By group", "Two groups"], times=[0, 12, 24]))
+    empty, full = fig.axes[:2]
+    assert not empty.lines and not by_gid(empty, "risk") and empty.get_legend() is None
+    note = by_gid(empty, "test")[0].get_text()
+    assert "too few patients for a curve" in note and note.count("\n") == 1
+    assert by_gid(full, "risk:")
+    plt.close(fig)

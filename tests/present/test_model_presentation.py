@@ -125,9 +125,9 @@ def rendered(fig):
 
 def test_hazard_ratio_formats():
     assert fmt_hr_ci(2.2, 1.04, 4.67) == "2.20 (1.04-4.67)"
-    assert fmt_hr_ci(3.1, 1.2, float("inf")) == "3.10 (1.20-Inf)"
+    assert fmt_hr_ci(3.1, 1.2, float("inf")) == "3.10 (1.20-\u221e)"
     assert fmt_hr(0.004) == "<0.01" and fmt_hr(2.0e6) == ">999" and fmt_hr(150.4) == "150"
-    assert fmt_hr_ci(float("nan"), 1.0, 2.0) == "NA"
+    assert fmt_hr_ci(float("nan"), 1.0, 2.0) == "not estimable"
     assert fmt_hr_ci(1.5, float("nan"), float("nan")) == "1.50"
 
 
@@ -159,8 +159,8 @@ def test_forest_plot_marks_whiskers_reference_and_text_columns():
     assert list(whisker.get_xdata()) == pytest.approx([1.04, 4.67])
     texts = all_texts(fig)
     for expected in ("2.20 (1.04-4.67)", "2.32 (1.05-5.13)", "0.88 (0.28-2.78)", "reference", "0.038", "0.096", "0.15",
-                     "HR (95% CI)", "p", "Disease status at HCT", "Graft source", "Age at HCT (per year)", "CR", "BM",
-                     "n = 59, events = 43", "Overall survival"):
+                     "HR (95% CI)", "P", "Disease status at HCT", "Graft source", "Age at HCT (per year)", "CR", "BM",
+                     "n = 59, events = 43, 8.6 per parameter (<10)", "Overall survival"):
         assert expected in texts, expected
     assert texts.count("reference") == 2
     ax = fig.axes[0]
@@ -199,7 +199,7 @@ def test_forest_plot_clips_infinite_and_huge_limits_with_arrows():
     whisker = by_gid(fig, "ci:status_at_hct[NR]")[0]
     assert list(whisker.get_xdata()) == pytest.approx([1.2, hi])
     texts = all_texts(fig)
-    assert "3.10 (1.20-Inf)" in texts and "0.50 (<0.01->999)" in texts
+    assert "3.10 (1.20-\u221e)" in texts and "0.50 (<0.01->999)" in texts
 
 
 def test_forest_plots_share_rows_across_panels():
@@ -210,12 +210,13 @@ def test_forest_plots_share_rows_across_panels():
     texts = all_texts(fig)
     for name in models:
         assert name in texts
-    assert texts.count("Graft source") == 1 and texts.count("HR (95% CI)") == 3
-    assert "2.47 (1.21-5.07)" in texts and "n = 59, events = 35" in texts
+    # the Fine-Gray panel's ratios are subdistribution hazard ratios
+    assert texts.count("Graft source") == 1 and texts.count("HR (95% CI)") == 2 and texts.count("sHR (95% CI)") == 1
+    assert "2.47 (1.21-5.07)" in texts and "n = 59, events = 35, 7.0 per parameter (<10)" in texts
     # the NRM model has no graft source (CB, PB, BM) or age: dashes, no marks
     assert texts.count("\u2014") == 4
     assert not by_gid(fig, "ref:graft_source[CB]")[2:] and len(by_gid(fig, "ref:graft_source[CB]")) == 2
-    assert [a.get_xlabel() for a in fig.axes] == ["Hazard ratio", "Subdistribution hazard ratio",
+    assert [a.get_xlabel() for a in fig.axes] == ["Hazard ratio", "Subdistribution hazard ratio (sHR)",
                                                   "Cause-specific hazard ratio"]
     # the same row sits at the same height in every panel
     heights = [ax.transData.transform((1.0, 6))[1] for ax in fig.axes]
@@ -236,13 +237,13 @@ def raw_html(gt):
 def test_model_table_rows_columns_and_footnotes():
     text = raw_html(model_table({"OS (Cox)": os_cox(), "Relapse (Fine-Gray)": relapse_finegray(),
                                  "NRM (cause-specific Cox)": nrm_cause_specific()}, title="Multivariable models"))
-    for expected in ("Multivariable models", "OS (Cox)", "Relapse (Fine-Gray)", "HR (95% CI)", ">p<",
+    for expected in ("Multivariable models", "OS (Cox)", "Relapse (Fine-Gray)", "HR (95% CI)", "sHR (95% CI)", ">P<",
                      "1 (reference)", "2.20 (1.04-4.67)", "2.47 (1.21-5.07)", "0.038", "Age at HCT (per year)",
                      "n = 59, events = 43", "n = 59, events = 35", "n = 59, events = 8",
                      "Efron ties, Wald 95% CI", "subdistribution hazard ratio", "cmprsk::crr",
                      "Cause-specific Cox model (competing events censored)",
-                     "Proportional hazards (scaled Schoenfeld residuals, cox.zph): global p = 0.27",
-                     "p < 0.05 for graft source (p = 0.012)", "global p = 0.25; no covariate with p < 0.05",
+                     "Proportional hazards (scaled Schoenfeld residuals, cox.zph): global P = 0.27",
+                     "P < 0.05 for graft source (P = 0.012)", "global P = 0.25; no covariate with P < 0.05",
                      "Proportional subdistribution hazards: not assessed by cox.zph", "not in this model"):
         assert expected in text, expected
     assert "\u2003PR<" in text and "\u2003CB<" in text  # levels indented with em spaces
@@ -254,8 +255,8 @@ def test_model_table_rows_columns_and_footnotes():
 def test_ph_note_sentences():
     assert ph_note(os_cox()) == (
         "Overall survival, Cox model: the global test of proportional hazards (scaled Schoenfeld residuals, "
-        "`cox.zph`) gave p = 0.27; p < 0.05 for graft source (p = 0.012).")
-    assert ph_note(nrm_cause_specific(), label="NRM").endswith("gave p = 0.25; no covariate had p < 0.05.")
+        "`cox.zph`) gave P = 0.27; P < 0.05 for graft source (P = 0.012).")
+    assert ph_note(nrm_cause_specific(), label="NRM").endswith("gave P = 0.25; no covariate had P < 0.05.")
     assert "not assessed by `cox.zph`" in ph_note(relapse_finegray())
     assert ph_note(relapse_finegray()).startswith("Relapse/progression, Fine-Gray model:")
 
@@ -295,7 +296,7 @@ def test_univariable_table_levels_estimates_and_tests():
                      "60.0% (50.0-70.0)", "25.0% (15.0-35.0)", "20.0% (10.0-30.0)", ">5<", ">4<"):
         assert expected in text, expected
     assert "\u2003CB<" in text and "\u2003PB<" in text
-    assert ">NA<" in text  # PB followed to 50 months only: no 5-year OS
+    assert ">not estimable<" in text  # PB followed to 50 months only: no 5-year OS
     assert "6-month OS" in raw_html(univariable_table((univariable_factor(),), os_at=6))
 
 
@@ -303,7 +304,7 @@ def test_landmark_series_table_and_causes_of_death_table():
     rows = [LandmarkRow(0, 59, 43, 1.8, 0.9, 3.5, 0.09), (12.0, 20, 9, 0.8, 0.2, float("inf"), 0.8)]
     text = raw_html(landmark_series_table(rows, source_note="HR: NR vs CR/PR at HCT."))
     for expected in ("Landmark, months after HCT", "Patients at risk", "Events", "1.80 (0.90-3.50)",
-                     "0.80 (0.20-Inf)", "0.090", ">12<", ">59<", "NR vs CR/PR"):
+                     "0.80 (0.20-\u221e)", "0.090", ">12<", ">59<", "NR vs CR/PR"):
         assert expected in text, expected
 
     causes = [("Relapse/progression", 30, 30 / 43, 30, 0), ("Infection", 8, 8 / 43, 3, 5), ("GVHD", 5, 5 / 43, 0, 5)]
@@ -340,7 +341,7 @@ def test_zph_plot_residuals_smooth_and_constant_line():
     assert by_gid(fig, "smooth")
     constant = by_gid(fig, "constant")[0]
     assert constant.get_ydata()[0] == pytest.approx(model.term("age").coef)
-    assert ax.get_title(loc="right") == f"cox.zph p = {model.ph_test['age'].p:.2f}"
+    assert ax.get_title(loc="right") == f"cox.zph P = {model.ph_test['age'].p:.2f}"
     assert ax.get_ylabel() == "Beta(t) for age at HCT"
     # the km-transformed axis is labelled in months after HCT
     assert "Months after HCT" in ax.get_xlabel()
@@ -397,7 +398,8 @@ def test_landmark_shifts_curves_axis_and_risk_table():
     panels = plot_panels([result, result], landmark=6, times=(0, 12, 24))
     for ax in panels.axes:
         assert ax.get_xlim()[0] == 6.0
-        assert [t.get_text() for t in ax.get_xticklabels()] == ["12", "24"]
+        # the axis starts at the landmark with a tick of its own (and a risk-table column there)
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["6", "12", "24"]
     with pytest.raises(ValueError):
         plot_curves(result, landmark=60)
 

@@ -8,8 +8,6 @@ than a page repeats its header on the next.
 """
 import io
 import re
-import shutil
-import subprocess
 
 import pdfplumber
 import pytest
@@ -207,10 +205,8 @@ def test_every_table_and_figure_of_a_report_without_optional_columns(tmp_path, m
 BMT_STUDY = PROJECT_ROOT / "studies" / "bmt.yml"
 
 
-@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript is not installed (needed to write KMsurv's bmt data)")
-def test_every_table_and_figure_of_the_bmt_report(tmp_path, monkeypatch):
-    subprocess.run(["Rscript", str(PROJECT_ROOT / "data" / "export_bmt.R")], cwd=PROJECT_ROOT, check=True,
-                   capture_output=True, timeout=300)
+def test_every_table_and_figure_of_the_bmt_report(tmp_path, monkeypatch, bmt_extract):
+    monkeypatch.setenv("REPORT_DATA", str(bmt_extract))
     outputs = report_outputs(tmp_path, monkeypatch, BMT_STUDY)
     check_report_tables(tmp_path, outputs)
     check_figures(outputs)

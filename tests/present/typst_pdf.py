@@ -79,8 +79,16 @@ def pdf_pages(pdf: bytes) -> list[Page]:
 
 
 def words(pages: list[Page]) -> list[str]:
-    """The words of the PDF in reading order (non-breaking spaces read as spaces)."""
-    return " ".join(p.text.replace("\u00a0", " ") for p in pages).split()
+    """The words of the PDF in reading order (non-breaking spaces read as spaces; a word Typst broke
+    after its own hyphen or slash at the end of a line, "cause-" + "specific", "(relapse/" +
+    "progression,", read whole again)."""
+    found: list[str] = []
+    for word in " ".join(p.text.replace("\u00a0", " ") for p in pages).split():
+        if found and len(found[-1]) > 1 and found[-1].endswith(("-", "/")) and found[-1][-2].isalpha():
+            found[-1] += word
+        else:
+            found.append(word)
+    return found
 
 
 def overlaps(chars: list[dict], tolerance: float = 0.25) -> list[tuple[str, str]]:

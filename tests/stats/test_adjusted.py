@@ -565,7 +565,9 @@ def test_adjusted_figure_beside_the_unadjusted_one(cohort):
     assert left.get_title(loc="left") == "Unadjusted"
     assert {a.get_gid() for a in left.get_children()} >= {"curve:CB", "censor:CB", "test"}
     gids = {a.get_gid() for a in right.get_children()}
-    assert {"curve:CB", "curve:PB", "curve:BM", "ci:BM"} <= gids and "censor:CB" not in gids and "test" not in gids
+    # three groups: dashed step lines for the 95% limits, not overlapping bands
+    assert {"curve:CB", "curve:PB", "curve:BM", "ci-line:upper:BM"} <= gids and "ci:BM" not in gids
+    assert "censor:CB" not in gids and "test" not in gids
     line = next(a for a in right.get_children() if a.get_gid() == "curve:CB")
     shown = (outcome.result.time > 0) & (outcome.result.time <= 60)
     expected = 100 * outcome.result.curve("CB").estimate[shown]
@@ -585,7 +587,7 @@ def test_adjusted_sentence_in_the_wording_of_registry_papers(cohort):
     assert adjusted_sentence(nrm, 12).startswith("Adjusted non-relapse mortality by age at HCT could not be estimated: "
                                                  "too few events")
     small = adjusted_endpoint(cohort.data, "nrm", "graft_source", ("age",), times=[12])
-    assert "for BM (n = <20)" in adjusted_sentence(small, 12, min_cell=20)
+    assert "for BM (n < 20)" in adjusted_sentence(small, 12, min_cell=20)
 
 
 def test_a_grouping_level_absent_from_the_data_is_one_clear_message(cohort):

@@ -51,7 +51,7 @@ def adjusted_as_endpoint(outcome: AdjustedOutcome, unadjusted: EndpointResult) -
             exit_time=np.repeat(np.asarray(own.time, dtype=float), leaving.astype(np.int64)),
         ))
     return EndpointResult(endpoint=outcome.endpoint, title=outcome.title, kind=outcome.kind, curves=tuple(curves),
-                          test=None, by=outcome.by_title)
+                          test=None, by=outcome.by_title, grouping=outcome.by)
 
 
 def plot_adjusted(

@@ -5,7 +5,11 @@ Only drawing happens here: every number comes from an `EndpointResult` (and its
 survminer plots expect: step curves with shaded 95% confidence bands, censor
 ticks, months on the x axis at 0, 12, ..., 60, a numbers-at-risk table aligned
 under the ticks, the group test in the panel, and a legend naming each group
-with its size.
+with its size.  Three or more groups get their 95% confidence limits as thin
+dashed step lines instead of bands (overlapping translucent bands turn into one
+muddy grey-brown), as survminer's ``conf.int.style = "step"`` and ggsurvfit's
+``add_confidence_interval(type = "lines")`` draw them.  A group too small for a
+curve (`EndpointResult.omitted`) is named in the panel with the reason.
 
 The style is applied with `matplotlib.rc_context` inside each function, never
 globally at import.  Figures are built with `matplotlib.figure.Figure` (not
@@ -30,13 +34,14 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from analysis.present.numbers import fmt_p_expr, fmt_test_name
+from analysis.present.numbers import fmt_test, fmt_number
 from analysis.present.labels import curve_label
 from analysis.present.style import (INK, PALETTE, PDF_FIGURE_HEIGHT_IN, PDF_TEXT_WIDTH_IN, SINGLE_COLOR, STYLE,
                                     ReportFigure, style)
 from analysis.present.target import renders_typst
 from analysis.present.context import resolve_min_cell
-from analysis.present.privacy import CountSet, result_sizes
+from analysis.present.privacy import CountSet, Shown, is_suppressed, result_sizes
+from analysis.present.prose import group_size_text
 from analysis.present.source_data import RiskTable, record_curves
 from analysis.data.schema import MONTH_DAYS, days_to_months
 from analysis.stats.results import Curve, EndpointResult
@@ -50,7 +55,10 @@ _PANEL_WIDTH_IN = 3.6  # each panel of `plot_panels`, and its height
 _PANEL_HEIGHT_IN = 3.9
 _TIGHT_PAD_IN = 0.25  # what saving with a tight bounding box (as Quarto does) adds around a figure
 _BAND_ALPHA = 0.17
-_BAND_ALPHA_MANY = 0.12  # three or more overlapping bands
+_TICK_CLEARANCE = 0.06  # fraction of the axis a tick keeps from the landmark's own tick
+_MAX_BANDS = 2  # more groups than this: confidence limits as step lines, not bands
+_CI_LINE_WIDTH = 0.7
+_CI_LINE_ALPHA = 0.8
 _RISK_FONTSIZE = 8.5
 _RISK_ROW_PT = 12.0  # baseline-to-baseline distance of risk-table rows (points)
 _RISK_GAP_PT = 7.0  # space between the x-axis label and the risk table (points)
@@ -65,7 +73,8 @@ def _ylabel_default(kind: str) -> str:
 
 
 def _is_single(result: EndpointResult) -> bool:
-    return len(result.curves) == 1
+    """One curve of an ungrouped result (a grouped one whose other groups were too small keeps its legend)."""
+    return len(result.curves) == 1 and not result.omitted
 
 
 def _resolve_colors(result: EndpointResult, colors) -> list[str]:
@@ -104,18 +113,29 @@ def _step_arrays(curve: Curve, xmax: float, offset: float = 0.0):
     return x + offset, 100 * y, 100 * lo, 100 * hi
 
 
-def _test_text(result: EndpointResult) -> str | None:
-    if result.test is None or len(result.curves) < 2:
-        return None
-    name = fmt_test_name(result.test.name)
-    if name == "Log-rank test":
-        name = "Log-rank"
-    return f"{name} {fmt_p_expr(result.test.p)}"
+def _test_text(result: EndpointResult, min_cell: int = 0) -> str | None:
+    """The test as the text names it ('Log-rank test, P = 0.042', 'Mantel-Byar test, P > 0.9'), and the
+    groups left out for their size, each on its own line."""
+    lines = []
+    if result.test is not None and len(result.curves) >= 2:
+        text = fmt_test(result.test)
+        lines.append(text[:1].upper() + text[1:])
+    for label, n in result.omitted:
+        size = Shown(n, "small" if is_suppressed(n, min_cell) else "shown", min_cell)
+        lines.append(f"{curve_label(result, _Named(label))} ({group_size_text(size)}): too few patients for a curve")
+    return "\n".join(lines) or None
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A group known only by its label (a group left out for its size), for `curve_label`."""
+
+    label: str
 
 
 def _legend_labels(result: EndpointResult, min_cell: int = 0) -> list[str]:
     """'CB (n = 29)' for each curve: the groups' sizes under the small-cell rule (`result_sizes`)."""
-    return [f"{curve_label(result, curve)} (n = {size.text})"
+    return [f"{curve_label(result, curve)} ({group_size_text(size)})"
             for curve, size in zip(result.curves, result_sizes(result, min_cell=min_cell))]
 
 
@@ -179,10 +199,13 @@ def _draw_curves(ax: Axes, result: EndpointResult, colors: list[str], xmax: floa
     for curve, color, label in zip(result.curves, colors, _legend_labels(result, min_cell)):
         x, y, lo, hi = _step_arrays(curve, xmax, offset)
         panel.geometry.append((x, y, lo, hi))
-        if show_ci:
-            alpha = _BAND_ALPHA if len(result.curves) <= 2 else _BAND_ALPHA_MANY
-            ax.fill_between(x, lo, hi, step="post", color=color, alpha=alpha, linewidth=0,
+        if show_ci and len(result.curves) <= _MAX_BANDS:
+            ax.fill_between(x, lo, hi, step="post", color=color, alpha=_BAND_ALPHA, linewidth=0,
                             zorder=1, gid=f"ci:{curve.label}")
+        elif show_ci:
+            for limit, name in ((lo, "lower"), (hi, "upper")):
+                ax.step(x, limit, where="post", color=color, linewidth=_CI_LINE_WIDTH, linestyle=(0, (3, 2)),
+                        alpha=_CI_LINE_ALPHA, zorder=2, gid=f"ci-line:{name}:{curve.label}")
         (line,) = ax.step(x, y, where="post", color=color, zorder=3, label=label, clip_on=False,
                           gid=f"curve:{curve.label}")
         line.set_solid_capstyle("butt")
@@ -200,8 +223,10 @@ def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str, xmin: f
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(0, 100)
     ax.set_xticks(ticks)
-    # Curves are always in months; early endpoints (engraftment, acute GVHD) read better in days.
-    labels = [f"{t:g}" for t in ticks] if xunit == "months" else [f"{round(t * MONTH_DAYS):d}" for t in ticks]
+    # Curves are always in months; early endpoints (engraftment, acute GVHD) read better in days.  A tick
+    # between whole months (the day-100 landmark, 3.3 months) shows one decimal.
+    labels = ([f"{t:g}" if float(t).is_integer() else fmt_number(t, 1) for t in ticks] if xunit == "months"
+              else [f"{round(t * MONTH_DAYS):d}" for t in ticks])
     ax.set_xticklabels(labels)
     ax.set_yticks([0, 20, 40, 60, 80, 100])
     ax.set_xlabel(f"{xunit.capitalize()} after HCT", fontsize=STYLE["axes.labelsize"], color=INK, labelpad=4)
@@ -230,7 +255,7 @@ def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks:
     With an `offset` (a landmark), the count under tick t is the curve's
     number at risk at t - offset (its time is measured from the landmark).
     """
-    if not ticks:
+    if not ticks or not result.curves:
         return None
     single = _is_single(result)
     anchor_y = ax.xaxis.label  # rows hang below the x-axis label, whatever its size
@@ -278,8 +303,9 @@ def _draw_title(ax: Axes, title: str | None, letter: str | None):
 
 def _draw_endpoint(ax: Axes, result: EndpointResult, *, times, colors, show_ci, title, ylabel, xmax,
                    letter=None, min_cell: int = 0, landmark: float = 0.0, xunit: str = "months") -> _Panel:
-    if not result.curves:
+    if not result.curves and not result.omitted:
         raise ValueError(f"{result.endpoint}: the result has no curves to draw")
+    # every group too small (e.g. a small-cell rule above the cohort's size): an empty panel that names them
     landmark = float(landmark)
     if not np.isfinite(landmark) or landmark < 0:
         raise ValueError("landmark must be a finite number of months >= 0")
@@ -290,6 +316,11 @@ def _draw_endpoint(ax: Axes, result: EndpointResult, *, times, colors, show_ci, 
     if xmax <= landmark:
         raise ValueError(f"xmax ({xmax:g}) must lie after the landmark ({landmark:g})")
     ticks = [t for t in times if landmark <= t <= xmax]
+    if landmark > 0 and landmark not in ticks:
+        # The axis starts at the landmark: a tick there, with the risk table's first column (all at risk);
+        # a regular tick too close to it to be read apart gives way.
+        crowded = _TICK_CLEARANCE * (xmax - landmark)
+        ticks = [landmark, *(t for t in ticks if t - landmark >= crowded)]
     palette = _resolve_colors(result, colors)
     panel = _Panel(ax=ax, xmax=xmax, xmin=landmark, kind=result.kind)
 
@@ -299,14 +330,14 @@ def _draw_endpoint(ax: Axes, result: EndpointResult, *, times, colors, show_ci, 
     panel.risk = _draw_risk_table(ax, result, palette, ticks, min_cell, offset=landmark)
     _draw_title(ax, result.title if title is None else title, letter)
 
-    if not _is_single(result):
+    if result.curves and not _is_single(result):
         handles = [Line2D([], [], color=c, linewidth=STYLE["lines.linewidth"]) for c in palette]
         panel.legend = ax.legend(handles, _legend_labels(result, min_cell), loc="upper left",
                                  bbox_to_anchor=(0, 1), bbox_transform=ax.transAxes, frameon=False,
                                  borderpad=0, borderaxespad=0, handlelength=1.8, handletextpad=0.6,
                                  labelspacing=0.35, fontsize=STYLE["legend.fontsize"], labelcolor=INK)
         panel.legend.set_gid("legend")
-    text = _test_text(result)
+    text = _test_text(result, min_cell)
     if text is not None:
         panel.ptext = ax.text(0, 0, text, transform=ax.transAxes, ha="left", va="top",
                               fontsize=STYLE["legend.fontsize"], color=INK, gid="test")
@@ -509,7 +540,7 @@ def plot_panels(
     xmax: float | None = None,
     figsize: tuple[float, float] | None = None,
     min_cell: int | None = None,
-    landmark: float = 0.0,
+    landmark: float | Sequence[float] = 0.0,
     xunit: str = "months",
 ) -> Figure:
     """Several endpoints side by side, e.g. OS, EFS, CIR, NRM as the paper's Fig. 1.
@@ -533,7 +564,7 @@ def plot_panels(
         rows together stay within `PDF_FIGURE_HEIGHT_IN` at the size Typst
         places the figure (scaled to `PDF_TEXT_WIDTH_IN`).
     landmark
-        As in `plot_curves`, one landmark for every panel.
+        As in `plot_curves`: one landmark for every panel, or one per panel.
     The other parameters are as in `plot_curves`.
     """
     min_cell = resolve_min_cell(min_cell)
@@ -546,6 +577,9 @@ def plot_panels(
     nrows = -(-len(results) // ncols)
     if titles is not None and len(titles) != len(results):
         raise ValueError("titles must give one title per result")
+    landmarks = list(landmark) if isinstance(landmark, Sequence) else [landmark] * len(results)
+    if len(landmarks) != len(results):
+        raise ValueError("landmark must be one number or one per result")
     if figsize is None:
         extra_rows = max(len(r.curves) for r in results) - 1
         width, height = _PANEL_WIDTH_IN * ncols, (_PANEL_HEIGHT_IN + 0.17 * extra_rows) * nrows
@@ -565,7 +599,7 @@ def plot_panels(
             letter = letters[i] if letters and i < len(letters) else None
             panels.append(_draw_endpoint(ax, result, times=times, colors=colors, show_ci=show_ci,
                                          title=None if titles is None else titles[i], ylabel=None,
-                                         xmax=xmax, letter=letter, min_cell=min_cell, landmark=landmark,
+                                         xmax=xmax, letter=letter, min_cell=min_cell, landmark=landmarks[i],
                                          xunit=xunit))
         for ax in axes[len(results):]:
             ax.remove()

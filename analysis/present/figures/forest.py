@@ -6,7 +6,8 @@ order with the same numbers: both are laid out by `analysis.present.model_rows`.
 
 The plots are laid out in inches, not by a layout engine: every text column is as wide as its
 widest string, rows have a fixed height, and the figure is as large as its content (or
-`figsize`).  Each row's label, marker, "HR (95% CI)" and p sit on the same baseline.
+`figsize`).  Each row's label, marker, "HR (95% CI)" ("sHR (95% CI)" for a Fine-Gray model) and P sit on
+the same baseline.
 
 Examples
 --------
@@ -32,7 +33,7 @@ from analysis.analyses.models import ModelResult
 from analysis.domain.endpoints import ENDPOINTS
 from analysis.present.context import resolve_min_cell
 from analysis.present.figures.hazard_axis import FONT, MARKER, ci_extent, fmt_tick, log_limits, log_ticks
-from analysis.present.model_rows import model_rows, row_entry
+from analysis.present.model_rows import effect_label, model_rows, row_entry
 from analysis.present.numbers import fmt_hr_ci, fmt_p
 from analysis.present.prose import count_text
 from analysis.present.style import (INK, MUTED, PDF_FIGURE_HEIGHT_IN, PDF_TEXT_WIDTH_IN, REFERENCE_LINE,
@@ -67,7 +68,7 @@ def _text_width_in(texts: Iterable[str], size: float = FONT, weight: str = "norm
 
 def _axis_label(model: ModelResult) -> str:
     if model.method == "finegray":
-        return "Subdistribution hazard ratio"
+        return "Subdistribution hazard ratio (sHR)"
     spec = ENDPOINTS.get(model.endpoint)
     if spec is not None and spec.kind == "incidence":
         return "Cause-specific hazard ratio"
@@ -185,10 +186,10 @@ def _forest(models: dict[str, ModelResult], *, labels, figsize, title, panel_tit
     panels = []
     for name in names:
         hr_texts, p_texts = _panel_columns(models[name], rows)
-        hr_col = _Column("HR (95% CI)", hr_texts, max(_text_width_in(hr_texts),
-                                                      _text_width_in(["HR (95% CI)"], _HEAD_FONT, "bold")))
-        p_width = max(_text_width_in(p_texts + ["0.00"]), _text_width_in(["p"], _HEAD_FONT, "bold"))
-        p_col = _Column("p", p_texts, p_width, align="right")
+        header = effect_label(models[name])
+        hr_col = _Column(header, hr_texts, max(_text_width_in(hr_texts), _text_width_in([header], _HEAD_FONT, "bold")))
+        p_width = max(_text_width_in(p_texts + ["0.00"]), _text_width_in(["P"], _HEAD_FONT, "bold"))
+        p_col = _Column("P", p_texts, p_width, align="right")
         panels.append((name, hr_col, p_col))
 
     def fixed_width(band) -> float:
@@ -309,7 +310,7 @@ def _draw_band(fig, models, rows, blocks, band, *, width, height, bottom_in, lab
                              gid=f"{'hr' if col is hr_col else 'p'}-text:{name}:{y}")
             fig.text(col.x, header_y, col.header, transform=to_fig, ha=col.align, va="center_baseline",
                      fontsize=_HEAD_FONT, fontweight="bold", color=INK, gid=f"header:{name}:{col.header}")
-        fig.text(panel_left if panel_titles else label_x, count_y, count_text(model, min_cell), transform=to_fig,
+        fig.text(panel_left if panel_titles else label_x, count_y, count_text(model, min_cell, short=True), transform=to_fig,
                  ha="left", va="center_baseline",
                  fontsize=FONT - 0.5, color=MUTED, gid=f"count:{name}")
         if panel_titles:
@@ -363,7 +364,8 @@ def forest_plot(
         indented below (the reference level drawn as an open square at 1,
         "reference" in the text column), one row per continuous covariate
         ("Age (per year)"); a log-scale axis with a line at HR = 1; columns
-        "HR (95% CI)" and "p" at the right; "n = .., events = .." above.
+        "HR (95% CI)" (or "sHR (95% CI)") and "P" at the right; "n = .., events = .., events per
+        parameter" above.
     """
     min_cell = resolve_min_cell(min_cell)
     return _forest({"": model}, labels=labels, figsize=figsize, title=title, panel_titles=False, xlim=xlim,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from analysis.analyses.adjusted import ADJUSTED_ENDPOINTS
 from analysis.analyses.factors import FactorComparisons
 from analysis.present.figures.adjusted import adjusted_as_endpoint
+from analysis.present.prose import ADJUSTED_NOTE
 from analysis.present.tables.display import ReportTable
 from analysis.present.tables.estimates import estimates_table
 
@@ -27,4 +28,4 @@ def adjusted_table(comparisons: FactorComparisons, times: Sequence[float], *, mi
                 results.append(adjusted_as_endpoint(outcome, unadjusted[grouping.by]))
     if not results:
         return None
-    return estimates_table(results, times, min_cell=min_cell)
+    return estimates_table(results, times, note=ADJUSTED_NOTE, min_cell=min_cell)

@@ -11,6 +11,7 @@ Examples
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -25,7 +26,7 @@ from analysis.analyses.characteristics import (
 )
 from analysis.data.schema import code_order
 from analysis.present.context import current, resolve_min_cell
-from analysis.present.numbers import fmt_p, fmt_pct, is_missing
+from analysis.present.numbers import NOT_SHOWN, fmt_number, fmt_p, fmt_pct, is_missing
 from analysis.present.privacy import CountSet, Shown, group_sizes, is_suppressed, rare_levels, suppress_count
 from analysis.present.prose import characteristics_notes
 from analysis.present.tables.display import ReportTable, report_table
@@ -39,8 +40,8 @@ OTHER_LEVELS = "Other (fewer than {min_cell} patients each)"
 
 def _number(value: float, digits: int) -> str:
     if is_missing(value):
-        return "NA"
-    return f"{value:.{digits}f}"
+        return NOT_SHOWN
+    return fmt_number(value, digits)
 
 
 def fmt_count(count: Count, min_cell: int | None = None, *, shown: Shown | None = None,
@@ -59,33 +60,34 @@ def fmt_count(count: Count, min_cell: int | None = None, *, shown: Shown | None 
     if not percent:
         return f"{count.n}"
     if count.denominator == 0:
-        return f"{count.n} (NA)"
+        return f"{count.n}"
     return f"{count.n} ({fmt_pct(count.n / count.denominator)})"
 
 
 def fmt_median_range(summary: MedianRange, min_cell: int | None = None) -> str:
     """'45 (16-68)' for whole-number data, '45.3 (16.2-68.9)' otherwise.
 
-    The median of whole numbers keeps one decimal when it falls between two
-    ('45.5 (16-68)').  'NA' when the group has no value.  With the small-cell
+    The median of whole numbers is shown whole too, rounded half up as gtsummary rounds it (a median
+    year of 2011.5 reads 2012).  An em dash when the group has no value.  With the small-cell
     rule the minimum and maximum (single patients' values) are not shown: the
     median is followed by the interquartile range ('45 (36-54)'), and the
     summary of fewer than `min_cell` values is '<5 values'.
     """
     min_cell = resolve_min_cell(min_cell)
     if summary.n == 0 or is_missing(summary.median):
-        return "NA"
+        return NOT_SHOWN
     if is_suppressed(summary.n, min_cell):
         return f"<{min_cell} values"
     ruled = min_cell > 1
     low, high = (summary.q1, summary.q3) if ruled else (summary.minimum, summary.maximum)
+    median = summary.median
     if summary.integer_valued:
-        median_digits = 0 if float(summary.median).is_integer() else 1
+        median, median_digits = math.floor(float(median) + 0.5), 0  # half up, as gtsummary's round2
         range_digits = 0 if not ruled or (float(low).is_integer() and float(high).is_integer()) else 1
     else:
         median_digits = range_digits = 1
     sep = " to " if low < 0 or high < 0 else "-"
-    return f"{_number(summary.median, median_digits)} ({_number(low, range_digits)}{sep}{_number(high, range_digits)})"
+    return f"{_number(median, median_digits)} ({_number(low, range_digits)}{sep}{_number(high, range_digits)})"
 
 
 def _group_ids(table: CharacteristicsTable) -> list[str]:
@@ -214,7 +216,7 @@ def _model(protected: _Protected, min_cell: int, title: str | None = None) -> Ta
                Column("overall", f"Overall, N = {protected.overall.text}")]
     columns += [Column(gid, f"{group}, N = {n.text}") for gid, group, n in zip(gids, table.groups, protected.groups)]
     if has_tests:
-        columns.append(Column("p", "p-value"))
+        columns.append(Column("p", "P"))
     rows = []
     for i, row in enumerate(table.rows):
         stats = (row.overall, *row.groups)
@@ -246,9 +248,9 @@ def characteristics_gt(table: CharacteristicsTable, title: str | None = None, *,
     """Table 1, laid out like gtsummary's `tbl_summary`.
 
     Columns "Characteristic", "Overall, N = 59", one per group ("CB, N = 29",
-    ...) and "p-value"; level and "Missing" rows indented under the variable
+    ...) and "P"; level and "Missing" rows indented under the variable
     row (in bold); counts as "12 (41.4%)", continuous variables as median (range); the
-    p-value (`fmt_p`) on the variable row; notes naming the statistics
+    P value (`fmt_p`) on the variable row; notes naming the statistics
     and the tests.  With `min_cell` > 0 (the study's small-cell rule), every
     count below it, the "N = " of a column included, is shown as "<5", every
     count from which one could be worked out (by subtraction from a column's

@@ -12,7 +12,8 @@ from analysis.data.cohort import Cohort
 from analysis.analyses.cohort import CohortOverview
 from analysis.present.context import resolve_min_cell
 from analysis.present.privacy import CountSet, Shown, audit_counts, flow_counts, group_sizes, suppression_note
-from analysis.present.prose import audit_note
+from analysis.present.prose import audit_note, exclusion_reason
+from analysis.data.schema import column_label
 from analysis.present.tables.display import ReportTable, report_table
 from analysis.present.tables.model import Column, Row, TableModel
 
@@ -104,7 +105,7 @@ def audit_table(cohort: Cohort, *, min_cell: int | None = None) -> ReportTable:
 def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int | None = None) -> ReportTable:
     min_cell = resolve_min_cell(min_cell)
     shown = _endpoint_exclusions(overview, min_cell)
-    rows = tuple(Row(None, (endpoint, _count(analysed, min_cell), reason, _count(excluded, min_cell)))
+    rows = tuple(Row(None, (endpoint, _count(analysed, min_cell), exclusion_reason(reason), _count(excluded, min_cell)))
                  for (endpoint, _, reason, _), (analysed, excluded) in zip(overview.endpoint_exclusions, shown))
     return report_table("Endpoint exclusions", TableModel(
         columns=(Column("Endpoint", "Endpoint", align="left", wraps=True),
@@ -138,10 +139,10 @@ def missing_data_table(missing: MissingData, *, min_cell: int | None = None) -> 
             return n_missing.text
         return f"{r.n_missing} ({fmt_pct(r.percent / 100)})"
 
-    rows = tuple(Row(None, (r.column, r.applies_to, _count(a, min_cell), shown(r, a, m)))
+    rows = tuple(Row(None, (column_label(r.column), r.applies_to, _count(a, min_cell), shown(r, a, m)))
                  for r, (a, m) in zip(missing.rows, shown_rows))
     return report_table("Missing data", TableModel(
-        columns=(Column("Column", "Column", align="left", wraps=True),
+        columns=(Column("Item", "Item", align="left", wraps=True),
                  Column("Applies to", "Applies to", align="left", wraps=True),
                  Column("Patients", "Patients", align="right"),
                  Column("Missing", "Missing", align="right")),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from analysis.present.context import resolve_min_cell
-from analysis.present.numbers import fmt_months, fmt_p, fmt_pct
+from analysis.present.numbers import fmt_months, fmt_number, fmt_p, fmt_pct, fmt_signed
 from analysis.present.privacy import Shown, group_sizes, suppression_note
 from analysis.present.style import DASH
 from analysis.present.tables.display import ReportTable, report_table
@@ -33,7 +33,8 @@ class ComparisonRow:
     numbers, formatted by `kind`: "pct" (proportions 0-1 shown as percentages,
     differences in percentage points), "p" (p-values), "count", "months" or
     "number" (`digits` decimals).  Without a `difference`, the difference of
-    two numbers is computed; otherwise a dash is shown.  Rows sharing a
+    two numbers is computed; otherwise a dash is shown.  A `verdict` ("yes", "no") fills a last column,
+    shown when any row has one.  Rows sharing a
     `section` are grouped under it.  Computed counts sharing a `count_set` are groups of the
     cohort (the levels of one column): the small-cell rule treats them as one set (`group_sizes`).
     """
@@ -46,6 +47,7 @@ class ComparisonRow:
     section: str | None = None
     digits: int | None = None
     count_set: str | None = None
+    verdict: str | None = None
 
 
 def _number(value) -> float | None:
@@ -65,7 +67,7 @@ def _shown(value, kind: str, digits: int | None) -> str:
         return value
     number = _number(value)
     if number is None:
-        return "NA"
+        return DASH
     if kind == "pct":
         return fmt_pct(number, 1 if digits is None else digits)
     if kind == "p":
@@ -74,7 +76,7 @@ def _shown(value, kind: str, digits: int | None) -> str:
         return f"{number:.0f}"
     if kind == "months":
         return fmt_months(number, 1 if digits is None else digits)
-    return f"{number:.{2 if digits is None else digits}f}"
+    return fmt_number(number, 2 if digits is None else digits)
 
 
 def _shown_difference(row: ComparisonRow) -> str:
@@ -88,7 +90,7 @@ def _shown_difference(row: ComparisonRow) -> str:
         difference = computed - published
     number = _number(difference)
     if number is None:
-        return "NA"
+        return DASH
     if row.kind == "pct":
         return _signed(100 * number, 1 if row.digits is None else row.digits) + " points"
     if row.kind == "count":
@@ -99,9 +101,8 @@ def _shown_difference(row: ComparisonRow) -> str:
 
 
 def _signed(value: float, digits: int) -> str:
-    """'+0.3', '-1.2'; no sign where the rounded value is zero ('0.0')."""
-    shown = f"{value:+.{digits}f}"
-    return shown[1:] if float(shown) == 0 else shown
+    """'+0.3', '−1.2' (a true minus sign); no sign where the rounded value is zero ('0.0')."""
+    return fmt_signed(value, digits)
 
 
 def _as_row(row) -> ComparisonRow:
@@ -141,6 +142,7 @@ def comparison_table(
     published_label: str = "Published",
     computed_label: str = "This report",
     difference_label: str = "Difference",
+    verdict_label: str = "Agrees",
     source_note: str | None = None,
     min_cell: int | None = None,
 ) -> ReportTable:
@@ -171,15 +173,17 @@ def comparison_table(
     parsed = [_as_row(r) for r in rows]
     counts = _computed_counts(parsed, min_cell)
     hidden = [i in counts and counts[i].hidden for i in range(len(parsed))]
+    judged = any(r.verdict for r in parsed)  # a verdict column when any row has a verdict
     rows = tuple(
         Row(r.label, (_shown(r.published, r.kind, r.digits),
                       counts[i].text if h else _shown(r.computed, r.kind, r.digits),
-                      DASH if h else _shown_difference(r)), group=r.section or None)
+                      DASH if h else _shown_difference(r)) + ((r.verdict or DASH,) if judged else ()),
+            group=r.section or None)
         for i, (r, h) in enumerate(zip(parsed, hidden)))
     notes = ((suppression_note(min_cell),) if any(hidden) else ()) + ((source_note,) if source_note else ())
     model = TableModel(
         columns=(Column("published", published_label), Column("computed", computed_label),
-                 Column("difference", difference_label)),
+                 Column("difference", difference_label)) + ((Column("verdict", verdict_label),) if judged else ()),
         rows=rows,
         stub=Column("label", label_header, align="left", wraps=True),
         title=title, subtitle=subtitle, notes=notes,

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from analysis.data.schema import lower_first
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
-from analysis.present.numbers import fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
-from analysis.present.prose import estimates_note
+from analysis.present.numbers import NOT_ESTIMABLE, fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
+from analysis.present.prose import estimates_note, omitted_groups_text
 from analysis.present.privacy import result_counts, suppression_note
 from analysis.present.tables.display import ReportTable, report_table
 from analysis.present.tables.model import Column, Footnote, Row, Spanner, TableModel
@@ -53,6 +53,7 @@ def estimates_table(
     subtitle: str | None = None,
     stubhead: str = "Endpoint",
     source_note: str | None = None,
+    note: str | None = None,
     min_cell: int | None = None,
 ) -> ReportTable:
     """Estimates with 95% CIs at fixed times, medians and group tests, one row per curve.
@@ -74,6 +75,9 @@ def estimates_table(
         Label of the first column.
     source_note
         Extra note printed under the footnotes.
+    note
+        What the estimates are (the footnote of the estimates' header); by default which estimator gave
+        them (`estimates_note`).
     min_cell
         The study's small-cell rule (default: the page's): N and events below it are shown as "<5",
         and those from which one could be worked out (a group's N from the cohort, events from
@@ -109,7 +113,7 @@ def estimates_table(
                   "p": ""}
         for col, t in zip(time_cols, times):
             values[col] = fmt_est_ci(curve.at(t))
-            any_missing |= values[col] == "NA"
+            any_missing |= values[col] == NOT_ESTIMABLE
         return Row(label, tuple(values[k] for k in keys), indent=indent)
 
     for result in results:
@@ -126,12 +130,13 @@ def estimates_table(
         for curve, median, shown in zip(result.curves, medians, counts):
             rows.append(curve_row(curve_label(result, curve), curve, median, shown, indent=1))
 
-    labels = {"n": "N", "events": "Events", "median": "Median, months (95% CI)", "p": "p-value"}
+    labels = {"n": "N", "events": "Events", "median": "Median, months (95% CI)", "p": "P"}
     labels.update({col: fmt_horizon(t) for col, t in zip(time_cols, times)})
-    footnotes = [Footnote(estimates_note(results), spanners=(_SPANNER,))]
+    footnotes = [Footnote(note or estimates_note(results), spanners=(_SPANNER,))]
     if has_median:
         footnotes.append(Footnote("Kaplan-Meier median with 95% confidence interval; not reached: the curve "
-                                  "(or its confidence limit) stays above 50% during follow-up.", columns=("median",)))
+                                  "(or its confidence limit) does not fall to one half during follow-up.",
+                                  columns=("median",)))
     if len(test_rows) == 1:
         (name,) = test_rows
         footnotes.append(Footnote(f"{name}.", columns=("p",)))
@@ -139,7 +144,11 @@ def estimates_table(
         footnotes += [Footnote(f"{name}.", cells=tuple((r, "p") for r in where)) for name, where in test_rows.items()]
     notes = []
     if any_missing:
-        notes.append("NA: the time lies beyond the last follow-up of the group.")
+        notes.append(f"{NOT_ESTIMABLE.capitalize()}: the time lies beyond the last follow-up of the group.")
+    for result in results:
+        omitted = omitted_groups_text(result, min_cell=min_cell)
+        if omitted:
+            notes.append(f"{_endpoint_label(result)}: {omitted}")
     rule = suppression_note(min_cell)
     if rule and any_hidden:
         notes.append(rule)

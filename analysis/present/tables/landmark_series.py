@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from analysis.analyses.landmark import LandmarkRow, landmark_row
+from analysis.analyses.models import EVENTS_PER_PARAMETER_MINIMUM
 from analysis.present.context import resolve_min_cell
 from analysis.present.numbers import fmt_hr_ci, fmt_p
 from analysis.present.privacy import events_counts, suppression_note
@@ -39,16 +40,24 @@ def landmark_series_table(
     if not rows:
         raise ValueError("landmark_series_table needs at least one row")
     shown = events_counts([(r.n, r.events) for r in rows], ordered=True, min_cell=min_cell)
+    # a landmark whose events the small-cell rule hides is not named: "fewer than 10" would bound them
+    few = [r for r, (_, events) in zip(rows, shown) if r.events < EVENTS_PER_PARAMETER_MINIMUM and not events.hidden]
+    footnotes = (Footnote("Patients still under observation at the landmark; follow-up measured from it.",
+                          columns=("n",)),)
+    if few:
+        which = ("landmark " if len(few) == 1 else "landmarks ") + ", ".join(f"{r.landmark:g}" for r in few)
+        footnotes += (Footnote(f"Each landmark's Cox model estimates one parameter; with fewer than "
+                               f"{EVENTS_PER_PARAMETER_MINIMUM} events (here: {which}) its estimate may be unstable.",
+                               columns=("events",)),)
     rows = tuple(Row(None, (f"{r.landmark:g}", n.text, events.text, fmt_hr_ci(r.hr, r.lower, r.upper), fmt_p(r.p)))
                  for r, (n, events) in zip(rows, shown))
     notes = ((suppression_note(min_cell),) if any(v.hidden for pair in shown for v in pair) else ()) + \
         ((source_note,) if source_note else ())
     return report_table("Landmark series", TableModel(
         columns=(Column("landmark", "Landmark, months after HCT"), Column("n", "Patients at risk"),
-                 Column("events", "Events"), Column("hr", effect), Column("p", "p")),
+                 Column("events", "Events"), Column("hr", effect), Column("p", "P")),
         rows=rows,
         title=title,
-        footnotes=(Footnote("Patients still under observation at the landmark; follow-up measured from it.",
-                            columns=("n",)),),
+        footnotes=footnotes,
         notes=notes,
     ))

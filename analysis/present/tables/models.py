@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from analysis.analyses.models import ModelResult
+from analysis.analyses.models import EVENTS_PER_PARAMETER_MINIMUM, ModelResult
 from analysis.present.context import resolve_min_cell
-from analysis.present.model_rows import model_rows, row_entry
+from analysis.present.model_rows import effect_label, model_rows, row_entry
 from analysis.present.numbers import fmt_hr_ci, fmt_p
 from analysis.present.prose import count_note, method_note, ph_footnote
 from analysis.present.style import DASH
@@ -58,7 +58,7 @@ def model_table(
     ReportTable
         One row per covariate heading, one indented row per level (the
         reference level reads "1 (reference)"), one row per continuous
-        covariate; per model an "HR (95% CI)" and a "p" column under its
+        covariate; per model an "HR (95% CI)" ("sHR (95% CI)" for Fine-Gray) and a "P" column under its
         label.  Footnotes on the model labels say what each method is, the
         number of patients and events, and the proportional-hazards check.
     """
@@ -91,11 +91,17 @@ def model_table(
     notes = []
     if any(row_entry(m, row) is None and row.kind != "heading" for m in models.values() for row in rows):
         notes.append(f"{DASH}: not in this model.")
+    if any(m.method == "finegray" for m in models.values()):
+        notes.append("HR: hazard ratio (Cox); sHR: subdistribution hazard ratio (Fine-Gray), which compares "
+                     "cumulative incidences, not event rates among patients still at risk.")
+    if any(m.few_events for m in models.values()):
+        notes.append(f"Models with fewer than {EVENTS_PER_PARAMETER_MINIMUM} events per estimated parameter (see "
+                     "their footnotes) are too small for stable estimates: read them as exploratory.")
     if source_note:
         notes.append(source_note)
     return report_table("Model", TableModel(
-        columns=tuple(Column(key, label) for hr_col, p_col in zip(hr_cols, p_cols)
-                      for key, label in ((hr_col, "HR (95% CI)"), (p_col, "p"))),
+        columns=tuple(Column(key, label) for name, hr_col, p_col in zip(names, hr_cols, p_cols)
+                      for key, label in ((hr_col, effect_label(models[name])), (p_col, "P"))),
         rows=tuple(table_rows),
         stub=Column("label", stubhead, align="left", wraps=True),
         spanners=tuple(Spanner(name, (hr_col, p_col)) for name, hr_col, p_col in zip(names, hr_cols, p_cols)),

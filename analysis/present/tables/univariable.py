@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
-from analysis.present.numbers import fmt_est_ci, fmt_p, horizon_adjective
+from analysis.present.numbers import NOT_ESTIMABLE, fmt_est_ci, fmt_p, horizon_adjective
+from analysis.present.prose import omitted_groups_text
 from analysis.present.privacy import result_sizes, suppression_note
 from analysis.present.tables.display import ReportTable, report_table
 from analysis.present.tables.model import Column, Footnote, Row, TableModel
@@ -69,14 +70,14 @@ def univariable_table(
                 try:
                     shown = fmt_est_ci(result.curve(curve.label).at(at))
                 except KeyError:
-                    shown = "NA"
-                any_missing |= shown == "NA"
+                    shown = NOT_ESTIMABLE
+                any_missing |= shown == NOT_ESTIMABLE
                 row[key], row[f"{key}_p"] = shown, ""
             rows.append(Row(curve_label(factor.os, curve), tuple(row[k] for k in keys), indent=1))
     col_labels = {"n": "N"}
     for key, name, at in endpoints:
         col_labels[key] = f"{horizon_adjective(at)} {name}"
-        col_labels[f"{key}_p"] = "p"
+        col_labels[f"{key}_p"] = "P"
 
     footnotes = (
         Footnote("Kaplan-Meier estimate, % (95% CI).", columns=("os",)),
@@ -87,7 +88,11 @@ def univariable_table(
     )
     notes = []
     if any_missing:
-        notes.append("NA: the time lies beyond the last follow-up of the group.")
+        notes.append(f"{NOT_ESTIMABLE.capitalize()}: the time lies beyond the last follow-up of the group.")
+    for factor in factors:
+        omitted = omitted_groups_text(factor.os, min_cell=min_cell)
+        if omitted:
+            notes.append(f"{factor.title}: {omitted}")
     if any_hidden:
         notes.append(suppression_note(min_cell))
     if source_note:
