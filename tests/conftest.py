@@ -173,28 +173,12 @@ def bmt_extract(tmp_path_factory):
     return extract
 
 
-def japanese_extract(table, mapping):
-    """The synthetic cohort as the example Japanese registry (studies/example_jp.yml) exports it."""
-    inverse_codes = {}
-    for column, codes in mapping.codes.items():
-        inverse = {}
-        for registry_value, code in codes.items():
-            if code not in inverse or not registry_value.isascii():
-                inverse[code] = registry_value
-        inverse_codes[column] = inverse
-    japanese = table.copy()
-    for column, inverse in inverse_codes.items():
-        japanese[column] = japanese[column].map(lambda v: inverse.get(v, v))
-    names = {spec: registry for registry, spec in mapping.columns.items()}
-    japanese["hct_date"] = japanese["hct_date"].str.replace("-", "/")  # 2001/01/30, as Excel writes it
-    return japanese.rename(columns=names)
-
-
 @pytest.fixture(scope="session")
 def example_jp_extract(tmp_path_factory):
     """The synthetic cohort exported as studies/example_jp.yml's CP932 registry file."""
     from analysis.analyses.settings import load_study
     from analysis.data.paths import PROJECT_ROOT
+    from registry_exports import japanese_extract
 
     study = load_study(PROJECT_ROOT / "studies" / "example_jp.yml")
     path = tmp_path_factory.mktemp("example_jp") / "registry_export.csv"

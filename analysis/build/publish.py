@@ -722,11 +722,21 @@ def _reserve_staging(checkout: Checkout) -> None:
                            "a release cannot be moved in whole: use a checkout whose .git is inside it")
 
 
-def release_of(site: Path, tag: str, changelog: Path, release_study: str | None = None
-               ) -> tuple[list[str], Release]:
+def tagged_commit(repository: Path, tag: str) -> str | None:
+    """The commit `tag` names in the git repository `repository` (12 hex digits, as a site records its
+    commit), or None when the repository has no such tag (or is none)."""
+    if not (repository / ".git").exists():
+        return None
+    result = _run_git(repository, "rev-parse", "--verify", "--quiet", "--short=12", f"refs/tags/{tag}^{{commit}}")
+    return result.stdout.decode().strip() or None if result.returncode == 0 else None
+
+
+def release_of(site: Path, tag: str, changelog: Path, release_study: str | None = None,
+               repository: Path | None = None) -> tuple[list[str], Release]:
     """The files of the rendered `site` and its entry in the versions list, if it may be published as `tag`.
 
-    `release_study`, when given, is the study file releases must render (`analysis.build.release`).
+    `release_study`, when given, is the study file releases must render (`analysis.build.release`);
+    `repository`, when it holds `tag`, the project whose tagged commit the site must record.
     """
     version = tag[1:]
     if not (site / "index.html").is_file():
@@ -756,6 +766,10 @@ def release_of(site: Path, tag: str, changelog: Path, release_study: str | None 
         raise PublishError(f"the site was rendered from commit {commit}: the work tree had uncommitted changes, "
                            "so the release could not be rendered again from its tag. Commit or undo the changes "
                            "(git status), render again (make report-ci) and publish")
+    tagged = tagged_commit(repository, tag) if repository is not None else None
+    if tagged is not None and commit[:12] != tagged[:12]:
+        raise PublishError(f"the site was rendered from commit {commit}, but the tag {tag} is commit {tagged}: "
+                           f"a release is rendered from its tag (git checkout {tag}, make report-ci) and then published")
     if release_study is not None:
         study = record.get("study", {}).get("file") if isinstance(record.get("study"), dict) else None
         if study != release_study:
@@ -876,7 +890,8 @@ def _assemble(checkout: Checkout, site: Path, files: list[str], release: Release
 
 
 def publish(site: str | Path, tag: str, target: str | Path, changelog: str | Path | None = None, *,
-            force: bool = False, message: str | None = None, release_study: str | None = None) -> Publication:
+            force: bool = False, message: str | None = None, release_study: str | None = None,
+            repository: Path | None = None) -> Publication:
     """Publish `site` as release `tag` into the gh-pages checkout `target`, and commit it.
 
     Every check comes before the first write.  The release is assembled and committed inside the
@@ -885,14 +900,16 @@ def publish(site: str | Path, tag: str, target: str | Path, changelog: str | Pat
     is finished by the next run.  The commit changes only `tag/`, the root copy of the latest
     release, the versions list (`versions.json`, `versions.js`, `versions.html`, the Versions and
     Changelog pages at the root) and the `latest/` redirects (and adds `.nojekyll`).
-    `release_study`: the study file the site must have been rendered from (None: not checked).
+    `release_study`: the study file the site must have been rendered from (None: not checked);
+    `repository`: the project repository (the command line passes this project), whose commit of `tag`
+    (when it has the tag) the site must record; None: not checked.
     """
     site, target = Path(site).resolve(), Path(target).absolute()
     tag_key(tag)
     if target.resolve() == site or site.is_relative_to(target.resolve()) or target.resolve().is_relative_to(site):
         raise PublishError("the site and the gh-pages checkout must be separate folders")
     files, release = release_of(site, tag, Path(changelog) if changelog else PROJECT_ROOT / "CHANGELOG.md",
-                                release_study)
+                                release_study, repository)
 
     checkout = open_checkout(target)
     checkout, completed = recover_interrupted(checkout)
@@ -977,7 +994,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.force:
             confirm_replacement(args.tag, args.confirm)
         study = release_study()
-        done = publish(args.site, args.tag, args.target, args.changelog, force=args.force, release_study=study)
+        done = publish(args.site, args.tag, args.target, args.changelog, force=args.force, release_study=study,
+                       repository=PROJECT_ROOT)
     except (PublishError, ReleaseStudyError, OSError) as error:
         print(f"publish: error: {error}", file=sys.stderr)
         return 1

@@ -598,3 +598,26 @@ def test_make_publish_passes_a_replacement_only_when_named():
     recipe = " ".join(make_target("publish"))
     assert '$(if $(REPLACE), --force --confirm "$(REPLACE)")' in recipe
     assert "check-site --published" in recipe
+
+
+def test_a_site_not_rendered_from_its_tag_is_refused(tmp_path, gh_pages, changelog):
+    """The project repository names the commit of the tag: a site rendered from another commit (a later
+    one, or before the tag moved) would publish numbers its tag cannot reproduce."""
+    _, checkout = gh_pages
+    repository = tmp_path / "project"
+    repository.mkdir()
+    for command in (["init", "-q"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"],
+                    ["tag", "v0.1.0"]):
+        subprocess.run(["git", *command], cwd=repository, check=True, capture_output=True)
+    tagged = subprocess.run(["git", "rev-parse", "--short=12", "v0.1.0"], cwd=repository, check=True,
+                            capture_output=True, text=True).stdout.strip()
+    site = fake_site(tmp_path, "0.1.0", date="2031-02-03 09:30 UTC", sha="a" * 64)
+    record = json.loads((site / "provenance.json").read_text())
+    record["report"]["commit"] = "0123456789ab"
+    (site / "provenance.json").write_text(json.dumps(record))
+    with pytest.raises(PublishError, match=f"rendered from commit 0123456789ab, but the tag v0.1.0 is commit {tagged}"):
+        publish(site, "v0.1.0", checkout, changelog, repository=repository)
+    assert not (checkout / "v0.1.0").exists()
+    record["report"]["commit"] = tagged
+    (site / "provenance.json").write_text(json.dumps(record))
+    assert publish(site, "v0.1.0", checkout, changelog, repository=repository).commit

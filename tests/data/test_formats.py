@@ -23,6 +23,7 @@ from analysis.data.readers import read_table
 from analysis.data.validate import EXCEL_EPOCH, validate
 from analysis.data.schema import BY_NAME, DATE_COLUMNS, day_column
 from analysis.analyses.settings import load_study
+from registry_exports import japanese_extract
 
 EXAMPLE_JP = PROJECT_ROOT / "studies" / "example_jp.yml"
 
@@ -77,23 +78,6 @@ def test_csv_encodings_read_identically(tmp_path, expected, name, encode):
     path = tmp_path / f"{name}.csv"
     path.write_bytes(encode(SYNTHETIC_DATA.read_text(encoding="utf-8")))
     assert_same(validated(path), expected)
-
-
-def japanese_extract(table: pd.DataFrame, mapping) -> pd.DataFrame:
-    """The synthetic cohort as the example Japanese registry exports it."""
-    inverse_codes = {}
-    for column, codes in mapping.codes.items():
-        inverse = {}
-        for registry_value, code in codes.items():
-            if code not in inverse or not registry_value.isascii():
-                inverse[code] = registry_value
-        inverse_codes[column] = inverse
-    japanese = table.copy()
-    for column, inverse in inverse_codes.items():
-        japanese[column] = japanese[column].map(lambda v: inverse.get(v, v))
-    names = {spec: registry for registry, spec in mapping.columns.items()}
-    japanese["hct_date"] = japanese["hct_date"].str.replace("-", "/")  # 2001/01/30, as Excel writes it
-    return japanese.rename(columns=names)
 
 
 def test_cp932_with_japanese_headers_and_codes_through_the_example_mapping(tmp_path, expected, text_table, capsys):
