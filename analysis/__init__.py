@@ -16,19 +16,40 @@ entry points for a script or a notebook.
 
 __version__ = "0.1.0"
 
-from analysis.analyses.estimates import estimate_endpoint  # noqa: E402
-from analysis.analyses.models import fit_model  # noqa: E402
-from analysis.analyses.report import compute_report  # noqa: E402
-from analysis.analyses.settings import load_study  # noqa: E402
-from analysis.data.cohort import load_cohort  # noqa: E402
-from analysis.data.study import study_cohort  # noqa: E402
-from analysis.domain.endpoints import ENDPOINTS, endpoint_data  # noqa: E402
-from analysis.stats.aalen_johansen import cumulative_incidence  # noqa: E402
-from analysis.stats.cox import cox_model  # noqa: E402
-from analysis.stats.finegray import fine_gray  # noqa: E402
-from analysis.stats.gray import gray_test  # noqa: E402
-from analysis.stats.kaplan_meier import kaplan_meier  # noqa: E402
-from analysis.stats.logrank import logrank_test  # noqa: E402
+import importlib
+
+# Each entry point's module, imported when the name is first used (PEP 562): `import analysis` (as
+# every page kernel and every command does) then costs nothing, and a command that only reads and
+# validates never imports the estimators' and the figures' libraries.
+_ENTRY_POINTS = {
+    "estimate_endpoint": "analysis.analyses.estimates",
+    "fit_model": "analysis.analyses.models",
+    "compute_report": "analysis.analyses.report",
+    "load_study": "analysis.analyses.settings",
+    "load_cohort": "analysis.data.cohort",
+    "study_cohort": "analysis.data.study",
+    "ENDPOINTS": "analysis.domain.endpoints",
+    "endpoint_data": "analysis.domain.endpoints",
+    "cumulative_incidence": "analysis.stats.aalen_johansen",
+    "cox_model": "analysis.stats.cox",
+    "fine_gray": "analysis.stats.finegray",
+    "gray_test": "analysis.stats.gray",
+    "kaplan_meier": "analysis.stats.kaplan_meier",
+    "logrank_test": "analysis.stats.logrank",
+}
+
+
+def __getattr__(name: str):
+    if name not in _ENTRY_POINTS:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_ENTRY_POINTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ENDPOINTS", "__version__", "compute_report", "cox_model", "cumulative_incidence", "endpoint_data",

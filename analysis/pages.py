@@ -24,8 +24,9 @@ from analysis.analyses.settings import load_study
 from analysis.analyses.transplant import (causes_of_death, causes_of_death_available, state_counts,
                                           transplant_outcomes, transplant_sections_available)
 from analysis.data.cohort import Cohort
+from analysis.data.cohort_cache import cached_study_cohort
 from analysis.data.schema import days_to_months
-from analysis.data.study import Study, study_cohort
+from analysis.data.study import Study
 from analysis.present.citation import citation_markdown
 from analysis.present.context import use_display
 from analysis.present.source_data import source_data_markdown
@@ -68,8 +69,9 @@ def study() -> Study:
 
 @lru_cache(maxsize=1)
 def cohort() -> Cohort:
-    """The validated extract the study names ($REPORT_DATA overrides it)."""
-    return study_cohort(study())
+    """The validated extract the study names ($REPORT_DATA overrides it): validated by the first page
+    a render executes, then read from the cohort cache by every other page's kernel."""
+    return cached_study_cohort(study())
 
 
 def left_out_pages(s: Study | None = None, c: Cohort | None = None) -> tuple[str, ...]:

@@ -471,6 +471,9 @@ def main(argv=None) -> int:
                         help="do not time executing every chapter on the 59-patient cohort")
     parser.add_argument("--data-dir", type=Path, help="keep the generated CSVs here (default: a temporary folder)")
     parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
+    parser.add_argument("--reading-data", type=Path, metavar="DIR",
+                        help="also time reading, validating and `estimates` end to end on the registry CSVs in DIR "
+                             "(benchmarks/reading_benchmark.py)")
     parser.add_argument("--worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -564,6 +567,10 @@ def main(argv=None) -> int:
     chapters = None if args.no_chapters else [_time_chapters(args.repeat, jobs) for jobs in (1, 2)]
     loads = (load_before, os.getloadavg()[0])
     report_text = _markdown(args, sizes, rows, data_info, r_process, chapters, failures, use_r, started, loads)
+    if args.reading_data is not None:
+        from reading_benchmark import markdown as reading_markdown, measure as measure_reading
+
+        report_text += "\n" + reading_markdown(measure_reading(args.reading_data, args.repeat, use_r), args.repeat)
     print(report_text)
     if args.output:
         args.output.write_text(report_text)

@@ -298,10 +298,12 @@ def test_an_extract_without_optional_columns_leaves_no_trace_but_one_sentence(mi
     assert len(re.findall(r"does not record", landmark)) == 1
 
 
-def test_a_study_without_publication_leaves_the_reproduction_out_of_the_site(bmt_pages, tmp_path, monkeypatch):
+def test_a_study_without_publication_leaves_the_reproduction_out_of_the_site(bmt_pages, bmt_extract, tmp_path,
+                                                                            monkeypatch):
     from analysis.build.sections import PAGES_FILE, main
 
     monkeypatch.setenv("REPORT_STUDY", str(PROJECT_ROOT / "studies" / "bmt.yml"))
+    monkeypatch.setenv("REPORT_DATA", str(bmt_extract))  # (the session's bmt extract, as bmt_pages reads it)
     assert main(["--root", str(tmp_path)]) == 0
     drafts = yaml.safe_load((tmp_path / PAGES_FILE).read_text(encoding="utf-8"))
     assert drafts == {"website": {"drafts": ["report/reproduction.qmd"]}}

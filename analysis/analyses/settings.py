@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.analyses.reproduction import PUBLISHED_STUDIES
 from analysis.data.schema import BY_NAME, date_column_of_time, spec_name
 from analysis.data.study import Study, read_study
 from analysis.data.study_file import did_you_mean
@@ -96,6 +95,9 @@ def settings_problems(study: Study) -> list[str]:
             kind = _kind_problem(key, name, study)
             if kind is not None:
                 problems.append(kind)
+    # (imported here: the reproduction's estimators are not needed to read a study file)
+    from analysis.analyses.reproduction import PUBLISHED_STUDIES
+
     if study.reproduce is not None and study.reproduce not in PUBLISHED_STUDIES:
         problems.append(f"reproduce: unknown publication {study.reproduce!r}{did_you_mean(study.reproduce, PUBLISHED_STUDIES)}"
                         f" (known: {', '.join(PUBLISHED_STUDIES)}, or none)")

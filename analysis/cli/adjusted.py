@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from typing import TYPE_CHECKING
 
-from analysis.analyses.adjusted import AdjustedOutcome, adjusted_endpoint
 from analysis.cli.data import add_data_arguments, check_names, cohort_and_study
 from analysis.cli.estimates import parse_times
 from analysis.cli.model import parse_references
+
+if TYPE_CHECKING:
+    from analysis.analyses.adjusted import AdjustedOutcome
 
 
 def _number(value):
@@ -32,7 +35,7 @@ def _contrasts(contrasts, times) -> list[dict]:
     return rows
 
 
-def adjusted_document(outcome: AdjustedOutcome, times: list[tuple[str, float]]) -> dict:
+def adjusted_document(outcome: "AdjustedOutcome", times: list[tuple[str, float]]) -> dict:
     """The JSON interface of the `adjusted` command."""
     result = outcome.result
     groups = {}
@@ -73,6 +76,8 @@ def command(args: argparse.Namespace) -> int:
     covariates = [c.strip() for c in (args.covariates or "").split(",") if c.strip()]
     check_names("--by", [args.by], cohort, study)
     check_names("--covariates", covariates, cohort, study)
+    from analysis.analyses.adjusted import adjusted_endpoint  # (its libraries: only when this command runs)
+
     outcome = adjusted_endpoint(cohort.data, args.endpoint, args.by, covariates,
                                 times=[t for _, t in args.times], ties=args.ties,
                                 reference=parse_references(args.reference))

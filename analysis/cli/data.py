@@ -24,7 +24,6 @@ from analysis.data.readers import read_table
 from analysis.data.study import Study, require_data_file
 from analysis.data.validate import validate
 from analysis.domain.groupings import grouping_problem
-from analysis.present.prose import follow_up_caveat
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +81,8 @@ def cohort_and_study(args: argparse.Namespace) -> tuple[Cohort, Study | None]:
     path, options = data_options(args, study)
     options.pop("groupings")
     cohort = load_cohort(path, **options)
+    from analysis.present.prose import follow_up_caveat  # (the presentation layer: only for this note)
+
     caveat = follow_up_caveat(cohort.follow_up_ends_at_first_event)
     if caveat:
         print(f"note: {caveat}", file=sys.stderr)
@@ -158,6 +159,8 @@ def command_validate(args: argparse.Namespace) -> int:
     if flow:
         print("\n".join(flow))
     if not errors and getattr(options["mapping"], "follow_up_ends_at_first_event", False):
+        from analysis.present.prose import follow_up_caveat
+
         print(f"note: {follow_up_caveat(True)}")
     return 1 if errors else 0
 

@@ -6,7 +6,6 @@ import json
 import math
 
 from analysis.cli.data import add_data_arguments, check_names, cohort_and_study
-from analysis.cli.documents import estimates_document
 from analysis.domain.endpoints import ENDPOINTS
 
 
@@ -33,6 +32,8 @@ def command_estimates(args: argparse.Namespace) -> int:
     cohort, study = cohort_and_study(args)
     if args.by:
         check_names("--by", [args.by], cohort, study)
+    from analysis.cli.documents import estimates_document  # (the estimators: only when this command runs)
+
     document = estimates_document(cohort.data, args.by, args.times)
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))

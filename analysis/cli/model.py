@@ -5,9 +5,7 @@ import argparse
 import json
 import math
 
-from analysis.analyses.models import fit_model
 from analysis.cli.data import add_data_arguments, check_names, cohort_and_study
-from analysis.cli.documents import model_document
 from analysis.domain.states import STATES
 
 
@@ -36,6 +34,9 @@ def command_model(args: argparse.Namespace) -> int:
     cohort, study = cohort_and_study(args)
     covariates = [c.strip() for c in (args.covariates or "").split(",") if c.strip()]
     check_names("--covariates", covariates, cohort, study)
+    from analysis.analyses.models import fit_model  # (its libraries: only when this command runs)
+    from analysis.cli.documents import model_document
+
     result = fit_model(cohort.data, args.endpoint, args.method, covariates, time_dependent=args.time_dependent,
                        landmark=args.landmark, ties=args.ties, reference=parse_references(args.reference))
     document = model_document(result)

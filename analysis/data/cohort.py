@@ -113,8 +113,11 @@ def load_cohort(
         warnings = [p for p in warnings if p.line is None or p.patient_id in kept_ids]
     use_study_columns(mapping.study_columns() if hasattr(mapping, "study_columns") else ())
     changes = changes or RecordChanges()
+    if not keep.all():
+        frame = frame.loc[keep]  # (a new frame; its index renumbered without copying the columns again)
+        frame.index = pd.RangeIndex(len(frame))
     return Cohort(
-        data=frame.loc[keep].reset_index(drop=True),
+        data=frame,
         source=path.name,
         sha256=file_sha256(path),
         synthetic=synthetic,

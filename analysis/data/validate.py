@@ -108,11 +108,25 @@ class _Collector:
         self.problems.append(Problem(self.lines[row], pid or None, column, value, message, severity, source))
 
 
+def _distinct(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct cells): text == distinct[codes]; the cells hashed in bulk (in Arrow for the
+    columnar readers' text), so that each distinct cell is parsed or checked once, not once per record."""
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow" and not text.isna().any():
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cells = pa.array(text.array)  # (the column's own Arrow data: no copy)
+        encoded = pc.dictionary_encode(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
+        return encoded.indices.to_numpy(zero_copy_only=False), np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    return codes, np.asarray(uniques, dtype=object)
+
+
 def _numbers(text: pd.Series) -> pd.Series:
     """Each cell as a number (NaN when empty or not a number; inf when out of range), parsed once per distinct cell."""
-    codes, uniques = pd.factorize(text.to_numpy(dtype=object), use_na_sentinel=True)
-    if (codes < 0).any() or not len(uniques):
-        return _parse_numbers(text)
+    codes, uniques = _distinct(text)
+    if not len(uniques):
+        return pd.Series(np.nan, index=text.index, dtype=float)
     return pd.Series(_parse_numbers(pd.Series(uniques, dtype=object)).to_numpy()[codes], index=text.index, dtype=float)
 
 
@@ -136,21 +150,24 @@ def _parse_columns(raw: pd.DataFrame, report: _Collector, specs: list[Column], m
             continue
         text = raw[spec.name]
         if spec.kind in ("id", "text"):
-            parsed[spec.name] = text.where(text != "", None)
+            parsed[spec.name] = pd.Series(text.to_numpy(dtype=object), index=text.index).where(text != "", None)
         elif spec.kind == "code":
             codes = mapping.codes_of(spec.name) if hasattr(mapping, "codes_of") else spec.codes
-            values = map_distinct(text, lambda s: nfkc(s) if s else None)
-            unknown = values.notna() & ~values.isin(codes)
-            for i in np.flatnonzero(unknown):
+            positions, cells = _distinct(text)
+            normal = np.empty(len(cells), dtype=object)
+            normal[:] = [nfkc(c) if isinstance(c, str) and c else None for c in cells]
+            known = np.array([v in codes for v in normal], dtype=bool)
+            unknown = ~known & np.array([v is not None for v in normal], dtype=bool)
+            for i in np.flatnonzero(unknown[positions]):
                 report.add(i, spec.name, text.iloc[i], f"unknown code; expected one of {', '.join(codes)}")
-            parsed[spec.name] = values.where(values.isin(codes), None)
+            parsed[spec.name] = pd.Series(np.where(known, normal, None)[positions], index=text.index, dtype=object)
         else:
             numbers = _numbers(text)
             bad = numbers.isna() & (text != "")
             for i in np.flatnonzero(bad):
                 report.add(i, spec.name, text.iloc[i], "not a number")
             if spec.kind == "flag":
-                wrong = numbers.notna() & ~numbers.isin([0, 1])
+                wrong = numbers.notna() & (numbers != 0) & (numbers != 1)
                 for i in np.flatnonzero(wrong):
                     report.add(i, spec.name, text.iloc[i], "flag must be 0 or 1")
                 parsed[spec.name] = numbers.where(~wrong)
@@ -278,12 +295,11 @@ def _durations(text: pd.Series, column: str, report: _Collector, unit: str) -> p
 def _dates(text: pd.Series, column: str, report: _Collector, epoch: dt.date | None = None) -> np.ndarray:
     """Each cell as a date (datetime64[D]; NaT when empty or wrong), reporting unparseable and
     implausible ones.  Each distinct cell is parsed once."""
-    cells = text.to_numpy(dtype=object)
-    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
-    parsed = np.full(len(uniques) + 1, np.datetime64("NaT"), dtype="datetime64[D]")  # last: missing
-    messages: list[str | None] = [None] * (len(uniques) + 1)
+    codes, uniques = _distinct(text)
+    parsed = np.full(len(uniques), np.datetime64("NaT"), dtype="datetime64[D]")
+    messages: list[str | None] = [None] * len(uniques)
     for k, cell in enumerate(uniques):
-        if not cell:
+        if not isinstance(cell, str) or not cell:
             continue
         value = parse_date(unicodedata.normalize("NFKC", cell), epoch)
         if value is None:
@@ -292,10 +308,9 @@ def _dates(text: pd.Series, column: str, report: _Collector, epoch: dt.date | No
             messages[k] = f"implausible date (year outside {YEAR_RANGE[0]}-{YEAR_RANGE[1]})"
         else:
             parsed[k] = np.datetime64(value, "D")
-    codes = np.where(codes < 0, len(uniques), codes)
-    bad = np.array([m is not None for m in messages])
+    bad = np.array([m is not None for m in messages], dtype=bool)
     for i in np.flatnonzero(bad[codes]):
-        report.add(i, column, cells[i], messages[codes[i]])
+        report.add(i, column, uniques[codes[i]], messages[codes[i]])
     return parsed[codes]
 
 
@@ -572,7 +587,10 @@ def validate(
     columns = _parse_columns(raw, report, specs, mapping)
     times, hct = _parse_times(raw, report, unit, getattr(mapping, "date_epoch", None))
     raw.attrs = {}
-    frame = pd.DataFrame({**columns, **times.months}, index=raw.index)
+    # Side by side, not consolidated into one 2-D block per dtype: copying a million-row block of
+    # objects costs more than every check below.
+    frame = pd.concat({**columns, **times.months}, axis=1, copy=False) if columns or times.months \
+        else pd.DataFrame(index=raw.index)
     _add_absent_times(frame, times)
     _check_censoring(frame, times, censoring, report, unit)
     cutoff = extract_date or today or dt.date.today()
@@ -589,8 +607,9 @@ def validate(
         else:
             frame["hct_year"] = derived_year
         _check_calendar(raw, times, hct, report, cutoff, cutoff_text)
+    times.dates.clear()  # (only the calendar needs them: 8 MB a column at 10^6 records)
     _check_records(frame, times, raw.columns, report)
     if "pif" in frame:
         frame["pif"] = frame["pif"].fillna(0)
     found = sorted(report.problems, key=lambda p: (p.line or 0, p.column or "", p.message))
-    return frame.reset_index(drop=True), found
+    return frame, found  # (its index is raw's: 0..n-1)

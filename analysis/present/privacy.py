@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import linprog
 
 from analysis.present.context import current, resolve_min_cell
 from analysis.stats.results import EndpointResult
@@ -332,6 +331,8 @@ class CountSet:
                 bounds.append((1, m - 1))
             else:
                 bounds.append((m, None))
+        from scipy.optimize import linprog  # (SciPy's optimiser: only where a count may be worked out)
+
         system = {"A_ub": np.array(a_ub) if a_ub else None, "b_ub": np.array(b_ub) if b_ub else None,
                   "A_eq": np.array(a_eq) if a_eq else None, "b_eq": np.array(b_eq) if b_eq else None,
                   "bounds": bounds, "method": "highs"}

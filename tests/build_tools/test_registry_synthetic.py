@@ -146,11 +146,12 @@ def _general_reader(monkeypatch, path):
     from analysis.data.readers import csv as loading
 
     with monkeypatch.context() as m:
-        m.setattr(loading, "read_plain_csv", lambda text, delimiter: None)
+        m.setattr(loading, "read_columnar_csv", lambda data, delimiter: None)
         return read_table(path)
 
 
-@pytest.mark.parametrize("variant", ["plain", "crlf", "spaces", "blank_rows", "duplicate_and_nameless", "tsv"])
+@pytest.mark.parametrize("variant", ["plain", "crlf", "spaces", "blank_rows", "duplicate_and_nameless", "tsv",
+                                     "quoted", "quoted_line_breaks"])
 def test_bulk_csv_reader_reads_as_the_csv_module(tmp_path, monkeypatch, variant):
     lines = rs.registry_csv_text(rs.generate_registry(300, seed=9)).splitlines()
     if variant == "spaces":  # cells padded with whitespace str.strip() removes, ASCII and not
@@ -163,6 +164,13 @@ def test_bulk_csv_reader_reads_as_the_csv_module(tmp_path, monkeypatch, variant)
         header = lines[0].split(",")
         header[4], header[-1] = header[3], ""
         lines[0] = ",".join(header)
+    if variant == "quoted":  # every cell quoted, as R's write.csv writes it; a quote doubled inside one
+        lines = [",".join(f'"{cell}"' for cell in line.split(",")) for line in lines]
+        lines[6] = lines[6].replace('"M"', '"M "" "', 1)
+    if variant == "quoted_line_breaks":  # quoted cells holding line breaks (LF, CRLF, CR) and delimiters
+        lines[2] = lines[2].replace(",M,", ',"M\n",', 1)
+        lines[4] = lines[4].replace(",F,", ',"F,\r\n\r\n",', 1)
+        lines[8] = lines[8].replace(",F,", ',"\rF",', 1).replace(",M,", ',"\rM",', 1)
     text = "\r\n".join(lines) if variant == "crlf" else "\n".join(lines)
     if variant == "tsv":
         text = text.replace(",", "\t")
@@ -170,24 +178,26 @@ def test_bulk_csv_reader_reads_as_the_csv_module(tmp_path, monkeypatch, variant)
     path.write_text(text + "\n", encoding="utf-8")
     from analysis.data.readers import csv as loading
 
-    assert loading.read_plain_csv(text.replace("\r\n", "\n"), "\t" if variant == "tsv" else ",") is not None
+    assert loading.read_columnar_csv(text.encode("utf-8"), "\t" if variant == "tsv" else ",") is not None
     fast, general = read_table(path), _general_reader(monkeypatch, path)
-    assert fast.equals(general) and list(fast.columns) == list(general.columns)
+    assert fast.astype(object).equals(general) and list(fast.columns) == list(general.columns)
     assert list(np.asarray(fast.attrs["lines"])) == list(np.asarray(general.attrs["lines"]))
     assert fast.attrs["problems"] == general.attrs["problems"]
     assert validate(fast)[1] == validate(general)[1]
 
 
-def test_quoted_or_ragged_files_go_to_the_general_reader(tmp_path):
+def test_ragged_files_or_title_and_blank_lines_go_to_the_general_reader(tmp_path):
     from analysis.data.readers import csv as loading
 
     text = rs.registry_csv_text(rs.generate_registry(50, seed=9))
-    assert loading.read_plain_csv(text.replace(",M,", ',"M",', 1), ",") is None
     lines = text.splitlines()
     lines[4] += ",extra"
-    assert loading.read_plain_csv("\n".join(lines), ",") is None
-    assert loading.read_plain_csv("Title line\n" + text, ",") is None
-    assert loading.read_plain_csv(text.replace("\n", "\n\n", 3), ",") is None
+    assert loading.read_columnar_csv("\n".join(lines).encode(), ",") is None
+    assert loading.read_columnar_csv(("Title line\n" + text).encode(), ",") is None
+    assert loading.read_columnar_csv(text.replace("\n", "\n\n", 3).encode(), ",") is None
+    assert loading.read_columnar_csv(text.replace(",M,", ',"M\n\n",', 1).replace("\n", "\n\n", 3).encode(), ",") is None
+    assert loading.read_columnar_csv(text.replace(",M,", ",M\x00,", 1).encode(), ",") is None
+    assert loading.read_columnar_csv(text.replace(",M,", ",\u00e9,", 1).encode("cp1252"), ",") is None  # not UTF-8
 
 
 @pytest.mark.parametrize("dtype", [float, np.int64])

@@ -7,6 +7,7 @@ as integers; a year of HCT derived from its date; a date after the extract was m
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 
 import openpyxl
 import pandas as pd
@@ -78,9 +79,9 @@ def test_a_header_without_records_is_an_error(tmp_path, table):
     assert errors_of(tmp_path / "x.csv") == [(None, None, None, None, "the file has no records, only a header")]
 
 
-def test_an_unsaved_formula_in_a_workbook_is_an_error_naming_its_cell(tmp_path, table):
-    """openpyxl (like other programs that write workbooks) stores a formula without its value;
-    reading the saved values gave an empty cell, silently a missing ECOG performance status."""
+def workbook_with_formula(path, table) -> int:
+    """The cohort as a workbook written by openpyxl, its third patient's ps the formula =1+1 (stored
+    without a value, as openpyxl stores formulas); returns the ps column's number."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(list(table.columns))
@@ -88,11 +89,32 @@ def test_an_unsaved_formula_in_a_workbook_is_an_error_naming_its_cell(tmp_path, 
         sheet.append(list(row))
     ps = list(table.columns).index("ps") + 1
     sheet.cell(row=4, column=ps, value="=1+1")
-    workbook.save(tmp_path / "x.xlsx")
-    column = openpyxl.utils.get_column_letter(ps)
+    workbook.save(path)
+    return ps
+
+
+def test_an_unsaved_formula_in_a_workbook_is_an_error_naming_its_cell(tmp_path, table):
+    """openpyxl (like other programs that write workbooks) stores a formula without its value;
+    reading the saved values gave an empty cell, silently a missing ECOG performance status."""
+    column = openpyxl.utils.get_column_letter(workbook_with_formula(tmp_path / "x.xlsx", table))
     assert errors_of(tmp_path / "x.xlsx") == [
         (4, "SYN003", "ps", "=1+1", f"cell {column}4 holds a formula whose value was never saved: open the workbook "
          "in Excel and save it (or paste the values) so that the value is stored")]
+
+
+def test_a_formula_whose_value_was_saved_is_its_value(tmp_path, table):
+    """The formula scan must not refuse what Excel saved: a formula cell holding its computed value
+    (here written into the worksheet's XML as Excel writes it) is read as that value."""
+    workbook_with_formula(tmp_path / "unsaved.xlsx", table)
+    with zipfile.ZipFile(tmp_path / "unsaved.xlsx") as source, \
+            zipfile.ZipFile(tmp_path / "x.xlsx", "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert b"<f>1+1</f><v />" in data
+                data = data.replace(b"<f>1+1</f><v />", b"<f>1+1</f><v>2</v>")
+            target.writestr(item, data)
+    assert load_cohort(tmp_path / "x.xlsx", today=TODAY).data.loc[2, "ps"] == 2  # (no error raised)
 
 
 def parquet(tmp_path, table: pd.DataFrame, dates) -> str:

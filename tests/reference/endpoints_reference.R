@@ -2,12 +2,13 @@
 # cohort, computed independently in R: endpoints derived from the CSV here, Kaplan-Meier by
 # survival::survfit (log-log CI), log-rank by survival::survdiff, cumulative incidence by
 # cmprsk::cuminc with the log(-log) CI of SPEC.md (z = 1.96 as written there), Gray's test from cuminc.
-# Usage (from the project root): Rscript tests/reference/endpoints_reference.R [OUTPUT.json]
+# Usage (from the project root): Rscript tests/reference/endpoints_reference.R [OUTPUT.json [INPUT.csv]]
+# (another INPUT: the R side of benchmarks/reading_benchmark.py, on a registry-scale extract)
 suppressPackageStartupMessages({ library(survival); library(cmprsk) })
 
 args <- commandArgs(trailingOnly = TRUE)
 output <- if (length(args) >= 1) args[1] else "tests/reference/endpoints_reference.json"
-input <- "data/synthetic/ankl_cohort.csv"
+input <- if (length(args) >= 2) args[2] else "data/synthetic/ankl_cohort.csv"
 times <- c(12, 60)
 source("tests/reference/common.R")
 

@@ -1,8 +1,9 @@
 """CSV (and tab-separated) extracts: UTF-8 with or without BOM, CP932/Shift_JIS, UTF-16 with BOM.
 
-Plain rectangular files (no quotes, no title or blank lines: what registries export) are split
-into cells by Arrow's CSV reader; anything else goes through Python's `csv` module, with the
-same cells, line numbers and messages.
+Rectangular files (a header line, then one record per line, quoted or not: what registries
+export) are split into cells by Arrow's CSV reader, column by column; anything else (title or
+blank lines, ragged rows) goes through Python's `csv` module, with the same cells, line numbers
+and messages.
 """
 from __future__ import annotations
 
@@ -15,81 +16,118 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.problems import DataValidationError, Problem, file_problem
-from analysis.data.readers.frame import assemble, header_names, split_header, with_lines
+from analysis.data.readers.frame import TEXT, WHITESPACE, assemble, header_names, split_header, with_lines
 
-__all__ = ["ENCODINGS", "SUFFIXES", "read", "read_plain_csv"]
+__all__ = ["ENCODINGS", "SUFFIXES", "read", "read_columnar_csv"]
 
 SUFFIXES = (".csv", ".tsv", ".txt")
 ENCODINGS = ("utf-8-sig", "cp932")  # UTF-8 (with or without BOM), then Shift_JIS as Japanese registries export
 
-# What str.strip() removes: the characters Python counts as whitespace (str.isspace).
-_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-               "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _CSV_FIELD_LIMIT = csv.field_size_limit()
 
 
-def read_plain_csv(text: str, delimiter: str) -> pd.DataFrame | None:
-    """The text frame of an unquoted CSV whose every line has the header's number of values.
+def _line_breaks(column) -> np.ndarray:
+    """Line breaks inside each cell of a text column (LF, CRLF and a lone CR each count one, as the
+    csv module counts lines)."""
+    import pyarrow.compute as pc
 
-    Registry exports are nearly always of this form.  A record is then one line and its cells
-    are the line split at the delimiter, exactly as the csv module reads it, so Arrow's CSV
-    parser cuts the cells out in bulk; cells are stripped as str.strip() strips them, and a
-    line of empty cells is not a record, as in the general reader.  Anything else (quotes, a
-    title line above the header, blank or ragged lines, a lone carriage return, NUL bytes, a
-    cell longer than the csv module allows) returns None and is read by the general reader.
+    counts = pc.add(pc.count_substring(column, "\n"), pc.count_substring(column, "\r"))
+    return pc.subtract(counts, pc.count_substring(column, "\r\n")).to_numpy(zero_copy_only=False)
+
+
+def _count_breaks(data: bytes, start: int, end: int) -> int:
+    """Line breaks in data[start:end] as the csv module counts lines (LF, CRLF, a lone CR)."""
+    if data.find(b"\r", start, end) < 0:
+        return data.count(b"\n", start, end)
+    return data.count(b"\n", start, end) + data.count(b"\r", start, end) - data.count(b"\r\n", start, end)
+
+
+def _end_of_text(data: bytes) -> int:
+    """Where the text ends without its trailing line breaks (blank lines at the end are not records)."""
+    end = len(data)
+    while end and data[end - 1] in b"\r\n":
+        end -= 1
+    return end
+
+
+def read_columnar_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
+    """The text frame of a rectangular UTF-8 CSV, cells split by Arrow's CSV reader (quoted or not).
+
+    Registry exports are nearly always rectangular: a header line, then one record per line, each
+    with the header's number of values, cells quoted or not (R's `write.csv` quotes every cell).
+    Arrow cuts the cells out as the csv module does (a quoted cell may hold the delimiter, doubled
+    quotes and line breaks); cells are stripped as str.strip() strips them, and a record of empty
+    cells is not a record, as in the general reader.  A record's line is 2 plus the records and the
+    line breaks inside cells above it, so quoted cells holding line breaks keep every line exact.
+    Anything else (a title line above the header, blank or ragged lines, NUL bytes, a cell longer
+    than the csv module allows) returns None and is read by the general reader, which names the
+    line of each defect.  The columns are Arrow-backed text (`str` dtype): no Python object per cell.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pa_csv
+
+    if b"\x00" in data:
+        return None
+    end = _end_of_text(data)
+    cut = min((i for i in (data.find(b"\n", 0, end), data.find(b"\r", 0, end)) if i >= 0), default=-1)
+    if cut < 0:
+        return None
     try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        from pyarrow import csv as pa_csv
-    except ImportError:  # pragma: no cover - pyarrow is a pinned dependency
+        header_line = data[:cut].decode("utf-8")
+    except UnicodeDecodeError:
         return None
-    if '"' in text or "\x00" in text:
+    if header_line.count('"') % 2:  # a quoted header name holding a line break
         return None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        if "\r" in text:
-            return None
-    body = text.rstrip("\n")  # blank lines at the end are not records
-    header_line, newline, rest = body.partition("\n")
-    header = header_names([cell.strip() for cell in header_line.split(delimiter)])
-    if sum(1 for name in header if name) < 2 or not newline or not rest or rest.startswith("\n") or "\n\n" in rest:
+    header = header_names([cell.strip() for cell in next(csv.reader([header_line], delimiter=delimiter))])
+    if sum(1 for name in header if name) < 2:
         return None
+    body_start = cut + (2 if data[cut:cut + 2] == b"\r\n" else 1)
+    if body_start >= end:
+        return None
+    body = memoryview(data)[body_start:end]
     width = len(header)
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(rest.encode("utf-8")),
-            read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
-                                              escape_char=False, newlines_in_values=False, ignore_empty_lines=False),
+            pa.BufferReader(pa.py_buffer(body)),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
+                                              escape_char=False, newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
                 column_types={f"f{j}": pa.string() for j in range(width)}, null_values=[], true_values=[],
                 false_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a line with another number of values
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # another number of values, or not UTF-8
         return None
     if table.num_columns != width:
         return None
-    raw_columns = [table.column(j).combine_chunks() for j in range(width)]
+    n = table.num_rows
+    lines_in_body = _count_breaks(data, body_start, end) + 1
+    columns = [table.column(j) for j in range(width)]
     del table
-    if any((pc.max(pc.utf8_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT for c in raw_columns):
+    breaks = np.zeros(n, dtype=np.int64)
+    if lines_in_body != n:  # line breaks inside quoted cells: count them, record by record
+        for column in columns:
+            if pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py():
+                breaks += _line_breaks(column)
+        if int(breaks.sum()) + n != lines_in_body:  # blank lines between records
+            return None
+    if any((pc.max(pc.utf8_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT for c in columns):
         return None
-    stripped = [pc.utf8_trim(c, characters=_WHITESPACE) for c in raw_columns]
-    del raw_columns
-    n = len(stripped[0])
+    for j, column in enumerate(columns):
+        columns[j] = pc.utf8_trim(column, characters=WHITESPACE)
     blank = np.ones(n, dtype=bool)
-    for c in stripped:
-        blank &= pc.equal(c, "").to_numpy(zero_copy_only=False)
-    keep = ~blank
-    lines = np.arange(2, 2 + n, dtype=np.int64)[keep]
+    for column in columns:
+        blank &= pc.equal(column, "").to_numpy(zero_copy_only=False)
+        if not blank.any():
+            break
+    lines = 2 + np.arange(n, dtype=np.int64) + np.concatenate(([0], np.cumsum(breaks)[:-1])).astype(np.int64)
 
-    # One object block (rows x columns) built column by column: no per-cell Python work, and
-    # repeated values (codes, dates) share one Python string.
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         if not name:
-            if pc.any(pc.not_equal(stripped[i], "")).as_py():
+            if pc.any(pc.not_equal(columns[i], "")).as_py():
                 problems.append(file_problem(f"column {i + 1} has values but no name in the header"))
         elif name in seen:
             problems.append(Problem(1, None, name, None,
@@ -97,12 +135,11 @@ def read_plain_csv(text: str, delimiter: str) -> pd.DataFrame | None:
         else:
             seen[name] = i
     problems.sort(key=lambda p: p.line is not None)  # nameless columns first, as the general reader lists them
-    block = np.empty((len(seen), int(keep.sum())), dtype=object)
-    for k, i in enumerate(seen.values()):
-        encoded = pc.dictionary_encode(stripped[i])
-        distinct = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
-        block[k] = distinct[encoded.indices.to_numpy(zero_copy_only=False)[keep]]
-    frame = pd.DataFrame(block.T, columns=list(seen), copy=False)
+    if blank.any():
+        keep = pa.array(~blank)
+        columns = [pc.filter(c, keep) for c in columns]
+        lines = lines[~blank]
+    frame = pd.DataFrame({name: pd.array(columns[i], dtype=TEXT) for name, i in seen.items()}, copy=False)
     return with_lines(frame, lines, problems)
 
 
@@ -132,16 +169,86 @@ def _decode(data: bytes, encoding: str | None) -> tuple[str | None, str | None]:
                   + "); give the encoding with --encoding (or `encoding:` in the study file)")
 
 
+def _columnar(data: bytes, suffix: str) -> pd.DataFrame | None:
+    """`read_columnar_csv` of UTF-8 bytes (a BOM dropped), with the delimiter of the first line."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    newline = data.find(b"\n")
+    first = data[:newline] if newline >= 0 else data
+    delimiter = "\t" if suffix == ".tsv" or (b"\t" in first and b"," not in first) else ","
+    return read_columnar_csv(data, delimiter)
+
+
+_BLOCK = 1 << 24  # bytes decoded at a time: a file is never held as one Python string
+
+
+def _blocks_as_utf8(data: bytes, encoding: str):
+    """The file's text in `encoding`, re-encoded as UTF-8 block by block (an incremental decoder:
+    a character split between blocks is decoded whole); raises UnicodeError, LookupError."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    for start in range(0, len(view), _BLOCK):
+        yield decoder.decode(view[start:start + _BLOCK]).encode("utf-8")
+    yield decoder.decode(b"", final=True).encode("utf-8")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        for _ in _blocks_as_utf8(data, "utf-8"):
+            pass
+    except UnicodeError:
+        return False
+    return True
+
+
+def _as_utf8(data: bytes, encoding: str) -> bytes | None:
+    """The file as UTF-8 bytes; None when it does not decode as `encoding` (the general reader then
+    says where)."""
+    try:
+        return b"".join(_blocks_as_utf8(data, encoding))
+    except (UnicodeError, LookupError):
+        return None
+
+
 def read(path: Path, encoding: str | None) -> pd.DataFrame:
-    text, why = _decode(path.read_bytes(), encoding)
+    """The text frame of a delimited file.  UTF-8 bytes go to Arrow as they are (Arrow checks that
+    they are UTF-8); another encoding (the one given, else CP932 when the file is not UTF-8) is
+    re-encoded as UTF-8 block by block first."""
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    try:
+        wanted = codecs.lookup(encoding).name if encoding else None
+    except LookupError:
+        wanted = "unknown"
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if wanted in (None, "utf-8", "utf-8-sig") and not utf16:
+        columnar = _columnar(data, suffix)  # None when not UTF-8 (e.g. CP932), among others
+        if columnar is not None:
+            return columnar
+    if wanted is None:
+        other = "utf-16" if utf16 else (None if _is_utf8(data) else ENCODINGS[-1])
+    else:
+        other = None if wanted in ("utf-8", "utf-8-sig", "unknown") else encoding
+    if other is not None:
+        utf8 = _as_utf8(data, other)
+        if utf8 is not None:
+            columnar = _columnar(utf8, suffix)
+            del utf8
+            if columnar is not None:
+                return columnar
+    return _read_general(path, data, encoding)
+
+
+def _read_general(path: Path, data: bytes, encoding: str | None) -> pd.DataFrame:
+    """Any delimited text the csv module reads, record by record: title lines, blank lines, ragged
+    rows, each defect named by its line."""
+    text, why = _decode(data, encoding)
     if text is None:
         raise DataValidationError(str(path), [file_problem(why)])
+    del data
     text = text.lstrip("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = "\t" if path.suffix.lower() == ".tsv" or ("\t" in first and "," not in first) else ","
-    simple = read_plain_csv(text, delimiter)
-    if simple is not None:
-        return simple
     records: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     previous = 0

@@ -15,7 +15,14 @@ import pandas as pd
 
 from analysis.data.problems import Problem, file_problem
 
-__all__ = ["assemble", "header_names", "lines_of", "split_header", "with_lines"]
+# The columnar readers' cells: Arrow-backed text (pandas' `str` dtype), NaN-free, no Python object per cell.
+TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+# What str.strip() removes: the characters Python counts as whitespace (str.isspace), for Arrow's utf8_trim.
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+__all__ = ["TEXT", "WHITESPACE", "assemble", "header_names", "lines_of", "split_header", "with_lines"]
 
 
 def header_names(cells: Sequence[str]) -> list[str]:

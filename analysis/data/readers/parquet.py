@@ -1,9 +1,11 @@
 """Parquet files: every cell as the text a CSV would hold; a record's line is its number + 1.
 
-Date and timestamp columns become ISO dates.  A column stored as numbers is listed in
-`frame.attrs["numeric_columns"]` with its type: when a study reads it as dates, validation needs to
-know their day 0 (`mapping.date_epoch`), since integers could count days since 1970 as well as
-Excel's serial days.
+Read column by column in Arrow: text columns as they are (stripped), dates and whole numbers cast
+to their text in Arrow, every other type (timestamps, fractional numbers, flags) converted once
+per distinct value (`cell_text`): no Python object per record.  A column stored as numbers
+is listed in `frame.attrs["numeric_columns"]` with its type: when a study reads it as dates,
+validation needs to know their day 0 (`mapping.date_epoch`), since integers could count days since
+1970 as well as Excel's serial days.
 """
 from __future__ import annotations
 
@@ -11,13 +13,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data.cells import cell_text, map_distinct
+from analysis.data.cells import cell_text
 from analysis.data.problems import DataValidationError, file_problem
-from analysis.data.readers.frame import assemble, header_names, with_lines
+from analysis.data.readers.frame import TEXT, WHITESPACE, assemble, header_names, with_lines
 
 __all__ = ["SUFFIXES", "read"]
 
 SUFFIXES = (".parquet", ".pq")
+
+
+def _text_column(column):
+    """One Parquet column as stripped text cells ("" where empty), in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return pc.utf8_trim(pc.fill_null(column.cast(pa.string()), ""), characters=WHITESPACE)
+    if pa.types.is_integer(column.type) or pa.types.is_date32(column.type):
+        return pc.fill_null(column.cast(pa.string()), "")  # Arrow writes them as cell_text does: 12, 2010-04-01
+    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    distinct = pa.array([cell_text(v) for v in encoded.dictionary.to_pylist()] + [""], type=pa.string())
+    indices = pc.fill_null(encoded.indices, len(distinct) - 1)  # a null: the last entry, ""
+    return pc.take(distinct, indices)
 
 
 def read(path: Path) -> pd.DataFrame:
@@ -26,19 +45,20 @@ def read(path: Path) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
         table = pq.read_table(path)
-        raw = table.to_pandas()
+        header = header_names([str(c) for c in table.column_names])
+        numeric = {name: str(field.type) for name, field in zip(header, table.schema)
+                   if pa.types.is_integer(field.type) or pa.types.is_floating(field.type)}
+        columns = [_text_column(table.column(k)) for k in range(table.num_columns)]
     except Exception as error:  # pyarrow raises several kinds on a damaged file
         raise DataValidationError(str(path), [file_problem(f"cannot read the Parquet file: {type(error).__name__}: {error}")])
-    header = header_names([str(c) for c in raw.columns])
-    numeric = {name: str(field.type) for name, field in zip(header, table.schema)
-               if pa.types.is_integer(field.type) or pa.types.is_floating(field.type)}
+    n = table.num_rows
+    del table
     if len(set(header)) != len(header) or "" in header:  # structural defects: the general assembly names them
-        rows = [[cell_text(v) for v in record] for record in raw.astype(object).itertuples(index=False, name=None)]
-        frame = assemble(header, rows, list(range(2, len(rows) + 2)), [])
+        cells = [c.to_pylist() for c in columns]
+        rows = [[cells[k][i] for k in range(len(cells))] for i in range(n)]
+        frame = assemble(header, rows, list(range(2, n + 2)), [])
     else:
-        # each distinct value of a column converted once (codes, dates and ages repeat)
-        cells = {name: map_distinct(raw.iloc[:, k].astype(object), cell_text).to_numpy(dtype=object)
-                 for k, name in enumerate(header)}
-        frame = with_lines(pd.DataFrame(cells, columns=header, dtype=object), range(2, len(raw) + 2), [])
+        frame = with_lines(pd.DataFrame({name: pd.array(c, dtype=TEXT) for name, c in zip(header, columns)},
+                                        index=pd.RangeIndex(n), copy=False), range(2, n + 2), [])
     frame.attrs["numeric_columns"] = numeric
     return frame

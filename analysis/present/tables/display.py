@@ -9,18 +9,20 @@ Both come from the same `TableModel`.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from great_tables import GT
 
 from analysis.present.source_data import record_table
 from analysis.present.target import renders_typst
 from analysis.present.tables.model import TableModel
-from analysis.present.tables.render_html import to_gt
 from analysis.present.tables.render_markdown import to_markdown
 from analysis.present.tables.render_typst import to_typst, typst_block
 
 __all__ = ["ReportTable", "markdown_or_typst", "report_table"]
+
+if TYPE_CHECKING:
+    from great_tables import GT
 
 
 def report_table(title: str, model: TableModel, frame: pd.DataFrame | None = None) -> ReportTable:
@@ -44,7 +46,10 @@ class ReportTable:
 
     @cached_property
     def gt(self) -> GT:
-        """The great_tables table (the website's rendering)."""
+        """The great_tables table (the website's rendering); great_tables is imported here, by the
+        first table a page shows for the website (a page executed for Typst never imports it)."""
+        from analysis.present.tables.render_html import to_gt
+
         return to_gt(self.model)
 
     def as_raw_html(self, **options) -> str:
