@@ -110,6 +110,9 @@ def _loglog_ci(f: np.ndarray, variance: np.ndarray) -> tuple[np.ndarray, np.ndar
     fi = np.where(inside, f, 0.5)  # placeholder keeps log() finite off the support
     se = np.sqrt(np.maximum(variance, 0.0))
     k = Z_CUMINC * se / np.abs(fi * np.log(fi))
-    lower = np.where(inside, fi ** np.exp(k), np.nan)
+    # An estimate near 0 with a wide variance (a group of a few patients) makes exp(k) overflow to inf:
+    # F^inf = 0 and F^0 = 1 are the limits of the interval, as R's arithmetic gives them, not an error.
+    with np.errstate(over="ignore"):
+        lower = np.where(inside, fi ** np.exp(k), np.nan)
     upper = np.where(inside, fi ** np.exp(-k), np.nan)
     return lower, upper

@@ -153,6 +153,16 @@ def test_ci_undefined_where_cif_reaches_one():
     assert np.all(c.lower[:-1] < c.estimate[:-1]) and np.all(c.upper[:-1] > c.estimate[:-1])
 
 
+def test_ci_of_a_tiny_estimate_with_a_wide_variance_is_zero_to_one_without_overflow():
+    """exp(k) overflows for F near 0 with a wide variance (a study grouped by a column with small
+    groups raised numpy's overflow warning, an error here): the interval is its limit, 0 to 1."""
+    from analysis.stats.aalen_johansen import _loglog_ci
+
+    lower, upper = _loglog_ci(np.array([1e-6, 0.5]), np.array([1e-4, 0.01]))
+    assert lower[0] == 0.0 and upper[0] == 1.0
+    assert 0 < lower[1] < 0.5 < upper[1] < 1
+
+
 def test_arrays_are_read_only():
     c = cumulative_incidence(HAND_TIME, HAND_STATUS)
     with pytest.raises(ValueError):
