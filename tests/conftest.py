@@ -30,7 +30,8 @@ def _runs_r(item) -> bool:
 #: Expensive session fixtures -> the group of test process their users share (`make test` runs two
 #: processes with `--dist loadgroup`; without the group each process would execute every page again).
 SHARED_FIXTURES = {
-    "study_pages": {"ankl_pages", "bmt_pages", "example_jp_pages", "minimal_pages", "study_pages"},
+    "study_pages": {"ankl_pages", "bmt_pages", "example_jp_pages", "minimal_pages", "months_pairs_pages",
+                    "status_column_pages", "days_known_bad_pages", "delivery_pages", "study_pages"},
     "synthetic_outputs": {"synthetic_outputs", "report_tables"},
 }
 
@@ -221,7 +222,32 @@ def example_jp_pages(example_jp_extract):
     return execute_study("example_jp", PROJECT_ROOT / "studies" / "example_jp.yml", data=example_jp_extract)
 
 
-@pytest.fixture(scope="session", params=["ankl", "bmt", "example_jp", "minimal"])
+def _delivery_pages(tmp_path_factory, shape: str):
+    from study_pages import delivery_study_file, execute_study
+
+    return execute_study(shape, delivery_study_file(tmp_path_factory.mktemp(shape), shape))
+
+
+@pytest.fixture(scope="session")
+def months_pairs_pages(tmp_path_factory):
+    return _delivery_pages(tmp_path_factory, "months_pairs")
+
+
+@pytest.fixture(scope="session")
+def status_column_pages(tmp_path_factory):
+    return _delivery_pages(tmp_path_factory, "status_column")
+
+
+@pytest.fixture(scope="session")
+def days_known_bad_pages(tmp_path_factory):
+    return _delivery_pages(tmp_path_factory, "days_known_bad")
+
+
+#: Every study configuration of the repository (study.yml, studies/*.yml) and an extract without optional columns.
+READER_STUDIES = ["ankl", "bmt", "example_jp", "months_pairs", "status_column", "days_known_bad", "minimal"]
+
+
+@pytest.fixture(scope="session", params=READER_STUDIES)
 def study_pages(request):
     """Each study configuration of the repository, and an extract without optional columns, executed."""
     return request.getfixturevalue(f"{request.param}_pages")

@@ -9,6 +9,7 @@ reader tests share one execution of each page.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,3 +73,16 @@ def execute_study(name: str, study: Path, data: Path | None = None, pages: list[
         for page, notebook in execute_pages(wanted, jobs=2):
             result.notebooks[page_name(page)] = notebook
     return result
+
+
+def delivery_study_file(folder, shape: str):
+    """The example study of a registry delivery shape (studies/<shape>.yml) pointed at its delivery, written
+    into `folder` by analysis.build.deliveries as `make data` writes it."""
+    from analysis.build import deliveries
+
+    extract = folder / f"{shape}.csv"
+    extract.write_text(deliveries.delivery_csv_text(deliveries.SHAPES[shape]()), encoding="utf-8")
+    text = (PROJECT_ROOT / "studies" / f"{shape}.yml").read_text(encoding="utf-8")
+    study = folder / "study.yml"
+    study.write_text(re.sub(r"^data: .*$", f"data: {extract.name}", text, flags=re.M), encoding="utf-8")
+    return study

@@ -8,7 +8,6 @@ import pytest
 from analysis.data.paths import PROJECT_ROOT
 from analysis import pages
 from analysis.build import qmd
-from analysis.build.sections import study_section_flags
 from analysis.build.qmd import (INLINE_TAG, cell_options, chapters, drop_hidden_content, execute_pages,
                           execute_qmd, html_figure_options, qmd_to_notebook, setup_cell)
 
@@ -210,30 +209,22 @@ DELIVERY_TEXTS = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(DELIVERY_TEXTS))
-def delivery_study(request, tmp_path_factory):
-    """A registry delivery written by the test in its own shape, and its example study pointed at it."""
-    from analysis.build import deliveries
-
-    folder = tmp_path_factory.mktemp(request.param)
-    extract = folder / f"{request.param}.csv"
-    extract.write_text(deliveries.delivery_csv_text(deliveries.SHAPES[request.param]()), encoding="utf-8")
-    text = (PROJECT_ROOT / "studies" / f"{request.param}.yml").read_text(encoding="utf-8")
-    study = folder / "study.yml"
-    study.write_text(re.sub(r"^data: .*$", f"data: {extract.name}", text, flags=re.M), encoding="utf-8")
-    return request.param, study
+@pytest.fixture(params=sorted(DELIVERY_TEXTS))
+def delivery_pages(request):
+    """A registry delivery's example study, its pages executed once a session (`tests/conftest.py`, shared
+    with the reader tests)."""
+    return request.param, request.getfixturevalue(f"{request.param}_pages")
 
 
-def test_every_page_executes_for_each_registry_delivery(delivery_study, monkeypatch):
+def test_every_page_executes_for_each_registry_delivery(delivery_pages):
     """Issue 15: months with (time, indicator) pairs, one status column, days with a known-bad record:
     each goes from the registry's own file to every page through its study file alone."""
-    shape, study = delivery_study
-    monkeypatch.setenv("REPORT_STUDY", str(study))
-    flags = study_section_flags()
-    for page, notebook in execute_pages(PAGES, jobs=2):
+    shape, study_pages = delivery_pages
+    flags = study_pages.flags
+    for page, notebook in study_pages.notebooks.items():
         outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
         assert not [o for o in outputs if o.output_type == "error"], page
         assert_every_labelled_float_has_content(notebook, flags)
         shown = _page_text(notebook)
-        for expected in DELIVERY_TEXTS[shape].get(page.relative_to(PROJECT_ROOT).as_posix(), []):
+        for expected in DELIVERY_TEXTS[shape].get(page, []):
             assert expected in shown, (page, expected)

@@ -2,7 +2,8 @@
 
 Every test reads the executed chapters' text (prose with its inline values, tables as rows, the words of
 every figure: `analysis.build.qmd.reader_text`), for every study configuration in the repository
-(`study.yml`, `studies/bmt.yml`, `studies/example_jp.yml`) and for an extract without optional columns,
+(`study.yml` and every `studies/*.yml`: bmt, the Japanese-registry example and the three registry deliveries) and
+for an extract without optional columns,
 plus studies made to break what the issue found broken (acute GVHD without chronic GVHD, follow-up that
 ends at relapse, no landmarks, questionable records).  The pages are executed once per study and session
 (`tests/conftest.py`, `tests/study_pages.py`).
@@ -65,7 +66,9 @@ def test_no_placeholder_reaches_a_reader(study_pages):
     for page, text in all_shown(study_pages):
         for word in ("NA", "nan", "NaN", "None", "inf", "Inf"):
             assert not re.search(rf"(?<![\w`]){word}(?![\w`])", without_code(text)), (study_pages.name, page, word)
-        assert "record(s)" not in text and "not reached months" not in text, (study_pages.name, page)
+        assert "(s)" not in text and "not reached months" not in text, (study_pages.name, page)
+        # an estimator's diagnostics are for the analyst ("Loglik converged before variable 3")
+        assert "Loglik" not in text and "variable 3" not in text, (study_pages.name, page)
 
 
 def test_one_p_value_style(study_pages):
@@ -159,6 +162,55 @@ def test_methods_say_what_a_reviewer_asks(study_pages):
                    "complete-case", "censored at their last contact", "*Overall survival*: time from HCT to death",
                    "*Non-relapse mortality*: death from any cause without prior relapse", "T > s"):
         assert phrase in methods, (study_pages.name, phrase)
+
+
+def test_every_model_has_its_proportional_hazards_check(study_pages):
+    """The six models of the multivariable table each say how proportional hazards were checked (the NRM
+    Fine-Gray model was missing from the section)."""
+    section = markdown_only(study_pages.text("report/prognostic.qmd")).split("## Proportional hazards")[1]
+    for label in ("Overall survival (Cox)", "Event-free survival (Cox)", "Relapse (cause-specific Cox)",
+                  "Non-relapse mortality (cause-specific Cox)", "Relapse (Fine-Gray)",
+                  "Non-relapse mortality (Fine-Gray)"):
+        assert f"{label}: " in section, (study_pages.name, label)
+
+
+def test_whole_numbers_are_summarised_by_whole_numbers(study_pages):
+    """Table 1 writes a median year as 2012, and its quartiles as 2008-2014, not 2007.5-2014.0."""
+    table1 = next(t for t in table_texts(study_pages.text("report/cohort.qmd")) if "Characteristic" in t)
+    for row in table1.splitlines():
+        if row.startswith(("Year of HCT", "Age at HCT, years")):
+            for cell in row.split(" | ")[1:]:
+                assert not re.match(r"\d+ \(.*\.\d", cell), (study_pages.name, row)
+
+
+def test_source_data_lists_only_what_the_page_shows(study_pages):
+    """A hidden table (the audit trail of a study that changes no record) has no source-data file, and a
+    figure's file names the groupings of all its panels."""
+    for page, text in all_shown(study_pages):
+        links = re.findall(r"(?m)^- \[(.+)\]\(source-data/", text)
+        displays = len(table_texts(text)) + len(figure_texts(text))
+        assert len(links) <= displays, (study_pages.name, page, links)
+        assert not any(re.search(r" by [A-Z][a-z]", link) for link in links), (study_pages.name, page, links)
+    if not study_pages.flags["study-has-record-changes"]:
+        assert "[Audit trail]" not in study_pages.text("report/cohort.qmd")
+
+
+def test_adjusted_comparisons_that_fail_say_why_in_a_readers_words(study_pages):
+    factors = markdown_only(study_pages.text("report/factors.qmd"))
+    for sentence in re.findall(r"could not be estimated: [^\n]*", factors):
+        assert sentence.endswith("."), (study_pages.name, sentence)
+        assert "merge levels" not in sentence and "drop " not in sentence, (study_pages.name, sentence)
+
+
+def test_a_diverged_estimate_is_not_read_as_an_effect(study_pages):
+    """A level without events makes a model's coefficient run off: "<0.01 (<0.01-<0.01), P < 0.001" read as a
+    strong protective effect (months_pairs: no non-relapse death in CR3)."""
+    text = study_pages.text("report/prognostic.qmd")
+    for block in table_texts(text) + figure_texts(text):
+        assert not re.search(r"<0\.01 \(|\(0\.00-", block), (study_pages.name, block[:200])
+    if study_pages.name == "months_pairs":
+        models = next(t for t in table_texts(text) if "Fine-Gray" in t)
+        assert "not estimable | — |" in models and "Not estimable: the estimate diverges" in models
 
 
 def test_tables_set_their_font_weights(study_pages):
@@ -286,6 +338,39 @@ def test_three_groups_get_step_line_intervals_not_muddy_bands(ankl_pages):
 # --------------------------------------------------------------------------- other studies
 
 
+def test_a_small_group_left_out_cannot_be_worked_out_by_subtraction(example_jp_pages):
+    """min_cell 5: the 12-month landmark holds 20 patients (the landmark series and the overall survival risk
+    table show it); with 19 event-free shown, the '<5' relapsed group would read 1."""
+    landmark = example_jp_pages.text("report/landmark.qmd")
+    assert "Landmark, months after HCT | Patients at risk" in landmark and "\n12 | 20 |" in landmark
+    assert "Relapsed/progressed (n < 5)" in landmark
+    assert "Event-free (n = 19)" not in landmark and "19 were alive and event-free" not in landmark
+    assert "Event-free (n ≥ 5)" in landmark
+    day_landmark = next(f for f in figure_texts(landmark) if "too few patients for a curve" in f)
+    assert day_landmark.startswith("[figure] 12 ¦") and "Survival (%) ¦ ≥5 ¦" in day_landmark
+
+
+def test_the_missing_data_table_counts_the_studys_own_columns(months_pairs_pages):
+    """Donor age (a registry's own column, a model covariate) is missing for 36 patients (Table 1 says so);
+    the table of every item the analyses use left it out."""
+    cohort = months_pairs_pages.text("report/cohort.qmd")
+    missing = next(t for t in table_texts(cohort) if "Applies to" in t)
+    assert "Donor age | all patients | 160 | 36 (22.5%)" in missing
+    assert "Phase at HCT | all patients | 160 | 0 (0.0%)" in missing
+
+
+def test_one_excluded_record_reads_in_the_singular(days_known_bad_pages):
+    cohort = markdown_only(days_known_bad_pages.text("report/cohort.qmd"))
+    assert ("Before validation the study file excluded 1 record, with its reason; the extract itself was not "
+            "changed. @tbl-audit is the audit trail.") in cohort
+
+
+def test_a_factor_figures_source_data_names_every_panel(ankl_pages):
+    factors = ankl_pages.text("report/factors.qmd")
+    assert ("- [Overall survival by disease status at HCT (CR/PR vs NR), graft source (CB vs others) and graft "
+            "source](source-data/") in factors
+
+
 def test_an_extract_without_optional_columns_leaves_no_trace_but_one_sentence(minimal_pages):
     """Nothing of the transplant chapter applies: the page is left out, and the overview says why in one
     sentence; the landmark chapter says in one sentence what it leaves out."""
@@ -299,11 +384,11 @@ def test_an_extract_without_optional_columns_leaves_no_trace_but_one_sentence(mi
 
 
 def test_a_study_without_publication_leaves_the_reproduction_out_of_the_site(bmt_pages, bmt_extract, tmp_path,
-                                                                            monkeypatch):
+                                                                             monkeypatch):
     from analysis.build.sections import PAGES_FILE, main
 
     monkeypatch.setenv("REPORT_STUDY", str(PROJECT_ROOT / "studies" / "bmt.yml"))
-    monkeypatch.setenv("REPORT_DATA", str(bmt_extract))  # (the session's bmt extract, as bmt_pages reads it)
+    monkeypatch.setenv("REPORT_DATA", str(bmt_extract))  # the session's extract, as the pages read it
     assert main(["--root", str(tmp_path)]) == 0
     drafts = yaml.safe_load((tmp_path / PAGES_FILE).read_text(encoding="utf-8"))
     assert drafts == {"website": {"drafts": ["report/reproduction.qmd"]}}

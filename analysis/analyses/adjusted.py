@@ -26,7 +26,7 @@ import pandas as pd
 
 from analysis.analyses.models import design_matrix
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
-from analysis.domain.groupings import DERIVED, group_labels, grouping_rows, grouping_title
+from analysis.domain.groupings import DERIVED, group_codes_of, grouping_title
 from analysis.stats.adjusted import AdjustedResult, adjusted_incidence, adjusted_survival, first_of
 
 __all__ = [
@@ -128,9 +128,10 @@ def adjusted_endpoint(
     derived = endpoint_data(data, endpoint)
     exclusions = list(derived.exclusions)
     rows = data if derived.included.all() else data.loc[derived.included]
-    labels, all_levels = group_labels(grouping_rows(data, by, derived.included), by)
+    groups = group_codes_of(data, by, derived.included)  # (of every patient: kept with the frame)
+    labels, all_levels = groups.labels, groups.levels
     levels = all_levels if levels is None else tuple(level for level in all_levels if level in levels)
-    known = labels.notna().to_numpy()
+    known = groups.codes >= 0
     design = design_matrix(rows, covariates, reference)
     if (~known).any():
         exclusions.append((f"{grouping_title(by).lower()} unknown", int((~known).sum())))
@@ -193,12 +194,13 @@ def adjusted_factors(
     horizons = tuple(horizons)
     out = []
     for by in groupings:
-        labels, levels = group_labels(grouping_rows(data, by), by)
-        sizes = labels.value_counts()
-        large = [level for level in levels if sizes.get(level, 0) >= max(min_group, 1)]
+        groups = group_codes_of(data, by)  # (kept with the frame: every endpoint and chapter shares it)
+        sizes = dict(zip(groups.names, np.bincount(groups.codes[groups.codes >= 0], minlength=len(groups.names))))
+        large = [level for level in groups.levels if sizes.get(level, 0) >= max(min_group, 1)]
         if len(large) < 2:
             continue
-        grouped = data if len(large) == labels.dropna().nunique() else data.loc[labels.isin(large).to_numpy()]
+        grouped = data if len(large) == len(groups.names) else \
+            data.loc[np.isin(groups.codes, [groups.code(level) for level in large])]
         adjusted_for = adjustment_set(by, covariates)
         outcomes = []
         for endpoint in endpoints:

@@ -509,10 +509,12 @@ def missing_data(df: pd.DataFrame, columns: Sequence[str] | None = None) -> Miss
     `cr_after_hct_date` means "no CR after HCT" and is not counted.  A date
     column held as `X_months` (however the extract gave it: dates, days or
     another time unit) is reported under its SPEC name `X_date`.  Default
-    `columns`: the SPEC columns present in `df`; other columns count every
-    empty value.
+    `columns`: the SPEC columns present in `df`, then the study's own analysable
+    columns (`mapping.extra`: a covariate such as donor age is used as much as a
+    SPEC column); other columns count every empty value.
     """
-    wanted = list(columns) if columns is not None else list(_REQUIRED_WHEN)
+    wanted = (list(columns) if columns is not None
+              else list(_REQUIRED_WHEN) + [c.name for c in study_columns() if c.name not in _REQUIRED_WHEN])
     rows = []
     for column in wanted:
         name = column

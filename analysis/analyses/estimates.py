@@ -12,6 +12,7 @@ import pandas as pd
 
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.domain.groupings import group_codes_of, grouping_title
+from analysis.domain.memo import per_frame
 from analysis.stats.aalen_johansen import cumulative_incidence
 from analysis.stats.gray import gray_test
 from analysis.stats.results import EndpointResult
@@ -35,8 +36,17 @@ def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None, 
     Patients with an unknown group are left out of a grouped analysis (the
     overall analysis keeps them).  A level with fewer than `min_group` patients
     (0, the default: none; the report passes `min_group_size(study.min_cell)`) is
-    left out of the curves and the test and listed in `omitted`.
+    left out of the curves and the test and listed in `omitted`. The result (frozen) is kept with
+    the frame: the factors and prognostic chapters compare the same endpoints by the same groupings.
     """
+    known = per_frame(data)
+    key = ("estimate", endpoint, by, int(min_group))
+    if key not in known:
+        known[key] = _estimate(data, endpoint, by, int(min_group))
+    return known[key]
+
+
+def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int) -> EndpointResult:
     spec = ENDPOINTS[endpoint]
     derived = endpoint_data(data, endpoint)
     time, status = derived.time, derived.status

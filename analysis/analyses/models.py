@@ -113,7 +113,8 @@ def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None)
     if unused:
         raise ValueError(f"--reference given for {', '.join(sorted(unused))}, which is not a categorical covariate")
     matrix = pd.DataFrame(columns, index=data.index).loc[complete]
-    constant = [name for name in matrix if matrix[name].nunique() < 2 and len(matrix)]
+    # (complete cases: no NaN, so a column takes a single value when its least and greatest are equal)
+    constant = [name for name in matrix if len(matrix) and matrix[name].min() == matrix[name].max()]
     if constant:
         raise ValueError(f"covariate term(s) {', '.join(constant)} take a single value among the patients analysed")
     return Design(matrix=matrix, complete=complete, references=references)

@@ -214,7 +214,7 @@ def configuration(path: Path, study=None) -> dict[str, str]:
         "Groupings compared": "; ".join(f"{grouping_title(g)} (`{g}`)" for g in study.groupings) or "none",
         "Model covariates": "; ".join(f"{grouping_title(c)} (`{c}`)" for c in study.covariates) or "none",
         "Inclusion criteria": "; ".join(c.describe() for c in study.include) or "none",
-        "Column/code mapping": f"{mapped} rule(s)" if mapped else "none",
+        "Column/code mapping": f"{mapped} rule{'' if mapped == 1 else 's'}" if mapped else "none",
         "Records excluded or corrected by the study file":
             "listed in the cohort chapter (audit trail)" if changes else "none",
         "Small-cell rule": f"counts below {study.min_cell} shown as <{study.min_cell}" if study.min_cell else "off",

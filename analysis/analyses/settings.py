@@ -16,7 +16,7 @@ from analysis.data.study import Study, read_study
 from analysis.data.study_file import did_you_mean
 from analysis.domain.groupings import DERIVED
 
-__all__ = ["load_study", "settings_problems", "unusable"]
+__all__ = ["collinear_covariates", "load_study", "settings_problems", "unusable"]
 
 
 def _columns_needed(name: str) -> tuple[str, ...]:
@@ -83,9 +83,30 @@ def unusable(name: str, study: Study | None, columns=None) -> str | None:
     return None
 
 
+#: Kinds of column whose levels a model codes as dummies: a derived grouping that merges such a
+#: column's levels is a sum of its dummies, so the two cannot be covariates of one model.
+_CATEGORICAL = ("code", "flag")
+
+
+def collinear_covariates(covariates) -> list[str]:
+    """Why some of `covariates` cannot be estimated together: a derived grouping beside the coded
+    column it merges (status_crpr_vs_nr and status_at_hct; graft_cb_vs_other and graft_source).
+    A derived grouping of a measurement (age_group beside age) is estimable and passes."""
+    problems = []
+    for name in covariates:
+        if name not in DERIVED:
+            continue
+        for column in DERIVED[name].sources:
+            spec = BY_NAME.get(column)
+            if column in covariates and spec is not None and spec.kind in _CATEGORICAL:
+                problems.append(f"covariates: {name!r} merges the levels of {column!r}, also a covariate: a model "
+                                f"cannot estimate both (they are collinear); keep one of them")
+    return problems
+
+
 def settings_problems(study: Study) -> list[str]:
     """What is wrong with the study's groupings, covariates and publication to reproduce."""
-    problems = []
+    problems = collinear_covariates(study.covariates)
     for key, names in (("groupings", study.groupings), ("covariates", study.covariates)):
         for name in names:
             why = unusable(name, study)

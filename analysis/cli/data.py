@@ -21,7 +21,8 @@ from analysis.data.mapping import Mapping
 from analysis.data.paths import shown_path
 from analysis.data.problems import Problem, RepeatedWarning, summarise_warnings
 from analysis.data.readers import read_table
-from analysis.data.study import Study, require_data_file
+from analysis.data.study import Study, StudyConfigError, require_data_file
+from analysis.data.study_file import locate
 from analysis.data.validate import validate
 from analysis.domain.groupings import grouping_problem
 
@@ -61,7 +62,6 @@ def data_options(args: argparse.Namespace, study: Study | None = None) -> tuple[
         "include": study.include if study else (),
         "changes": study.changes if study else None,
         "extract_date": study.extract_date if study else None,
-        "groupings": study.groupings if study else (),
     }
     if study is not None and study.synthetic is not None:
         options["synthetic"] = study.synthetic
@@ -79,7 +79,6 @@ def cohort_and_study(args: argparse.Namespace) -> tuple[Cohort, Study | None]:
     on stderr, so that a script reading the JSON on stdout is not misled silently."""
     study = _study(args)
     path, options = data_options(args, study)
-    options.pop("groupings")
     cohort = load_cohort(path, **options)
     from analysis.present.prose import follow_up_caveat  # (the presentation layer: only for this note)
 
@@ -130,7 +129,8 @@ def _table(problems) -> list[str]:
 
 
 def command_validate(args: argparse.Namespace) -> int:
-    path, options = data_options(args)
+    study = _study(args)
+    path, options = data_options(args, study)
     raw = read_table(path, encoding=options["encoding"], sheet=options["sheet"])
     frame, problems = validate(raw, source=str(path), mapping=options["mapping"], changes=options["changes"],
                                extract_date=options["extract_date"])
@@ -145,10 +145,18 @@ def command_validate(args: argparse.Namespace) -> int:
     if options["changes"] and not errors:
         excluded = [f"  excluded by the study file, {reason}: {k}" for reason, k in options["changes"].exclusion_counts()]
         flow = excluded + (flow or [f"  analysed: {len(frame)}"])
-    if not errors and options["groupings"]:
-        # the study's groupings on these data: a free-text column may hold more levels than a grouping can
+    if not errors and study is not None:
+        # The study's groupings and covariates on these data: a column they need may be missing from the
+        # extract (a study file's problem, named with its line, as when the study is loaded).
+        missing = [f"{key}: {reason} ({shown_path(path)})"
+                   for key, names in (("groupings", study.groupings), ("covariates", study.covariates))
+                   for name in names if (reason := unusable(name, study, columns=frame.columns)) is not None]
+        if missing:
+            raise StudyConfigError(f"{shown_path(study.source) if study.source else 'study'}:\n"
+                                   + "\n".join(f"  {locate(problem, study.lines)}" for problem in missing))
+        # a free-text column may hold more levels than a grouping can
         grouping_errors = [Problem(None, None, by, None, f"groupings: cannot group patients by {by}: {reason}")
-                           for by in options["groupings"] if (reason := grouping_problem(frame, by)) is not None]
+                           for by in study.groupings if (reason := grouping_problem(frame, by)) is not None]
         problems, errors = grouping_errors + problems, grouping_errors
     shown = shown_path(path)
     if problems:

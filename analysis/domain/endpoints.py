@@ -232,11 +232,17 @@ def _derive(data: pd.DataFrame, endpoint: Endpoint) -> EndpointData:
         excluded |= mask
     d = data.loc[~excluded] if excluded.any() else data  # (only read)
 
+    # who died, compared as text once per frame (every endpoint reads it)
+    known = per_frame(data)
+    if "dead" not in known:
+        known["dead"] = (data["vital_status"] == "dead").to_numpy()
+        known["dead"].setflags(write=False)
+    dead = known["dead"][~excluded] if excluded.any() else known["dead"]
     relapsed = (d["relapse"] == 1).to_numpy()
     patients = Patients(
         frame=d,
         last=d["last_contact_months"].to_numpy(float),
-        dead=(d["vital_status"] == "dead").to_numpy(),
+        dead=dead,
         relapsed=relapsed,
         relapse_time=np.where(relapsed, d["relapse_months"].to_numpy(float), np.inf),
     )

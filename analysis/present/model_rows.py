@@ -6,6 +6,7 @@ table (`analysis.data.schema`), so a table and a figure of the same model name t
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -16,7 +17,8 @@ from analysis.domain.groupings import grouping_title
 from analysis.domain.states import STATES
 from analysis.stats.results import Coefficient
 
-__all__ = ["ModelRow", "covariate_title", "effect_label", "effect_name", "model_rows", "row_entry", "split_term"]
+__all__ = ["DIVERGED_HR", "DIVERGED_NOTE", "ModelRow", "covariate_title", "diverged", "effect_label", "effect_name",
+           "model_rows", "row_entry", "split_term"]
 
 
 def effect_name(model: ModelResult) -> str:
@@ -128,3 +130,21 @@ def row_entry(model: ModelResult, row: ModelRow) -> Coefficient | Literal["refer
         return model.term(row.term)
     except KeyError:
         return None
+
+
+#: Beyond this hazard ratio (or its inverse) a level's estimate has diverged: the model's likelihood keeps
+#: rising as the coefficient runs off (no, or almost no, events in that level), so the printed number, its
+#: interval and its P value mean nothing (R prints them all the same; a reader would take "<0.01, P < 0.001"
+#: for a strong effect).
+DIVERGED_HR = 1000.0
+
+#: The note a table or figure gives a diverged estimate.
+DIVERGED_NOTE = ("Not estimable: the estimate diverges (no or almost no events in that group), so no hazard ratio "
+                 "or P value is given.")
+
+
+def diverged(entry: Coefficient) -> bool:
+    """Whether a coefficient has no finite estimate: its ratio is 0, infinite or beyond `DIVERGED_HR` either
+    way (a Cox or Fine-Gray fit on a level without events).  A finite ratio with a wide or open interval is
+    an estimate, drawn with clipped limits."""
+    return not (math.isfinite(entry.hr) and entry.hr > 0 and abs(math.log(entry.hr)) <= math.log(DIVERGED_HR))

@@ -49,7 +49,7 @@ from analysis.present.context import current, resolve_min_cell
 from analysis.stats.results import EndpointResult
 
 __all__ = ["CountSet", "Shown", "SUPPRESSED_NOTE", "audit_counts", "complementary_mark", "events_counts",
-           "flow_counts", "group_sizes", "is_suppressed", "percent_allowed", "rare_levels", "result_counts",
+           "flow_counts", "group_sizes", "is_suppressed", "omitted_sizes", "percent_allowed", "rare_levels", "result_counts",
            "result_sizes", "shown_count", "small_mark", "suppress_count", "suppress_count_pct", "suppression_note"]
 
 
@@ -452,13 +452,21 @@ def group_sizes(sizes: Sequence[int], *, total: int | None = None, nested: bool 
 
 def result_sizes(result: EndpointResult, *, min_cell: int | None = None) -> tuple[Shown, ...]:
     """The patients of each curve of a result (legends, tables, sentences): `group_sizes`."""
-    return _result_sizes(result, resolve_min_cell(min_cell), current().cohort_n)
+    return _result_sizes(result, resolve_min_cell(min_cell), current().cohort_n)[:len(result.curves)]
+
+
+def omitted_sizes(result: EndpointResult, *, min_cell: int | None = None) -> tuple[Shown, ...]:
+    """The patients of each group left out for its size (`EndpointResult.omitted`), decided with the
+    curves' sizes: the groups together make a total a reader knows (the patients at a landmark are
+    the number at risk there), so a small group left out must not be the curves' total minus theirs."""
+    return _result_sizes(result, resolve_min_cell(min_cell), current().cohort_n)[len(result.curves):]
 
 
 @lru_cache(maxsize=256)
 def _result_sizes(result: EndpointResult, min_cell: int, cohort_n: int | None) -> tuple[Shown, ...]:
     # results are frozen and hashed by identity: a figure's legend, risk table and sentences share one answer
-    return group_sizes([c.n for c in result.curves], nested=result.nested, total=cohort_n, min_cell=min_cell)
+    return group_sizes([c.n for c in result.curves] + [n for _, n in result.omitted], nested=result.nested,
+                       total=cohort_n, min_cell=min_cell)
 
 
 def result_counts(result: EndpointResult, *, min_cell: int | None = None) -> tuple[tuple[Shown, Shown], ...]:

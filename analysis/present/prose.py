@@ -29,7 +29,8 @@ from analysis.present.numbers import (NOT_SHOWN, count_words, fmt_est_ci_text, f
                                       fmt_median_text, fmt_months, fmt_number, fmt_p_expr, fmt_test, is_missing,
                                       sentence_start, test_name)
 from analysis.present.privacy import (CountSet, Shown, audit_counts, events_counts, group_sizes, is_suppressed,
-                                      result_sizes, shown_count, suppress_count, suppression_note)
+                                      omitted_sizes, result_sizes, shown_count, suppress_count,
+                                      suppression_note)
 from analysis.stats.exact import FISHER, KRUSKAL
 from analysis.stats.kaplan_meier import FollowUp
 from analysis.stats.results import EndpointResult, Median
@@ -75,7 +76,7 @@ def omitted_groups_text(result: EndpointResult, *, min_cell: int | None = None) 
         return None
     min_cell = resolve_min_cell(min_cell)
     smallest = max(MIN_GROUP_SIZE, min_cell or 0)
-    sizes = [Shown(n, "small" if is_suppressed(n, min_cell) else "shown", min_cell) for _, n in result.omitted]
+    sizes = omitted_sizes(result, min_cell=min_cell)
     groups = _listed([f"{level_label(result.grouping, label)} ({group_size_text(size)})"
                       for (label, _), size in zip(result.omitted, sizes)])
     verb = "has" if len(result.omitted) == 1 else "have"
@@ -559,8 +560,10 @@ def audit_sentence(c: Cohort, *, min_cell: int | None = None) -> str:
         parts.append(f"corrected {records(corrected, 'value')}")
     if not parts:
         return "The study file changed no record of the extract."
-    return (f"Before validation the study file {' and '.join(parts)}, each with its reason; the extract itself "
-            "was not changed.")
+    changes = [k for k in (excluded, corrected) if k is not None]
+    one = len(changes) == 1 and changes[0].value == 1 and not changes[0].hidden
+    return (f"Before validation the study file {' and '.join(parts)}, {'with its' if one else 'each with its'} "
+            "reason; the extract itself was not changed.")
 
 
 def audit_note() -> str:
@@ -906,6 +909,31 @@ def adjusted_for_phrase(outcome: AdjustedOutcome) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+# Why adjusted probabilities could not be estimated, in a reader's words: the estimator's message (written for
+# the analyst, naming model columns and solver diagnostics) by the phrase that identifies its kind.
+_ADJUSTED_FAILURES = (
+    ("does not estimate finite effects", "a group or a covariate category has too few events for the model to "
+                                         "give finite estimates"),
+    ("too few events", "a group or a covariate category has too few events for the model"),
+    ("have no patients", "a group has no patient with every covariate recorded (complete cases)"),
+    ("is collinear with", "two covariates (or a covariate and the grouping) restate each other, so the model "
+                          "cannot separate their effects"),
+    ("no overlap", "a covariate takes a single value within a group, so the groups cannot be compared at the same "
+                   "covariate values"),
+    ("take a single value", "a covariate takes a single value among the patients analysed"),
+)
+
+
+def adjusted_failure_reason(reason: str | None) -> str:
+    """Why an adjusted comparison is missing, for a reader: 'a group or a covariate category has too few
+    events for the model to give finite estimates' (no solver diagnostics, no model column names)."""
+    text = reason or "the model could not be fitted"
+    for phrase, words in _ADJUSTED_FAILURES:
+        if phrase in text:
+            return words
+    return text.rstrip(".")
+
+
 def adjusted_sentence(outcome: AdjustedOutcome, horizon: float, *, min_cell: int | None = None) -> str:
     """The registry papers' wording, e.g. 'Adjusted for disease status at HCT and age at HCT, the probability of overall
     survival at 5 years was 40.7% (95% CI 23.3-58.0) for CB (n = 29) and 16.1% (...) for PB (n = 18).'
@@ -914,7 +942,7 @@ def adjusted_sentence(outcome: AdjustedOutcome, horizon: float, *, min_cell: int
     """
     if not outcome.estimated:
         return (f"Adjusted {lower_first(outcome.title)} by {lower_first(outcome.by_title)} could not be estimated: "
-                f"{outcome.reason}")
+                f"{adjusted_failure_reason(outcome.reason)}.")
     several = len(outcome.result.curves) > 1
     if outcome.kind == "survival":
         what = ("probabilities" if several else "probability") + " of " + outcome.title.lower()

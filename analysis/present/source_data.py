@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.data.schema import lower_first
 from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.stats.results import EndpointResult
@@ -105,7 +106,9 @@ def record_curves(results: Sequence[EndpointResult | None], min_cell: int | None
     if not pairs:
         return
     title = " / ".join(dict.fromkeys(r.title for r, _ in pairs))
-    by = pairs[0][0].by
+    # every panel's grouping, as a sentence names them ('by disease status at HCT and graft source')
+    groupings = [lower_first(by) for by in dict.fromkeys(r.by for r, _ in pairs if r.by)]
+    by = " and ".join(filter(None, (", ".join(groupings[:-1]), groupings[-1]))) if groupings else None
     frames = [frame for frame in (curve_points(r, min_cell, risk=table) for r, table in pairs) if not frame.empty]
     # a panel without curves (every group too small) adds no row; pandas warns about concatenating empty frames
     _recorded.append((f"{title} by {by}" if by else title,

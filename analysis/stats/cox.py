@@ -252,8 +252,8 @@ class _RiskSetLayout:
                 value.setflags(write=False)
 
 
-# The sums of the last `CoxDesign.derivatives` call: (the design, beta, the sums). cox.zph asks for the
-# derivatives at the estimate the fit has just computed them at.
+# The sums of the last `CoxDesign.derivatives` call: [the design, beta, the sums, its score and information].
+# cox.zph asks for the derivatives at the estimate the fit has just computed them at.
 _RECENT: list = [None]
 
 # The layouts of the last few models: a report fits many models to the same few endpoints.
@@ -365,9 +365,12 @@ class CoxDesign:
         g, f, w = self.e_group, self.e_frac, self.e_weight
         columns, xd, dead_x_sum, dead_columns = self._work()
         recent = _RECENT[0]
+        own = None
         if recent is not None and recent[0]() is self and np.array_equal(recent[1], beta):
-            # the same model at the same beta as the last call (cox.zph after the fit): the same sums
+            # the same model at the same beta as the last call (cox.zph after the fit): the same sums,
+            # and the same score and information
             r, rd, den, xbar, loglik = recent[2]
+            own = recent[3]
         else:
             eta = xc @ beta
             top = float(eta.max())
@@ -393,7 +396,7 @@ class CoxDesign:
             del taken
 
             loglik = float(eta[self.dead].sum() - np.sum(w * (np.log(den) + shift)))
-            _RECENT[0] = (weakref.ref(self), np.array(beta, dtype=float), (r, rd, den, xbar, loglik))
+            _RECENT[0] = [weakref.ref(self), np.array(beta, dtype=float), (r, rd, den, xbar, loglik), None]
 
         def blocks(lam_e, lam_dead):
             # (weights of 1, the model's own blocks: the same numbers without multiplying by 1)
@@ -410,7 +413,10 @@ class CoxDesign:
             info -= (xbar * w_e[:, None]).T @ xbar
             return u, info
 
-        u, info = blocks(None, None)
+        if own is None:
+            own = blocks(None, None)
+            _RECENT[0][3] = own
+        u, info = own[0].copy(), own[1].copy()  # (the caller may change them in place)
         extra = []
         for gw in gweights:
             u2, i12 = blocks(gw[g], gw[self.dead_group])

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from analysis.stats.core import chi2_sf, frozen_array, stable_order, unique_inverse
+from analysis.stats.core import chi2_sf, frozen_array, stable_order, tall_product, unique_inverse
 from analysis.stats.cox import CoxDesign, CoxResult, cox_model
 from analysis.stats.ranks import average_ranks
 
@@ -232,7 +232,7 @@ def _scaled_schoenfeld(design: CoxDesign, beta, info, xbar, assign):
                 temp[cols[0], i] = 1
             else:
                 temp[list(cols), i] = beta[list(cols)]
-        schoen = schoen @ temp
+        schoen = tall_product(schoen, temp)
         vmean = temp.T @ vmean @ temp
         used = used[:, [cols[0] for _, cols in assign]]
     schoen = np.array(schoen, dtype=float)

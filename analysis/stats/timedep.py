@@ -379,7 +379,7 @@ def simon_makuch(
         _product_limit(start[state == s], stop[state == s], ev[state == s], str(labels[s])) for s in (0, 1)
     )
     try:
-        test = mantel_byar(time, event, change_time)
+        test = _two_state_test(start, stop, ev, state == 1)  # (mantel_byar of the rows split above)
     except ValueError:
         test = None
     return EndpointResult(

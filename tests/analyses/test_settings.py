@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from analysis import pages
 from analysis.analyses.report import compute_report
-from analysis.analyses.settings import load_study
+from analysis.analyses.settings import collinear_covariates, load_study
 from analysis.build.qmd import chapters, qmd_to_notebook
 from analysis.cli.main import main
 from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
@@ -90,6 +90,9 @@ def test_a_key_given_twice_is_an_error(tmp_path):
     ("data: x.csv\nencoding: klingon\n", "line 2: encoding: 'klingon' is not a text encoding"),
     ("data: x.csv\nencoding: \"\\0\"\n", "line 2: encoding: '\\x00' is not a text encoding"),  # a NUL byte: ValueError, not LookupError
     ("data: x.csv\ntitle: [1, 2]\n", "line 2: title: expected text, got [1, 2]"),
+    # a derived grouping beside the coded column it merges: the model's information matrix is singular
+    ("data: x.csv\ncovariates: [status_at_hct, status_crpr_vs_nr]\n",
+     "line 2: covariates: 'status_crpr_vs_nr' merges the levels of 'status_at_hct', also a covariate"),
     ("data: x.csv\nhorizons: [.inf]\n", "line 2: horizons: every value must be a number of months above 0"),
     ("data: x.csv\nhorizons: [60, 12]\n", "line 2: horizons: give the months once each, in increasing order"),
     ("data: x.csv\nhorizons: [12, 24]\nlandmarks: [24]\n", "line 3: landmarks: 24 not before the last horizon"),
@@ -315,3 +318,19 @@ def test_every_page_builds_for_settings_validate_accepts(case, tmp_path, monkeyp
         pages.study.cache_clear()
         pages.cohort.cache_clear()
         use_display(None)
+
+
+def test_a_derived_grouping_of_a_measurement_beside_it_is_a_valid_pair_of_covariates():
+    """age_group beside age is estimable (a step function beside a line): only merged codes are refused."""
+    assert collinear_covariates(("age", "age_group", "graft_source")) == []
+    assert collinear_covariates(("graft_source", "graft_cb_vs_other")) != []
+
+
+def test_validate_names_the_study_line_of_a_grouping_the_extract_lacks(tmp_path):
+    """A SPEC column the study groups by but the extract does not hold (agvhd_any where the registry
+    records grades): validate passed and every page then failed with "unknown grouping"."""
+    path = tmp_path / "study.yml"
+    path.write_text(f"data: {SYNTHETIC_DATA}\ngroupings: [graft_source, agvhd_any]\n", encoding="utf-8")
+    status, message = validate_study(path)
+    assert status == 2
+    assert "line 2: groupings: 'agvhd_any' is not in the data (" in message and "Traceback" not in message

@@ -406,6 +406,19 @@ def test_collinear_covariates_are_named():
         call_incidence(bad(covariates=np.column_stack([x, np.ones(200)])))
 
 
+def test_collinearity_is_decided_by_the_singular_values_near_the_tolerance():
+    # Far from collinear, the cross-products' eigenvalues decide; near the tolerance the singular values
+    # themselves do, as np.linalg.matrix_rank: nearly collinear columns are still independent.
+    from analysis.stats.adjusted import _check_design
+
+    rng = np.random.default_rng(3)
+    first = rng.normal(size=20_000)
+    nearly = first + 1e-6 * rng.normal(size=20_000)  # smallest singular value ~7e-7 > tolerance 1.4e-7
+    _check_design(np.column_stack([first, nearly]), ("x1", "x2"), "group")
+    with pytest.raises(ValueError, match="x2 is collinear with x1"):
+        _check_design(np.column_stack([first, first + 1e-8 * rng.normal(size=20_000)]), ("x1", "x2"), "group")
+
+
 def test_a_covariate_constant_within_a_level_is_one_clear_message():
     time, status, group, x = simulated(200, 8)
     x = x.copy()
@@ -571,8 +584,8 @@ def test_adjusted_sentence_in_the_wording_of_registry_papers(cohort):
         f"{100 * cr.estimate[0]:.1f}% (95% CI {100 * cr.lower[0]:.1f}-{100 * cr.upper[0]:.1f}) for CR/PR (n = 28) "
         f"and {100 * nr.estimate[0]:.1f}% (95% CI {100 * nr.lower[0]:.1f}-{100 * nr.upper[0]:.1f}) for NR (n = 31).")
     nrm = adjusted_factors(cohort.data, ("age_group",), ("graft_source",), (12,))[0].outcome("nrm")
-    assert adjusted_sentence(nrm, 12).startswith("Adjusted non-relapse mortality by age at HCT could not be estimated: "
-                                                 "too few events")
+    assert adjusted_sentence(nrm, 12) == ("Adjusted non-relapse mortality by age at HCT could not be estimated: "
+                                         "a group or a covariate category has too few events for the model.")
     small = adjusted_endpoint(cohort.data, "nrm", "graft_source", ("age",), times=[12])
     assert "for BM (n < 20)" in adjusted_sentence(small, 12, min_cell=20)
 

@@ -40,7 +40,7 @@ from analysis.present.style import (INK, PALETTE, PDF_FIGURE_HEIGHT_IN, PDF_TEXT
                                     ReportFigure, style)
 from analysis.present.target import renders_typst
 from analysis.present.context import resolve_min_cell
-from analysis.present.privacy import CountSet, Shown, is_suppressed, result_sizes
+from analysis.present.privacy import CountSet, omitted_sizes, result_sizes
 from analysis.present.prose import group_size_text
 from analysis.present.source_data import RiskTable, record_curves
 from analysis.data.schema import MONTH_DAYS, days_to_months
@@ -120,8 +120,7 @@ def _test_text(result: EndpointResult, min_cell: int = 0) -> str | None:
     if result.test is not None and len(result.curves) >= 2:
         text = fmt_test(result.test)
         lines.append(text[:1].upper() + text[1:])
-    for label, n in result.omitted:
-        size = Shown(n, "small" if is_suppressed(n, min_cell) else "shown", min_cell)
+    for (label, _), size in zip(result.omitted, omitted_sizes(result, min_cell=min_cell)):
         lines.append(f"{curve_label(result, _Named(label))} ({group_size_text(size)}): too few patients for a curve")
     return "\n".join(lines) or None
 

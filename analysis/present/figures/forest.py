@@ -33,8 +33,8 @@ from analysis.analyses.models import ModelResult
 from analysis.domain.endpoints import ENDPOINTS
 from analysis.present.context import resolve_min_cell
 from analysis.present.figures.hazard_axis import FONT, MARKER, ci_extent, fmt_tick, log_limits, log_ticks
-from analysis.present.model_rows import effect_label, model_rows, row_entry
-from analysis.present.numbers import fmt_hr_ci, fmt_p
+from analysis.present.model_rows import diverged, effect_label, model_rows, row_entry
+from analysis.present.numbers import NOT_ESTIMABLE, fmt_hr_ci, fmt_p
 from analysis.present.prose import count_text
 from analysis.present.style import (INK, MUTED, PDF_FIGURE_HEIGHT_IN, PDF_TEXT_WIDTH_IN, REFERENCE_LINE,
                                     SINGLE_COLOR, STYLE, ReportFigure, style)
@@ -99,6 +99,9 @@ def _panel_columns(model: ModelResult, rows) -> tuple[list[str], list[str]]:
         elif entry == "reference":
             hr_texts.append("reference")
             p_texts.append("")
+        elif diverged(entry):
+            hr_texts.append(NOT_ESTIMABLE)
+            p_texts.append("")
         else:
             hr_texts.append(fmt_hr_ci(entry.hr, entry.lower, entry.upper))
             p_texts.append(fmt_p(entry.p))
@@ -121,6 +124,8 @@ def _draw_estimates(ax: Axes, model: ModelResult, rows, xlim: tuple[float, float
         if entry == "reference":
             ax.plot([1.0], [y], marker="s", markersize=MARKER, markerfacecolor="white", markeredgecolor=color,
                     markeredgewidth=1.0, linestyle="none", zorder=4, gid=f"ref:{row.term}")
+            continue
+        if diverged(entry):  # no finite estimate: nothing to draw (the column says "not estimable")
             continue
         hr, lower, upper = entry.hr, entry.lower, entry.upper
         name = entry.term
@@ -268,8 +273,9 @@ def _draw_band(fig, models, rows, blocks, band, *, width, height, bottom_in, lab
         model = models[name]
         ax = fig.add_axes((x / width, bottom_in / height, plot_w / width, rows_h / height))
         ax.set_gid(f"forest:{name}")
-        hrs = [t.hr for t in model.terms]
-        lims = [v for t in model.terms for v in (t.lower, t.upper)]
+        finite = [t for t in model.terms if not diverged(t)]  # a diverged estimate would stretch the axis
+        hrs = [t.hr for t in finite]
+        lims = [v for t in finite for v in (t.lower, t.upper)]
         panel_xlim = tuple(xlim) if xlim is not None else log_limits(hrs, lims)
         _format_forest_axes(ax, n_rows, panel_xlim, _axis_label(model))
         _draw_estimates(ax, model, rows, panel_xlim, color, scale_markers)

@@ -67,7 +67,7 @@ def fmt_count(count: Count, min_cell: int | None = None, *, shown: Shown | None 
 def fmt_median_range(summary: MedianRange, min_cell: int | None = None) -> str:
     """'45 (16-68)' for whole-number data, '45.3 (16.2-68.9)' otherwise.
 
-    The median of whole numbers is shown whole too, rounded half up as gtsummary rounds it (a median
+    The median and quartiles of whole numbers are shown whole too, rounded half up as gtsummary rounds it (a median
     year of 2011.5 reads 2012).  An em dash when the group has no value.  With the small-cell
     rule the minimum and maximum (single patients' values) are not shown: the
     median is followed by the interquartile range ('45 (36-54)'), and the
@@ -82,8 +82,10 @@ def fmt_median_range(summary: MedianRange, min_cell: int | None = None) -> str:
     low, high = (summary.q1, summary.q3) if ruled else (summary.minimum, summary.maximum)
     median = summary.median
     if summary.integer_valued:
-        median, median_digits = math.floor(float(median) + 0.5), 0  # half up, as gtsummary's round2
-        range_digits = 0 if not ruled or (float(low).is_integer() and float(high).is_integer()) else 1
+        # whole numbers stay whole, the quartiles too (a quartile year of 2007.5 reads 2008, not beside a
+        # median of 2012): half up, as gtsummary's round2
+        median, low, high = (math.floor(float(v) + 0.5) for v in (median, low, high))
+        median_digits = range_digits = 0
     else:
         median_digits = range_digits = 1
     sep = " to " if low < 0 or high < 0 else "-"

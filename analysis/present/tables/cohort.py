@@ -92,14 +92,16 @@ def audit_table(cohort: Cohort, *, min_cell: int | None = None) -> ReportTable:
     rows = tuple(Row(None, ("Record excluded" if e.action == "excluded" else "Value corrected", e.column or "—",
                             e.reason, _count(n, min_cell)), monospace=("Column",) if e.column else ())
                  for e, n in zip(cohort.audit, shown))
-    return report_table("Audit trail", TableModel(
+    model = TableModel(
         columns=(Column("Change", "Change", align="left"),
                  Column("Column", "Column", align="left"),
                  Column("Reason", "Reason", align="left", wraps=True),
                  Column("Records", "Records", align="right")),
         rows=rows,
         notes=(audit_note(),) + _rule(shown, min_cell),
-    ))
+    )
+    # without a change the page hides the table (study-has-record-changes): no source data for it either
+    return report_table("Audit trail", model) if cohort.audit else ReportTable(model)
 
 
 def endpoint_exclusion_table(overview: CohortOverview, *, min_cell: int | None = None) -> ReportTable:

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 from analysis.analyses.models import EVENTS_PER_PARAMETER_MINIMUM, ModelResult
 from analysis.present.context import resolve_min_cell
-from analysis.present.model_rows import effect_label, model_rows, row_entry
-from analysis.present.numbers import fmt_hr_ci, fmt_p
+from analysis.present.model_rows import DIVERGED_NOTE, diverged, effect_label, model_rows, row_entry
+from analysis.present.numbers import NOT_ESTIMABLE, fmt_hr_ci, fmt_p
 from analysis.present.prose import count_note, method_note, ph_footnote
 from analysis.present.style import DASH
 from analysis.present.tables.display import ReportTable, report_table
@@ -72,6 +72,7 @@ def model_table(
     p_cols = [f"p{i}" for i in range(len(names))]
 
     table_rows = []
+    any_diverged = False
     for row in rows:
         cells = []
         for name in names:
@@ -80,6 +81,9 @@ def model_table(
                 cells += ["" if row.kind == "heading" else DASH] * 2
             elif entry == "reference":
                 cells += [REFERENCE_TEXT, ""]
+            elif diverged(entry):
+                cells += [NOT_ESTIMABLE, DASH]
+                any_diverged = True
             else:
                 cells += [fmt_hr_ci(entry.hr, entry.lower, entry.upper), fmt_p(entry.p)]
         table_rows.append(Row(row.label, tuple(cells), kind="heading" if row.kind == "heading" else "data",
@@ -91,6 +95,8 @@ def model_table(
     notes = []
     if any(row_entry(m, row) is None and row.kind != "heading" for m in models.values() for row in rows):
         notes.append(f"{DASH}: not in this model.")
+    if any_diverged:
+        notes.append(DIVERGED_NOTE)
     if any(m.method == "finegray" for m in models.values()):
         notes.append("HR: hazard ratio (Cox); sHR: subdistribution hazard ratio (Fine-Gray), which compares "
                      "cumulative incidences, not event rates among patients still at risk.")
