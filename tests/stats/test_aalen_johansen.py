@@ -220,6 +220,27 @@ def test_gray_test_singular_covariance_is_nan():
     assert r.df == 2 and math.isnan(r.statistic) and math.isnan(r.p)
 
 
+@pytest.mark.parametrize("copies", [1, 7, 4230, 4231, 5000])
+def test_gray_test_of_copied_patients_keeps_its_hand_value(copies):
+    """Gray's test with a single event time is the log-rank test, so its value is known by hand.
+
+    Group A: 10 patients, 9 events at t = 1, 1 censored at t = 2; group B: 10 patients, 3 events
+    at t = 1, 7 censored at t = 2.  With n_A = n_B = 10, N = 20, D = 12 events: score
+    d_A - D n_A / N = 3, variance D n_A n_B (N - D) / (N^2 (N - 1)) = 24/19, statistic 57/8.
+    Every patient copied k times: score 3k, variance 24 k^2 / (20k - 1), statistic 3 (20k - 1) / 8.
+
+    cmprsk::cuminc (2.2.11) returns exactly this up to k = 4230 and not from k = 4231 on
+    (792,901.58 there, 559,688.50 at k = 5000 against 37,499.625): the score statement of its
+    Fortran (`crstm.f`, subroutine `crst`, the line before label 74) forms nd1 * rs(i), here
+    12k * 10k, as a 32-bit INTEGER product, which wraps once 120 k^2 exceeds 2^31 - 1.
+    """
+    time = np.tile(np.r_[np.ones(9), 2.0, np.ones(3), np.full(7, 2.0)], copies)
+    status = np.tile(np.r_[np.ones(9), 0, np.ones(3), np.zeros(7)].astype(int), copies)
+    group = np.tile(np.repeat(["A", "B"], 10), copies)
+    r = gray_test(time, status, group)
+    assert r.statistic == pytest.approx(3 * (20 * copies - 1) / 8, rel=1e-12)
+
+
 def test_large_tied_input():
     rng = np.random.default_rng(2)
     n = 1_000_000
