@@ -27,24 +27,25 @@ def _runs_r(item) -> bool:
             or bool(R_FIXTURES & set(getattr(item, "fixturenames", ()))))
 
 
-#: Expensive session fixtures -> the group of test process their users share (`make test` runs two
-#: processes with `--dist loadgroup`; without the group each process would execute every page again).
-SHARED_FIXTURES = {
-    "study_pages": {"ankl_pages", "bmt_pages", "example_jp_pages", "minimal_pages", "months_pairs_pages",
-                    "status_column_pages", "days_known_bad_pages", "delivery_pages", "study_pages"},
-    "synthetic_outputs": {"synthetic_outputs", "report_tables"},
-}
+#: Session fixtures computed in the test process (not shareable between the two processes of `make
+#: test`): their users run in one process (`--dist loadgroup`). The executed pages of each study are
+#: shared between the processes on disk instead (`study_pages.shared_study_pages`).
+SHARED_FIXTURES = {"synthetic_outputs": "synthetic_outputs", "report_tables": "synthetic_outputs"}
 
 
+def _shared_group(item) -> str | None:
+    used = getattr(item, "fixturenames", ())
+    return next((SHARED_FIXTURES[f] for f in used if f in SHARED_FIXTURES), None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in SLOW_MODULES or _runs_r(item):
             item.add_marker(pytest.mark.slow)
-        used = set(getattr(item, "fixturenames", ()))
-        for group, fixtures in SHARED_FIXTURES.items():
-            if used & fixtures:
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
+        group = _shared_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -192,40 +193,43 @@ def example_jp_extract(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def ankl_pages():
+def ankl_pages(tmp_path_factory):
     from analysis.data.paths import PROJECT_ROOT
-    from study_pages import execute_study
+    from study_pages import execute_study, shared_study_pages
 
-    return execute_study("ankl", PROJECT_ROOT / "study.yml")
+    return shared_study_pages(tmp_path_factory, "ankl", lambda: execute_study("ankl", PROJECT_ROOT / "study.yml"))
 
 
 @pytest.fixture(scope="session")
-def minimal_pages(minimal_study):
-    from study_pages import execute_study
+def minimal_pages(tmp_path_factory, minimal_study):
+    from study_pages import execute_study, shared_study_pages
 
-    return execute_study("minimal", minimal_study)
-
-
-@pytest.fixture(scope="session")
-def bmt_pages(bmt_extract):
-    from analysis.data.paths import PROJECT_ROOT
-    from study_pages import execute_study
-
-    return execute_study("bmt", PROJECT_ROOT / BMT_STUDY_NAME, data=bmt_extract)
+    return shared_study_pages(tmp_path_factory, "minimal", lambda: execute_study("minimal", minimal_study))
 
 
 @pytest.fixture(scope="session")
-def example_jp_pages(example_jp_extract):
+def bmt_pages(tmp_path_factory, bmt_extract):
     from analysis.data.paths import PROJECT_ROOT
-    from study_pages import execute_study
+    from study_pages import execute_study, shared_study_pages
 
-    return execute_study("example_jp", PROJECT_ROOT / "studies" / "example_jp.yml", data=example_jp_extract)
+    return shared_study_pages(tmp_path_factory, "bmt",
+                              lambda: execute_study("bmt", PROJECT_ROOT / BMT_STUDY_NAME, data=bmt_extract))
+
+
+@pytest.fixture(scope="session")
+def example_jp_pages(tmp_path_factory, example_jp_extract):
+    from analysis.data.paths import PROJECT_ROOT
+    from study_pages import execute_study, shared_study_pages
+
+    return shared_study_pages(tmp_path_factory, "example_jp", lambda: execute_study(
+        "example_jp", PROJECT_ROOT / "studies" / "example_jp.yml", data=example_jp_extract))
 
 
 def _delivery_pages(tmp_path_factory, shape: str):
-    from study_pages import delivery_study_file, execute_study
+    from study_pages import delivery_study_file, execute_study, shared_study_pages
 
-    return execute_study(shape, delivery_study_file(tmp_path_factory.mktemp(shape), shape))
+    return shared_study_pages(tmp_path_factory, shape, lambda: execute_study(
+        shape, delivery_study_file(tmp_path_factory.mktemp(shape), shape)))
 
 
 @pytest.fixture(scope="session")

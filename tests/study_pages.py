@@ -8,6 +8,8 @@ reader tests share one execution of each page.
 """
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
 from contextlib import contextmanager
@@ -86,3 +88,30 @@ def delivery_study_file(folder, shape: str):
     study = folder / "study.yml"
     study.write_text(re.sub(r"^data: .*$", f"data: {extract.name}", text, flags=re.M), encoding="utf-8")
     return study
+
+
+def shared_study_pages(tmp_path_factory, name: str, execute) -> StudyPages:
+    """`execute()` (an `execute_study`) once for every test process of a run: `make test` runs two
+    (pytest-xdist), which share the run's base folder. The first process to ask executes the pages and
+    writes them there; the others wait for it (a file lock) and read them back."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # each worker's folder is a subfolder of the run's
+    folder = base / f"executed-{name}"
+    folder.mkdir(exist_ok=True)
+    done = folder / "study.json"
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            record = json.loads(done.read_text(encoding="utf-8"))
+            pages = StudyPages(name, record["flags"], tuple(record["left_out"]))
+            for page, file in record["notebooks"].items():
+                pages.notebooks[page] = nbformat.read(folder / file, as_version=4)
+            return pages
+        pages = execute()
+        files = {page: page.replace("/", "__") + ".ipynb" for page in pages.notebooks}
+        for page, file in files.items():
+            nbformat.write(pages.notebooks[page], folder / file)
+        done.write_text(json.dumps({"flags": pages.flags, "left_out": list(pages.left_out), "notebooks": files}),
+                        encoding="utf-8")
+        return pages
