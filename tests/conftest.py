@@ -3,9 +3,9 @@
 With REQUIRE_R=1 (as CI sets it), a test skipped because `Rscript` is missing
 fails instead: CI must compare with R, not skip the comparison.
 
-Tests that execute the report's pages (tests/test_chapters.py) or rerun an R
-script (those skipped when `Rscript` is missing) are marked `slow`: `make test`
-runs everything, `make test-fast` (pytest -m "not slow") the rest.
+Tests that execute the report's pages (tests/test_chapters.py, tests/test_reader.py, users of the
+synthetic report's outputs) or rerun an R script (those skipped when `Rscript` is missing) are marked
+`slow`: `make test` runs everything, `make test-fast` (pytest -m "not slow") the rest.
 """
 import os
 
@@ -41,7 +41,8 @@ def _shared_group(item) -> str | None:
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in SLOW_MODULES or _runs_r(item):
+        # the synthetic report's outputs execute every page too (in the test process)
+        if item.path.name in SLOW_MODULES or _runs_r(item) or _shared_group(item) == "synthetic_outputs":
             item.add_marker(pytest.mark.slow)
         group = _shared_group(item)
         if group is not None:

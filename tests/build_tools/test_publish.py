@@ -487,6 +487,7 @@ def fresh_checkout(scenario, name: str) -> Path:
     return checkout
 
 
+@pytest.mark.slow  # eight publications killed and rerun: make test, not make test-fast
 @pytest.mark.parametrize("fraction", [0.0, 0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 1.0])
 def test_a_kill_at_any_moment_leaves_the_checkout_as_it_was_and_a_rerun_succeeds(kill_scenario, fraction):
     scenario = kill_scenario
