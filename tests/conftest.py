@@ -14,6 +14,8 @@ import pytest
 
 matplotlib.use("Agg")
 
+from registry_exports import synthetic_text_table  # noqa: E402  (after the backend is chosen)
+
 
 SLOW_MODULES = {"test_chapters.py", "test_reader.py"}
 
@@ -27,26 +29,20 @@ def _runs_r(item) -> bool:
             or bool(R_FIXTURES & set(getattr(item, "fixturenames", ()))))
 
 
-#: Session fixtures computed in the test process (not shareable between the two processes of `make
-#: test`): their users run in one process (`--dist loadgroup`). The executed pages of each study are
-#: shared between the processes on disk instead (`study_pages.shared_study_pages`).
-SHARED_FIXTURES = {"synthetic_outputs": "synthetic_outputs", "report_tables": "synthetic_outputs"}
-
-
-def _shared_group(item) -> str | None:
-    used = getattr(item, "fixturenames", ())
-    return next((SHARED_FIXTURES[f] for f in used if f in SHARED_FIXTURES), None)
+#: The synthetic report's outputs: every page executed in the test process (tests/present/conftest.py),
+#: which the two processes of `make test` cannot share, so their users run in one (`--dist loadgroup`).
+#: The executed pages of each study are shared on disk instead (`study_pages.shared_study_pages`).
+SYNTHETIC_OUTPUTS = {"synthetic_outputs", "report_tables"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        # the synthetic report's outputs execute every page too (in the test process)
-        if item.path.name in SLOW_MODULES or _runs_r(item) or _shared_group(item) == "synthetic_outputs":
+        executes_pages = bool(SYNTHETIC_OUTPUTS & set(getattr(item, "fixturenames", ())))
+        if item.path.name in SLOW_MODULES or _runs_r(item) or executes_pages:
             item.add_marker(pytest.mark.slow)
-        group = _shared_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+        if executes_pages:
+            item.add_marker(pytest.mark.xdist_group("synthetic_outputs"))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -88,14 +84,6 @@ def minimal_study(tmp_path_factory):
     return study
 
 
-def _synthetic_text_table():
-    import pandas as pd
-
-    from analysis.data.paths import PROJECT_ROOT
-
-    return pd.read_csv(PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv", dtype=str, keep_default_na=False)
-
-
 def _write_study(folder, extract, settings: str):
     """A study folder: `extract.csv` (the synthetic cohort, changed) and its `study.yml`."""
     extract.to_csv(folder / "extract.csv", index=False)
@@ -109,7 +97,7 @@ def acute_gvhd_only_study(tmp_path_factory):
     """An extract that records acute GVHD with its onset but not chronic GVHD (as some public registry
     data sets): the acute GVHD analyses must still be made."""
     folder = tmp_path_factory.mktemp("acute_gvhd_only")
-    extract = _synthetic_text_table().drop(columns=["cgvhd", "cgvhd_date"])
+    extract = synthetic_text_table().drop(columns=["cgvhd", "cgvhd_date"])
     return _write_study(folder, extract, "title: Acute GVHD recorded, chronic GVHD not\nlandmarks: [12]\n"
                         "groupings: [graft_source]\nreproduce: none\nmapping:\n  unavailable: [cgvhd, cgvhd_date]\n")
 
@@ -130,7 +118,7 @@ def relapse_ends_follow_up_study(tmp_path_factory):
     """A study in which no relapsed patient is followed past the relapse, so none is alive and followed
     at the 12-month landmark."""
     folder = tmp_path_factory.mktemp("relapse_ends_follow_up")
-    extract = follow_up_ends_at_relapse(_synthetic_text_table())
+    extract = follow_up_ends_at_relapse(synthetic_text_table())
     # events after the new end of follow-up are not known: the study records none of them
     optional = ["cgvhd", "cgvhd_date", "agvhd_grade", "agvhd_date", "platelet_engraftment",
                 "platelet_engraftment_date", "neutrophil_engraftment", "neutrophil_engraftment_date", "pif",
@@ -147,7 +135,7 @@ def questionable_study(tmp_path_factory):
     its count) and a column the format does not know: the cohort chapter counts records, not lines or
     kinds. (A last contact in the future, once a second kind of warning, is now an error.)"""
     folder = tmp_path_factory.mktemp("questionable")
-    extract = _synthetic_text_table()
+    extract = synthetic_text_table()
     dead = extract.index[extract["vital_status"] == "dead"][:7]
     extract.loc[dead, "cause_of_death"] = ""
     extract["agvhd_ani"] = ""
@@ -185,7 +173,7 @@ def example_jp_extract(tmp_path_factory):
 
     study = load_study(PROJECT_ROOT / "studies" / "example_jp.yml")
     path = tmp_path_factory.mktemp("example_jp") / "registry_export.csv"
-    path.write_bytes(japanese_extract(_synthetic_text_table(), study.mapping)
+    path.write_bytes(japanese_extract(synthetic_text_table(), study.mapping)
                      .to_csv(index=False, lineterminator="\n").encode("cp932"))
     return path
 

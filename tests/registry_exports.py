@@ -1,4 +1,12 @@
 """The synthetic cohort written as a registry would export it, for tests of reading registry files."""
+import pandas as pd
+
+from analysis.data.paths import SYNTHETIC_DATA
+
+
+def synthetic_text_table() -> pd.DataFrame:
+    """The committed synthetic cohort as text, every cell as written (no type, no missing value guessed)."""
+    return pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
 
 
 def japanese_extract(table, mapping):

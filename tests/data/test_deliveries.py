@@ -12,7 +12,6 @@ import json
 import textwrap
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from analysis.analyses.characteristics import characteristics, default_variables
@@ -28,6 +27,7 @@ from analysis.data.problems import DataValidationError
 from analysis.data.readers import read_table
 from analysis.data.schema import MONTH_DAYS, code_order, column_label, level_label
 from analysis.data.study import StudyConfigError, study_cohort
+from registry_exports import synthetic_text_table
 from analysis.data.validate import validate
 from analysis.domain.endpoints import endpoint_data
 
@@ -371,15 +371,11 @@ def test_without_an_id_column_every_problem_is_still_reported(tmp_path):
 # --------------------------------------------------------------------------- the crashes and messages of issue 15
 
 
-def synthetic_text() -> pd.DataFrame:
-    return pd.read_csv(PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv", dtype=str, keep_default_na=False)
-
-
 @pytest.mark.parametrize("graded, onset", [("agvhd_grade", "agvhd_date"), ("cgvhd", "cgvhd_date")])
 def test_a_grade_without_its_onset_column_is_read_not_crashed_on(tmp_path, capsys, graded, onset):
     """Issue 15: `agvhd_grade` without `agvhd_day`, valid because nobody had GVHD, crashed
     `estimates` with "error: 'agvhd_day'"."""
-    table = synthetic_text().drop(columns=onset)
+    table = synthetic_text_table().drop(columns=onset)
     table[graded] = "0" if graded == "agvhd_grade" else "none"
     table.to_csv(tmp_path / "x.csv", index=False)
     assert main(["estimates", str(tmp_path / "x.csv"), "--json"]) == 0
@@ -396,7 +392,7 @@ def test_a_grade_without_its_onset_column_is_read_not_crashed_on(tmp_path, capsy
 
 
 def unavailable_study(tmp_path, columns) -> str:
-    table = synthetic_text().drop(columns=columns)
+    table = synthetic_text_table().drop(columns=columns)
     table.to_csv(tmp_path / "x.csv", index=False)
     path = tmp_path / "study.yml"
     path.write_text(f"data: x.csv\nreproduce: none\ngroupings: [graft_source]\ncovariates: [age]\n"
@@ -422,7 +418,7 @@ def test_a_covariate_declared_unavailable_says_so(tmp_path, capsys):
 
 def test_a_missing_required_column_says_how_a_study_supplies_it(tmp_path):
     """Issue 15: "conditioning: required column is missing" did not mention mapping.unavailable or constants."""
-    synthetic_text().drop(columns="conditioning").to_csv(tmp_path / "x.csv", index=False)
+    synthetic_text_table().drop(columns="conditioning").to_csv(tmp_path / "x.csv", index=False)
     with pytest.raises(DataValidationError) as caught:
         load_cohort(tmp_path / "x.csv")
     assert [p.message for p in caught.value.errors] == [
@@ -433,7 +429,7 @@ def test_a_missing_required_column_says_how_a_study_supplies_it(tmp_path):
 
 def test_a_warning_repeated_on_many_records_is_one_line(tmp_path, capsys):
     """Issue 15: an empty cause_of_death column gave one warning line per death (737 on one file)."""
-    table = synthetic_text()
+    table = synthetic_text_table()
     table["cause_of_death"] = ""
     table.to_csv(tmp_path / "x.csv", index=False)
     assert main(["validate", str(tmp_path / "x.csv")]) == 0
@@ -447,7 +443,7 @@ def test_paths_print_resolved(tmp_path, capsys, monkeypatch):
     """Issue 15: paths printed as `../studies/../raw/...`."""
     (tmp_path / "raw").mkdir()
     (tmp_path / "studies").mkdir()
-    synthetic_text().to_csv(tmp_path / "raw" / "x.csv", index=False)
+    synthetic_text_table().to_csv(tmp_path / "raw" / "x.csv", index=False)
     (tmp_path / "studies" / "s.yml").write_text("data: ../raw/x.csv\nreproduce: none\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "--study", "studies/s.yml"]) == 0
