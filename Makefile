@@ -28,8 +28,11 @@ $(TEST_INSTALLED): $(INSTALLED) requirements-test.lock
 # Quarto from PATH when it is >= 1.5, else the pinned quarto-cli installed into .venv (analysis/build/quarto.py).
 FIND_QUARTO = $(PY) -m analysis.build quarto --venv $(VENV)
 
+# Page kernels use one OpenBLAS thread (unless OPENBLAS_NUM_THREADS says otherwise): on shared cores
+# BLAS threads wait for each other (analysis/build/qmd.py's KERNEL_ENVIRONMENT, for the executor).
 report: $(INSTALLED)
-	@quarto="$$($(FIND_QUARTO))" && QUARTO_PYTHON="$(abspath $(PY))" "$$quarto" render
+	@quarto="$$($(FIND_QUARTO))" && OPENBLAS_NUM_THREADS="$${OPENBLAS_NUM_THREADS:-1}" \
+		QUARTO_PYTHON="$(abspath $(PY))" "$$quarto" render
 
 # Two test processes (pytest-xdist); tests sharing an expensive fixture stay in one (tests/conftest.py).
 # TEST_JOBS=0 runs the tests in this process (for a debugger).

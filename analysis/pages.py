@@ -7,10 +7,15 @@ display once (`use_display(settings, data)`: the small-cell rule and the cohort'
 chapter passes it by hand.  Every count a chapter prints goes through the rule: a count in a
 sentence through a sentence builder (`survivors_phrase`) or the set it belongs to (`flow_counts`
 for the inclusion flow, `result_sizes` for the groups of a result), never as a bare number.
+
+A render executes every page twice (HTML, then Typst), each in a fresh kernel: the cohort is read
+from the cohort cache, and each chapter's computation on the page's cohort (`outcomes`,
+`factor_comparisons`, ...) is computed by the first kernel that needs it and read back by the
+others (`analysis.data.results_cache`; `_kept`).
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, wraps
 
 from analysis.analyses.characteristics import missing_data
 from analysis.analyses.cohort import cohort_overview, table_one
@@ -24,7 +29,8 @@ from analysis.analyses.settings import load_study
 from analysis.analyses.transplant import (causes_of_death, causes_of_death_available, state_counts,
                                           transplant_outcomes, transplant_sections_available)
 from analysis.data.cohort import Cohort
-from analysis.data.cohort_cache import cached_study_cohort
+from analysis.data.cohort_cache import cached_study_cohort_entry
+from analysis.data.results_cache import cached_result
 from analysis.data.schema import days_to_months
 from analysis.data.study import Study
 from analysis.present.citation import citation_markdown
@@ -67,11 +73,62 @@ def study() -> Study:
     return load_study()
 
 
+# The page's study and cohort and the name of the cohort's cache entry (None: results are not kept).
+_PAGE: dict = {"study": None, "cohort": None, "entry": None}
+
+
 @lru_cache(maxsize=1)
 def cohort() -> Cohort:
     """The validated extract the study names ($REPORT_DATA overrides it): validated by the first page
     a render executes, then read from the cohort cache by every other page's kernel."""
-    return cached_study_cohort(study())
+    settings = study()
+    loaded, entry = cached_study_cohort_entry(settings)
+    _PAGE.update(study=settings, cohort=loaded, entry=entry)
+    return loaded
+
+
+def _argument_name(value) -> str | None:
+    """How a call's argument is named in a kept result's key: the page's cohort, its frame and its
+    study by their role (the cohort entry's name identifies them), plain values by their repr; None
+    for anything else (such a call is computed, never kept)."""
+    if _PAGE["cohort"] is not None and value is _PAGE["cohort"]:
+        return "cohort"
+    if _PAGE["cohort"] is not None and value is _PAGE["cohort"].data:
+        return "cohort.data"
+    if _PAGE["study"] is not None and value is _PAGE["study"]:
+        return "study"
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return repr(value)
+    return None
+
+
+def _kept(compute):
+    """`compute`, whose result on the page's cohort is kept for the render's other kernels."""
+
+    @wraps(compute)
+    def kept(*args, **kwargs):
+        names = [_argument_name(a) for a in args] + [
+            None if (n := _argument_name(v)) is None else f"{k}={n}" for k, v in sorted(kwargs.items())]
+        if _PAGE["entry"] is None or None in names or not any(n.startswith(("cohort", "study")) for n in names):
+            return compute(*args, **kwargs)
+        call = f"{compute.__module__}.{compute.__qualname__}({', '.join(names)})"
+        return cached_result(_PAGE["entry"], call, lambda: compute(*args, **kwargs))
+
+    return kept
+
+
+# The chapters' computations ("one call to compute"), kept between the render's kernels.
+outcomes = _kept(outcomes)
+factor_comparisons = _kept(factor_comparisons)
+table_one = _kept(table_one)
+missing_data = _kept(missing_data)
+univariable = _kept(univariable)
+multivariable = _kept(multivariable)
+landmark_analyses = _kept(landmark_analyses)
+reproduction = _kept(reproduction)
+transplant_outcomes = _kept(transplant_outcomes)
+causes_of_death = _kept(causes_of_death)
+state_counts = _kept(state_counts)
 
 
 def left_out_pages(s: Study | None = None, c: Cohort | None = None) -> tuple[str, ...]:

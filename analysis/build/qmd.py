@@ -47,6 +47,10 @@ FIGURE_DEFAULTS = {
     TYPST: {"fig-width": 5.5, "fig-height": 3.5, "fig-format": "svg", "fig-dpi": 96},
 }
 FORMATS = tuple(FIGURE_DEFAULTS)
+# What a page kernel runs with unless the caller's environment says otherwise (`make report` gives
+# Quarto's kernels the same): one OpenBLAS thread, since on shared cores BLAS threads wait for each
+# other (about 10% of a render's time measured on 2 cores; benchmarks/RESULTS.md).
+KERNEL_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
 
 
 def resolve_includes(text: str, folder: Path) -> str:
@@ -142,24 +146,28 @@ def setup_cell(options: dict) -> nbformat.NotebookNode:
     return cell
 
 
-def execute_qmd(path: Path, timeout: int = 600, to: str = HTML) -> nbformat.NotebookNode:
+def execute_qmd(path: Path, timeout: int = 600, to: str = HTML, hooks: dict | None = None,
+                notebook: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
     """Run every cell in a kernel started in the page's folder, for output format `to` ("html" or
-    "typst"); raise on any error."""
+    "typst"); raise on any error.  `hooks` are nbclient's (`on_notebook_start`, `on_cell_executed`,
+    ...), for timing a page (benchmarks/page_benchmark.py); `notebook` the page's cells when the
+    caller has already split it (`qmd_to_notebook(path)` otherwise)."""
     if to not in FORMATS:
         raise ValueError(f"cannot execute for {to!r}: the formats are {', '.join(FORMATS)}")
     path = Path(path).resolve()
-    notebook = qmd_to_notebook(path)
+    notebook = qmd_to_notebook(path) if notebook is None else notebook
     if not any(cell.cell_type == "code" for cell in notebook.cells):
         return notebook
     options = figure_options(to)
     notebook.cells.insert(0, setup_cell(options))
     # The kernel is stopped at once when the page is done: nothing is left in it to wind down.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
-                            shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}})
+                            shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}},
+                            **(hooks or {}))
     with tempfile.TemporaryDirectory(prefix="execute-info-") as folder:
         info = Path(folder) / "execute-info.json"
         info.write_text(json.dumps(execute_info(to, path, options)), encoding="utf-8")
-        client.execute(env={**os.environ, EXECUTE_INFO_VARIABLE: str(info)})
+        client.execute(env={**KERNEL_ENVIRONMENT, **os.environ, EXECUTE_INFO_VARIABLE: str(info)})
     notebook.cells.pop(0)
     return notebook
 

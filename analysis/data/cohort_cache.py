@@ -10,6 +10,7 @@ folder), and, when the study gives no `extract_date`, the day (dates after today
 Anything else (another extract, an edited study file, a new version) is a different key: the
 cohort is validated again and the stale entries of that extract are replaced.  The cache folder
 is the only place written; an invalid extract is never cached (its errors are raised as always).
+The chapters' results computed from an entry (`results_cache`) go with it when it is replaced.
 """
 from __future__ import annotations
 
@@ -23,14 +24,14 @@ from pathlib import Path
 
 from analysis.data.changes import AuditEntry
 from analysis.data.cohort import Cohort, file_sha256
-from analysis.data.paths import PROJECT_ROOT
+from analysis.data.paths import COHORT_CACHE
 from analysis.data.problems import Problem
+from analysis.data.results_cache import RESULTS_FOLDER, forget_cohort
 from analysis.data.schema import use_study_columns
 from analysis.data.study import Study, require_data_file, study_cohort
 
-__all__ = ["COHORT_CACHE", "cache_key", "cached_study_cohort"]
+__all__ = ["COHORT_CACHE", "cache_key", "cached_study_cohort", "cached_study_cohort_entry"]
 
-COHORT_CACHE = PROJECT_ROOT / ".cohort-cache"
 _CODE = Path(__file__).resolve().parent  # analysis/data: the readers, mapping, validation, inclusion
 
 
@@ -124,6 +125,7 @@ def _write(folder: Path, key: dict, cohort: Cohort) -> None:
         if stale and old.stem != name:
             old.unlink(missing_ok=True)
             old.with_suffix(".arrow").unlink(missing_ok=True)
+            forget_cohort(old.stem, folder / RESULTS_FOLDER)
     for suffix, write in ((".arrow", lambda path: feather.write_feather(table, path, compression="uncompressed")),
                           (".json", lambda path: Path(path).write_text(json.dumps(_metadata(cohort, key)),
                                                                        encoding="utf-8"))):
@@ -138,14 +140,23 @@ def _write(folder: Path, key: dict, cohort: Cohort) -> None:
 
 def cached_study_cohort(study: Study, folder: Path = COHORT_CACHE) -> Cohort:
     """`study_cohort(study)`, validated once and then read from the cache while nothing changed."""
+    return cached_study_cohort_entry(study, folder)[0]
+
+
+def cached_study_cohort_entry(study: Study, folder: Path = COHORT_CACHE) -> tuple[Cohort, str | None]:
+    """`cached_study_cohort(study)` and the name of its entry: what results computed from the cohort
+    are kept under (`results_cache.cached_result`); another extract, study file, day or version is
+    another name.  None when the extract changed while it was read: nothing is kept for it."""
     require_data_file(study)
     key = cache_key(study)
+    name = _entry_name(key)
     cohort = _read(folder, key)
     if cohort is None:
         cohort = study_cohort(study)
-        if cohort.sha256 == key["data_sha256"]:  # (the file did not change while it was read)
-            _write(folder, key, cohort)
-        return cohort
+        if cohort.sha256 != key["data_sha256"]:  # (the file changed while it was read)
+            return cohort, None
+        _write(folder, key, cohort)
+        return cohort, name
     # what loading does besides the frame: the study's own columns join the label table
     use_study_columns(study.mapping.study_columns() if hasattr(study.mapping, "study_columns") else ())
-    return cohort
+    return cohort, name

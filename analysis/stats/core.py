@@ -10,7 +10,6 @@ import hashlib
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 __all__ = [
     "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "content_key", "frozen_array", "merge_interval_ties",
@@ -26,16 +25,21 @@ Z_975 = 1.9599639845400536
 
 #: ``scipy.special.ndtri(0.975)``, 2 ulp above R's ``qnorm(0.975)``: the Fine-Gray CIs have used it
 #: since they were first matched to ``summary.crr`` (to 1e-15); kept so their numbers stay the same.
-Z_975_NDTRI = float(special.ndtri(0.975))
+#: Written out (tests/stats/test_core.py checks it against SciPy) so that importing the estimators
+#: does not import SciPy: a page kernel that never computes a test never pays for it.
+Z_975_NDTRI = 1.959963984540054
 
 #: SPEC: the 95% CI of a cumulative incidence uses 1.96 (as cmprsk's users print it), not qnorm(0.975).
 Z_CUMINC = 1.96
 
 
 # The two distribution tails the tests need, as scipy.stats computes them (bit for bit) but from
-# scipy.special: importing scipy.stats costs about a second, paid by every chapter's kernel.
+# scipy.special: importing scipy.stats costs about a second, paid by every chapter's kernel; and
+# scipy.special itself is imported at the first call, not with the package (a page kernel's import).
 def chi2_sf(x, df):
     """``scipy.stats.chi2.sf(x, df)``: 1 at x <= 0, NaN for NaN or df <= 0, else ``chdtrc(df, x)``."""
+    from scipy import special
+
     x = np.asarray(x, dtype=float)
     out = np.where(x > 0, special.chdtrc(df, np.where(x > 0, x, 1.0)), 1.0)
     out = np.where(np.isnan(x) | (np.asarray(df) <= 0), np.nan, out)
@@ -44,6 +48,8 @@ def chi2_sf(x, df):
 
 def norm_sf(x):
     """``scipy.stats.norm.sf(x)`` = ``ndtr(-x)``."""
+    from scipy import special
+
     return special.ndtr(-np.asarray(x, dtype=float))
 
 

@@ -16,7 +16,6 @@ from typing import Literal, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from analysis.stats.core import chi2_sf
 from analysis.stats.ranks import average_ranks_and_ties
@@ -70,6 +69,8 @@ class VariableTest:
 
 
 def _log_factorials(n: int) -> np.ndarray:
+    from scipy import special  # (imported where first used: a page kernel's import stays light)
+
     return special.gammaln(np.arange(n + 1, dtype=float) + 1.0)
 
 
@@ -364,7 +365,7 @@ def _fisher_monte_carlo(table: np.ndarray, n_resamples: int, seed: int) -> float
     """R's ``fisher.test(simulate.p.value = TRUE, B = n_resamples)`` estimator:
     (1 + #{simulated tables with -sum(log n_ij!) <= observed / (1 + 64 eps)})
     / (B + 1), tables drawn with fixed margins (`scipy.stats.random_table`)."""
-    from scipy import stats  # (slow to import: only the Monte-Carlo fallback needs it)
+    from scipy import special, stats  # (slow to import: only the Monte-Carlo fallback needs it)
 
     rng = np.random.default_rng(seed)
     dist = stats.random_table(table.sum(axis=1), table.sum(axis=0), seed=rng)

@@ -55,3 +55,13 @@ def test_tall_product_is_the_matrix_product_bit_for_bit():
         assert np.array_equal(product, tall @ small) and product.flags.c_contiguous
     centred = rng.integers(0, 2, size=(100_000, 4)) - 0.37
     assert np.array_equal(tall_product(centred, np.eye(4)[:, :2]), centred @ np.eye(4)[:, :2])
+
+
+def test_z_975_ndtri_is_scipys_ndtri():
+    """Written out so the estimators import without SciPy; it must stay SciPy's value to the bit."""
+    from scipy import special
+
+    from analysis.stats.core import Z_975, Z_975_NDTRI
+
+    assert Z_975_NDTRI == float(special.ndtri(0.975))
+    assert Z_975_NDTRI == np.nextafter(np.nextafter(Z_975, 3.0), 3.0)  # (2 ulp above R's qnorm(0.975))
