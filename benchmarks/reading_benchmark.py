@@ -113,6 +113,8 @@ def _write_xlsx(source: Path, target: Path) -> None:
     workbook.save(target)
 
 
+# What Quarto's setup cell imports in every page kernel before the page's own cells (analysis.build.qmd.setup_cell).
+QUARTO_SETUP = "import matplotlib.pyplot; from matplotlib_inline.backend_inline import set_matplotlib_formats"
 _READ = ("import sys; from analysis.data.readers import read_table; frame = read_table(sys.argv[1]); "
          "print(len(frame), dict(frame.dtypes.astype(str)))")
 
@@ -175,22 +177,24 @@ def measure(directory: Path, repeat: int, use_r: bool) -> list[dict]:
             print(f"R: {r['wall']:.2f} s wall; largest |difference| {diff}; tests differing: {tests}",
                   file=sys.stderr, flush=True)
 
-    # every page executed twice on the 59-patient cohort, as Quarto does for HTML and Typst
-    env = dict(os.environ)
-    env.pop("REPORT_DATA", None)
-    env.pop("REPORT_STUDY", None)
-    shutil.rmtree(ROOT / ".cohort-cache", ignore_errors=True)
-    walls = []
-    for _ in range(max(1, min(repeat, 2))):
-        start = time.perf_counter()
-        for _ in range(2):
-            subprocess.run([PYTHON, "-m", "analysis.build", "execute"], cwd=ROOT, env=env, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        walls.append(time.perf_counter() - start)
+    # every page executed twice on the 59-patient cohort, as `quarto render` does: each page for HTML, then for
+    # Typst, one execution at a time, each in a fresh kernel (benchmarks/page_benchmark.py); the first run
+    # starts with empty page caches (.cohort-cache/), as the first render after a change does
+    import page_benchmark
+
+    saved = {key: os.environ.pop(key, None) for key in ("REPORT_DATA", "REPORT_STUDY")}
+    try:
+        walls = [page_benchmark.run(page_benchmark.chapters(), cold=(i == 0))[1] for i in range(max(1, min(repeat, 2)))]
+    finally:
+        os.environ.update({key: value for key, value in saved.items() if value is not None})
     rows.append({"label": "every page executed twice (HTML + Typst), 59-patient cohort", "n": 59,
                  "wall": statistics.median(walls), "cpu": None, "peak_mb": None, "walls": walls, "ok": True})
     imports = _timed([PYTHON, "-c", "import analysis.pages"], repeat)
-    rows.append({"label": "import analysis.pages (a page kernel's setup)", "n": None, **imports})
+    rows.append({"label": "import analysis.pages (alone)", "n": None, **imports})
+    quarto = _timed([PYTHON, "-c", QUARTO_SETUP], repeat)
+    rows.append({"label": "Quarto's setup cell (import matplotlib.pyplot ...)", "n": None, **quarto})
+    both = _timed([PYTHON, "-c", QUARTO_SETUP + "; import analysis.pages"], repeat)
+    rows.append({"label": "Quarto's setup cell, then import analysis.pages", "n": None, **both})
     return rows
 
 

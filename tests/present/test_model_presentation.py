@@ -363,6 +363,29 @@ def test_smooth_reproduces_a_line_and_resists_an_outlier():
     assert smooth(x, y, at=[0.5])[0] == pytest.approx(2.0, abs=0.05)
 
 
+def test_smooth_at_registry_scale_is_bounded_and_agrees_with_every_point_fitted(monkeypatch):
+    """10^6 patients give some 10^5 scaled Schoenfeld residuals: fitting the robustness steps at every
+    one of them (O(n^2)) did not finish in 10 minutes.  Above `SMOOTH_EVERY_POINT_LIMIT` they are
+    fitted at points 1% of the range apart and interpolated, as R's lowess does (`delta`)."""
+    from analysis.present.figures import zph
+
+    rng = np.random.default_rng(1)
+    x = np.sort(rng.uniform(0, 60, 3_000))
+    y = np.sin(x / 10) + rng.normal(0, 0.3, x.size)
+    grid = np.linspace(0, 60, 101)
+    anchored = smooth(x, y, at=grid)
+    monkeypatch.setattr(zph, "SMOOTH_EVERY_POINT_LIMIT", 10**9)
+    every_point = smooth(x, y, at=grid)
+    assert anchored == pytest.approx(every_point, abs=0.01)
+    monkeypatch.undo()
+    fits = []
+    partition = np.partition
+    monkeypatch.setattr(np, "partition", lambda *a, **k: fits.append(1) or partition(*a, **k))
+    x = np.sort(rng.uniform(0, 60, 200_000))
+    smooth(x, np.sin(x / 10) + rng.normal(0, 0.3, x.size), at=grid)
+    assert len(fits) <= 3 * 102 + grid.size  # (three robustness steps at <= 102 anchors, then the grid)
+
+
 # --------------------------------------------------------------------------- landmark displays
 
 

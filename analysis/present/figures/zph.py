@@ -26,11 +26,21 @@ from analysis.domain.states import STATES
 __all__ = ["smooth", "zph_plot"]
 
 
+# Above this many residuals the smoother is fitted at anchor points and interpolated between them, as R's
+# lowess does by default (`delta = 0.01 * diff(range(x))`): fitted at every residual it costs O(n^2)
+# (10^6 patients give some 10^5 residuals).  Up to it, every residual is fitted, as before.
+SMOOTH_EVERY_POINT_LIMIT = 2_000
+# ... and the residuals are drawn as one image (in the SVG too) rather than one marker each.
+RASTERIZE_POINTS_ABOVE = 20_000
+
+
 def smooth(x, y, *, frac: float = 2 / 3, iterations: int = 3, at=None) -> np.ndarray:
     """Lowess (locally weighted linear regression, tricube weights, bisquare robustness steps).
 
     A display smoother, as R's ``lowess(x, y, f = 2/3, iter = 3)``: the fitted
-    values at `at` (default: the sorted `x`).
+    values at `at` (default: the sorted `x`).  With more than `SMOOTH_EVERY_POINT_LIMIT`
+    points, the robustness steps fit at points at least 1% of the range of `x` apart and
+    interpolate linearly between them (R's ``delta``).
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     keep = np.isfinite(x) & np.isfinite(y)
@@ -46,7 +56,7 @@ def smooth(x, y, *, frac: float = 2 / 3, iterations: int = 3, at=None) -> np.nda
         out = np.empty(points.shape)
         for i, x0 in enumerate(points):
             distance = np.abs(x - x0)
-            h = np.sort(distance)[k - 1]
+            h = np.partition(distance, k - 1)[k - 1]  # (the k-th smallest distance, as a full sort gives it)
             h = h if h > 0 else (distance.max() or 1.0)
             w = np.clip(1 - (distance / (h * 1.000001)) ** 3, 0, None) ** 3 * robustness
             sw = w.sum()
@@ -59,13 +69,31 @@ def smooth(x, y, *, frac: float = 2 / 3, iterations: int = 3, at=None) -> np.nda
             out[i] = my + slope * (x0 - mx)
         return out
 
+    def fit_every_point():
+        if n <= SMOOTH_EVERY_POINT_LIMIT:
+            return fit(x)
+        anchors = _anchors(np.unique(x), 0.01 * float(np.ptp(x)))
+        return np.interp(x, anchors, fit(anchors))
+
     for _ in range(iterations):
-        residual = y - fit(x)
+        residual = y - fit_every_point()
         scale = 6 * np.median(np.abs(residual))
         if scale <= 0:
             break
         robustness = np.clip(1 - (residual / scale) ** 2, 0, None) ** 2
     return fit(at)
+
+
+def _anchors(values: np.ndarray, delta: float) -> np.ndarray:
+    """The sorted `values` thinned so that consecutive ones are more than `delta` apart, the first and
+    the last kept (where R's lowess fits when it skips the points within `delta`)."""
+    kept = [values[0]]
+    for value in values[1:-1]:
+        if value - kept[-1] > delta:
+            kept.append(value)
+    if values[-1] != kept[-1]:
+        kept.append(values[-1])
+    return np.asarray(kept)
 
 
 def _zph_column(model: ModelResult, term: str) -> int:
@@ -143,7 +171,8 @@ def zph_plot(
         ax.axhline(0.0, color=REFERENCE_LINE, linewidth=0.8, linestyle=":", zorder=1, gid="zero")
         ax.axhline(constant, color=PALETTE[1], linewidth=1.1, linestyle="--", zorder=2, gid="constant")
         ax.plot(x, y, linestyle="none", marker="o", markersize=3.6, markerfacecolor="none",
-                markeredgecolor="#7F7F7F", markeredgewidth=0.7, zorder=3, gid="residuals")
+                markeredgecolor="#7F7F7F", markeredgewidth=0.7, zorder=3, gid="residuals",
+                rasterized=x.size > RASTERIZE_POINTS_ABOVE)
         if x.size >= 4:
             grid = np.linspace(x.min(), x.max(), 101)
             ax.plot(grid, smooth(x, y, at=grid), color=PALETTE[0], linewidth=1.8, zorder=4, gid="smooth")
