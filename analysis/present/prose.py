@@ -92,7 +92,9 @@ def test_phrase(result: EndpointResult) -> str:
             return f"no test: fewer than two groups have at least {MIN_GROUP_SIZE} patients"
         return "no test (a single group)"
     if is_missing(result.test.p):
-        return f"{test_name(result.test.name)} not estimable (no event in the groups compared)"
+        why = ("its variance estimate is not positive definite, as with few distinct event times"
+               if result.test.statistic < 0 else "no event in the groups compared")
+        return f"{test_name(result.test.name)} not estimable ({why})"
     return fmt_test(result.test)
 
 
