@@ -15,7 +15,6 @@ import json
 import re
 from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 
 from analysis.analyses.characteristics import (Count, MedianRange, MissingData, MissingDataRow, characteristics,
@@ -49,6 +48,7 @@ from analysis.present.tables.causes_of_death import causes_of_death_table
 from analysis.present.tables.landmark_series import landmark_series_table
 from analysis.present.figures.landmark_series import landmark_series_plot
 from analysis.analyses.landmark import LandmarkRow
+from registry_exports import synthetic_text_table
 
 SMALL = re.compile(r"(?<![\d.<])([1-4])(?![\d.%])")  # a bare count 1-4
 
@@ -192,7 +192,7 @@ def test_ranges_are_replaced_by_the_interquartile_range_under_the_rule(cohort):
 
 def test_a_rare_free_text_level_is_pooled_as_other(tmp_path):
     """Issue 11: a single patient's free-text disease label ('ZQRAREDX') appeared in Table 1."""
-    frame = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    frame = synthetic_text_table()
     frame.loc[:39, "disease"] = "ANKL"
     frame.loc[40:, "disease"] = "AML"
     frame.loc[3, "disease"] = "ZQRAREDX"
@@ -283,7 +283,7 @@ def test_cohort_chapter_tables_suppress_small_counts(cohort, tmp_path):
     assert "<5" in page and f"{ps.n_missing} (" not in page
     assert text_of(missing_data_table(missing)) == text_of(missing_data_table(missing, min_cell=0))
 
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    table = synthetic_text_table()
     ungraded = table.index[(table["agvhd_date"] == "")][:2]
     table.loc[ungraded, "agvhd_grade"] = ""  # two patients without a recorded aGVHD grade
     path = tmp_path / "extract.csv"
@@ -317,7 +317,7 @@ def test_a_missing_percentage_goes_with_a_hidden_count():
 
 
 def test_warnings_list_suppresses_small_counts(tmp_path):
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    table = synthetic_text_table()
     dead = table.index[table["vital_status"] == "dead"][:2]
     table.loc[dead, "cause_of_death"] = ""  # two deaths without a cause: a warning each
     path = tmp_path / "no_cause.csv"
