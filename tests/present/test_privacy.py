@@ -414,10 +414,10 @@ def test_the_survivors_follow_up_is_not_given_patient_by_patient():
     assert survivors_phrase(follow_up) == "the three survivors were followed for 148.0 to 343.6 months"
     text = survivors_phrase(follow_up, min_cell=5)
     assert "148.0" not in text and "343.6" not in text and "3" not in text and "three" not in text
-    assert text == "<5 patients were alive at last contact"
+    assert text == "fewer than 5 patients were alive at last contact"
     # 56 deaths beside 59 patients would give the 3 survivors: the deaths are shown as the table shows them
     many = FollowUp(median=80.0, lower=40.0, upper=120.0, minimum=2.0, maximum=190.0, n=59, n_survivors=56)
-    assert survivors_phrase(many, min_cell=5) == "\u22655 patients were alive at last contact"
+    assert survivors_phrase(many, min_cell=5) == "at least 5 patients were alive at last contact"
     assert survivors_phrase(FollowUp(float("nan"), float("nan"), float("nan"), float("nan"), float("nan"), 59, 0),
                             min_cell=5) == "no patient was alive at last contact"
 
@@ -429,7 +429,7 @@ def test_the_cr_after_hct_sentence_hides_a_small_group(cohort):
     with using_display(study_with(11), cohort):
         text = cr_after_hct_markdown(cr)
         legend = [t.get_text() for t in plot_curves(cr.within_pif).axes[0].get_legend().get_texts()]
-    assert "<11 reached complete remission" in text and not re.search(r"\b9\b", text.split("(")[0])
+    assert "fewer than 11 reached complete remission" in text and not re.search(r"\b9\b", text.split("(")[0])
     assert f"Of {cr.n_pif} patients" in text  # 20 with primary induction failure: 9 + 11 without CR
     assert any("(n < 11)" in label for label in legend)
 
@@ -498,7 +498,7 @@ def test_the_audit_trail_hides_a_small_exclusion_as_the_flow_table_does():
 
     cohort = study_cohort(load_study(PROJECT_ROOT / "studies" / "days_known_bad.yml"))
     assert "excluded 1 record," in audit_sentence(cohort, min_cell=0)
-    assert "excluded <5 records," in audit_sentence(cohort, min_cell=5)
+    assert "excluded fewer than 5 records," in audit_sentence(cohort, min_cell=5)
     audit, flow = text_of(audit_table(cohort, min_cell=5)), text_of(cohort_flow_table(cohort, min_cell=5))
     assert "<5" in audit and "chronic GVHD recorded after death" in audit
     assert "<5" in flow and "137" not in flow
