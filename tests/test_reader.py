@@ -184,13 +184,16 @@ def test_whole_numbers_are_summarised_by_whole_numbers(study_pages):
 
 
 def test_source_data_lists_only_what_the_page_shows(study_pages):
-    """A hidden table (the audit trail of a study that changes no record) has no source-data file, and a
-    figure's file names the groupings of all its panels."""
+    """A hidden table (the audit trail of a study that changes no record) has no source-data file, a
+    figure's file names the groupings of all its panels, and no two files of a page have the same name."""
     for page, text in all_shown(study_pages):
         links = re.findall(r"(?m)^- \[(.+)\]\(source-data/", text)
         displays = len(table_texts(text)) + len(figure_texts(text))
         assert len(links) <= displays, (study_pages.name, page, links)
         assert not any(re.search(r" by [A-Z][a-z]", link) for link in links), (study_pages.name, page, links)
+        # one name per display: the factors page listed "Estimates" twice and its unadjusted and adjusted curves
+        # under the same names
+        assert len(set(links)) == len(links), (study_pages.name, page, links)
     if not study_pages.flags["study-has-record-changes"]:
         assert "[Audit trail]" not in study_pages.text("report/cohort.qmd")
 
