@@ -295,14 +295,46 @@ def _durations(text: pd.Series, column: str, report: _Collector, unit: str) -> p
     return numbers.where(~bad & ~huge)
 
 
+def _iso_dates(cells: np.ndarray) -> np.ndarray:
+    """The cells written YYYY-MM-DD (ASCII digits) that are calendar dates of years 1-9999, as
+    datetime64[D], parsed in Arrow and NumPy; NaT for every other cell, which `parse_date` reads
+    (it gives these cells the same dates: the rule is its first pattern's)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parsed = np.full(len(cells), np.datetime64("NaT"), dtype="datetime64[D]")
+    try:
+        array = pa.array(cells, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # (not text: `parse_date` says why, cell by cell)
+        return parsed
+    iso = pc.fill_null(pc.match_substring_regex(array, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), False)
+    where = np.flatnonzero(iso.to_numpy(zero_copy_only=False))
+    if not where.size:
+        return parsed
+    picked = array.filter(iso)
+    year, month, day = (pc.cast(pc.utf8_slice_codeunits(picked, start, start + width), pa.int64()).to_numpy()
+                        for start, width in ((0, 4), (5, 2), (8, 2)))
+    month_of = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+    first_day = month_of.astype("datetime64[D]")
+    days_in_month = ((month_of + 1).astype("datetime64[D]") - first_day).astype(np.int64)
+    real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month)
+    parsed[where[real]] = first_day[real] + (day[real] - 1).astype("timedelta64[D]")
+    return parsed
+
+
 def _dates(text: pd.Series, column: str, report: _Collector, epoch: dt.date | None = None) -> np.ndarray:
     """Each cell as a date (datetime64[D]; NaT when empty or wrong), reporting unparseable and
     implausible ones.  Each distinct cell is parsed once."""
     codes, uniques = _distinct(text)
-    parsed = np.full(len(uniques), np.datetime64("NaT"), dtype="datetime64[D]")
+    parsed = _iso_dates(uniques)  # what registries export, in bulk; each other cell below
     messages: list[str | None] = [None] * len(uniques)
-    for k, cell in enumerate(uniques):
-        if not isinstance(cell, str) or not cell:
+    years = parsed.astype("datetime64[Y]").astype(np.int64) + 1970
+    for k in np.flatnonzero(~np.isnat(parsed) & ((years < YEAR_RANGE[0]) | (years > YEAR_RANGE[1]))):
+        parsed[k] = np.datetime64("NaT")
+        messages[k] = f"implausible date (year outside {YEAR_RANGE[0]}-{YEAR_RANGE[1]})"
+    for k in np.flatnonzero(np.isnat(parsed)):
+        cell = uniques[k]
+        if not isinstance(cell, str) or not cell or messages[k] is not None:
             continue
         value = parse_date(unicodedata.normalize("NFKC", cell), epoch)
         if value is None:
@@ -375,9 +407,24 @@ def _shown_column(name: str, raw_columns) -> str:
     return day_column(date_name) if day_column(date_name) in raw_columns else date_name
 
 
+def _distinct_ascii(text: pd.Series) -> bool:
+    """Cells of the readers' Arrow text all ASCII (one form under NFKC) and all different, checked in
+    Arrow without a Python string per cell: a registry's ids, nearly always."""
+    if not (isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"):
+        return False
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = pa.array(text.array)  # (the column's own Arrow data: no copy)
+    return (pc.all(pc.string_is_ascii(cells)).as_py() is not False and cells.null_count == 0
+            and pc.count_distinct(cells).as_py() == len(cells))
+
+
 def _check_ids(ids: pd.Series, report: _Collector) -> None:
     """Duplicate ids, also those written differently but equal after Unicode normalisation
     (full-width characters, zero-width or no-break spaces): each line names the others."""
+    if _distinct_ascii(report.ids):  # (the cells as read; `ids` are the same with None for "")
+        return
     normal = nfkc_column(ids)
     duplicated = normal.notna() & normal.duplicated(keep=False)
     if not duplicated.any():

@@ -77,3 +77,24 @@ def test_the_text_cells_are_released_once_parsed(tmp_path, monkeypatch):
     assert text_bytes > 1_000_000 and held
     assert held[0] < 0.6 * text_bytes, (held[0], text_bytes)
 
+
+
+def test_dates_parsed_in_bulk_are_those_parse_date_gives():
+    """Every YYYY-MM-DD cell taken in bulk gets parse_date's date, and every cell parse_date reads in
+    that form is taken: leap days, month ends, year 0, out-of-range months and days, other digits."""
+    import random
+
+    import numpy as np
+
+    from analysis.data.validate import parse_date
+
+    rng = random.Random(16)
+    cells = ["2012-02-29", "2011-02-29", "2000-02-29", "1900-02-29", "0000-01-01", "0001-01-01", "9999-12-31",
+             "2010-13-01", "2010-00-10", "2010-01-32", "2010-04-31", "2010-4-1", "２０１０-０１-０１",
+             "٢٠١٠-٠١-٠١", "2010-01-01 ", " 2010-01-01", "2010/01/01", "20100101", "40000", "", "x"]
+    cells += [f"{rng.randint(0, 9999):04d}-{rng.randint(0, 14):02d}-{rng.randint(0, 33):02d}" for _ in range(3000)]
+    bulk = validation._iso_dates(np.asarray(cells, dtype=object))
+    for cell, value in zip(cells, bulk):
+        expected = parse_date(cell) if cell.isascii() and len(cell) == 10 and cell[4] == cell[7] == "-" else None
+        got = None if np.isnat(value) else value.astype(object)
+        assert got == expected, cell

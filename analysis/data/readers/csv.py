@@ -232,10 +232,12 @@ def read(path: Path, encoding: str | None) -> pd.DataFrame:
     if other is not None:
         utf8 = _as_utf8(data, other)
         if utf8 is not None:
+            del data  # (not held beside its UTF-8 copy: the general reader reads the file again)
             columnar = _columnar(utf8, suffix)
             del utf8
             if columnar is not None:
                 return columnar
+            data = path.read_bytes()
     return _read_general(path, data, encoding)
 
 
