@@ -85,7 +85,7 @@ def parse_date(text: str, epoch: dt.date | None = None) -> dt.date | None:
 class _Collector:
     """Accumulates problems with the row's line number, patient id and registry column name."""
 
-    def __init__(self, ids: pd.Series, lines: list[int], source_names: dict[str, str]):
+    def __init__(self, ids: pd.Series, lines: np.ndarray, source_names: dict[str, str]):
         self.ids = ids
         self.lines = lines
         self.source_names = source_names
@@ -105,7 +105,7 @@ class _Collector:
             self.problems.append(Problem(None, None, column, value, message, severity, source))
             return
         pid = self.ids.iloc[row] if row < len(self.ids) else None
-        self.problems.append(Problem(self.lines[row], pid or None, column, value, message, severity, source))
+        self.problems.append(Problem(int(self.lines[row]), pid or None, column, value, message, severity, source))
 
 
 def _distinct(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -417,7 +417,7 @@ def _distinct_ascii(text: pd.Series) -> bool:
 
     cells = pa.array(text.array)  # (the column's own Arrow data: no copy)
     return (pc.all(pc.string_is_ascii(cells)).as_py() is not False and cells.null_count == 0
-            and pc.count_distinct(cells).as_py() == len(cells))
+            and len(pc.unique(cells)) == len(cells))  # (`unique` hashes twice as fast as `count_distinct`)
 
 
 def _check_ids(ids: pd.Series, report: _Collector) -> None:

@@ -112,7 +112,9 @@ def read_columnar_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
                 breaks += _line_breaks(column)
         if int(breaks.sum()) + n != lines_in_body:  # blank lines between records
             return None
-    if any((pc.max(pc.utf8_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT for c in columns):
+    # (bytes first: a cell's characters are never more than its bytes, which Arrow knows without reading them)
+    if any((pc.max(pc.binary_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT
+           and (pc.max(pc.utf8_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT for c in columns):
         return None
     for j, column in enumerate(columns):
         columns[j] = pc.utf8_trim(column, characters=WHITESPACE)
