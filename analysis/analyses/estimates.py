@@ -14,6 +14,7 @@ from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.domain.groupings import group_codes_of, grouping_title
 from analysis.domain.memo import per_frame
 from analysis.stats.aalen_johansen import cumulative_incidence
+from analysis.stats.core import TimeIndex
 from analysis.stats.gray import gray_test
 from analysis.stats.results import EndpointResult
 from analysis.stats.kaplan_meier import kaplan_meier, median_survival
@@ -73,16 +74,19 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
             labels, time, status = codes[kept], time[kept], status[kept]
             members = {level: members[level][kept] for level in levels}
 
+    # the distinct times found once for every curve and the test (a million times: hashing them is what costs)
+    index = TimeIndex.of(time)
     if spec.kind == "survival":
         event = (status == 1).astype(int)
-        curves = tuple(kaplan_meier(time[members[level]], event[members[level]], label=level) for level in levels)
+        curves = tuple(kaplan_meier(time[members[level]], event[members[level]], label=level,
+                                    index=index.subset(members[level])) for level in levels)
         medians = tuple(median_survival(curve) for curve in curves)
-        test = logrank_test(time, event, labels) if len(levels) > 1 else None
+        test = logrank_test(time, event, labels, index=index) if len(levels) > 1 else None
     else:
-        curves = tuple(cumulative_incidence(time[members[level]], status[members[level]], cause=1, label=level)
-                       for level in levels)
+        curves = tuple(cumulative_incidence(time[members[level]], status[members[level]], cause=1, label=level,
+                                            index=index.subset(members[level])) for level in levels)
         medians = ()
-        test = gray_test(time, status, labels, cause=1) if len(levels) > 1 else None
+        test = gray_test(time, status, labels, cause=1, index=index) if len(levels) > 1 else None
 
     return EndpointResult(
         endpoint=endpoint,

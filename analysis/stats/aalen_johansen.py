@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.stats.checks import competing_risks_outcome
-from analysis.stats.core import Z_CUMINC, unique_inverse
+from analysis.stats.core import Z_CUMINC, TimeIndex, time_index
 from analysis.stats.results import Curve
 
 __all__ = ["cumulative_incidence", "tie_correction"]
@@ -24,7 +24,7 @@ __all__ = ["cumulative_incidence", "tie_correction"]
 # --------------------------------------------------------------------------
 # cumulative incidence
 # --------------------------------------------------------------------------
-def cumulative_incidence(time, status, cause: int = 1, label: str = "all") -> Curve:
+def cumulative_incidence(time, status, cause: int = 1, label: str = "all", *, index: TimeIndex | None = None) -> Curve:
     """Aalen-Johansen cumulative incidence of one cause, as `cmprsk::cuminc`.
 
     Parameters
@@ -38,6 +38,9 @@ def cumulative_incidence(time, status, cause: int = 1, label: str = "all") -> Cu
         Code of the event of interest.
     label : str, default "all"
         Label stored on the curve (e.g. the group level).
+    index : TimeIndex, optional
+        The distinct times of `time` and each time's position among them, when the caller has them
+        (`TimeIndex.subset` for the curves of several groups); found by hashing otherwise.
 
     Returns
     -------
@@ -53,7 +56,8 @@ def cumulative_incidence(time, status, cause: int = 1, label: str = "all") -> Cu
     """
     time, status, cause = competing_risks_outcome(time, status, cause)
     n = time.size
-    ut, inv = unique_inverse(time)
+    found = time_index(time, index)
+    ut, inv = found.distinct, found.inverse
     m = ut.size
     is_cause = status == cause
     is_comp = (status != 0) & ~is_cause

@@ -7,13 +7,15 @@ which it follows.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
     "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "content_key", "frozen_array", "merge_interval_ties",
-    "merge_near_ties", "norm_sf", "stable_order", "tall_product", "unique_inverse", "unique_merged",
+    "merge_near_ties", "norm_sf", "stable_order", "tall_product", "TimeIndex", "time_index", "unique_inverse",
+    "unique_merged",
 ]
 
 #: R's ``sqrt(.Machine$double.eps)``: the tolerance of ``aeqSurv`` (near-equal times are one time)
@@ -117,6 +119,45 @@ def unique_inverse(values) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(distinct)[order], rank[codes]
 
 
+@dataclass(frozen=True, eq=False)
+class TimeIndex:
+    """The distinct values of a time array and each time's position among them (`unique_inverse`),
+    found once for every curve and test of the same times.
+
+    An endpoint's curves by group and its group test all need the distinct times of the same
+    follow-up times, or of a subset of them; hashing a million times once and taking subsets by
+    counting (`subset`) gives each estimator the same arrays as hashing its own times again.
+    """
+
+    distinct: np.ndarray
+    inverse: np.ndarray
+
+    @classmethod
+    def of(cls, time) -> "TimeIndex":
+        return cls(*unique_inverse(time))
+
+    def subset(self, mask) -> "TimeIndex":
+        """The index of ``time[mask]`` (a boolean mask or integer positions): the distinct times that
+        occur in it, and each selected time's position among them."""
+        if isinstance(mask, slice) and mask == slice(None):
+            return self
+        inverse = self.inverse[mask]
+        present = np.zeros(self.distinct.size, dtype=bool)
+        present[inverse] = True
+        position = np.cumsum(present) - 1
+        return TimeIndex(self.distinct[present], position[inverse])
+
+
+def time_index(time: np.ndarray, index: TimeIndex | None = None) -> TimeIndex:
+    """`index` when the caller has the index of `time` (checked to have one position per time; the
+    values are the caller's word), otherwise found by hashing."""
+    if index is None:
+        return TimeIndex.of(time)
+    if index.inverse.shape != np.shape(time):
+        raise ValueError(f"the time index has {index.inverse.size} positions for {np.size(time)} times")
+    return index
+
+
 def stable_order(values, ranks=None) -> np.ndarray:
     """``np.argsort(values, kind="stable")``, sorting the values' ranks among at most 65,536
     distinct values (`unique_inverse`, or `ranks` when the caller has them) as 16-bit integers.
@@ -165,13 +206,14 @@ def merge_near_ties(*times: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(merged(t) for t in times)
 
 
-def unique_merged(time: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def unique_merged(time: np.ndarray, index: TimeIndex | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``merge_near_ties(time)[0]`` and `unique_inverse` of it: (times, distinct times, each time's index).
 
-    One hashing pass finds the distinct times and whether any are near-tied; only then are they
-    merged and found again (registry days never are): the same numbers as the two calls in turn.
+    One hashing pass (none when the caller gives `index`, the `TimeIndex` of `time`) finds the distinct
+    times and whether any are near-tied; only then are they merged and found again (registry days never
+    are): the same numbers as the two calls in turn.
     """
-    distinct, inverse = unique_inverse(time)
+    distinct, inverse = (index.distinct, index.inverse) if index is not None else unique_inverse(time)
     y = distinct[np.isfinite(distinct)]  # = np.unique of the finite times, as merge_near_ties pools them
     if y.size >= 2:
         dy = np.diff(y)

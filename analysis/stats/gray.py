@@ -11,13 +11,13 @@ import numpy as np
 
 from analysis.stats.aalen_johansen import tie_correction
 from analysis.stats.checks import competing_risks_outcome, group_codes
-from analysis.stats.core import chi2_sf, unique_inverse
+from analysis.stats.core import TimeIndex, chi2_sf, time_index, unique_inverse
 from analysis.stats.results import TestResult
 
 __all__ = ["gray_test"]
 
 
-def gray_test(time, status, group, cause: int = 1, strata=None) -> TestResult:
+def gray_test(time, status, group, cause: int = 1, strata=None, *, index: TimeIndex | None = None) -> TestResult:
     """Gray's k-sample test of cumulative incidence, as `cmprsk::cuminc`'s `$Tests`.
 
     Parameters
@@ -28,6 +28,9 @@ def gray_test(time, status, group, cause: int = 1, strata=None) -> TestResult:
         Group of each patient (any sortable labels); at least two levels.
     strata : array_like, optional
         Stratum of each patient; scores and variances are summed over strata.
+    index : TimeIndex, optional
+        The distinct times of `time` and each time's position among them, when the caller has them;
+        found by hashing (per stratum) otherwise.
 
     Returns
     -------
@@ -47,6 +50,7 @@ def gray_test(time, status, group, cause: int = 1, strata=None) -> TestResult:
         On invalid input or fewer than two groups.
     """
     time, status, cause = competing_risks_outcome(time, status, cause)
+    found = None if index is None else time_index(time, index)
     g, ng = group_codes(group, time.size, "group")
     if ng < 2:
         raise ValueError("gray_test needs at least two groups")
@@ -62,7 +66,7 @@ def gray_test(time, status, group, cause: int = 1, strata=None) -> TestResult:
     bounds = np.searchsorted(st[order], np.arange(nst + 1))
     for k in range(nst):
         rows = order[bounds[k]:bounds[k + 1]]
-        s_k, v_k = _gray_stratum(time[rows], mark[rows], g[rows], ng)
+        s_k, v_k = _gray_stratum(time[rows], mark[rows], g[rows], ng, None if found is None else found.subset(rows))
         score += s_k
         cov += v_k
 
@@ -88,7 +92,7 @@ def _full_rank(v: np.ndarray, tol: float = 1e-7) -> bool:
     return bool(np.all(np.abs(np.diag(r)) >= tol * norms))
 
 
-def _gray_stratum(time, mark, g, ng):
+def _gray_stratum(time, mark, g, ng, index: TimeIndex | None = None):
     """Score (first ng-1 groups) and its covariance within one stratum.
 
     Mirrors cmprsk's `crst`: per distinct event time and group, the at-risk
@@ -98,7 +102,7 @@ def _gray_stratum(time, mark, g, ng):
     covariance is built from quantities at that time, so the loop over times
     becomes sums over a (time, group, group) array.
     """
-    ut, inv = unique_inverse(time)
+    ut, inv = (index.distinct, index.inverse) if index is not None else unique_inverse(time)
     nt = ut.size
     cell = inv * ng + g
 

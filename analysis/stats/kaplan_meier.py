@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times
-from analysis.stats.core import TOLERANCE, Z_975, unique_merged
+from analysis.stats.core import TOLERANCE, Z_975, TimeIndex, time_index, unique_merged
 from analysis.stats.results import Curve, Median
 
 __all__ = ["FollowUp", "kaplan_meier", "median_survival", "product_limit_curve", "reverse_km_followup"]
@@ -53,7 +53,7 @@ class FollowUp:
 # -------------------------------------------------------------- Kaplan-Meier
 
 
-def kaplan_meier(time, event, label: str = "all") -> Curve:
+def kaplan_meier(time, event, label: str = "all", *, index: TimeIndex | None = None) -> Curve:
     """Kaplan-Meier estimate with Greenwood variance and log-log 95% CI.
 
     Reproduces `survfit(Surv(time, event) ~ 1, conf.type = "log-log")`.
@@ -66,6 +66,9 @@ def kaplan_meier(time, event, label: str = "all") -> Curve:
         1 = event, 0 = censored.
     label : str
         Name of the curve (e.g. the group).
+    index : TimeIndex, optional
+        The distinct times of `time` and each time's position among them, when the caller has them
+        (curves of several groups of the same times: `TimeIndex.subset`); found by hashing otherwise.
 
     Returns
     -------
@@ -81,7 +84,8 @@ def kaplan_meier(time, event, label: str = "all") -> Curve:
     At a time with both events and censorings, the censored patients count
     as at risk for those events (R's convention).
     """
-    t, times, index = unique_merged(as_times(time))
+    t = as_times(time)
+    t, times, index = unique_merged(t, time_index(t, index) if index is not None else None)
     e = as_events(event, t.size)
 
     n_at = np.bincount(index, minlength=times.size)

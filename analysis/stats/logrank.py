@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times, group_codes
-from analysis.stats.core import chi2_sf, unique_inverse, unique_merged
+from analysis.stats.core import TimeIndex, chi2_sf, time_index, unique_inverse, unique_merged
 from analysis.stats.results import TestResult
 
 __all__ = ["logrank_test"]
 
 
-def logrank_test(time, event, group, strata=None) -> TestResult:
+def logrank_test(time, event, group, strata=None, *, index: TimeIndex | None = None) -> TestResult:
     """Log-rank test of k groups, optionally stratified, as `survdiff` (rho = 0).
 
     Parameters
@@ -28,6 +28,9 @@ def logrank_test(time, event, group, strata=None) -> TestResult:
     strata : array_like, optional
         Stratum labels; observed minus expected counts and their covariance
         are summed over strata.
+    index : TimeIndex, optional
+        The distinct times of `time` and each time's position among them, when the caller has them
+        (the curves of the same times were estimated with it); found by hashing otherwise.
 
     Returns
     -------
@@ -37,7 +40,8 @@ def logrank_test(time, event, group, strata=None) -> TestResult:
         events are dropped; with one group left the statistic is 0 and p is
         1; with no events at all the statistic is 0, df is -1 and p is NaN.
     """
-    t, _, t_codes = unique_merged(as_times(time))
+    t = as_times(time)
+    t, _, t_codes = unique_merged(t, None if index is None else time_index(t, index))
     n = t.size
     e = as_events(event, n)
     g, k = group_codes(group, n, "group")
@@ -48,7 +52,10 @@ def logrank_test(time, event, group, strata=None) -> TestResult:
     # One row per (stratum, time), in stratum then time order.
     t_codes = t_codes.astype(np.int64)
     n_times = int(t_codes.max()) + 1
-    keys, row = unique_inverse(s * n_times + t_codes)
+    if strata is None:  # one stratum: every time's code occurs, so the rows are the times themselves
+        keys, row = np.arange(n_times, dtype=np.int64), t_codes
+    else:
+        keys, row = unique_inverse(s * n_times + t_codes)
     row_stratum = keys // n_times
     n_rows = keys.size
 

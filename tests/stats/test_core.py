@@ -2,7 +2,12 @@
 import numpy as np
 import pytest
 
-from analysis.stats.core import content_key, merge_near_ties, stable_order, tall_product, unique_inverse, unique_merged
+from analysis.stats.aalen_johansen import cumulative_incidence
+from analysis.stats.core import (TimeIndex, content_key, merge_near_ties, stable_order, tall_product, unique_inverse,
+                                 unique_merged)
+from analysis.stats.gray import gray_test
+from analysis.stats.kaplan_meier import kaplan_meier
+from analysis.stats.logrank import logrank_test
 
 
 def registry_days(n, seed):
@@ -55,6 +60,47 @@ def test_tall_product_is_the_matrix_product_bit_for_bit():
         assert np.array_equal(product, tall @ small) and product.flags.c_contiguous
     centred = rng.integers(0, 2, size=(100_000, 4)) - 0.37
     assert np.array_equal(tall_product(centred, np.eye(4)[:, :2]), centred @ np.eye(4)[:, :2])
+
+
+@pytest.mark.parametrize("n", [12, 5000])
+def test_time_index_subset_is_the_index_of_the_subset(n):
+    rng = np.random.default_rng(n)
+    time = rng.integers(0, 40, n) / 4.0  # ties, and time 0
+    index = TimeIndex.of(time)
+    for mask in (rng.random(n) < 0.3, time > 5, np.zeros(n, bool), np.flatnonzero(time < 2)):
+        subset = index.subset(mask)
+        distinct, inverse = unique_inverse(time[mask])
+        np.testing.assert_array_equal(subset.distinct, distinct)
+        np.testing.assert_array_equal(subset.inverse, inverse)
+    assert index.subset(slice(None)) is index
+
+
+def test_estimators_given_the_time_index_give_the_same_results():
+    """Ties and a censoring at an event time in groups a/b: the curves and tests from one index of all
+    times equal those hashing their own times, field by field."""
+    time = np.array([2.0, 1, 5, 2, 3, 5, 8, 1])
+    status = np.array([1, 0, 2, 0, 1, 1, 0, 1])
+    group = np.array(["a", "b", "a", "a", "b", "b", "a", "b"])
+    index = TimeIndex.of(time)
+    a = group == "a"
+    own, shared = kaplan_meier(time[a], status[a] == 1), kaplan_meier(time[a], status[a] == 1, index=index.subset(a))
+    np.testing.assert_array_equal(own.time, [2, 5, 8])
+    # at 2: one event among 4 at risk (the censoring at 2 counts at risk); 5 (competing) and 8 are censored
+    np.testing.assert_array_equal(own.estimate, [0.75, 0.75, 0.75])
+    for field in ("time", "estimate", "variance", "lower", "upper", "n_risk", "n_event", "n_censor"):
+        np.testing.assert_array_equal(getattr(own, field), getattr(shared, field), err_msg=field)
+        own_cif = cumulative_incidence(time[~a], status[~a], label="b")
+        shared_cif = cumulative_incidence(time[~a], status[~a], label="b", index=index.subset(~a))
+        np.testing.assert_array_equal(getattr(own_cif, field), getattr(shared_cif, field), err_msg=field)
+    assert logrank_test(time, status == 1, group) == logrank_test(time, status == 1, group, index=index)
+    assert gray_test(time, status, group) == gray_test(time, status, group, index=index)
+    assert gray_test(time, status, group, strata=time > 2) == gray_test(time, status, group, strata=time > 2,
+                                                                        index=index)
+
+
+def test_a_time_index_of_other_times_is_refused():
+    with pytest.raises(ValueError, match="3 positions for 4 times"):
+        kaplan_meier([1.0, 2, 3, 4], [1, 0, 1, 1], index=TimeIndex.of([1.0, 2, 3]))
 
 
 def test_z_975_ndtri_is_scipys_ndtri():
