@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from analysis.stats.core import content_key, merge_near_ties, stable_order, tall_product, unique_inverse, unique_merged
+from analysis.stats.core import (content_key, distinct_integers, merge_near_ties, stable_order, tall_product, unique_inverse,
+                                 unique_merged)
 
 
 def registry_days(n, seed):
@@ -55,3 +56,20 @@ def test_tall_product_is_the_matrix_product_bit_for_bit():
         assert np.array_equal(product, tall @ small) and product.flags.c_contiguous
     centred = rng.integers(0, 2, size=(100_000, 4)) - 0.37
     assert np.array_equal(tall_product(centred, np.eye(4)[:, :2]), centred @ np.eye(4)[:, :2])
+
+
+@pytest.mark.parametrize("values", [
+    np.random.default_rng(7).integers(0, 10**6, size=(100_000, 2)),  # Fisher's node entries at 10^6: mostly distinct
+    np.random.default_rng(8).integers(-3, 4, size=5_000),  # few, negative too
+    np.array([5, 5, 5], dtype=np.int32),
+    np.array([], dtype=np.int64),
+    np.array([[2, 1], [1, 0]], dtype=np.uint8),
+])
+def test_distinct_integers_is_np_unique(values):
+    found = distinct_integers(values)
+    assert np.array_equal(found, np.unique(values)) and found.dtype == np.unique(values).dtype
+
+
+def test_distinct_integers_refuses_floats():
+    with pytest.raises(TypeError):
+        distinct_integers(np.array([1.0, 2.0]))
