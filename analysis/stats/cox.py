@@ -313,7 +313,7 @@ class CoxDesign:
             # the weighted rows of the information's products, written in place every iteration: a new
             # (n, p) array each time costs its page faults (10-20 ms at 10^6 rows); `empty_like` keeps
             # the layout of the array NumPy would make, so the products are the same BLAS calls
-            self._scratch = (np.empty_like(self.xc), np.empty_like(dead_x))
+            self._scratch = (np.empty_like(self.xc), np.empty_like(dead_x), np.empty((self.e_group.size, self.p)))
         return self._arrays
 
     def release(self) -> None:
@@ -412,11 +412,11 @@ class CoxDesign:
             h0 = np.bincount(g, weights=w_e / den, minlength=self.n_groups)
             h1 = np.bincount(g, weights=w_e * f / den, minlength=self.n_groups)
             row_w = r * self.row_sums_of(h0)
-            weighted_x, weighted_dead = self._scratch
+            weighted_x, weighted_dead, weighted_xbar = self._scratch
             info = np.multiply(xc, row_w[:, None], out=weighted_x).T @ xc
             info -= np.multiply(xd, (rd * h1[self.dead_group])[:, None], out=weighted_dead).T @ xd
             # (not xbar.T @ xbar, which NumPy computes by another BLAS routine, with other rounding)
-            info -= (xbar * w_e[:, None]).T @ xbar
+            info -= np.multiply(xbar, w_e[:, None], out=weighted_xbar).T @ xbar
             return u, info
 
         if own is None:
