@@ -32,6 +32,7 @@ from analysis.present.context import use_display
 from analysis.present.source_data import source_data_markdown
 from analysis.present.figures.curves import day_ticks, plot_curves, plot_panels, time_ticks
 from analysis.present.figures.forest import forest_plots
+from analysis.present.model_rows import diverged_note
 from analysis.present.figures.landmark_series import landmark_series_plot
 from analysis.present.figures.adjusted import plot_adjusted_comparisons
 from analysis.present.figures.zph import zph_plot
@@ -45,7 +46,7 @@ from analysis.present.prose import (adjusted_markdown, alpha_text, audit_sentenc
                                     landmark_lacking_markdown, landmarks_markdown, landmarks_text, left_out_markdown,
                                     median_phrase, min_group_text, month_days_text, overview_markdown, panel_titles,
                                     ph_note, reproduction_intro, REPRODUCTION_PAGE, SHR_READING, state_counts_note,
-                                    transplant_intro, TRANSPLANT_PAGE,
+                                    states_after_hct_text, transplant_intro, TRANSPLANT_PAGE,
                                     warnings_markdown)
 from analysis.data.schema import lower_first
 from analysis.present.figures.landmark import plot_gvhd_states, plot_landmarks
@@ -105,12 +106,12 @@ __all__ = [
     "outcomes", "plot_curves", "plot_panels", "estimates_table", "factor_comparisons", "findings_markdown",
     "panel_titles", "adjusted_markdown", "adjusted_table", "plot_adjusted_comparisons", "min_group_text",
     # prognostic factors
-    "univariable", "multivariable", "univariable_table", "model_table", "forest_plots", "ph_note", "zph_plot",
-    "least_proportional_term", "SHR_READING", "covariates_phrase", "epv_minimum_text",
+    "univariable", "multivariable", "univariable_table", "model_table", "forest_plots", "diverged_note", "ph_note",
+    "zph_plot", "least_proportional_term", "SHR_READING", "covariates_phrase", "epv_minimum_text",
     # landmark and time-dependent
     "landmark_analyses", "DAY_100", "landmarks_markdown", "landmark_lacking_markdown", "cr_after_hct_markdown",
-    "gvhd_markdown", "landmark_series_table", "landmark_series_plot", "state_counts", "plot_landmarks",
-    "plot_gvhd_states",
+    "states_after_hct_text", "gvhd_markdown", "landmark_series_table", "landmark_series_plot", "state_counts",
+    "plot_landmarks", "plot_gvhd_states",
     # engraftment, GVHD, causes of death
     "transplant_outcomes", "causes_of_death", "causes_of_death_available", "estimates_markdown",
     "causes_of_death_table", "transplant_intro", "state_counts_note",

@@ -66,12 +66,8 @@ OPTIONAL_COLUMNS = ["cgvhd", "cgvhd_date", "agvhd_grade", "agvhd_date", "platele
 @pytest.fixture(scope="session")
 def minimal_study(tmp_path_factory):
     """A study whose extract is the synthetic cohort without any optional column."""
-    import pandas as pd
-
-    from analysis.data.paths import PROJECT_ROOT
-
     folder = tmp_path_factory.mktemp("minimal_study")
-    extract = pd.read_csv(PROJECT_ROOT / "data" / "synthetic" / "ankl_cohort.csv", dtype=str, keep_default_na=False)
+    extract = synthetic_text_table()
     extract.drop(columns=OPTIONAL_COLUMNS).to_csv(folder / "minimal.csv", index=False)
     study = folder / "study.yml"
     study.write_text(

@@ -184,13 +184,16 @@ def test_whole_numbers_are_summarised_by_whole_numbers(study_pages):
 
 
 def test_source_data_lists_only_what_the_page_shows(study_pages):
-    """A hidden table (the audit trail of a study that changes no record) has no source-data file, and a
-    figure's file names the groupings of all its panels."""
+    """A hidden table (the audit trail of a study that changes no record) has no source-data file, a
+    figure's file names the groupings of all its panels, and no two files of a page have the same name."""
     for page, text in all_shown(study_pages):
         links = re.findall(r"(?m)^- \[(.+)\]\(source-data/", text)
         displays = len(table_texts(text)) + len(figure_texts(text))
         assert len(links) <= displays, (study_pages.name, page, links)
         assert not any(re.search(r" by [A-Z][a-z]", link) for link in links), (study_pages.name, page, links)
+        # one name per display: the factors page listed "Estimates" twice and its unadjusted and adjusted curves
+        # under the same names
+        assert len(set(links)) == len(links), (study_pages.name, page, links)
     if not study_pages.flags["study-has-record-changes"]:
         assert "[Audit trail]" not in study_pages.text("report/cohort.qmd")
 
@@ -211,6 +214,11 @@ def test_a_diverged_estimate_is_not_read_as_an_effect(study_pages):
     if study_pages.name == "months_pairs":
         models = next(t for t in table_texts(text) if "Fine-Gray" in t)
         assert "not estimable | — |" in models and "Not estimable: the estimate diverges" in models
+        # the forest plot leaves the row empty and says why under the figure
+        paragraphs = text.split("\n\n")
+        forest = next(i for i, part in enumerate(paragraphs)
+                      if part.startswith("[figure]") and "NRM (Fine-Gray)" in part)
+        assert paragraphs[forest + 1].startswith("Not estimable: the estimate diverges"), paragraphs[forest:forest + 2]
 
 
 def test_tables_set_their_font_weights(study_pages):
@@ -381,6 +389,8 @@ def test_an_extract_without_optional_columns_leaves_no_trace_but_one_sentence(mi
     landmark = minimal_pages.text("report/landmark.qmd")
     assert "## Complete remission" not in landmark and "## Graft-versus-host" not in landmark
     assert len(re.findall(r"does not record", landmark)) == 1
+    # the opening names only the states the page analyses (it named remission and GVHD)
+    assert "Patients who reach a state after transplant (relapse or progression) cannot" in landmark
 
 
 def test_a_study_without_publication_leaves_the_reproduction_out_of_the_site(bmt_pages, bmt_extract, tmp_path,

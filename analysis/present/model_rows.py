@@ -7,7 +7,7 @@ table (`analysis.data.schema`), so a table and a figure of the same model name t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,8 +17,8 @@ from analysis.domain.groupings import grouping_title
 from analysis.domain.states import STATES
 from analysis.stats.results import Coefficient
 
-__all__ = ["DIVERGED_HR", "DIVERGED_NOTE", "ModelRow", "covariate_title", "diverged", "effect_label", "effect_name",
-           "model_rows", "row_entry", "split_term"]
+__all__ = ["DIVERGED_HR", "DIVERGED_NOTE", "ModelRow", "covariate_title", "diverged", "diverged_note", "effect_label",
+           "effect_name", "model_rows", "row_entry", "split_term"]
 
 
 def effect_name(model: ModelResult) -> str:
@@ -141,6 +141,12 @@ DIVERGED_HR = 1000.0
 #: The note a table or figure gives a diverged estimate.
 DIVERGED_NOTE = ("Not estimable: the estimate diverges (no or almost no events in that group), so no hazard ratio "
                  "or P value is given.")
+
+
+def diverged_note(models: Iterable[ModelResult | None]) -> str:
+    """`DIVERGED_NOTE` for the line under a figure whose models have a diverged estimate (its table carries
+    the same note); '' when every estimate is finite."""
+    return DIVERGED_NOTE if any(diverged(t) for m in models if m is not None for t in m.terms) else ""
 
 
 def diverged(entry: Coefficient) -> bool:

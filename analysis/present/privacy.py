@@ -140,6 +140,16 @@ class Shown:
             return complementary_mark(self.min_cell)
         return _plain(self.value)
 
+    @property
+    def words(self) -> str:
+        """The count as the subject of a sentence: '12', 'fewer than 5', 'at least 5' (a mark such as
+        '≥5 were alive' reads as a formula in running text)."""
+        if self.state == "small":
+            return f"fewer than {self.min_cell}"
+        if self.state == "complementary":
+            return f"at least {self.min_cell}"
+        return self.text
+
     def __str__(self) -> str:
         return self.text
 

@@ -63,7 +63,7 @@ def _in_words(*counts: Shown) -> tuple[str, ...]:
     """Counts of one kind in one sentence: words below ten as journals write them, unless the rule hides one
     (then every count keeps its mark or numeral)."""
     if any(c.hidden for c in counts):
-        return tuple(c.text for c in counts)
+        return tuple(c.words for c in counts)
     return count_words(*(c.value for c in counts))
 
 
@@ -92,7 +92,9 @@ def test_phrase(result: EndpointResult) -> str:
             return f"no test: fewer than two groups have at least {MIN_GROUP_SIZE} patients"
         return "no test (a single group)"
     if is_missing(result.test.p):
-        return f"{test_name(result.test.name)} not estimable (no event in the groups compared)"
+        why = ("its variance estimate is not positive definite, as with few distinct event times"
+               if result.test.statistic < 0 else "no event in the groups compared")
+        return f"{test_name(result.test.name)} not estimable ({why})"
     return fmt_test(result.test)
 
 
@@ -214,14 +216,14 @@ def landmark_markdown(result: EndpointResult, at: float, horizon: float, *, min_
     sentences = []
     sizes = dict(zip((c.label for c in result.curves), result_sizes(result, min_cell=min_cell)))
     if event_free is not None:
-        n = sizes[event_free.label].text
+        n = sizes[event_free.label].words
         survival = fmt_est_ci_text(event_free.at(horizon - at))
         sentences.append(f"Of the patients alive and followed {at:g} months after HCT, {n} were alive and event-free; "
                          f"their overall survival at {fmt_horizon(horizon)} after HCT was {survival}.")
     relapsed = next((c for c in result.curves if c.label != "Event-free"), None)
     if relapsed is not None:
         sentences.append(f"Their overall survival from the landmark was compared with that of the "
-                         f"{sizes[relapsed.label].text} patients who had relapsed or progressed by then "
+                         f"{sizes[relapsed.label].words} patients who had relapsed or progressed by then "
                          f"(@fig-efs-landmark; {test_phrase(result)}).")
     elif event_free is not None:
         sentences.append("@fig-efs-landmark shows their overall survival from the landmark.")
@@ -243,6 +245,16 @@ def landmark_convention_text(s: Study) -> str:
                 "at time 0 from the landmark)")
     return ("patients still followed after the landmark (T > s: a patient whose event or censoring falls on the "
             "landmark day is not at risk beyond it)")
+
+
+def states_after_hct_text(lm) -> str:
+    """The states after transplant this study's landmark chapter analyses, for its opening sentence:
+    'a state after transplant (relapse or progression, remission, GVHD)', naming only those with a
+    section on the page."""
+    states = [name for name, shown in (("relapse or progression", bool(lm.shown)),
+                                        ("remission", lm.cr_after_hct is not None),
+                                        ("GVHD", lm.gvhd is not None)) if shown]
+    return "a state after transplant" + (f" ({', '.join(states)})" if states else "")
 
 
 def landmark_lacking_markdown(lm, *, min_cell: int | None = None) -> str:
@@ -551,7 +563,7 @@ def audit_sentence(c: Cohort, *, min_cell: int | None = None) -> str:
     _, excluded, corrected = audit_counts(c, min_cell=min_cell)
 
     def records(k: Shown, noun: str) -> str:
-        return f"{k.text} {noun}{'s' if k.value != 1 or k.hidden else ''}"
+        return f"{k.words} {noun}{'s' if k.value != 1 or k.hidden else ''}"
 
     parts = []
     if excluded is not None:
@@ -800,7 +812,7 @@ def survivors_phrase(follow_up: FollowUp, *, min_cell: int | None = None) -> str
     counts = CountSet(min_cell)
     survivors = counts.count(follow_up.n_survivors)
     counts.sums_to(counts.shown(n_shown), [counts.shown(deaths), survivors])
-    shown = counts.text(survivors) if counts.hidden(survivors) else count_words(follow_up.n_survivors)[0]
+    shown = counts.state(survivors).words if counts.hidden(survivors) else count_words(follow_up.n_survivors)[0]
     if not follow_up.n_survivors:
         return "no patient was alive at last contact"
     if min_cell > 1:

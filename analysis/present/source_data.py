@@ -33,8 +33,8 @@ from analysis.present.context import resolve_min_cell
 from analysis.present.labels import curve_label
 from analysis.stats.results import EndpointResult
 
-__all__ = ["FOLDER", "RiskTable", "curve_points", "record_curves", "record_table", "recorded", "source_data_markdown",
-           "write_source_data"]
+__all__ = ["FOLDER", "RiskTable", "curve_points", "display_title", "record_curves", "record_table", "recorded",
+           "source_data_markdown", "write_source_data"]
 
 FOLDER = "source-data"
 _recorded: list[tuple[str, pd.DataFrame]] = []  # (title, frame) in the order the page built them
@@ -98,21 +98,29 @@ def curve_points(result: EndpointResult, min_cell: int | None = None, *, risk: R
 
 
 def record_curves(results: Sequence[EndpointResult | None], min_cell: int | None = None, *,
-                  risk: Sequence[RiskTable | None] | None = None) -> None:
+                  risk: Sequence[RiskTable | None] | None = None, qualifier: str | None = None) -> None:
     """Record the points of a figure's curves (one file per figure, every panel in it); `risk`: each
-    panel's numbers at risk as drawn."""
+    panel's numbers at risk as drawn; `qualifier`: words before the endpoints' titles ("Unadjusted and
+    adjusted overall survival by ...") telling this figure from another of the same endpoints."""
     risk = list(risk) if risk is not None else [None] * len(results)
     pairs = [(r, table) for r, table in zip(results, risk) if r is not None]
     if not pairs:
         return
-    title = " / ".join(dict.fromkeys(r.title for r, _ in pairs))
-    # every panel's grouping, as a sentence names them ('by disease status at HCT and graft source')
-    groupings = [lower_first(by) for by in dict.fromkeys(r.by for r, _ in pairs if r.by)]
-    by = " and ".join(filter(None, (", ".join(groupings[:-1]), groupings[-1]))) if groupings else None
     frames = [frame for frame in (curve_points(r, min_cell, risk=table) for r, table in pairs) if not frame.empty]
     # a panel without curves (every group too small) adds no row; pandas warns about concatenating empty frames
-    _recorded.append((f"{title} by {by}" if by else title,
+    _recorded.append((display_title([r for r, _ in pairs], qualifier),
                       pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_COLUMNS)))
+
+
+def display_title(results: Sequence[EndpointResult], qualifier: str | None = None) -> str:
+    """How the source-data list names a display of `results`: their endpoints, then every grouping as a
+    sentence names them ('Overall survival / Relapse/progression by disease status at HCT and graft
+    source'); `qualifier` goes before the endpoints ('Unadjusted and adjusted overall survival ...')."""
+    titles = dict.fromkeys(r.title for r in results)
+    title = f"{qualifier} {' / '.join(map(lower_first, titles))}" if qualifier else " / ".join(titles)
+    groupings = [lower_first(by) for by in dict.fromkeys(r.by for r in results if r.by)]
+    by = " and ".join(filter(None, (", ".join(groupings[:-1]), groupings[-1]))) if groupings else None
+    return f"{title} by {by}" if by else title
 
 
 def recorded() -> list[tuple[str, pd.DataFrame]]:

@@ -35,7 +35,11 @@ def gray_test(time, status, group, cause: int = 1, strata=None) -> TestResult:
         ``name="Gray"``, the chi-square statistic with k-1 df and its p-value
         (upper tail, computed directly rather than as R's ``1 - pchisq``).
         Where the score covariance is singular, cuminc reports a statistic
-        of -1; here statistic and p are NaN.
+        of -1; here statistic and p are NaN.  Where it is not positive
+        definite (few distinct times, heavy ties), the quadratic form can be
+        negative: the statistic is cuminc's, but the p-value is NaN where
+        cuminc reports 1, since a negative chi-square is no evidence of
+        anything.
 
     Raises
     ------
@@ -66,7 +70,8 @@ def gray_test(time, status, group, cause: int = 1, strata=None) -> TestResult:
     if not _full_rank(cov):
         return TestResult("Gray", float("nan"), df, float("nan"))
     statistic = float(score @ np.linalg.solve(cov, score))
-    return TestResult("Gray", statistic, df, float(chi2_sf(statistic, df)))
+    p = float(chi2_sf(statistic, df)) if statistic >= 0 else float("nan")
+    return TestResult("Gray", statistic, df, p)
 
 
 def _full_rank(v: np.ndarray, tol: float = 1e-7) -> bool:

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data.paths import SYNTHETIC_DATA
+from registry_exports import synthetic_text_table
 
 EXPECTED = Path(__file__).with_name("read_corpus_expected.json")
 
 
 def _table() -> pd.DataFrame:
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    table = synthetic_text_table()
     # a free-text column a registry adds (not a SPEC column: carried along, never analysed)
     table.insert(1, "note", "")
     return table

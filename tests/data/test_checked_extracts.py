@@ -23,13 +23,14 @@ from analysis.data.readers import read_table
 from analysis.data.schema import DATE_COLUMNS
 from analysis.data.study import StudyConfigError, read_study
 from analysis.data.validate import validate
+from registry_exports import synthetic_text_table
 
 TODAY = dt.date(2020, 1, 1)
 
 
 @pytest.fixture
 def table() -> pd.DataFrame:
-    return pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    return synthetic_text_table()
 
 
 def errors_of(path, **options) -> list[tuple]:

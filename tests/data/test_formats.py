@@ -23,7 +23,7 @@ from analysis.data.readers import read_table
 from analysis.data.validate import EXCEL_EPOCH, validate
 from analysis.data.schema import BY_NAME, DATE_COLUMNS, day_column
 from analysis.analyses.settings import load_study
-from registry_exports import japanese_extract
+from registry_exports import japanese_extract, synthetic_text_table
 
 EXAMPLE_JP = PROJECT_ROOT / "studies" / "example_jp.yml"
 
@@ -35,7 +35,7 @@ def expected() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def text_table() -> pd.DataFrame:
-    return pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    return synthetic_text_table()
 
 
 def typed(table: pd.DataFrame, dates: str = "datetime") -> pd.DataFrame:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 
-import pandas as pd
 import pytest
 
 from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
@@ -20,6 +19,7 @@ from analysis.data.problems import DataValidationError
 from analysis.analyses.settings import load_study
 from analysis.data.mapping import Mapping
 from analysis.data.study import study_cohort
+from registry_exports import synthetic_text_table
 
 STUDIES = PROJECT_ROOT / "studies"
 
@@ -117,7 +117,7 @@ def test_inclusion_criteria_keep_the_study_file_order(tmp_path):
 
 
 def test_the_flow_counts_every_record_once(tmp_path):
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    table = synthetic_text_table()
     table.loc[0, "disease"] = "CAEBV"          # another diagnosis
     table.loc[1, "disease"] = ""               # not recorded
     table.loc[2, "age"] = "15"                 # a child
@@ -135,7 +135,7 @@ def test_the_flow_counts_every_record_once(tmp_path):
 
 
 def test_invalid_records_are_never_excluded_quietly(tmp_path):
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    table = synthetic_text_table()
     table.loc[0, ["age", "sex"]] = ["12", "X"]  # outside the criteria, and invalid: the error stops the run
     path = tmp_path / "extract.csv"
     table.to_csv(path, index=False)
@@ -144,7 +144,7 @@ def test_invalid_records_are_never_excluded_quietly(tmp_path):
 
 
 def test_a_criterion_on_a_column_the_extract_lacks_is_an_error(tmp_path):
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False).drop(columns="disease")
+    table = synthetic_text_table().drop(columns="disease")
     path = tmp_path / "extract.csv"
     table.to_csv(path, index=False)
     with pytest.raises(DataValidationError, match="inclusion criterion on a column the extract does not have"):
@@ -155,7 +155,7 @@ def test_a_criterion_on_a_column_the_extract_lacks_is_an_error(tmp_path):
 
 
 def test_a_required_column_is_only_optional_when_the_study_declares_it_unavailable(tmp_path):
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False).drop(columns=["status_at_hct", "pif"])
+    table = synthetic_text_table().drop(columns=["status_at_hct", "pif"])
     path = tmp_path / "extract.csv"
     table.to_csv(path, index=False)
     with pytest.raises(DataValidationError, match="column status_at_hct: required column is missing"):
@@ -165,7 +165,7 @@ def test_a_required_column_is_only_optional_when_the_study_declares_it_unavailab
 
 
 def test_constants_supply_a_column_the_registry_lacks(tmp_path):
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    table = synthetic_text_table()
     table = table[table["conditioning"] == "MAC"].drop(columns="conditioning")
     path = tmp_path / "extract.csv"
     table.to_csv(path, index=False)
@@ -174,7 +174,7 @@ def test_constants_supply_a_column_the_registry_lacks(tmp_path):
 
 
 def test_missing_values_of_the_registry_read_as_empty(tmp_path):
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    table = synthetic_text_table()
     table.loc[table["ps"] == "", "ps"] = "不明"
     path = tmp_path / "extract.csv"
     table.to_csv(path, index=False)

@@ -449,3 +449,16 @@ def test_a_panel_whose_every_group_is_too_small_names_them_and_draws_nothing():
     assert "too few patients for a curve" in note and note.count("\n") == 1
     assert by_gid(full, "risk:")
     plt.close(fig)
+
+
+def test_a_gray_test_without_a_p_value_says_why():
+    """A negative Gray statistic (covariance not positive definite) is not 'no event in the groups'."""
+    from analysis.present.prose import test_phrase
+
+    def result(statistic):
+        return EndpointResult("relapse", "Relapse", "incidence", (), GroupTest("Gray", statistic, 2, float("nan")),
+                              by="Graft")
+
+    assert test_phrase(result(-12.75)) == ("Gray's test not estimable (its variance estimate is not positive "
+                                           "definite, as with few distinct event times)")
+    assert test_phrase(result(float("nan"))) == "Gray's test not estimable (no event in the groups compared)"

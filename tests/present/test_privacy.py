@@ -15,7 +15,6 @@ import json
 import re
 from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 
 from analysis.analyses.characteristics import (Count, MedianRange, MissingData, MissingDataRow, characteristics,
@@ -49,6 +48,7 @@ from analysis.present.tables.causes_of_death import causes_of_death_table
 from analysis.present.tables.landmark_series import landmark_series_table
 from analysis.present.figures.landmark_series import landmark_series_plot
 from analysis.analyses.landmark import LandmarkRow
+from registry_exports import synthetic_text_table
 
 SMALL = re.compile(r"(?<![\d.<])([1-4])(?![\d.%])")  # a bare count 1-4
 
@@ -192,7 +192,7 @@ def test_ranges_are_replaced_by_the_interquartile_range_under_the_rule(cohort):
 
 def test_a_rare_free_text_level_is_pooled_as_other(tmp_path):
     """Issue 11: a single patient's free-text disease label ('ZQRAREDX') appeared in Table 1."""
-    frame = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    frame = synthetic_text_table()
     frame.loc[:39, "disease"] = "ANKL"
     frame.loc[40:, "disease"] = "AML"
     frame.loc[3, "disease"] = "ZQRAREDX"
@@ -283,7 +283,7 @@ def test_cohort_chapter_tables_suppress_small_counts(cohort, tmp_path):
     assert "<5" in page and f"{ps.n_missing} (" not in page
     assert text_of(missing_data_table(missing)) == text_of(missing_data_table(missing, min_cell=0))
 
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    table = synthetic_text_table()
     ungraded = table.index[(table["agvhd_date"] == "")][:2]
     table.loc[ungraded, "agvhd_grade"] = ""  # two patients without a recorded aGVHD grade
     path = tmp_path / "extract.csv"
@@ -317,7 +317,7 @@ def test_a_missing_percentage_goes_with_a_hidden_count():
 
 
 def test_warnings_list_suppresses_small_counts(tmp_path):
-    table = pd.read_csv(SYNTHETIC_DATA, dtype=str, keep_default_na=False)
+    table = synthetic_text_table()
     dead = table.index[table["vital_status"] == "dead"][:2]
     table.loc[dead, "cause_of_death"] = ""  # two deaths without a cause: a warning each
     path = tmp_path / "no_cause.csv"
@@ -414,10 +414,10 @@ def test_the_survivors_follow_up_is_not_given_patient_by_patient():
     assert survivors_phrase(follow_up) == "the three survivors were followed for 148.0 to 343.6 months"
     text = survivors_phrase(follow_up, min_cell=5)
     assert "148.0" not in text and "343.6" not in text and "3" not in text and "three" not in text
-    assert text == "<5 patients were alive at last contact"
+    assert text == "fewer than 5 patients were alive at last contact"
     # 56 deaths beside 59 patients would give the 3 survivors: the deaths are shown as the table shows them
     many = FollowUp(median=80.0, lower=40.0, upper=120.0, minimum=2.0, maximum=190.0, n=59, n_survivors=56)
-    assert survivors_phrase(many, min_cell=5) == "\u22655 patients were alive at last contact"
+    assert survivors_phrase(many, min_cell=5) == "at least 5 patients were alive at last contact"
     assert survivors_phrase(FollowUp(float("nan"), float("nan"), float("nan"), float("nan"), float("nan"), 59, 0),
                             min_cell=5) == "no patient was alive at last contact"
 
@@ -429,7 +429,7 @@ def test_the_cr_after_hct_sentence_hides_a_small_group(cohort):
     with using_display(study_with(11), cohort):
         text = cr_after_hct_markdown(cr)
         legend = [t.get_text() for t in plot_curves(cr.within_pif).axes[0].get_legend().get_texts()]
-    assert "<11 reached complete remission" in text and not re.search(r"\b9\b", text.split("(")[0])
+    assert "fewer than 11 reached complete remission" in text and not re.search(r"\b9\b", text.split("(")[0])
     assert f"Of {cr.n_pif} patients" in text  # 20 with primary induction failure: 9 + 11 without CR
     assert any("(n < 11)" in label for label in legend)
 
@@ -498,7 +498,7 @@ def test_the_audit_trail_hides_a_small_exclusion_as_the_flow_table_does():
 
     cohort = study_cohort(load_study(PROJECT_ROOT / "studies" / "days_known_bad.yml"))
     assert "excluded 1 record," in audit_sentence(cohort, min_cell=0)
-    assert "excluded <5 records," in audit_sentence(cohort, min_cell=5)
+    assert "excluded fewer than 5 records," in audit_sentence(cohort, min_cell=5)
     audit, flow = text_of(audit_table(cohort, min_cell=5)), text_of(cohort_flow_table(cohort, min_cell=5))
     assert "<5" in audit and "chronic GVHD recorded after death" in audit
     assert "<5" in flow and "137" not in flow

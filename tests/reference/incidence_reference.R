@@ -110,6 +110,16 @@ sim$status <- ifelse(t_event <= pmin(t_cens, 60), cause, 0)
 sim <- sim[, c("time", "status", "group", "stratum")]
 cases$sim <- grouped_case(sim, "sim", "stratum")
 
+# (d2) two distinct times only: cuminc's score covariance for Gray's test is then not positive
+# definite, and by group it returns a negative statistic (about -12.75, "pv" 1).
+two_times <- data.frame(
+  time = c(2, 1, 1, 2, 2, 2, 2, 1, 1, 1, 2, 2, 1, 1, 2, 2, 1, 1, 1),
+  status = c(2, 1, 1, 1, 0, 1, 1, 0, 0, 2, 1, 1, 0, 0, 2, 2, 2, 0, 1),
+  group = c("B", "C", "C", "B", "A", "A", "B", "B", "A", "A", "B", "B", "A", "B", "B", "C", "A", "B", "C"),
+  stratum = rep(1, 19)
+)
+cases$two_times <- grouped_case(two_times, "two_times", "stratum")
+
 # (e) the synthetic cohort, when present: relapse and NRM endpoints (SPEC.md).
 if (file.exists(synthetic_cohort_csv)) {
   co <- read.csv(synthetic_cohort_csv, fileEncoding = "UTF-8-BOM", stringsAsFactors = FALSE,

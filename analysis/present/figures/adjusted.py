@@ -23,6 +23,9 @@ from analysis.stats.results import Curve, EndpointResult
 
 __all__ = ["adjusted_as_endpoint", "plot_adjusted", "plot_adjusted_comparisons"]
 
+# the page also shows the unadjusted curves alone: the source-data list tells the two figures apart
+SOURCE_QUALIFIER = "Unadjusted and adjusted"
+
 
 def adjusted_as_endpoint(outcome: AdjustedOutcome, unadjusted: EndpointResult) -> EndpointResult:
     """The adjusted curves as an `EndpointResult` the report's figures draw.
@@ -67,7 +70,7 @@ def plot_adjusted(
     adjusted = adjusted_as_endpoint(outcome, unadjusted)
     titles = ["Unadjusted", f"Adjusted for {adjusted_for_phrase(outcome)}"]
     return plot_panels([unadjusted, adjusted], ncols=2, times=times, show_ci=show_ci, titles=titles, xmax=xmax,
-                       min_cell=min_cell)
+                       min_cell=min_cell, source_qualifier=SOURCE_QUALIFIER)
 
 
 def plot_adjusted_comparisons(
@@ -92,4 +95,5 @@ def plot_adjusted_comparisons(
         titles += [f"{grouping.title}: unadjusted", f"{grouping.title}: adjusted"]
     if not panels:
         return None
-    return plot_panels(panels, ncols=2, times=times, titles=titles, min_cell=min_cell)
+    return plot_panels(panels, ncols=2, times=times, titles=titles, min_cell=min_cell,
+                       source_qualifier=SOURCE_QUALIFIER)

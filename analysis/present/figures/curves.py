@@ -541,6 +541,7 @@ def plot_panels(
     min_cell: int | None = None,
     landmark: float | Sequence[float] = 0.0,
     xunit: str = "months",
+    source_qualifier: str | None = None,
 ) -> Figure:
     """Several endpoints side by side, e.g. OS, EFS, CIR, NRM as the paper's Fig. 1.
 
@@ -564,6 +565,9 @@ def plot_panels(
         places the figure (scaled to `PDF_TEXT_WIDTH_IN`).
     landmark
         As in `plot_curves`: one landmark for every panel, or one per panel.
+    source_qualifier
+        Words before the endpoints in the title of the figure's source data ("Unadjusted and adjusted"),
+        where another figure of the page shows the same endpoints by the same groupings.
     The other parameters are as in `plot_curves`.
     """
     min_cell = resolve_min_cell(min_cell)
@@ -603,5 +607,5 @@ def plot_panels(
         for ax in axes[len(results):]:
             ax.remove()
         _finish(fig, panels, own_figure=True)
-    record_curves(results, min_cell, risk=[panel.risk for panel in panels])
+    record_curves(results, min_cell, risk=[panel.risk for panel in panels], qualifier=source_qualifier)
     return fig

@@ -28,4 +28,4 @@ def adjusted_table(comparisons: FactorComparisons, times: Sequence[float], *, mi
                 results.append(adjusted_as_endpoint(outcome, unadjusted[grouping.by]))
     if not results:
         return None
-    return estimates_table(results, times, note=ADJUSTED_NOTE, min_cell=min_cell)
+    return estimates_table(results, times, note=ADJUSTED_NOTE, min_cell=min_cell, source_qualifier="Adjusted")

@@ -19,6 +19,7 @@ from analysis.present.labels import curve_label
 from analysis.present.numbers import NOT_ESTIMABLE, fmt_est_ci, fmt_horizon, fmt_median, fmt_p, fmt_test_name
 from analysis.present.prose import estimates_note, omitted_groups_text
 from analysis.present.privacy import result_counts, suppression_note
+from analysis.present.source_data import display_title
 from analysis.present.tables.display import ReportTable, report_table
 from analysis.present.tables.model import Column, Footnote, Row, Spanner, TableModel
 from analysis.stats.results import EndpointResult
@@ -55,6 +56,7 @@ def estimates_table(
     source_note: str | None = None,
     note: str | None = None,
     min_cell: int | None = None,
+    source_qualifier: str | None = None,
 ) -> ReportTable:
     """Estimates with 95% CIs at fixed times, medians and group tests, one row per curve.
 
@@ -82,6 +84,8 @@ def estimates_table(
         The study's small-cell rule (default: the page's): N and events below it are shown as "<5",
         and those from which one could be worked out (a group's N from the cohort, events from
         the overall events or from N) as "≥5" (`analysis.present.privacy`).
+    source_qualifier
+        What kind of estimates, in the page's source-data list ("Adjusted" estimates of ...).
 
     Returns
     -------
@@ -154,7 +158,9 @@ def estimates_table(
         notes.append(rule)
     if source_note:
         notes.append(source_note)
-    return report_table("Estimates", TableModel(
+    # named by its endpoints in the page's source-data list, where a page may hold several estimates tables
+    qualifier = f"{source_qualifier} estimates of" if source_qualifier else "Estimates of"
+    return report_table(display_title(results, qualifier) if results else "Estimates", TableModel(
         columns=tuple(Column(k, labels[k]) for k in keys),
         rows=tuple(rows),
         stub=Column("label", stubhead, align="left", wraps=True),
