@@ -135,11 +135,17 @@ def _agreement(ours: dict, theirs: dict) -> tuple[float, list[str]]:
     return worst, tests
 
 
-def measure(directory: Path, repeat: int, use_r: bool) -> list[dict]:
+def measure(directory: Path, repeat: int, use_r: bool, only: tuple[str, ...] = ()) -> list[dict]:
+    """Every row, or those whose label starts with one of `only`."""
     files = prepare(directory)
     rows = []
 
+    def wanted(label):
+        return not only or label.startswith(only)
+
     def row(label, command, n, **extra):
+        if not wanted(label):
+            return None
         result = _timed(command, repeat)
         rows.append({"label": label, "n": n, **result, **extra})
         print(f"{label}: {result['wall']:.2f} s wall, {result['cpu']:.2f} s CPU, {result['peak_mb']:.0f} MiB",
@@ -158,6 +164,8 @@ def measure(directory: Path, repeat: int, use_r: bool) -> list[dict]:
         row(label, [PYTHON, "-c", _READ, str(files[key])], n)
 
     with tempfile.TemporaryDirectory() as tmp:
+        if not wanted("estimates"):
+            return rows + _pages_and_imports(repeat, wanted)
         ours_json = Path(tmp) / "ours.json"
         estimates = [PYTHON, "-m", "analysis", "estimates", str(files["quoted"]), "--by", "graft_source",
                      "--times", "12,60", "--json"]  # (the R script's times)
@@ -175,6 +183,13 @@ def measure(directory: Path, repeat: int, use_r: bool) -> list[dict]:
             print(f"R: {r['wall']:.2f} s wall; largest |difference| {diff}; tests differing: {tests}",
                   file=sys.stderr, flush=True)
 
+    return rows + _pages_and_imports(repeat, wanted)
+
+
+def _pages_and_imports(repeat: int, wanted) -> list[dict]:
+    rows = []
+    if not wanted("every page"):
+        return rows + _imports(repeat, wanted)
     # every page executed twice on the 59-patient cohort, as Quarto does for HTML and Typst
     env = dict(os.environ)
     env.pop("REPORT_DATA", None)
@@ -189,6 +204,13 @@ def measure(directory: Path, repeat: int, use_r: bool) -> list[dict]:
         walls.append(time.perf_counter() - start)
     rows.append({"label": "every page executed twice (HTML + Typst), 59-patient cohort", "n": 59,
                  "wall": statistics.median(walls), "cpu": None, "peak_mb": None, "walls": walls, "ok": True})
+    return rows + _imports(repeat, wanted)
+
+
+def _imports(repeat: int, wanted) -> list[dict]:
+    if not wanted("import"):
+        return []
+    rows = []
     imports = _timed([PYTHON, "-c", "import analysis.pages"], repeat)
     rows.append({"label": "import analysis.pages (a page kernel's setup)", "n": None, **imports})
     return rows
@@ -229,8 +251,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-r", action="store_true")
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--only", default="", help="the rows whose label starts with one of these words, "
+                                                   "comma-separated (e.g. validate,estimates); default every row")
     args = parser.parse_args(argv)
-    rows = measure(args.directory, args.repeat, not args.no_r and shutil.which("Rscript") is not None)
+    only = tuple(word.strip() for word in args.only.split(",") if word.strip())
+    rows = measure(args.directory, args.repeat, not args.no_r and shutil.which("Rscript") is not None, only)
     text = markdown(rows, args.repeat)
     print(text)
     if args.output:

@@ -20,10 +20,9 @@ from analysis.data.inclusion import apply_inclusion
 from analysis.data.mapping import Mapping
 from analysis.data.paths import shown_path
 from analysis.data.problems import Problem, RepeatedWarning, summarise_warnings
-from analysis.data.readers import read_table
 from analysis.data.study import Study, StudyConfigError, require_data_file
 from analysis.data.study_file import locate
-from analysis.data.validate import validate
+from analysis.data.validate import read_and_validate
 from analysis.domain.groupings import grouping_problem
 
 
@@ -131,9 +130,9 @@ def _table(problems) -> list[str]:
 def command_validate(args: argparse.Namespace) -> int:
     study = _study(args)
     path, options = data_options(args, study)
-    raw = read_table(path, encoding=options["encoding"], sheet=options["sheet"])
-    frame, problems = validate(raw, source=str(path), mapping=options["mapping"], changes=options["changes"],
-                               extract_date=options["extract_date"])
+    frame, problems, n_records = read_and_validate(path, encoding=options["encoding"], sheet=options["sheet"],
+                                                   mapping=options["mapping"], changes=options["changes"],
+                                                   extract_date=options["extract_date"])
     errors = [p for p in problems if p.severity == "error"]
     flow = []
     if not errors and options["include"]:
@@ -161,9 +160,9 @@ def command_validate(args: argparse.Namespace) -> int:
     shown = shown_path(path)
     if problems:
         print("\n".join(_table(summarise_warnings(problems))))
-        print(f"{shown}: {len(raw)} records, {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+        print(f"{shown}: {n_records} records, {len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
     else:
-        print(f"{shown}: {len(raw)} records, no problems found")
+        print(f"{shown}: {n_records} records, no problems found")
     if flow:
         print("\n".join(flow))
     if not errors and getattr(options["mapping"], "follow_up_ends_at_first_event", False):

@@ -18,9 +18,8 @@ from analysis.data.changes import AuditEntry, RecordChanges
 from analysis.data.inclusion import Criterion, apply_inclusion
 from analysis.data.paths import shown_path
 from analysis.data.problems import DataValidationError, Problem
-from analysis.data.readers import read_table
 from analysis.data.schema import use_study_columns
-from analysis.data.validate import validate
+from analysis.data.validate import read_and_validate
 
 __all__ = ["Cohort", "file_sha256", "load_cohort"]
 
@@ -96,9 +95,8 @@ def load_cohort(
     and levels become part of the label table (`analysis.data.schema.use_study_columns`).
     """
     path = Path(path)
-    raw = read_table(path, encoding=encoding, sheet=sheet)
-    frame, problems = validate(raw, source=str(path), today=today, mapping=mapping, changes=changes,
-                               extract_date=extract_date)
+    frame, problems, n_records = read_and_validate(path, encoding=encoding, sheet=sheet, today=today, mapping=mapping,
+                                                   changes=changes, extract_date=extract_date)
     if any(p.severity == "error" for p in problems):
         raise DataValidationError(shown_path(path), problems)
     keep, exclusions, inclusion_problems = apply_inclusion(frame, tuple(include))
@@ -121,7 +119,7 @@ def load_cohort(
         source=path.name,
         sha256=file_sha256(path),
         synthetic=synthetic,
-        n_records=len(raw),
+        n_records=n_records,
         warnings=tuple(warnings),
         exclusions=changes.exclusion_counts() + exclusions,
         criteria=tuple(c.describe() for c in include),

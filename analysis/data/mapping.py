@@ -536,7 +536,7 @@ class _Derivation:
             self._ids = record_ids(self.raw, self.mapping)
         for i in np.flatnonzero(mask):
             pid = self._ids.iloc[i] if self._ids is not None else None
-            self.problems.append(Problem(self._lines[i], pid or None, column, self.raw[source].iloc[i], message,
+            self.problems.append(Problem(int(self._lines[i]), pid or None, column, self.raw[source].iloc[i], message,
                                          source_column=source))
 
     def add(self, column: str, values: pd.Series, source: str) -> None:

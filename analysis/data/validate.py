@@ -22,7 +22,7 @@ from analysis.data.cells import map_distinct, nfkc, nfkc_column
 from analysis.data.changes import apply_changes
 from analysis.data.mapping import apply_mapping, record_ids
 from analysis.data.problems import Problem
-from analysis.data.readers import lines_of
+from analysis.data.readers import lines_of, read_table
 from analysis.data.schema import (
     BY_NAME,
     COLUMNS,
@@ -41,7 +41,7 @@ from analysis.data.schema import (
     to_months,
 )
 
-__all__ = ["DATE_FORMATS_TEXT", "EXCEL_EPOCH", "parse_date", "validate"]
+__all__ = ["DATE_FORMATS_TEXT", "EXCEL_EPOCH", "parse_date", "read_and_validate", "validate"]
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (with its 1900 leap-year bug folded in)
 YEAR_RANGE = (1900, 2100)  # dates outside these years are typing errors, not transplants
@@ -85,7 +85,7 @@ def parse_date(text: str, epoch: dt.date | None = None) -> dt.date | None:
 class _Collector:
     """Accumulates problems with the row's line number, patient id and registry column name."""
 
-    def __init__(self, ids: pd.Series, lines: list[int], source_names: dict[str, str]):
+    def __init__(self, ids: pd.Series, lines: np.ndarray, source_names: dict[str, str]):
         self.ids = ids
         self.lines = lines
         self.source_names = source_names
@@ -105,7 +105,7 @@ class _Collector:
             self.problems.append(Problem(None, None, column, value, message, severity, source))
             return
         pid = self.ids.iloc[row] if row < len(self.ids) else None
-        self.problems.append(Problem(self.lines[row], pid or None, column, value, message, severity, source))
+        self.problems.append(Problem(int(self.lines[row]), pid or None, column, value, message, severity, source))
 
 
 def _distinct(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -143,12 +143,15 @@ def _range_text(low: float | None, high: float | None) -> str:
 
 
 def _parse_columns(raw: pd.DataFrame, report: _Collector, specs: list[Column], mapping) -> dict[str, pd.Series]:
-    """Parse each present column into typed values, reporting every bad cell."""
+    """Parse each present column into typed values, reporting every bad cell.
+
+    Each text column parsed leaves `raw` (validate's own frame), so that a large extract's text and
+    typed values are not held at once."""
     parsed: dict[str, pd.Series] = {}
     for spec in specs:
         if spec.kind == "date" or spec.name not in raw:
             continue
-        text = raw[spec.name]
+        text = raw.pop(spec.name)
         if spec.kind in ("id", "text"):
             parsed[spec.name] = pd.Series(text.to_numpy(dtype=object), index=text.index).where(text != "", None)
         elif spec.kind == "code":
@@ -292,14 +295,46 @@ def _durations(text: pd.Series, column: str, report: _Collector, unit: str) -> p
     return numbers.where(~bad & ~huge)
 
 
+def _iso_dates(cells: np.ndarray) -> np.ndarray:
+    """The cells written YYYY-MM-DD (ASCII digits) that are calendar dates of years 1-9999, as
+    datetime64[D], parsed in Arrow and NumPy; NaT for every other cell, which `parse_date` reads
+    (it gives these cells the same dates: the rule is its first pattern's)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parsed = np.full(len(cells), np.datetime64("NaT"), dtype="datetime64[D]")
+    try:
+        array = pa.array(cells, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # (not text: `parse_date` says why, cell by cell)
+        return parsed
+    iso = pc.fill_null(pc.match_substring_regex(array, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), False)
+    where = np.flatnonzero(iso.to_numpy(zero_copy_only=False))
+    if not where.size:
+        return parsed
+    picked = array.filter(iso)
+    year, month, day = (pc.cast(pc.utf8_slice_codeunits(picked, start, start + width), pa.int64()).to_numpy()
+                        for start, width in ((0, 4), (5, 2), (8, 2)))
+    month_of = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+    first_day = month_of.astype("datetime64[D]")
+    days_in_month = ((month_of + 1).astype("datetime64[D]") - first_day).astype(np.int64)
+    real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month)
+    parsed[where[real]] = first_day[real] + (day[real] - 1).astype("timedelta64[D]")
+    return parsed
+
+
 def _dates(text: pd.Series, column: str, report: _Collector, epoch: dt.date | None = None) -> np.ndarray:
     """Each cell as a date (datetime64[D]; NaT when empty or wrong), reporting unparseable and
     implausible ones.  Each distinct cell is parsed once."""
     codes, uniques = _distinct(text)
-    parsed = np.full(len(uniques), np.datetime64("NaT"), dtype="datetime64[D]")
+    parsed = _iso_dates(uniques)  # what registries export, in bulk; each other cell below
     messages: list[str | None] = [None] * len(uniques)
-    for k, cell in enumerate(uniques):
-        if not isinstance(cell, str) or not cell:
+    years = parsed.astype("datetime64[Y]").astype(np.int64) + 1970
+    for k in np.flatnonzero(~np.isnat(parsed) & ((years < YEAR_RANGE[0]) | (years > YEAR_RANGE[1]))):
+        parsed[k] = np.datetime64("NaT")
+        messages[k] = f"implausible date (year outside {YEAR_RANGE[0]}-{YEAR_RANGE[1]})"
+    for k in np.flatnonzero(np.isnat(parsed)):
+        cell = uniques[k]
+        if not isinstance(cell, str) or not cell or messages[k] is not None:
             continue
         value = parse_date(unicodedata.normalize("NFKC", cell), epoch)
         if value is None:
@@ -372,9 +407,24 @@ def _shown_column(name: str, raw_columns) -> str:
     return day_column(date_name) if day_column(date_name) in raw_columns else date_name
 
 
+def _distinct_ascii(text: pd.Series) -> bool:
+    """Cells of the readers' Arrow text all ASCII (one form under NFKC) and all different, checked in
+    Arrow without a Python string per cell: a registry's ids, nearly always."""
+    if not (isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"):
+        return False
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = pa.array(text.array)  # (the column's own Arrow data: no copy)
+    return (pc.all(pc.string_is_ascii(cells)).as_py() is not False and cells.null_count == 0
+            and len(pc.unique(cells)) == len(cells))  # (`unique` hashes twice as fast as `count_distinct`)
+
+
 def _check_ids(ids: pd.Series, report: _Collector) -> None:
     """Duplicate ids, also those written differently but equal after Unicode normalisation
     (full-width characters, zero-width or no-break spaces): each line names the others."""
+    if _distinct_ascii(report.ids):  # (the cells as read; `ids` are the same with None for "")
+        return
     normal = nfkc_column(ids)
     duplicated = normal.notna() & normal.duplicated(keep=False)
     if not duplicated.any():
@@ -510,20 +560,19 @@ def _check_records(frame: pd.DataFrame, times: _Times, raw_columns, report: _Col
                 report.add(i, shown, times.shown("cr_after_hct_months", i), "CR after HCT for a patient in CR at HCT")
 
 
-def _check_calendar(raw: pd.DataFrame, times: _Times, hct, report: _Collector, cutoff: dt.date,
+def _check_calendar(hct_text: pd.Series, raw_columns, times: _Times, hct, report: _Collector, cutoff: dt.date,
                     cutoff_text: str) -> None:
     """The year of HCT in its range (given, or derived from hct_date: the same rule), and no date after
     the cutoff (the extract's date, else today)."""
     hct_year = BY_NAME["hct_year"]
-    year = pd.Series(hct.astype("datetime64[Y]").astype(float) + 1970, index=raw.index).where(~np.isnat(hct))
+    year = pd.Series(hct.astype("datetime64[Y]").astype(float) + 1970, index=hct_text.index).where(~np.isnat(hct))
     outside = year.notna() & ((year < hct_year.minimum) | (year > hct_year.maximum))
     for i in np.flatnonzero(outside):
-        report.add(i, "hct_date", raw["hct_date"].iloc[i], f"year of HCT {year.iloc[i]:g} outside the range "
+        report.add(i, "hct_date", hct_text.iloc[i], f"year of HCT {year.iloc[i]:g} outside the range "
                    f"{_range_text(hct_year.minimum, hct_year.maximum)} of hct_year")
     limit = np.datetime64(cutoff, "D")
     for i in np.flatnonzero(hct > limit):
-        report.add(i, "hct_date", raw["hct_date"].iloc[i], f"date after {cutoff_text}")
-    raw_columns = raw.columns
+        report.add(i, "hct_date", hct_text.iloc[i], f"date after {cutoff_text}")
     # every later date: a calendar date given, or hct_date plus a time after HCT
     room = (limit - hct).astype("timedelta64[D]").astype(float) / MONTH_DAYS  # months from HCT to the cutoff
     for name, months in times.months.items():
@@ -584,19 +633,24 @@ def validate(
     used = set(attrs.get("source_names", {}).values()) | {c.name for c in specs}
     _check_unknown_columns(raw, report, used)
     _check_required(raw, report, unavailable)
+    raw_columns, index = raw.columns, raw.index
     columns = _parse_columns(raw, report, specs, mapping)
     times, hct = _parse_times(raw, report, unit, getattr(mapping, "date_epoch", None))
-    raw.attrs = {}
+    # Every cell is parsed: the text frame goes (a third of the memory at 10^6 records), but for the
+    # cells that messages below quote (dates and times in `times.texts`, ids in `report`, hct_date).
+    hct_text = raw["hct_date"] if hct is not None else None
+    del raw
     # Side by side, not consolidated into one 2-D block per dtype: copying a million-row block of
     # objects costs more than every check below.
     frame = pd.concat({**columns, **times.months}, axis=1, copy=False) if columns or times.months \
-        else pd.DataFrame(index=raw.index)
+        else pd.DataFrame(index=index)
+    del columns
     _add_absent_times(frame, times)
     _check_censoring(frame, times, censoring, report, unit)
     cutoff = extract_date or today or dt.date.today()
     cutoff_text = f"the extract's date ({cutoff.isoformat()})" if extract_date else f"today ({cutoff.isoformat()})"
     if hct is not None:
-        frame["hct_date"] = pd.Series(hct.astype("datetime64[ns]"), index=raw.index)
+        frame["hct_date"] = pd.Series(hct.astype("datetime64[ns]"), index=index)
         derived_year = frame["hct_date"].dt.year.astype(float)
         if "hct_year" in frame:
             mismatch = frame["hct_year"].notna() & derived_year.notna() & (frame["hct_year"] != derived_year)
@@ -606,10 +660,25 @@ def validate(
             frame["hct_year"] = frame["hct_year"].fillna(derived_year)
         else:
             frame["hct_year"] = derived_year
-        _check_calendar(raw, times, hct, report, cutoff, cutoff_text)
+        _check_calendar(hct_text, raw_columns, times, hct, report, cutoff, cutoff_text)
     times.dates.clear()  # (only the calendar needs them: 8 MB a column at 10^6 records)
-    _check_records(frame, times, raw.columns, report)
+    _check_records(frame, times, raw_columns, report)
     if "pif" in frame:
         frame["pif"] = frame["pif"].fillna(0)
     found = sorted(report.problems, key=lambda p: (p.line or 0, p.column or "", p.message))
     return frame, found  # (its index is raw's: 0..n-1)
+
+
+def read_and_validate(path, *, encoding: str | None = None, sheet: str | int | None = None,
+                      today: dt.date | None = None, mapping=None, changes=None,
+                      extract_date: dt.date | None = None) -> tuple[pd.DataFrame, list[Problem], int]:
+    """`validate(read_table(path, encoding, sheet), ...)` and the number of records read.
+
+    The text frame is handed over, not kept here: `validate` drops it once every cell is parsed, so
+    that the text and the analysis frame of a large extract are not held at once.  (Hence a plain
+    call: `**options` would pack the arguments in a tuple that holds the frame until `validate` returns.)"""
+    raw = [read_table(path, encoding=encoding, sheet=sheet)]
+    n_records = len(raw[0])
+    frame, problems = validate(raw.pop(), source=str(path), today=today, mapping=mapping, changes=changes,
+                               extract_date=extract_date)
+    return frame, problems, n_records

@@ -224,8 +224,12 @@ def _derive(data: pd.DataFrame, endpoint: Endpoint) -> EndpointData:
 
     excluded = np.zeros(len(data), dtype=bool)
     exclusions = []
+    known = per_frame(data)
     for column in endpoint.requires:
-        mask = data[column].isna().to_numpy()
+        if ("missing", column) not in known:  # (every endpoint reads vital status and the last contact)
+            known[("missing", column)] = data[column].isna().to_numpy()
+            known[("missing", column)].setflags(write=False)
+        mask = known[("missing", column)]
         newly = mask & ~excluded
         if newly.any():
             exclusions.append((f"{column} missing", int(newly.sum())))
@@ -233,7 +237,6 @@ def _derive(data: pd.DataFrame, endpoint: Endpoint) -> EndpointData:
     d = data.loc[~excluded] if excluded.any() else data  # (only read)
 
     # who died, compared as text once per frame (every endpoint reads it)
-    known = per_frame(data)
     if "dead" not in known:
         known["dead"] = (data["vital_status"] == "dead").to_numpy()
         known["dead"].setflags(write=False)

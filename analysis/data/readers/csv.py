@@ -112,7 +112,9 @@ def read_columnar_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
                 breaks += _line_breaks(column)
         if int(breaks.sum()) + n != lines_in_body:  # blank lines between records
             return None
-    if any((pc.max(pc.utf8_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT for c in columns):
+    # (bytes first: a cell's characters are never more than its bytes, which Arrow knows without reading them)
+    if any((pc.max(pc.binary_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT
+           and (pc.max(pc.utf8_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT for c in columns):
         return None
     for j, column in enumerate(columns):
         columns[j] = pc.utf8_trim(column, characters=WHITESPACE)
@@ -232,10 +234,12 @@ def read(path: Path, encoding: str | None) -> pd.DataFrame:
     if other is not None:
         utf8 = _as_utf8(data, other)
         if utf8 is not None:
+            del data  # (not held beside its UTF-8 copy: the general reader reads the file again)
             columnar = _columnar(utf8, suffix)
             del utf8
             if columnar is not None:
                 return columnar
+            data = path.read_bytes()
     return _read_general(path, data, encoding)
 
 

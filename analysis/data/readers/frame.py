@@ -78,8 +78,10 @@ def split_header(records: list[tuple[int, list[str]]]) -> tuple[list[str] | None
     return header, [cells for _, cells in rest], [line for line, _ in rest]
 
 
-def lines_of(raw: pd.DataFrame) -> list[int]:
+def lines_of(raw: pd.DataFrame) -> np.ndarray:
+    """Each record's line in the file (int64; a frame without them: a header, then one record a line).
+    An array, not a list: a million Python ints cost more than any message that quotes a few."""
     lines = raw.attrs.get("lines")
     if lines is None or len(lines) != len(raw):
-        return list(range(2, len(raw) + 2))
-    return np.asarray(lines).tolist()
+        return np.arange(2, len(raw) + 2, dtype=np.int64)
+    return np.asarray(lines, dtype=np.int64)
