@@ -101,6 +101,8 @@ def test_estimators_given_the_time_index_give_the_same_results():
 def test_a_time_index_of_other_times_is_refused():
     with pytest.raises(ValueError, match="3 positions for 4 times"):
         kaplan_meier([1.0, 2, 3, 4], [1, 0, 1, 1], index=TimeIndex.of([1.0, 2, 3]))
+
+
 @pytest.mark.parametrize("values", [
     np.random.default_rng(7).integers(0, 10**6, size=(100_000, 2)),  # Fisher's node entries at 10^6: mostly distinct
     np.random.default_rng(8).integers(-3, 4, size=5_000),  # few, negative too
