@@ -17,6 +17,15 @@ entry points for a script or a notebook.
 __version__ = "0.1.0"
 
 import importlib
+import os
+
+# One OpenBLAS thread, unless the user chose otherwise, when NumPy is first imported after this
+# package (as in every page kernel, command and benchmark). The estimators' products are tall and thin
+# (10^6 rows by a few columns): there a second BLAS thread saves nothing and, on cores shared with
+# other work, its threads wait for each other (the report's computations at 10^6 took 6 s more CPU
+# and up to 1.4 times the wall time with two). With one thread the rounding of those products does not
+# depend on the machine's number of cores either.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # Each entry point's module, imported when the name is first used (PEP 562): `import analysis` (as
 # every page kernel and every command does) then costs nothing, and a command that only reads and

@@ -49,7 +49,8 @@ FIGURE_DEFAULTS = {
 FORMATS = tuple(FIGURE_DEFAULTS)
 # What a page kernel runs with unless the caller's environment says otherwise (`make report` gives
 # Quarto's kernels the same): one OpenBLAS thread, since on shared cores BLAS threads wait for each
-# other (about 10% of a render's time measured on 2 cores; benchmarks/RESULTS.md).
+# other (about 10% of a render's time measured on 2 cores; benchmarks/RESULTS.md).  `import analysis`
+# asks for it too, but in a kernel Quarto's setup cell has imported NumPy (with matplotlib) before.
 KERNEL_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
 
 

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "content_key", "frozen_array", "merge_interval_ties",
-    "merge_near_ties", "norm_sf", "stable_order", "tall_product", "TimeIndex", "time_index", "unique_inverse",
-    "unique_merged",
+    "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "content_key", "distinct_integers", "frozen_array",
+    "merge_interval_ties", "merge_near_ties", "norm_sf", "stable_order", "tall_product", "TimeIndex", "time_index",
+    "unique_inverse", "unique_merged",
 ]
 
 #: R's ``sqrt(.Machine$double.eps)``: the tolerance of ``aeqSurv`` (near-equal times are one time)
@@ -95,6 +95,19 @@ def tall_product(tall: np.ndarray, small: np.ndarray) -> np.ndarray:
     for start in range(0, tall.shape[0], _TALL_ROWS):
         np.matmul(tall[start:start + _TALL_ROWS], small, out=out[start:start + _TALL_ROWS])
     return out
+
+
+def distinct_integers(values) -> np.ndarray:
+    """``np.unique(values)`` of integers (any shape, flattened), by sorting them.
+
+    NumPy 2.3+ finds distinct integers by hashing, which is fast when they are few and slow when
+    they are many: 0.1-0.4 s for 2-5 x 10^5 distinct values (the node entries of Fisher's network at
+    10^6 patients), where sorting takes a few milliseconds. The values and their order are the same.
+    """
+    values = np.sort(np.asarray(values).ravel())
+    if values.dtype.kind not in "iu":
+        raise TypeError(f"distinct_integers needs integers, got {values.dtype}")
+    return values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
 
 
 def unique_inverse(values) -> tuple[np.ndarray, np.ndarray]:

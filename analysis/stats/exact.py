@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal, Sequence
@@ -17,7 +18,7 @@ from typing import Literal, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.stats.core import chi2_sf
+from analysis.stats.core import chi2_sf, distinct_integers
 from analysis.stats.ranks import average_ranks_and_ties
 
 __all__ = ["FISHER", "KRUSKAL", "MAX_EXACT_WORK", "VariableTest", "fisher_exact", "kruskal_wallis"]
@@ -68,10 +69,14 @@ class VariableTest:
     n_resamples: int | None = None
 
 
+@functools.lru_cache(maxsize=2)
 def _log_factorials(n: int) -> np.ndarray:
+    """log(k!) for k = 0..n, read-only (kept: the test and its network both need them, 8 MB at 10^6)."""
     from scipy import special  # (imported where first used: a page kernel's import stays light)
 
-    return special.gammaln(np.arange(n + 1, dtype=float) + 1.0)
+    values = special.gammaln(np.arange(n + 1, dtype=float) + 1.0)
+    values.setflags(write=False)
+    return values
 
 
 def _even_min(total, caps: np.ndarray, lf: np.ndarray) -> np.ndarray:
@@ -218,7 +223,7 @@ class _Network:
     def _learn_entries(self, k: int, u: np.ndarray) -> None:
         """Bounds of splitting each entry of u over the stages from k (each value computed on its own,
         so computing only the values met gives the same numbers as computing all 0..n)."""
-        values = np.unique(u)
+        values = distinct_integers(u)
         new = values[~self._entry_known[k][values]]
         if new.size:
             self._entry_min[k][new] = _even_min_over(new, self.m[k:], self.lf)
@@ -249,7 +254,7 @@ class _Network:
             pre += float(np.sum(freq[every] * np.exp(past[every] + total[node_of][every] - d)))
             expand = ~every & (past + shortest[node_of] <= thr)
             last_step = k == self.nco - 2
-            expanded = np.unique(node_of[expand])
+            expanded = distinct_integers(node_of[expand])
             # Each node expanded below is first charged for its lines (the same number for every
             # node of a stage): when those charges alone exceed the budget, stop now rather than
             # after expanding nodes until the budget runs out (same outcome, much sooner).

@@ -206,6 +206,21 @@ def test_missing_data_counts_only_where_required():
         m.n = 0  # type: ignore[misc]
 
 
+def test_blank_text_counts_as_missing():
+    # Each distinct text is looked at once: empty and blank texts are missing, as are None, NaN and NA, in
+    # object and string columns; a text that only looks empty around other characters is not.
+    texts = ["CR", "", "  ", None, np.nan, "PR", " NR ", "\u3000"]
+    for dtype in (object, "string"):
+        df = pd.DataFrame({"status_at_hct": pd.Series(texts, dtype=dtype), "pif": [0.0] * 8,
+                           "vital_status": pd.Series(["dead", "alive", "", None, "dead", "alive", "dead", "x"],
+                                                     dtype=dtype),
+                           "cause_of_death": pd.Series([None, "relapse", "gvhd", "", " ", "x", "y", "z"], dtype=dtype)})
+        m = missing_data(df)
+        assert (m["status_at_hct"].n_missing, m["status_at_hct"].applicable) == (5, 8)
+        assert (m["pif"].n_missing, m["pif"].applicable) == (0, 1)  # " NR " is NR
+        assert (m["cause_of_death"].n_missing, m["cause_of_death"].applicable) == (2, 3)
+
+
 # --------------------------------------------------------------------------
 # The great-tables table
 # --------------------------------------------------------------------------

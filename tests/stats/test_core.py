@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from analysis.stats.aalen_johansen import cumulative_incidence
-from analysis.stats.core import (TimeIndex, content_key, merge_near_ties, stable_order, tall_product, unique_inverse,
-                                 unique_merged)
+from analysis.stats.core import (TimeIndex, content_key, distinct_integers, merge_near_ties, stable_order, tall_product,
+                                 unique_inverse, unique_merged)
 from analysis.stats.gray import gray_test
 from analysis.stats.kaplan_meier import kaplan_meier
 from analysis.stats.logrank import logrank_test
@@ -101,6 +101,23 @@ def test_estimators_given_the_time_index_give_the_same_results():
 def test_a_time_index_of_other_times_is_refused():
     with pytest.raises(ValueError, match="3 positions for 4 times"):
         kaplan_meier([1.0, 2, 3, 4], [1, 0, 1, 1], index=TimeIndex.of([1.0, 2, 3]))
+
+
+@pytest.mark.parametrize("values", [
+    np.random.default_rng(7).integers(0, 10**6, size=(100_000, 2)),  # Fisher's node entries at 10^6: mostly distinct
+    np.random.default_rng(8).integers(-3, 4, size=5_000),  # few, negative too
+    np.array([5, 5, 5], dtype=np.int32),
+    np.array([], dtype=np.int64),
+    np.array([[2, 1], [1, 0]], dtype=np.uint8),
+])
+def test_distinct_integers_is_np_unique(values):
+    found = distinct_integers(values)
+    assert np.array_equal(found, np.unique(values)) and found.dtype == np.unique(values).dtype
+
+
+def test_distinct_integers_refuses_floats():
+    with pytest.raises(TypeError):
+        distinct_integers(np.array([1.0, 2.0]))
 
 
 def test_z_975_ndtri_is_scipys_ndtri():
