@@ -16,6 +16,8 @@ on any exception, so the test suite catches a broken chapter before a user's
 """
 from __future__ import annotations
 
+import argparse
+
 import json
 import os
 import re
@@ -320,30 +322,45 @@ def preview(output_dir: Path) -> list[Path]:
     return written
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of pages at a time (1, 2, ...)")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis.build",
+                                     description="execute the report's pages as Quarto's Jupyter engine does")
+    commands = parser.add_subparsers(dest="command", required=True)
+    execute = commands.add_parser("execute", help="execute pages (default: every page _quarto.yml renders)")
+    execute.add_argument("--jobs", type=_positive, default=1, help="pages executed at a time (default 1, as Quarto)")
+    execute.add_argument("--to", choices=FORMATS, default=HTML, help="the output format the pages are told")
+    execute.add_argument("pages", nargs="*", type=Path, metavar="PAGE.qmd")
+    preview_command = commands.add_parser("preview", help="execute every page and write it as HTML (code hidden)")
+    preview_command.add_argument("directory", nargs="?", type=Path, default=PROJECT_ROOT / "_preview")
+    return parser
+
+
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["preview"]:
-        output = Path(argv[1]) if len(argv) > 1 else PROJECT_ROOT / "_preview"
-        for path in preview(output):
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error argparse has already explained
+        return int(stop.code or 0)
+    if args.command == "preview":
+        for path in preview(args.directory):
             print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
         return 0
-    if argv[:1] == ["execute"]:
-        args = argv[1:]
-        jobs, to = 1, HTML
-        while args[:1] in (["--jobs"], ["--to"]) and len(args) > 1:
-            if args[0] == "--jobs":
-                jobs = int(args[1])
-            elif args[1] in FORMATS:
-                to = args[1]
-            else:
-                print(f"--to {args[1]}: the formats are {', '.join(FORMATS)}", file=sys.stderr)
-                return 2
-            args = args[2:]
-        for page, _ in execute_pages([Path(a) for a in args] if args else chapters(), jobs, to):
-            print(f"executed {page}" + ("" if to == HTML else f" for {to}"))
-        return 0
-    print("usage: python -m analysis.build preview [DIR] | execute [--jobs N] [--to html|typst] [PAGE.qmd ...]",
-          file=sys.stderr)
-    return 2
+    missing = [page for page in args.pages if not page.is_file() or page.suffix != ".qmd"]
+    if missing:
+        print(f"not a page of the report (a .qmd file): {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    for page, _ in execute_pages(args.pages or chapters(), args.jobs, args.to):
+        print(f"executed {page}" + ("" if args.to == HTML else f" for {args.to}"))
+    return 0
 
 
 if __name__ == "__main__":

@@ -23,6 +23,16 @@ def test_a_page_is_told_its_output_format_and_gets_that_formats_figure_settings(
 
 def test_an_unknown_format_is_refused(tmp_path, capsys):
     assert qmd.main(["execute", "--to", "pdf", str(tmp_path / "page.qmd")]) == 2
-    assert "--to pdf: the formats are html, typst" in capsys.readouterr().err
+    assert "--to: invalid choice: 'pdf' (choose from" in capsys.readouterr().err
     with pytest.raises(ValueError, match="cannot execute for 'docx'"):
         qmd.execute_qmd(tmp_path / "page.qmd", to="docx")
+
+
+def test_the_executors_command_line_explains_itself_and_names_a_bad_page(tmp_path, capsys):
+    """`execute --help` took "--help" for a page and ended in a traceback."""
+    assert qmd.main(["execute", "--help"]) == 0
+    assert "usage: python -m analysis.build execute" in capsys.readouterr().out
+    assert qmd.main(["execute", str(tmp_path / "absent.qmd")]) == 2
+    assert f"not a page of the report (a .qmd file): {tmp_path / 'absent.qmd'}" in capsys.readouterr().err
+    assert qmd.main(["execute", "--jobs", "0"]) == 2
+    assert "'0' is not a number of pages at a time" in capsys.readouterr().err
