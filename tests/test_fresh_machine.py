@@ -67,6 +67,7 @@ def _draw(tmp_path: Path, name: str, fonts_home: Path) -> tuple[bytes, str, str]
     return out.with_suffix(".png").read_bytes(), out.with_suffix(".svg").read_text(), run.stdout
 
 
+@pytest.mark.slow  # in `make test`; left out of `make test-fast` (under a minute)
 def test_figures_are_byte_identical_whatever_fonts_the_machine_has(tmp_path):
     empty_home = tmp_path / "no-extra-fonts"
     (empty_home / "fonts").mkdir(parents=True)
@@ -173,6 +174,7 @@ def _porcelain(copy: Path) -> str:
                           check=True).stdout
 
 
+@pytest.mark.slow  # in `make test`; left out of `make test-fast` (under a minute)
 @pytest.mark.skipif(shutil.which("make") is None or shutil.which("git") is None, reason="needs make and git")
 def test_make_provenance_leaves_the_work_tree_clean(tmp_path):
     copy = _project_copy(tmp_path)

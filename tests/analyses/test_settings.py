@@ -236,6 +236,7 @@ def chapter_setup(path, monkeypatch):
     return namespace
 
 
+@pytest.mark.slow  # in `make test`; left out of `make test-fast` (under a minute)
 @hypothesis_settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(settings=SETTINGS)
 def test_a_study_validate_accepts_computes_every_chapter(settings, tmp_path_factory, monkeypatch):

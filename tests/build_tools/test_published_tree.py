@@ -193,6 +193,7 @@ def readme_publishing_commands() -> list[str]:
     return [first] + [line.strip() for line in block.splitlines() if line.strip()]
 
 
+@pytest.mark.slow  # in `make test`; left out of `make test-fast` (under a minute)
 def test_the_readme_publishing_steps_work_as_written_on_a_fresh_clone(tmp_path):
     import sys
 

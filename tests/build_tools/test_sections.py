@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from analysis.data.paths import PROJECT_ROOT
@@ -111,6 +112,7 @@ def test_a_bad_study_stops_the_render_with_its_message(tmp_path):
     assert not (tmp_path / SECTIONS_FILE).exists()
 
 
+@pytest.mark.slow  # in `make test`; left out of `make test-fast` (under a minute)
 def test_adjusted_flags_agree_with_the_figures_they_announce():
     from dataclasses import replace
 

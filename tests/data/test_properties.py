@@ -14,6 +14,7 @@ import io
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -105,6 +106,7 @@ def corrupt(changes, file_damage) -> bytes:
     return data
 
 
+@pytest.mark.slow  # in `make test`; left out of `make test-fast` (under a minute)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(changes=st.lists(corruption, min_size=0, max_size=3), file_damage=damage)
 def test_corrupted_extracts_fail_only_with_our_validation_error(changes, file_damage):
@@ -134,6 +136,7 @@ criterion = st.one_of(
 )
 
 
+@pytest.mark.slow  # in `make test`; left out of `make test-fast` (under a minute)
 @settings(max_examples=40, deadline=None)
 @given(criteria=st.lists(criterion, max_size=4))
 def test_every_record_is_analysed_or_excluded_for_exactly_one_reason(criteria):

@@ -363,6 +363,7 @@ def test_smooth_reproduces_a_line_and_resists_an_outlier():
     assert smooth(x, y, at=[0.5])[0] == pytest.approx(2.0, abs=0.05)
 
 
+@pytest.mark.slow  # in `make test`; left out of `make test-fast` (under a minute)
 def test_smooth_at_registry_scale_is_bounded_and_agrees_with_every_point_fitted(monkeypatch):
     """10^6 patients give some 10^5 scaled Schoenfeld residuals: fitting the robustness steps at every
     one of them (O(n^2)) did not finish in 10 minutes.  Above `SMOOTH_EVERY_POINT_LIMIT` they are
