@@ -47,8 +47,9 @@ test: $(TEST_INSTALLED)
 test-fast: $(TEST_INSTALLED)
 	$(PYTEST) -m "not slow"
 
+# PAGES="report/factors.qmd ..." previews only those pages (default: every page).
 preview: $(INSTALLED)
-	$(PY) -m analysis.build preview _preview
+	$(PY) -m analysis.build preview _preview $(foreach page,$(PAGES),--page $(page))
 
 # Regenerates the committed synthetic cohort byte-identically.  With N set (make data N=100000
 # [SEED=7]) it writes a seeded synthetic registry of N patients to data/generated/registry_N.csv

@@ -301,8 +301,8 @@ def chapters() -> list[Path]:
     return [PROJECT_ROOT / page for page in config["project"]["render"] if page not in GENERATED_PAGES]
 
 
-def preview(output_dir: Path) -> list[Path]:
-    """Execute every chapter and write it as HTML (code hidden) for looking at."""
+def preview(output_dir: Path, pages: list[Path] | None = None) -> list[Path]:
+    """Execute every chapter (or `pages`) and write it as HTML (code hidden) for looking at."""
     from nbconvert import HTMLExporter
 
     from analysis.build.sections import study_section_flags
@@ -311,7 +311,7 @@ def preview(output_dir: Path) -> list[Path]:
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     sections = study_section_flags()
     written = []
-    for page in chapters():
+    for page in [path.resolve() for path in pages] if pages else chapters():
         notebook = execute_qmd(page)
         _fill_inline_values(notebook)
         drop_hidden_content(notebook, sections)
@@ -342,6 +342,8 @@ def _parser() -> argparse.ArgumentParser:
     execute.add_argument("pages", nargs="*", type=Path, metavar="PAGE.qmd")
     preview_command = commands.add_parser("preview", help="execute every page and write it as HTML (code hidden)")
     preview_command.add_argument("directory", nargs="?", type=Path, default=PROJECT_ROOT / "_preview")
+    preview_command.add_argument("--page", dest="pages", action="append", type=Path, default=[], metavar="PAGE.qmd",
+                                 help="only this page (repeat for more; default every page)")
     return parser
 
 
@@ -350,14 +352,14 @@ def main(argv: list[str]) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error argparse has already explained
         return int(stop.code or 0)
-    if args.command == "preview":
-        for path in preview(args.directory):
-            print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
-        return 0
     missing = [page for page in args.pages if not page.is_file() or page.suffix != ".qmd"]
     if missing:
         print(f"not a page of the report (a .qmd file): {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
+    if args.command == "preview":
+        for path in preview(args.directory, args.pages):
+            print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
+        return 0
     for page, _ in execute_pages(args.pages or chapters(), args.jobs, args.to):
         print(f"executed {page}" + ("" if args.to == HTML else f" for {args.to}"))
     return 0

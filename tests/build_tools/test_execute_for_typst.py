@@ -36,3 +36,5 @@ def test_the_executors_command_line_explains_itself_and_names_a_bad_page(tmp_pat
     assert f"not a page of the report (a .qmd file): {tmp_path / 'absent.qmd'}" in capsys.readouterr().err
     assert qmd.main(["execute", "--jobs", "0"]) == 2
     assert "'0' is not a number of pages at a time" in capsys.readouterr().err
+    assert qmd.main(["preview", str(tmp_path / "out"), "--page", str(tmp_path / "absent.qmd")]) == 2
+    assert "not a page of the report" in capsys.readouterr().err and not (tmp_path / "out").exists()
