@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from analysis.analyses.models import EVENTS_PER_PARAMETER_MINIMUM, ModelResult
 from analysis.present.context import resolve_min_cell
-from analysis.present.model_rows import DIVERGED_NOTE, diverged, effect_label, model_rows, row_entry
+from analysis.present.model_rows import diverged, diverged_note, effect_label, model_rows, row_entry
 from analysis.present.numbers import NOT_ESTIMABLE, fmt_hr_ci, fmt_p
 from analysis.present.prose import count_note, method_note, ph_footnote
 from analysis.present.style import DASH
@@ -72,7 +72,6 @@ def model_table(
     p_cols = [f"p{i}" for i in range(len(names))]
 
     table_rows = []
-    any_diverged = False
     for row in rows:
         cells = []
         for name in names:
@@ -83,7 +82,6 @@ def model_table(
                 cells += [REFERENCE_TEXT, ""]
             elif diverged(entry):
                 cells += [NOT_ESTIMABLE, DASH]
-                any_diverged = True
             else:
                 cells += [fmt_hr_ci(entry.hr, entry.lower, entry.upper), fmt_p(entry.p)]
         table_rows.append(Row(row.label, tuple(cells), kind="heading" if row.kind == "heading" else "data",
@@ -95,8 +93,8 @@ def model_table(
     notes = []
     if any(row_entry(m, row) is None and row.kind != "heading" for m in models.values() for row in rows):
         notes.append(f"{DASH}: not in this model.")
-    if any_diverged:
-        notes.append(DIVERGED_NOTE)
+    if diverged_text := diverged_note(models.values()):  # (the forest plot's line says the same)
+        notes.append(diverged_text)
     if any(m.method == "finegray" for m in models.values()):
         notes.append("HR: hazard ratio (Cox); sHR: subdistribution hazard ratio (Fine-Gray), which compares "
                      "cumulative incidences, not event rates among patients still at risk.")
