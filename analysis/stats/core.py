@@ -226,7 +226,8 @@ def unique_merged(time: np.ndarray, index: TimeIndex | None = None) -> tuple[np.
     times and whether any are near-tied; only then are they merged and found again (registry days never
     are): the same numbers as the two calls in turn.
     """
-    distinct, inverse = (index.distinct, index.inverse) if index is not None else unique_inverse(time)
+    found = time_index(time, index)
+    distinct, inverse = found.distinct, found.inverse
     y = distinct[np.isfinite(distinct)]  # = np.unique of the finite times, as merge_near_ties pools them
     if y.size >= 2:
         dy = np.diff(y)

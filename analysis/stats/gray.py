@@ -11,7 +11,7 @@ import numpy as np
 
 from analysis.stats.aalen_johansen import tie_correction
 from analysis.stats.checks import competing_risks_outcome, group_codes
-from analysis.stats.core import TimeIndex, chi2_sf, time_index, unique_inverse
+from analysis.stats.core import TimeIndex, chi2_sf, time_index
 from analysis.stats.results import TestResult
 
 __all__ = ["gray_test"]
@@ -102,7 +102,8 @@ def _gray_stratum(time, mark, g, ng, index: TimeIndex | None = None):
     covariance is built from quantities at that time, so the loop over times
     becomes sums over a (time, group, group) array.
     """
-    ut, inv = (index.distinct, index.inverse) if index is not None else unique_inverse(time)
+    found = time_index(time, index)
+    ut, inv = found.distinct, found.inverse
     nt = ut.size
     cell = inv * ng + g
 

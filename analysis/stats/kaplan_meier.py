@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times
-from analysis.stats.core import TOLERANCE, Z_975, TimeIndex, time_index, unique_merged
+from analysis.stats.core import TOLERANCE, Z_975, TimeIndex, unique_merged
 from analysis.stats.results import Curve, Median
 
 __all__ = ["FollowUp", "kaplan_meier", "median_survival", "product_limit_curve", "reverse_km_followup"]
@@ -84,8 +84,7 @@ def kaplan_meier(time, event, label: str = "all", *, index: TimeIndex | None = N
     At a time with both events and censorings, the censored patients count
     as at risk for those events (R's convention).
     """
-    t = as_times(time)
-    t, times, index = unique_merged(t, time_index(t, index) if index is not None else None)
+    t, times, index = unique_merged(as_times(time), index)
     e = as_events(event, t.size)
 
     n_at = np.bincount(index, minlength=times.size)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times, group_codes
-from analysis.stats.core import TimeIndex, chi2_sf, time_index, unique_inverse, unique_merged
+from analysis.stats.core import TimeIndex, chi2_sf, unique_inverse, unique_merged
 from analysis.stats.results import TestResult
 
 __all__ = ["logrank_test"]
@@ -40,8 +40,7 @@ def logrank_test(time, event, group, strata=None, *, index: TimeIndex | None = N
         events are dropped; with one group left the statistic is 0 and p is
         1; with no events at all the statistic is 0, df is -1 and p is NaN.
     """
-    t = as_times(time)
-    t, _, t_codes = unique_merged(t, None if index is None else time_index(t, index))
+    t, _, t_codes = unique_merged(as_times(time), index)
     n = t.size
     e = as_events(event, n)
     g, k = group_codes(group, n, "group")
