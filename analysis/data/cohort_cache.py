@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from analysis.data.cache_files import key_name, replace_atomically, sources_digest
 from analysis.data.changes import AuditEntry
 from analysis.data.cohort import Cohort, file_sha256
 from analysis.data.paths import COHORT_CACHE
@@ -36,11 +34,7 @@ _CODE = Path(__file__).resolve().parent  # analysis/data: the readers, mapping, 
 
 
 def _code_sha256() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(_CODE.rglob("*.py")):
-        digest.update(path.relative_to(_CODE).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return sources_digest(_CODE).hexdigest()
 
 
 def cache_key(study: Study, data_sha256: str | None = None, today: dt.date | None = None) -> dict:
@@ -60,10 +54,6 @@ def cache_key(study: Study, data_sha256: str | None = None, today: dt.date | Non
     }
 
 
-def _entry_name(key: dict) -> str:
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:40]
-
-
 def _metadata(cohort: Cohort, key: dict) -> dict:
     return {
         "key": key,
@@ -79,7 +69,7 @@ def _metadata(cohort: Cohort, key: dict) -> dict:
 
 
 def _read(folder: Path, key: dict) -> Cohort | None:
-    name = _entry_name(key)
+    name = key_name(key)
     meta_path, frame_path = folder / f"{name}.json", folder / f"{name}.arrow"
     if not (meta_path.is_file() and frame_path.is_file()):
         return None
@@ -116,7 +106,7 @@ def _write(folder: Path, key: dict, cohort: Cohort) -> None:
     if [[n, str(t)] for n, t in table.to_pandas().dtypes.items()] != _metadata(cohort, key)["columns"]:
         return
     folder.mkdir(exist_ok=True)
-    name = _entry_name(key)
+    name = key_name(key)
     for old in folder.glob("*.json"):
         try:
             stale = json.loads(old.read_text(encoding="utf-8")).get("key", {}).get("data") == key["data"]
@@ -129,13 +119,7 @@ def _write(folder: Path, key: dict, cohort: Cohort) -> None:
     for suffix, write in ((".arrow", lambda path: feather.write_feather(table, path, compression="uncompressed")),
                           (".json", lambda path: Path(path).write_text(json.dumps(_metadata(cohort, key)),
                                                                        encoding="utf-8"))):
-        handle, temporary = tempfile.mkstemp(dir=folder, suffix=".part")
-        os.close(handle)
-        try:
-            write(temporary)
-            os.replace(temporary, folder / f"{name}{suffix}")
-        finally:
-            Path(temporary).unlink(missing_ok=True)
+        replace_atomically(folder / f"{name}{suffix}", write)
 
 
 def cached_study_cohort(study: Study, folder: Path = COHORT_CACHE) -> Cohort:
@@ -149,7 +133,7 @@ def cached_study_cohort_entry(study: Study, folder: Path = COHORT_CACHE) -> tupl
     another name.  None when the extract changed while it was read: nothing is kept for it."""
     require_data_file(study)
     key = cache_key(study)
-    name = _entry_name(key)
+    name = key_name(key)
     cohort = _read(folder, key)
     if cohort is None:
         cohort = study_cohort(study)

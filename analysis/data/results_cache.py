@@ -16,19 +16,16 @@ removed with it (`forget_cohort`); entries of older code are removed when a newe
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import pickle
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
 
+from analysis.data.cache_files import key_name, replace_atomically, sources_digest
 from analysis.data.paths import COHORT_CACHE
 
 __all__ = ["RESULTS_CACHE", "RESULTS_FOLDER", "cached_result", "code_sha256", "forget_cohort"]
@@ -47,13 +44,7 @@ Result = TypeVar("Result")
 @lru_cache(maxsize=1)
 def code_sha256() -> str:
     """The SHA-256 of the code results come from, with the versions of Python and the numerical libraries."""
-    digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        relative = path.relative_to(_PACKAGE)
-        if relative.parts[0] in _NOT_RESULTS:
-            continue
-        digest.update(relative.as_posix().encode())
-        digest.update(path.read_bytes())
+    digest = sources_digest(_PACKAGE, _NOT_RESULTS)
     digest.update(sys.version.encode())
     for library in _LIBRARIES:
         digest.update(f"{library} {metadata.version(library)}".encode())
@@ -67,8 +58,7 @@ def _key(cohort_entry: str, call: str) -> dict:
 
 
 def _path(folder: Path, key: dict) -> Path:
-    name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:40]
-    return folder / key["cohort"] / f"{key['code_sha256'][:16]}-{name}.pickle"
+    return folder / key["cohort"] / f"{key['code_sha256'][:16]}-{key_name(key)}.pickle"
 
 
 def _read(path: Path, key: dict) -> tuple[bool, object]:
@@ -94,13 +84,7 @@ def _write(path: Path, key: dict, value: object) -> None:
     for old in path.parent.glob("*.pickle"):
         if not old.name.startswith(prefix):
             old.unlink(missing_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    replace_atomically(path, lambda temporary: Path(temporary).write_bytes(payload))
 
 
 def cached_result(cohort_entry: str, call: str, compute: Callable[[], Result],
