@@ -27,7 +27,8 @@ import pandas as pd
 from analysis.analyses.models import design_matrix
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.domain.groupings import DERIVED, group_codes_of, grouping_title
-from analysis.stats.adjusted import AdjustedResult, adjusted_incidence, adjusted_survival, first_of
+from analysis.stats.adjusted import (AdjustedResult, AdjustmentDesign, adjusted_incidence, adjusted_survival,
+                                     adjustment_design, first_of)
 
 __all__ = [
     "ADJUSTED_ENDPOINTS",
@@ -116,6 +117,15 @@ def adjusted_endpoint(
     (a level without patients or events, collinear covariates, a covariate constant within a level)
     raises ValueError with one message.
     """
+    return _adjusted_endpoint(data, endpoint, by, covariates, times=times, ties=ties, reference=reference,
+                              levels=levels, shared={})
+
+
+def _adjusted_endpoint(data, endpoint, by, covariates, *, times, ties, reference, levels,
+                       shared: dict) -> AdjustedOutcome:
+    """`adjusted_endpoint`, keeping in `shared` the covariates' coding and the model's design for the
+    next endpoint of the same grouping: the endpoints of a grouping mostly keep the same patients,
+    and then have the same design (found by the patients they keep)."""
     if endpoint not in ENDPOINTS:
         raise KeyError(f"unknown endpoint {endpoint!r}; choose from {', '.join(ENDPOINTS)}")
     spec = ENDPOINTS[endpoint]
@@ -132,7 +142,8 @@ def adjusted_endpoint(
     labels, all_levels = groups.labels, groups.levels
     levels = all_levels if levels is None else tuple(level for level in all_levels if level in levels)
     known = groups.codes >= 0
-    design = design_matrix(rows, covariates, reference)
+    coding = ("coding", covariates, tuple(reference.items()), derived.included.tobytes())
+    design = _kept(shared, coding, lambda: design_matrix(rows, covariates, reference))
     if (~known).any():
         exclusions.append((f"{grouping_title(by).lower()} unknown", int((~known).sum())))
     missing = known & ~design.complete
@@ -145,19 +156,31 @@ def adjusted_endpoint(
                              f"({', '.join(levels)})")
         levels = (group_reference, *[level for level in levels if level != group_reference])
 
-    x = design.matrix.loc[keep[design.complete]] if covariates else None
+    def model_design():
+        x = design.matrix.loc[keep[design.complete]] if covariates else None
+        return adjustment_design(labels.to_numpy(dtype=object)[keep], x, levels=levels, group_name=by)
+
+    model_design = _kept(shared, ("design", by, levels, coding, keep.tobytes()), model_design)
     time, status = np.asarray(derived.time)[keep], np.asarray(derived.status)[keep]
-    group = labels.to_numpy(dtype=object)[keep]
-    arguments = dict(times=times, ties=ties, levels=levels, group_name=by)
     if spec.kind == "survival":
-        result = adjusted_survival(time, (status == 1).astype(int), group, x, **arguments)
+        result = adjusted_survival(time, (status == 1).astype(int), model_design, times=times, ties=ties)
     else:
-        result = adjusted_incidence(time, status, group, x, cause=1, **arguments)
+        result = adjusted_incidence(time, status, model_design, times=times, ties=ties, cause=1)
     return AdjustedOutcome(
         endpoint=endpoint, title=spec.title, kind=spec.kind, by=by, by_title=grouping_title(by),
         adjusted_for=covariates, terms=tuple(design.matrix.columns), references=design.references,
         exclusions=tuple(exclusions), result=result,
     )
+
+
+def _kept(shared: dict, key: tuple, make):
+    """``shared[key]``, made by `make` the first time; one entry of each kind (``key[0]``) is kept, as each
+    holds arrays of every patient."""
+    if key not in shared:
+        for other in [other for other in shared if other[0] == key[0]]:
+            del shared[other]
+        shared[key] = make()
+    return shared[key]
 
 
 def curve_times(data: pd.DataFrame, endpoint: str, horizons) -> np.ndarray:
@@ -203,11 +226,12 @@ def adjusted_factors(
             data.loc[np.isin(groups.codes, [groups.code(level) for level in large])]
         adjusted_for = adjustment_set(by, covariates)
         outcomes = []
+        shared: dict = {}  # (the endpoints of the grouping share the model's design)
         for endpoint in endpoints:
             times = curve_times(grouped, endpoint, horizons) if whole_curves else horizons
             try:
-                outcome = adjusted_endpoint(grouped, endpoint, by, adjusted_for, times=times, ties=ties,
-                                            levels=tuple(large))
+                outcome = _adjusted_endpoint(grouped, endpoint, by, adjusted_for, times=times, ties=ties,
+                                             reference=None, levels=tuple(large), shared=shared)
             except ValueError as error:
                 spec = ENDPOINTS[endpoint]
                 outcome = AdjustedOutcome(

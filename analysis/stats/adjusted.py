@@ -72,7 +72,7 @@ rounding only (about 1e-14 relative).
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -89,8 +89,10 @@ __all__ = [
     "AdjustedContrast",
     "AdjustedCurve",
     "AdjustedResult",
+    "AdjustmentDesign",
     "adjusted_incidence",
     "adjusted_survival",
+    "adjustment_design",
     "first_of",
 ]
 
@@ -229,13 +231,104 @@ def _values_at(result, t: float, fields: tuple[str, ...]):
 
 
 @dataclass(frozen=True, eq=False)
-class _Inputs:
-    time: np.ndarray  # as cox_model fits them (near ties merged)
-    codes: np.ndarray  # each patient's level, 0..k-1
+class AdjustmentDesign:
+    """A grouping and the covariates adjusted for, checked and arranged once for every standardisation
+    of the same patients (`adjustment_design`).
+
+    The endpoints of one comparison (OS, relapse and NRM by a grouping, adjusted for the same covariates)
+    share their patients' levels, the models' columns, the check of those columns and the distinct
+    covariate rows the standardisation runs over: pass the design as `group` to `adjusted_survival`
+    and `adjusted_incidence` and each is found once, not once per endpoint.
+
+    `codes` is each patient's level (0..k-1, `levels` in order); `x` the covariates (n, p) without the
+    group, named `names`; `matrix` the models' columns, named `matrix_names`: the covariates with the
+    group's dummies (against the first level, named ``group_name[level]``) inserted before the
+    `group_at`-th covariate column; `rows`, `inverse`, `counts` the distinct covariate rows (`_patterns`).
+    """
+
+    group_name: str
     levels: tuple[str, ...]
-    x: np.ndarray  # covariates (n, p), without the group
+    codes: np.ndarray
+    x: np.ndarray
     names: tuple[str, ...]
-    eval_times: np.ndarray
+    matrix: np.ndarray
+    matrix_names: tuple[str, ...]
+    group_at: int
+    rows: np.ndarray
+    inverse: np.ndarray
+    counts: np.ndarray
+    # what is found when first needed, kept with the design: its content's digest (`_models`) and,
+    # per level, whether each covariate column takes a single value (`_check_overlap`)
+    found: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n(self) -> int:
+        return self.codes.size
+
+    def level_rows(self, level: int) -> np.ndarray:
+        """The distinct covariate rows with the group set to `level`, as model columns."""
+        k = len(self.levels)
+        dummies = np.zeros((self.rows.shape[0], k - 1))
+        if level:
+            dummies[:, level - 1] = 1.0
+        return np.hstack([self.rows[:, :self.group_at], dummies, self.rows[:, self.group_at:]])
+
+    def digest(self) -> bytes:
+        if "digest" not in self.found:
+            self.found["digest"] = content_key(self.matrix_names, self.matrix)
+        return self.found["digest"]
+
+    def single_valued(self) -> np.ndarray:
+        """(levels, p): whether covariate column j takes a single value among the patients of level a."""
+        if "single" not in self.found:
+            order = stable_order(self.codes)
+            starts = np.searchsorted(self.codes[order], np.arange(len(self.levels)))  # every level has patients
+            ordered = np.take(self.x, order, axis=0)
+            if ordered.shape[1]:
+                single = np.minimum.reduceat(ordered, starts, axis=0) == np.maximum.reduceat(ordered, starts, axis=0)
+            else:
+                single = np.zeros((len(self.levels), 0), dtype=bool)
+            self.found["single"] = single
+        return self.found["single"]
+
+
+def adjustment_design(group, covariates=None, *, levels=None, group_name: str = "group", names=None,
+                      group_at: int = 0) -> AdjustmentDesign:
+    """The design of a standardisation: each patient's group and covariates, checked once.
+
+    Parameters as `adjusted_survival`; `group_at` places the group's dummy columns before that
+    covariate column (default 0: first). The model is the same wherever they stand; a report places
+    them where its other models have the grouping, so that the same model is the same fit.
+
+    Raises ValueError for a level without patients, missing or infinite covariates, or collinear or
+    constant columns.
+    """
+    values = one_dimensional(group, "group")
+    n = values.size
+    codes, levels = _group_codes(values, n, levels)
+    if covariates is None or (isinstance(covariates, pd.DataFrame) and covariates.shape[1] == 0):
+        x, names = np.empty((n, 0)), ()
+    else:
+        x, names = covariate_matrix(covariates, n, names, fitter="the standardisation")
+        bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
+        if bad.size:
+            raise ValueError(
+                f"covariates have missing or infinite values in {bad.size} row(s), first at position {bad[0]}; "
+                "drop those patients (complete cases) before standardising"
+            )
+    names = tuple(names)
+    if not 0 <= group_at <= x.shape[1]:
+        raise ValueError(f"group_at must be between 0 and {x.shape[1]} (the covariate columns), got {group_at!r}")
+    k = len(levels)
+    dummies = (codes[:, None] == np.arange(1, k)[None, :]).astype(float)
+    matrix = np.hstack([x[:, :group_at], dummies, x[:, group_at:]])
+    matrix_names = names[:group_at] + tuple(f"{group_name}[{level}]" for level in levels[1:]) + names[group_at:]
+    _check_design(matrix, matrix_names, group_name)
+    rows, inverse, counts = _patterns(x)  # the standardisation runs over the distinct covariate rows
+    for array in (codes, x, matrix, rows, inverse, counts):
+        array.setflags(write=False)
+    return AdjustmentDesign(group_name, levels, codes, x, names, matrix, matrix_names, int(group_at),
+                            rows, inverse, counts)
 
 
 def _group_codes(group, n: int, levels) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -270,22 +363,20 @@ def _fit_times(time) -> np.ndarray:
     return merge_near_ties(as_times(time))[0]
 
 
-def _prepare(time, outcome_codes, group, covariates, times, levels, names) -> _Inputs:
-    """`time` as `_fit_times` gives it."""
-    n = time.size
-    codes, levels = _group_codes(group, n, levels)
-    if covariates is None or (isinstance(covariates, pd.DataFrame) and covariates.shape[1] == 0):
-        x, names = np.empty((n, 0)), ()
-    else:
-        x, names = covariate_matrix(covariates, n, names, fitter="the standardisation")
-        bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
-        if bad.size:
-            raise ValueError(
-                f"covariates have missing or infinite values in {bad.size} row(s), first at position {bad[0]}; "
-                "drop those patients (complete cases) before standardising"
-            )
-    eval_times = _evaluation_times(times, time, outcome_codes)
-    return _Inputs(time, codes, levels, x, tuple(names), eval_times)
+def _the_design(group, covariates, levels, group_name, names, n: int) -> AdjustmentDesign:
+    """`group` itself when it is a design (of `n` patients), else the design of group and covariates."""
+    if isinstance(group, AdjustmentDesign):
+        given = [what for what, value in (("covariates", covariates), ("levels", levels), ("names", names))
+                 if value is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} belong to the design: give them to adjustment_design, not here")
+        if group.n != n:
+            raise ValueError(f"the design has {group.n} patients but time has {n}")
+        return group
+    values = one_dimensional(group, "group")
+    if values.size != n:
+        raise ValueError(f"group has {values.size} values but time has {n}")
+    return adjustment_design(values, covariates, levels=levels, group_name=group_name, names=names)
 
 
 def _evaluation_times(times, time: np.ndarray, outcome_codes: np.ndarray) -> np.ndarray:
@@ -296,14 +387,6 @@ def _evaluation_times(times, time: np.ndarray, outcome_codes: np.ndarray) -> np.
     if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all() or (t < 0).any():
         raise ValueError(f"times must be finite numbers >= 0 (months), got {times!r}")
     return t
-
-
-def _design(inputs: _Inputs, group_name: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Group dummies (against the first level) then the covariates."""
-    k = len(inputs.levels)
-    dummies = (inputs.codes[:, None] == np.arange(1, k)[None, :]).astype(float)
-    names = tuple(f"{group_name}[{level}]" for level in inputs.levels[1:]) + inputs.names
-    return np.hstack([dummies, inputs.x]), names
 
 
 def _check_design(x: np.ndarray, names: tuple[str, ...], group_name: str) -> None:
@@ -359,21 +442,18 @@ def _check_events(event_counts: dict[str, np.ndarray], levels, n_coefficients: i
             )
 
 
-def _check_overlap(x_cov: np.ndarray, codes: np.ndarray, levels, fit: CoxResult) -> None:
+def _check_overlap(design: AdjustmentDesign, fit: CoxResult) -> None:
     """A covariate constant within a level makes that level's adjusted curve an extrapolation."""
-    group_columns = len(levels) - 1
+    group_columns = len(design.levels) - 1
+    single = design.single_valued()
     for term, columns in fit.assign:
-        cols = [c - group_columns for c in columns if c >= group_columns]
+        # the term's covariate columns (the model's columns less the group's dummies)
+        cols = [c if c < design.group_at else c - group_columns for c in columns
+                if not design.group_at <= c < design.group_at + group_columns]
         if not cols:
             continue
-        # per level, the smallest and largest value of each of the term's columns
-        low = np.full((len(levels), len(cols)), np.inf)
-        high = np.full((len(levels), len(cols)), -np.inf)
-        for j, c in enumerate(cols):
-            np.minimum.at(low[:, j], codes, x_cov[:, c])
-            np.maximum.at(high[:, j], codes, x_cov[:, c])
-        for k, level in enumerate(levels):
-            if (low[k] == high[k]).all():
+        for k, level in enumerate(design.levels):
+            if single[k, cols].all():
                 raise ValueError(
                     f"covariate {term} takes a single value among the patients of level {level}: their adjusted "
                     f"probability would be predicted for covariate values no {level} patient has (no overlap); "
@@ -807,10 +887,9 @@ def _wald_p(estimate, se, null):
     return 2.0 * norm_sf(np.abs(z))
 
 
-def _standardise(kind, inputs: _Inputs, models, group_name, ties, events, competing) -> AdjustedResult:
-    n = inputs.time.size
-    k = len(inputs.levels)
-    tau = inputs.eval_times
+def _standardise(kind, design: AdjustmentDesign, time, tau, models, ties, events, competing) -> AdjustedResult:
+    n = time.size
+    k = len(design.levels)
     grid = models[0].grid
     k_tau_all = np.searchsorted(grid, tau, side="right")
     estimates = np.full((k, tau.size), np.nan)
@@ -820,17 +899,12 @@ def _standardise(kind, inputs: _Inputs, models, group_name, ties, events, compet
     ratio_se = np.full((len(pairs), tau.size), np.nan)
     # beyond the last follow-up time the curves are undefined (R: NA); the others are worked through
     # in the order of the grid times they reach, as the influence sums accumulate the patients
-    valid = np.flatnonzero(tau <= inputs.time.max())
+    valid = np.flatnonzero(tau <= time.max())
     valid = valid[np.argsort(k_tau_all[valid], kind="stable")]
 
-    rows, inverse, counts = _patterns(inputs.x)  # the standardisation runs over the distinct covariate rows
+    rows, inverse, counts = design.rows, design.inverse, design.counts
     means = models[0].means
-    level_rows = []
-    for a in range(k):
-        dummies = np.zeros((rows.shape[0], k - 1))
-        if a:
-            dummies[:, a - 1] = 1.0
-        level_rows.append(np.hstack([dummies, rows]) - means)
+    level_rows = [design.level_rows(a) - means for a in range(k)]
     level_class = _SurvivalLevel if kind == "survival" else _IncidenceLevel
     model_arg = models[0] if kind == "survival" else models
     # combinations of the levels' influence functions: each level, then per pair B - A and B / A
@@ -872,9 +946,9 @@ def _standardise(kind, inputs: _Inputs, models, group_name, ties, events, compet
 
     times = frozen_array(tau)
     curves = []
-    for a, level in enumerate(inputs.levels):
+    for a, level in enumerate(design.levels):
         est, se = estimates[a], ses[a]
-        members = inputs.codes == a
+        members = design.codes == a
         curves.append(AdjustedCurve(
             level=level, n=int(members.sum()), events=int(events[members].sum()), time=times,
             estimate=frozen_array(est), se=frozen_array(se),
@@ -884,7 +958,7 @@ def _standardise(kind, inputs: _Inputs, models, group_name, ties, events, compet
     for p, (a, b) in enumerate(pairs):
         diff = estimates[b] - estimates[a]
         differences.append(AdjustedContrast(
-            level=inputs.levels[b], reference=inputs.levels[a], measure="difference", time=times,
+            level=design.levels[b], reference=design.levels[a], measure="difference", time=times,
             estimate=frozen_array(diff), se=frozen_array(diff_se[p]),
             lower=frozen_array(_clip(diff - _Z975 * diff_se[p], -1.0, 1.0)),
             upper=frozen_array(_clip(diff + _Z975 * diff_se[p], -1.0, 1.0)),
@@ -893,15 +967,15 @@ def _standardise(kind, inputs: _Inputs, models, group_name, ties, events, compet
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = estimates[b] / estimates[a]
         ratios.append(AdjustedContrast(
-            level=inputs.levels[b], reference=inputs.levels[a], measure="ratio", time=times,
+            level=design.levels[b], reference=design.levels[a], measure="ratio", time=times,
             estimate=frozen_array(ratio), se=frozen_array(ratio_se[p]),
             lower=frozen_array(_clip(ratio - _Z975 * ratio_se[p], 0.0)),
             upper=frozen_array(ratio + _Z975 * ratio_se[p]),
             p=frozen_array(_wald_p(ratio, ratio_se[p], 1.0)),
         ))
     return AdjustedResult(
-        kind=kind, ties=ties, n=n, events=int(events.sum()), competing_events=int(competing), group=group_name,
-        levels=inputs.levels, covariates=inputs.names, time=times, curves=tuple(curves),
+        kind=kind, ties=ties, n=n, events=int(events.sum()), competing_events=int(competing),
+        group=design.group_name, levels=design.levels, covariates=design.names, time=times, curves=tuple(curves),
         differences=tuple(differences), ratios=tuple(ratios),
         models=tuple(m.fit for m in models if m.fit is not None),
     )
@@ -919,15 +993,17 @@ _MODELS: "OrderedDict[bytes, _CauseModel]" = OrderedDict()
 _MODELS_KEPT = 4
 
 
-def _models(time, causes, design, names, ties, grid):
+def _models(time, causes, design: AdjustmentDesign, ties, grid):
     timeline = None
     out = []
+    # (the design's digest is found once for all its endpoints; the times and events are a few bytes a patient)
+    digest = design.digest()
     for event in causes:
-        key = content_key(ties, names, time, event.astype(np.int8), design, grid)
+        key = content_key(ties, digest, time, event.astype(np.int8), grid)
         model = _MODELS.pop(key, None)
         if model is None:
             timeline = timeline or _Timeline(time, grid)
-            model = _CauseModel(timeline, event, design, names, ties, grid)
+            model = _CauseModel(timeline, event, design.matrix, design.matrix_names, ties, grid)
         _MODELS[key] = model
         out.append(model)
     while len(_MODELS) > _MODELS_KEPT:
@@ -960,8 +1036,9 @@ def adjusted_survival(
         Follow-up time (months), >= 0.
     event : array_like of {0, 1}
         1 = the event (death for OS; relapse or death for EFS).
-    group : array_like
-        Each patient's group label (no missing values).
+    group : array_like or AdjustmentDesign
+        Each patient's group label (no missing values); or the design of `adjustment_design`, shared by
+        the endpoints of the same patients (its covariates, levels and names are then the design's).
     covariates : (n, p) array_like, DataFrame or None
         Numeric, already dummy-coded covariates (complete cases); None: only the group.
     times : array_like of float, optional
@@ -992,16 +1069,15 @@ def adjusted_survival(
     _check_ties(ties)
     fit_time = _fit_times(time)
     event = as_events(event, fit_time.size).astype(np.int64)
-    inputs = _prepare(fit_time, event, group, covariates, times, levels, names)
-    design, design_names = _design(inputs, group_name)
-    _check_design(design, design_names, group_name)
-    per_level = np.bincount(inputs.codes, weights=event, minlength=len(inputs.levels))
-    _check_events({"events": per_level}, inputs.levels, design.shape[1])
-    grid = _grid(inputs.time, event == 1, inputs.eval_times)
-    models = _models(inputs.time, (event,), design, design_names, ties, grid)
+    design = _the_design(group, covariates, levels, group_name, names, fit_time.size)
+    eval_times = _evaluation_times(times, fit_time, event)
+    per_level = np.bincount(design.codes, weights=event, minlength=len(design.levels))
+    _check_events({"events": per_level}, design.levels, design.matrix.shape[1])
+    grid = _grid(fit_time, event == 1, eval_times)
+    models = _models(fit_time, (event,), design, ties, grid)
     if models[0].fit is not None:
-        _check_overlap(inputs.x, inputs.codes, inputs.levels, models[0].fit)
-    return _standardise("survival", inputs, models, group_name, ties, event, 0)
+        _check_overlap(design, models[0].fit)
+    return _standardise("survival", design, fit_time, eval_times, models, ties, event, 0)
 
 
 def adjusted_incidence(
@@ -1043,15 +1119,14 @@ def adjusted_incidence(
                          "combine them into one competing event")
     event = (codes == cause).astype(np.int64)
     competing = ((codes != 0) & (codes != cause)).astype(np.int64)
-    inputs = _prepare(fit_time, codes, group, covariates, times, levels, names)
-    design, design_names = _design(inputs, group_name)
-    _check_design(design, design_names, group_name)
+    design = _the_design(group, covariates, levels, group_name, names, fit_time.size)
+    eval_times = _evaluation_times(times, fit_time, codes)
     _check_events({
-        "events": np.bincount(inputs.codes, weights=event, minlength=len(inputs.levels)),
-        "competing events": np.bincount(inputs.codes, weights=competing, minlength=len(inputs.levels)),
-    }, inputs.levels, design.shape[1])
-    grid = _grid(inputs.time, codes != 0, inputs.eval_times)
-    models = _models(inputs.time, (event, competing), design, design_names, ties, grid)
+        "events": np.bincount(design.codes, weights=event, minlength=len(design.levels)),
+        "competing events": np.bincount(design.codes, weights=competing, minlength=len(design.levels)),
+    }, design.levels, design.matrix.shape[1])
+    grid = _grid(fit_time, codes != 0, eval_times)
+    models = _models(fit_time, (event, competing), design, ties, grid)
     if models[0].fit is not None:
-        _check_overlap(inputs.x, inputs.codes, inputs.levels, models[0].fit)
-    return _standardise("incidence", inputs, models, group_name, ties, event, competing.sum())
+        _check_overlap(design, models[0].fit)
+    return _standardise("incidence", design, fit_time, eval_times, models, ties, event, competing.sum())
