@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.stats.checks import competing_risks_outcome, covariate_matrix, require_finite_covariates
-from analysis.stats.core import Z_975_NDTRI, chi2_sf, frozen_array, norm_sf
+from analysis.stats.core import Z_975_NDTRI, chi2_sf, frozen_array, norm_sf, stable_order
 from analysis.stats.results import Coefficient, TermLookup, TestResult
 
 __all__ = ["FineGrayResult", "fine_gray"]
@@ -175,7 +175,7 @@ class _Problem:
     """Data sorted by time, grouped by distinct time, with crr's censoring weights."""
 
     def __init__(self, time: np.ndarray, status: np.ndarray, x: np.ndarray, cause: int):
-        order = np.argsort(time, kind="stable")  # R's order(): stable
+        order = stable_order(time)  # R's order(): stable
         self.time = time[order]
         status = status[order]
         self.x_mean = x.mean(axis=0)
@@ -188,7 +188,10 @@ class _Problem:
         self.event = status == cause
         self.comp = (status != 0) & ~self.event
         self.cens = status == 0
-        ut, starts, counts = np.unique(self.time, return_index=True, return_counts=True)
+        # the distinct times and where each begins among the sorted ones (np.unique's, without sorting again)
+        starts = np.flatnonzero(np.r_[True, self.time[1:] != self.time[:-1]]) if self.n else np.zeros(0, np.intp)
+        counts = np.diff(np.r_[starts, self.n])
+        ut = self.time[starts]
         self.ut, self.starts = ut, starts
         self.ng = ut.size
         self.group = np.repeat(np.arange(self.ng), counts)
