@@ -112,13 +112,46 @@ def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...
 
     A column that cannot group patients (`grouping_problem`) is refused with a ValueError.
     """
+    codes, texts, levels = _distinct_labels(data, by)
+    if codes is None:  # (a grouping of several columns: labelled patient by patient)
+        return texts, levels
+    return _labels(data, by, codes, texts), levels
+
+
+def _labels(data: pd.DataFrame, by: str, codes: np.ndarray, texts: list) -> pd.Series:
+    """The patients' labels from their values' codes and each value's label (as `Grouping.assign` names them)."""
+    name = DERIVED[by].assign(data.iloc[:0]).name if by in DERIVED else data[by].name
+    return pd.Series(np.array(texts + [None], dtype=object)[codes], index=data.index, dtype=object, name=name)
+
+
+def _distinct_labels(data: pd.DataFrame, by: str):
+    """(codes, texts, levels): each patient's distinct value of the grouping's column (-1: missing) and
+    each distinct value's label (None: unknown), found once per distinct value; for a grouping of
+    several columns (codes None) the labels themselves.
+
+    A derived grouping labels each patient by their own values (`Grouping.assign` works row by row),
+    so its column's distinct values are labelled once, on one patient each: a million text cells are
+    hashed once instead of compared once per level.
+    """
     if by in DERIVED:
         grouping = DERIVED[by]
         absent = [c for c in grouping.sources if c not in data]
         if absent:
             raise ValueError(f"grouping {by!r} needs {', '.join(absent)}, which the data do not have")
-        labels = grouping.assign(data)
-        return labels.where(labels.notna(), None), grouping.levels
+        if len(grouping.sources) != 1:
+            labels = grouping.assign(data)
+            return None, labels.where(labels.notna(), None), grouping.levels
+        codes, _ = pd.factorize(data[grouping.sources[0]], use_na_sentinel=True)
+        # one patient of each distinct value (and one without a value, labelled like every such patient)
+        first = np.full(int(codes.max(initial=-1)) + 2, -1, dtype=np.int64)
+        first[codes[::-1]] = np.arange(codes.size - 1, -1, -1)  # (codes -1: the last entry)
+        present = first >= 0
+        labels = grouping.assign(data.iloc[first[present]])
+        labels = labels.where(labels.notna(), None).to_numpy(dtype=object)
+        texts = [None] * first.size
+        for position, label in zip(np.flatnonzero(present), labels):
+            texts[position] = label
+        return codes, texts[:-1], grouping.levels
     problem = grouping_problem(data, by)
     if problem is not None:
         raise ValueError(f"cannot group patients by {by}: {problem}")
@@ -132,12 +165,10 @@ def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...
         texts = [str(int(v)) for v in distinct]
     else:
         texts = [None if pd.isna(v) else str(v) for v in distinct]
-    values = pd.Series(np.array(texts + [None], dtype=object)[codes], index=values.index, dtype=object,
-                       name=values.name)
     present = set(texts) - {None}
     spec_order = [c for c in code_order(by) if c in present]
     levels = tuple(spec_order + sorted(present - set(spec_order)))
-    return values, levels
+    return codes, texts, levels
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,11 +199,18 @@ def group_codes_of(data: pd.DataFrame, by: str, rows: np.ndarray | None = None) 
     memo = per_frame(data) if whole else {}
     key = ("grouping", by)
     if key not in memo:
-        labels, levels = group_labels(grouping_rows(data, by, None if whole else rows), by)
-        codes, found = pd.factorize(labels.to_numpy(dtype=object), use_na_sentinel=True)
-        names = sorted(found)
-        rank = np.array([names.index(v) for v in found] + [-1], dtype=np.int64)
-        codes = rank[codes]  # (-1, unknown, stays -1)
+        frame = grouping_rows(data, by, None if whole else rows)
+        codes, texts, levels = _distinct_labels(frame, by)
+        if codes is None:
+            labels = texts
+            codes, texts = pd.factorize(labels.to_numpy(dtype=object), use_na_sentinel=True)
+            texts = list(texts)
+        else:
+            labels = _labels(frame, by, codes, texts)
+        # the labels present, sorted as text, and each patient's among them (-1: unknown)
+        names = sorted(set(texts) - {None})
+        rank = np.array([-1 if text is None else names.index(text) for text in texts] + [-1], dtype=np.int64)
+        codes = rank[codes]
         codes.setflags(write=False)
         memo[key] = GroupCodes(labels=labels, levels=levels, names=tuple(names), codes=codes)
     return memo[key]
