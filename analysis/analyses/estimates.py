@@ -47,12 +47,22 @@ def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None, 
     return known[key]
 
 
+def _time_index(data: pd.DataFrame, endpoint: str) -> TimeIndex:
+    """The `TimeIndex` of the endpoint's times, kept with the frame."""
+    known = per_frame(data)
+    key = ("time index", endpoint)
+    if key not in known:
+        known[key] = TimeIndex.of(endpoint_data(data, endpoint).time)
+    return known[key]
+
+
 def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int) -> EndpointResult:
     spec = ENDPOINTS[endpoint]
     derived = endpoint_data(data, endpoint)
     time, status = derived.time, derived.status
 
     omitted: tuple[tuple[str, int], ...] = ()
+    selected = slice(None)  # the patients analysed, among the endpoint's
     if by is None:
         labels = None
         levels: tuple[str, ...] = ("all",)
@@ -64,6 +74,7 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
         known = groups.codes >= 0
         labels = codes = groups.codes[known]
         time, status = time[known], status[known]
+        selected = slice(None) if known.all() else known
         levels = tuple(level for level in groups.levels if level in groups.names)
         members = {level: codes == groups.code(level) for level in levels}
         sizes = {level: int(members[level].sum()) for level in levels}
@@ -72,10 +83,12 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
             levels = tuple(level for level in levels if sizes[level] >= min_group)
             kept = np.isin(codes, [groups.code(level) for level in levels])
             labels, time, status = codes[kept], time[kept], status[kept]
+            selected = kept if isinstance(selected, slice) else np.flatnonzero(known)[kept]
             members = {level: members[level][kept] for level in levels}
 
-    # the distinct times found once for every curve and the test (a million times: hashing them is what costs)
-    index = TimeIndex.of(time)
+    # the distinct times found once for every curve and the test of the endpoint, by any grouping (a million
+    # times: hashing them is what costs), and taken for the patients analysed
+    index = _time_index(data, endpoint).subset(selected)
     if spec.kind == "survival":
         event = (status == 1).astype(int)
         curves = tuple(kaplan_meier(time[members[level]], event[members[level]], label=level,
