@@ -104,6 +104,8 @@ _BLOCK = 2_000_000
 # The covariate rows' predictions of every level are kept for a block of times of about this many doubles:
 # computing them (for incidence, a product over every event time) is the costly step, done once a block.
 _ROWS_BLOCK = 16_000_000
+# The influence sums find the features of this many patients at a time (`_InfluenceSums._features_of`).
+_FEATURE_ROWS = 65_536
 
 
 # -------------------------------------------------------------------- results
@@ -393,6 +395,8 @@ def _check_design(x: np.ndarray, names: tuple[str, ...], group_name: str) -> Non
     """Collinear columns get a message naming them, before any model is fitted."""
     if x.shape[1] == 0:
         return
+    if _clearly_independent(x):
+        return
     centred = x - x.mean(axis=0)
     constant = [names[j] for j in range(x.shape[1]) if not np.any(centred[:, j])]
     if constant:
@@ -422,6 +426,22 @@ def _check_design(x: np.ndarray, names: tuple[str, ...], group_name: str) -> Non
                 + ": the model cannot separate their effects; drop one of them"
             )
         kept.append(j)
+
+
+def _clearly_independent(x: np.ndarray) -> bool:
+    """Whether the columns of `x` are far from constant and from collinear, judged from their (q, q)
+    cross-products without centring the (n, q) matrix: the correlation matrix's smallest eigenvalue
+    well above the threshold of `_check_design` (1e-6 against 1e-8; the cross-products lose at most
+    about 1e-16 x mean^2 / variance of it to rounding). Otherwise `_check_design` looks at the columns."""
+    n = x.shape[0]
+    mean = x.mean(axis=0)
+    cross = x.T @ x
+    centred = cross - n * np.outer(mean, mean)
+    spread = np.diag(centred)
+    if not (spread > 1e-6 * np.diag(cross)).all():
+        return False
+    correlation = centred / np.sqrt(np.outer(spread, spread))
+    return bool(np.linalg.eigvalsh(correlation).min() > 1e-6)
 
 
 def _check_events(event_counts: dict[str, np.ndarray], levels, n_coefficients: int) -> None:
@@ -560,14 +580,16 @@ class _RiskSets:
         ``U_i = delta_i (x_i - E(T_i)) - r_i sum_{t_k <= T_i} (x_i - E(t_k)) / S0(t_k)`` over the
         distinct event times t_k (coxph's residuals weight each t_k by its number of events).
         """
-        event_times = np.unique(timeline.time[dead])
+        # the distinct event times: the distinct times at which someone died (np.unique's, without sorting)
+        event_times = timeline.distinct[np.bincount(timeline.index[dead], minlength=timeline.distinct.size) > 0]
         s0, mean_x = self.at(event_times)
         cum_inv = _prefix(1.0 / s0)
         cum_mean = _prefix(mean_x / s0[:, None])
         k = timeline.count_before(event_times)
         # delta_i (x_i - E(T_i)) - r_i (x_i sum 1 / S0 - sum E / S0), with as few n x q arrays as possible
-        score = self.xc * cum_inv[k][:, None]
-        score -= cum_mean[k]
+        # (np.take: the same rows, gathered faster)
+        score = self.xc * np.take(cum_inv, k)[:, None]
+        score -= np.take(cum_mean, k, axis=0)
         score *= -self.risk[:, None]
         died = np.flatnonzero(dead)
         score[died] += self.xc[died] - mean_x[k[died] - 1]
@@ -792,6 +814,7 @@ class _InfluenceSums:
         self.events = [m.event_on_grid[order] for m in models]
         del common
         self.done = 0  # thresholds whose patients are accumulated
+        self._features = (0, 0, None)  # see `_features_of`
         self.done_rows = np.zeros((counts.size, self.f_done))
         self.done_cross = np.zeros((self.f_common, self.f_done))
         self.done_gram = np.zeros((self.f_done, self.f_done))
@@ -811,6 +834,17 @@ class _InfluenceSums:
             columns += [risk[:, None], risk[:, None] * self.at_risk[m][k], jump]
         return np.hstack(columns)
 
+    def _features_of(self, patients: slice) -> np.ndarray:
+        """`_done_features` of `patients`, read from those of a block of about `_FEATURE_ROWS` ordered
+        patients found at once (each patient's features are their own: the same numbers, in a few large
+        operations instead of a few small ones per threshold)."""
+        start, stop, features = self._features
+        if not (start <= patients.start and patients.stop <= stop):
+            start, stop = patients.start, max(patients.stop, min(patients.start + _FEATURE_ROWS, self.bounds[-1]))
+            features = self._done_features(slice(start, stop))
+            self._features = (start, stop, features)
+        return features[patients.start - start:patients.stop - start]
+
     def _advance(self, threshold: int) -> None:
         """Accumulate the patients whose follow-up ends by the threshold-th evaluation grid position."""
         while self.done <= threshold:
@@ -818,7 +852,7 @@ class _InfluenceSums:
             self.done += 1
             if patients.start == patients.stop:
                 continue
-            features = self._done_features(patients)
+            features = self._features_of(patients)
             self.done_cross += self.common[patients].T @ features
             self.done_gram += features.T @ features
             rows = self.rows[patients]  # sorted: the patients are ordered by row within a threshold
