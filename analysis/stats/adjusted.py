@@ -78,8 +78,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from analysis.stats.checks import (as_events, as_times, competing_risks_outcome, covariate_matrix, one_dimensional,
-                                   reject_missing)
+from analysis.stats.checks import (as_events, as_times, clearly_independent, competing_risks_outcome, covariate_matrix,
+                                   one_dimensional, reject_missing)
 from analysis.stats.core import (content_key, frozen_array, merge_near_ties, norm_sf, stable_order, tall_product,
                                  unique_inverse)
 from analysis.stats.cox import CoxResult, cox_model
@@ -395,7 +395,7 @@ def _check_design(x: np.ndarray, names: tuple[str, ...], group_name: str) -> Non
     """Collinear columns get a message naming them, before any model is fitted."""
     if x.shape[1] == 0:
         return
-    if _clearly_independent(x):
+    if clearly_independent(x):  # (far from the tolerance below: no need to look closer)
         return
     centred = x - x.mean(axis=0)
     constant = [names[j] for j in range(x.shape[1]) if not np.any(centred[:, j])]
@@ -426,22 +426,6 @@ def _check_design(x: np.ndarray, names: tuple[str, ...], group_name: str) -> Non
                 + ": the model cannot separate their effects; drop one of them"
             )
         kept.append(j)
-
-
-def _clearly_independent(x: np.ndarray) -> bool:
-    """Whether the columns of `x` are far from constant and from collinear, judged from their (q, q)
-    cross-products without centring the (n, q) matrix: the correlation matrix's smallest eigenvalue
-    well above the threshold of `_check_design` (1e-6 against 1e-8; the cross-products lose at most
-    about 1e-16 x mean^2 / variance of it to rounding). Otherwise `_check_design` looks at the columns."""
-    n = x.shape[0]
-    mean = x.mean(axis=0)
-    cross = x.T @ x
-    centred = cross - n * np.outer(mean, mean)
-    spread = np.diag(centred)
-    if not (spread > 1e-6 * np.diag(cross)).all():
-        return False
-    correlation = centred / np.sqrt(np.outer(spread, spread))
-    return bool(np.linalg.eigvalsh(correlation).min() > 1e-6)
 
 
 def _check_events(event_counts: dict[str, np.ndarray], levels, n_coefficients: int) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "as_cause", "as_events", "as_status", "as_times", "competing_risks_outcome", "covariate_matrix",
+    "as_cause", "as_events", "as_status", "as_times", "clearly_independent", "competing_risks_outcome", "covariate_matrix",
     "group_codes", "one_dimensional", "reject_missing", "require_finite_covariates",
 ]
 
@@ -187,3 +187,24 @@ def covariate_matrix(
         repeated = sorted({v for v in names if names.count(v) > 1})
         raise ValueError(f"covariate names must be unique; repeated: {', '.join(repeated)}")
     return x, names
+
+
+def clearly_independent(x: np.ndarray) -> bool:
+    """Whether the columns of `x` (n, q) are far from constant and from collinear: the smallest
+    eigenvalue of their correlation matrix above 1e-6, judged from the (q, q) cross-products without
+    centring the (n, q) matrix (rounding moves it by about 1e-16 x mean^2 / variance of a column).
+
+    A fitter's own collinearity check (R's ``qr`` tolerance 1e-7 on the unit-length centred columns,
+    or a rank tolerance) cannot fail on such columns: it is needed only when this says False.
+    """
+    n = x.shape[0]
+    if x.shape[1] == 0 or n == 0:
+        return False
+    mean = x.mean(axis=0)
+    cross = x.T @ x
+    centred = cross - n * np.outer(mean, mean)
+    spread = np.diag(centred)
+    if not (spread > 1e-6 * np.diag(cross)).all():
+        return False
+    correlation = centred / np.sqrt(np.outer(spread, spread))
+    return bool(np.linalg.eigvalsh(correlation).min() > 1e-6)

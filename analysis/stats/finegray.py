@@ -43,7 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.stats.checks import competing_risks_outcome, covariate_matrix, require_finite_covariates
+from analysis.stats.checks import (clearly_independent, competing_risks_outcome, covariate_matrix,
+                                   require_finite_covariates)
 from analysis.stats.core import Z_975_NDTRI, chi2_sf, frozen_array, norm_sf, stable_order
 from analysis.stats.results import Coefficient, TermLookup, TestResult
 
@@ -136,6 +137,8 @@ def _validate_covariates(covariates, n: int, names) -> tuple[np.ndarray, tuple[s
         col = x[:, j]
         if np.all(col == col[0]):
             raise ValueError(f"covariate {names[j]!r} is constant ({col[0]!r}): its coefficient is not estimable")
+    if clearly_independent(x):  # (R's qr() below could not find them collinear)
+        return x, names
     # collinearity as R's qr() judges it (tol 1e-7), on unit-length centred columns
     centred = x - x.mean(axis=0)
     r = np.linalg.qr(centred / np.linalg.norm(centred, axis=0), mode="r")
