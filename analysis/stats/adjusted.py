@@ -756,7 +756,10 @@ class _InfluenceSums:
     for F = (q + 1 + 2 x weights) per model, plus O(rows x F) per evaluation time and contrast.
     """
 
-    def __init__(self, models, level_omegas, inverse, counts, thresholds):
+    def __init__(self, models, level_omegas, inverse, counts, thresholds, found: dict | None = None):
+        """`found`, when given, keeps what depends only on the models, the patients and the thresholds
+        (the patients' order and their per-patient columns) for the next standardisation of the same
+        models in another order: incidence of relapse, then of NRM, from the same two models."""
         self.models = models
         self.counts = counts
         self.at_grid = models[0].at_grid  # the same grid for every model
@@ -782,21 +785,34 @@ class _InfluenceSums:
         self.f_done = sum(1 + 2 * len(ws) for ws in self.omegas)
 
         common = np.column_stack([m.if_beta for m in models] + [m.risk for m in models])
-        self.common_rows = _row_sums(common, inverse, counts.size)
         self.common_gram = common.T @ common
-        # the patients in the order in which their follow-up ends among the evaluation times, by row;
-        # what `_advance` reads of them is arranged in that order once, so each threshold's is a slice
         self.thresholds = thresholds
-        ends = np.searchsorted(thresholds, self.at_grid, side="left")  # first threshold >= K_i
-        order = stable_order(ends * counts.size + inverse)
-        order = order[ends[order] < thresholds.size]  # the others never end within the times
-        self.bounds = np.searchsorted(ends[order], np.arange(thresholds.size + 1), side="left")
-        self.common = np.take(common, order, axis=0)  # (np.take: the same rows, gathered faster)
-        self.rows = inverse[order]
-        self.at_grid = self.at_grid[order]
-        self.risks = [m.risk[order] for m in models]
-        self.events = [m.event_on_grid[order] for m in models]
+        earlier = found.pop("influence sums", None) if found is not None else None
+        columns = _columns_of(earlier, models, thresholds)
+        if columns is not None:  # the same models in another order: their columns permuted, no sum again
+            order = earlier.order
+            self.common_rows = np.take(earlier.common_rows, columns, axis=1)  # (np.take: C order, as summed)
+            self.common = np.take(earlier.common, columns, axis=1)
+            self.bounds, self.rows, self.at_grid = earlier.bounds, earlier.rows, earlier.at_grid
+            self.risks = [earlier.risks[earlier.models.index(m)] for m in models]
+            self.events = [earlier.events[earlier.models.index(m)] for m in models]
+        else:
+            self.common_rows = _row_sums(common, inverse, counts.size)
+            # the patients in the order in which their follow-up ends among the evaluation times, by row;
+            # what `_advance` reads of them is arranged in that order once, so each threshold's is a slice
+            ends = np.searchsorted(thresholds, self.at_grid, side="left")  # first threshold >= K_i
+            order = stable_order(ends * counts.size + inverse)
+            order = order[ends[order] < thresholds.size]  # the others never end within the times
+            self.bounds = np.searchsorted(ends[order], np.arange(thresholds.size + 1), side="left")
+            self.common = np.take(common, order, axis=0)  # (np.take: the same rows, gathered faster)
+            self.rows = inverse[order]
+            self.at_grid = self.at_grid[order]
+            self.risks = [m.risk[order] for m in models]
+            self.events = [m.event_on_grid[order] for m in models]
         del common
+        self.order = order
+        if found is not None and columns is None and len(models) > 1:
+            found["influence sums"] = self
         self.done = 0  # thresholds whose patients are accumulated
         self._features = (0, 0, None)  # see `_features_of`
         self.done_rows = np.zeros((counts.size, self.f_done))
@@ -884,6 +900,19 @@ class _InfluenceSums:
         return total
 
 
+def _columns_of(earlier: "_InfluenceSums | None", models, thresholds) -> list[int] | None:
+    """Where `earlier`'s per-patient columns (each model's IF(beta), then each model's risk score) are
+    for `models`, when those are `earlier`'s models in another order, with the same thresholds."""
+    if earlier is None or len(earlier.models) != len(models) or not np.array_equal(earlier.thresholds, thresholds):
+        return None
+    if sorted(map(id, earlier.models)) != sorted(map(id, models)):
+        return None
+    starts = np.cumsum([0] + earlier.q)
+    position = [earlier.models.index(m) for m in models]
+    betas = [c for m in position for c in range(starts[m], starts[m + 1])]
+    return betas + [int(starts[-1]) + m for m in position]
+
+
 def _row_sums(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
     """Sums of `values` (n, F) over the patients of each covariate row."""
     return np.column_stack([np.bincount(rows, weights=values[:, f], minlength=size) for f in range(values.shape[1])])
@@ -936,7 +965,7 @@ def _standardise(kind, design: AdjustmentDesign, time, tau, models, ties, events
         levels = [level_class(model_arg, level_rows[a], counts, n, k_tau_all[outer_cols]) for a in range(k)]
         if sums is None:  # the levels' hazard weights do not depend on the times
             sums = _InfluenceSums(models, [lv.omegas for lv in levels], inverse, counts,
-                                  np.unique(k_tau_all[valid]))
+                                  np.unique(k_tau_all[valid]), design.found)
         for a in range(k):
             estimates[a, outer_cols] = levels[a].estimate
         for inner in _blocks(outer.size, _BLOCK // max(rows.shape[0] * combinations, 1)):
