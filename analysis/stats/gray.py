@@ -60,6 +60,10 @@ def gray_test(time, status, group, cause: int = 1, strata=None, *, index: TimeIn
         st, nst = group_codes(strata, time.size, "strata")
     mark = np.where(status == cause, 1, np.where(status != 0, 2, 0))
 
+    if nst == 1:  # (one stratum: its patients are all of them, in their order)
+        score, cov = _gray_stratum(time, mark, g, ng, found)
+        score, cov = np.zeros(ng - 1) + score, np.zeros((ng - 1, ng - 1)) + cov
+        return _gray_result(score, cov, ng)
     score = np.zeros(ng - 1)
     cov = np.zeros((ng - 1, ng - 1))
     order = np.argsort(st, kind="stable")
@@ -69,7 +73,10 @@ def gray_test(time, status, group, cause: int = 1, strata=None, *, index: TimeIn
         s_k, v_k = _gray_stratum(time[rows], mark[rows], g[rows], ng, None if found is None else found.subset(rows))
         score += s_k
         cov += v_k
+    return _gray_result(score, cov, ng)
 
+
+def _gray_result(score: np.ndarray, cov: np.ndarray, ng: int) -> TestResult:
     df = ng - 1
     if not _full_rank(cov):
         return TestResult("Gray", float("nan"), df, float("nan"))
