@@ -456,10 +456,15 @@ def kruskal_wallis(values, groups) -> VariableTest:
     (p = NaN, method "not computable").
     """
     frame = pd.DataFrame({"x": pd.to_numeric(pd.Series(values), errors="coerce"),
-                          "g": pd.Series(groups, dtype=object)}).dropna()
-    samples = [grp["x"].to_numpy(dtype=float) for _, grp in frame.groupby("g", sort=True)]
-    n = len(frame)
-    if len(samples) < 2 or np.unique(frame["x"]).size < 2:
+                          "g": pd.Series(groups, dtype=object)})  # (values and groups aligned as pandas aligns)
+    # the groups in sorted order, each patient's among them (-1: missing), without a groupby of text labels
+    codes, _ = pd.factorize(frame["g"], sort=True, use_na_sentinel=True)
+    x = frame["x"].to_numpy(dtype=float)
+    kept = (codes >= 0) & ~np.isnan(x)
+    x, codes = x[kept], codes[kept]
+    samples = [x[codes == k] for k in np.flatnonzero(np.bincount(codes, minlength=1))]  # (groups left empty drop out)
+    n = x.size
+    if len(samples) < 2 or not x.min() < x.max():
         return VariableTest(KRUSKAL, float("nan"), "not computable", n=n)
     statistic = _kruskal_statistic(samples)
     df = len(samples) - 1

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.stats.core import stable_order
+
 
 def tied_groups(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The stable sort order of `values`, the start of each run of equal values in it, and
     each run's length."""
     values = np.asarray(values, dtype=float)
-    order = np.argsort(values, kind="mergesort")
+    order = stable_order(values)  # (np.argsort(kind="stable")'s order, by radix sort when the values are few)
     ordered = values[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if values.size else np.array([], int)
     lengths = np.diff(np.r_[starts, values.size])
