@@ -828,10 +828,10 @@ class _InfluenceSums:
         for m in range(len(self.models)):
             risk = self.risks[m][patients]
             if self.jumps[m].shape[0]:
-                jump = np.where(self.events[m][patients, None], self.jumps[m][last], 0.0)
+                jump = np.where(self.events[m][patients, None], np.take(self.jumps[m], last, axis=0), 0.0)
             else:  # no grid time: no event counts
                 jump = np.zeros((k.size, self.jumps[m].shape[1]))
-            columns += [risk[:, None], risk[:, None] * self.at_risk[m][k], jump]
+            columns += [risk[:, None], risk[:, None] * np.take(self.at_risk[m], k, axis=0), jump]
         return np.hstack(columns)
 
     def _features_of(self, patients: slice) -> np.ndarray:

@@ -195,7 +195,7 @@ class _Problem:
         starts = np.flatnonzero(np.r_[True, self.time[1:] != self.time[:-1]]) if self.n else np.zeros(0, np.intp)
         counts = np.diff(np.r_[starts, self.n])
         ut = self.time[starts]
-        self.ut, self.starts = ut, starts
+        self.ut, self.starts, self.counts = ut, starts, counts
         self.ng = ut.size
         self.group = np.repeat(np.arange(self.ng), counts)
         self.at_risk = (self.n - starts).astype(float)  # Y(t): time >= t
@@ -278,7 +278,12 @@ class _Problem:
         a, ag = self._hazard_weights(s0)
         xbar_g = np.zeros((self.ng, self.p))
         xbar_g[self.ev_groups] = xbar
-        g = self.group
+
+        def g(per_time: np.ndarray) -> np.ndarray:
+            """Per patient, the value at their time (``per_time[self.group]``: the patients are sorted by
+            time, so each time's value is repeated for its patients, faster than gathered)."""
+            return np.repeat(per_time, self.counts, axis=0)
+
         # eta: dN part minus the compensator over the time patient i is at risk
         cum_a = np.cumsum(a)
         cum_ax = np.cumsum(a[:, None] * xbar_g, axis=0)
@@ -286,15 +291,15 @@ class _Problem:
         tail_agx = _rev_cumsum(ag[:, None] * xbar_g)
         after_ag = _shift_up(tail_ag)  # strictly after t
         after_agx = _shift_up(tail_agx)
-        eta = np.where(self.event[:, None], self.xc - xbar_g[g], 0.0)
-        eta -= e[:, None] * (self.xc * cum_a[g][:, None] - cum_ax[g])
-        eta -= (e * self.comp_w)[:, None] * (self.xc * after_ag[g][:, None] - after_agx[g])
+        eta = np.where(self.event[:, None], self.xc - g(xbar_g), 0.0)
+        eta -= e[:, None] * (self.xc * g(cum_a)[:, None] - g(cum_ax))
+        eta -= (e * self.comp_w)[:, None] * (self.xc * g(after_ag)[:, None] - g(after_agx))
         # psi: censoring-martingale term; q(u) at each time u (used where
         # somebody is censored), q(u) = A1(u) B0(u) - A0(u) B1(u)
         q = c1 * tail_ag[:, None] - c0[:, None] * tail_agx
         q_over_y = q / self.at_risk[:, None]
         compensator = np.cumsum(q_over_y * (self.c / self.at_risk)[:, None], axis=0)
-        psi = np.where(self.cens[:, None], q_over_y[g], 0.0) - compensator[g]
+        psi = np.where(self.cens[:, None], g(q_over_y), 0.0) - g(compensator)
         return eta + psi
 
     def baseline(self, beta: np.ndarray) -> np.ndarray:
