@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.analyses.estimates import endpoint_time_index
 from analysis.analyses.models import design_matrix
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.domain.groupings import DERIVED, group_codes_of, grouping_title
@@ -162,10 +163,13 @@ def _adjusted_endpoint(data, endpoint, by, covariates, *, times, ties, reference
 
     model_design = _kept(shared, ("design", by, levels, coding, keep.tobytes()), model_design)
     time, status = np.asarray(derived.time)[keep], np.asarray(derived.status)[keep]
+    # (the endpoint's distinct times, found once per cohort: taken for the patients kept)
+    index = endpoint_time_index(data, endpoint).subset(slice(None) if keep.all() else keep)
     if spec.kind == "survival":
-        result = adjusted_survival(time, (status == 1).astype(int), model_design, times=times, ties=ties)
+        result = adjusted_survival(time, (status == 1).astype(int), model_design, times=times, ties=ties,
+                                   index=index)
     else:
-        result = adjusted_incidence(time, status, model_design, times=times, ties=ties, cause=1)
+        result = adjusted_incidence(time, status, model_design, times=times, ties=ties, cause=1, index=index)
     return AdjustedOutcome(
         endpoint=endpoint, title=spec.title, kind=spec.kind, by=by, by_title=grouping_title(by),
         adjusted_for=covariates, terms=tuple(design.matrix.columns), references=design.references,

@@ -47,8 +47,9 @@ def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None, 
     return known[key]
 
 
-def _time_index(data: pd.DataFrame, endpoint: str) -> TimeIndex:
-    """The `TimeIndex` of the endpoint's times, kept with the frame."""
+def endpoint_time_index(data: pd.DataFrame, endpoint: str) -> TimeIndex:
+    """The `TimeIndex` of the endpoint's times (`endpoint_data(data, endpoint).time`), kept with the frame:
+    the curves and tests of every grouping, and the adjusted probabilities, take it for their patients."""
     known = per_frame(data)
     key = ("time index", endpoint)
     if key not in known:
@@ -88,7 +89,7 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
 
     # the distinct times found once for every curve and the test of the endpoint, by any grouping (a million
     # times: hashing them is what costs), and taken for the patients analysed
-    index = _time_index(data, endpoint).subset(selected)
+    index = endpoint_time_index(data, endpoint).subset(selected)
     if spec.kind == "survival":
         event = (status == 1).astype(int)
         curves = tuple(kaplan_meier(time[members[level]], event[members[level]], label=level,

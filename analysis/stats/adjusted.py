@@ -80,8 +80,8 @@ import pandas as pd
 
 from analysis.stats.checks import (as_events, as_times, clearly_independent, competing_risks_outcome, covariate_matrix,
                                    one_dimensional, reject_missing)
-from analysis.stats.core import (content_key, frozen_array, merge_near_ties, norm_sf, stable_order, tall_product,
-                                 unique_inverse)
+from analysis.stats.core import (TimeIndex, content_key, frozen_array, norm_sf, stable_order, tall_product,
+                                 unique_inverse, unique_merged)
 from analysis.stats.cox import CoxResult, cox_model
 from analysis.stats.results import PointEstimate
 
@@ -360,9 +360,11 @@ def _group_codes(group, n: int, levels) -> tuple[np.ndarray, tuple[str, ...]]:
     return position[found_codes], levels
 
 
-def _fit_times(time) -> np.ndarray:
-    """Right-censored times as `cox_model` fits them: times closer than sqrt(eps) merged (R's `aeqSurv`)."""
-    return merge_near_ties(as_times(time))[0]
+def _fit_times(time, index: TimeIndex | None) -> tuple[np.ndarray, TimeIndex]:
+    """Right-censored times as `cox_model` fits them: times closer than sqrt(eps) merged (R's `aeqSurv`);
+    with their distinct values and each time's among them (`index`: those of `time`, when the caller has them)."""
+    merged, distinct, inverse = unique_merged(as_times(time), index)
+    return merged, TimeIndex(distinct, inverse)
 
 
 def _the_design(group, covariates, levels, group_name, names, n: int) -> AdjustmentDesign:
@@ -518,9 +520,9 @@ class _Timeline:
     """The patients' times arranged once for every model of a standardisation: their distinct values,
     each patient's among them, the stable order by time and the grid times <= each T_i."""
 
-    def __init__(self, time: np.ndarray, grid: np.ndarray):
+    def __init__(self, time: np.ndarray, found: TimeIndex, grid: np.ndarray):
         self.time = time
-        self.distinct, self.index = unique_inverse(time)
+        self.distinct, self.index = found.distinct, found.inverse
         self.order = stable_order(time, self.index)
         self.sorted_time = time[self.order]
         self.at_grid = np.searchsorted(grid, self.distinct, side="right")[self.index]
@@ -1028,9 +1030,10 @@ def _standardise(kind, design: AdjustmentDesign, time, tau, models, ties, events
     )
 
 
-def _grid(time: np.ndarray, event_mask: np.ndarray, eval_times: np.ndarray) -> np.ndarray:
-    """Distinct event times up to the last evaluation time (within follow-up)."""
-    events = np.unique(time[event_mask])
+def _grid(found: TimeIndex, event_mask: np.ndarray, eval_times: np.ndarray) -> np.ndarray:
+    """Distinct event times up to the last evaluation time (within follow-up): of the distinct times
+    (`found`, of the patients' times), those of an event."""
+    events = found.distinct[np.bincount(found.inverse[event_mask], minlength=found.distinct.size) > 0]
     return events[events <= eval_times.max()]
 
 
@@ -1040,7 +1043,7 @@ _MODELS: "OrderedDict[bytes, _CauseModel]" = OrderedDict()
 _MODELS_KEPT = 4
 
 
-def _models(time, causes, design: AdjustmentDesign, ties, grid):
+def _models(time, found: TimeIndex, causes, design: AdjustmentDesign, ties, grid):
     timeline = None
     out = []
     # (the design's digest is found once for all its endpoints; the times and events are a few bytes a patient)
@@ -1049,7 +1052,7 @@ def _models(time, causes, design: AdjustmentDesign, ties, grid):
         key = content_key(ties, digest, time, event.astype(np.int8), grid)
         model = _MODELS.pop(key, None)
         if model is None:
-            timeline = timeline or _Timeline(time, grid)
+            timeline = timeline or _Timeline(time, found, grid)
             model = _CauseModel(timeline, event, design.matrix, design.matrix_names, ties, grid)
         _MODELS[key] = model
         out.append(model)
@@ -1074,6 +1077,7 @@ def adjusted_survival(
     levels=None,
     group_name: str = "group",
     names=None,
+    index: TimeIndex | None = None,
 ) -> AdjustedResult:
     """Standardised (covariate-adjusted) survival per group from a Cox model, as ``riskRegression::ate``.
 
@@ -1099,6 +1103,9 @@ def adjusted_survival(
         The grouping's name: model terms are ``group_name[level]``.
     names : sequence of str, optional
         Covariate names (default: DataFrame columns, else x1..xp).
+    index : TimeIndex, optional
+        The distinct values of `time` and each time's position among them, when the caller has them
+        (the endpoint's curves found them); found by hashing otherwise.
 
     Returns
     -------
@@ -1114,14 +1121,14 @@ def adjusted_survival(
         model whose coefficients are not finite.
     """
     _check_ties(ties)
-    fit_time = _fit_times(time)
+    fit_time, found = _fit_times(time, index)
     event = as_events(event, fit_time.size).astype(np.int64)
     design = _the_design(group, covariates, levels, group_name, names, fit_time.size)
     eval_times = _evaluation_times(times, fit_time, event)
     per_level = np.bincount(design.codes, weights=event, minlength=len(design.levels))
     _check_events({"events": per_level}, design.levels, design.matrix.shape[1])
-    grid = _grid(fit_time, event == 1, eval_times)
-    models = _models(fit_time, (event,), design, ties, grid)
+    grid = _grid(found, event == 1, eval_times)
+    models = _models(fit_time, found, (event,), design, ties, grid)
     if models[0].fit is not None:
         _check_overlap(design, models[0].fit)
     return _standardise("survival", design, fit_time, eval_times, models, ties, event, 0)
@@ -1139,6 +1146,7 @@ def adjusted_incidence(
     levels=None,
     group_name: str = "group",
     names=None,
+    index: TimeIndex | None = None,
 ) -> AdjustedResult:
     """Standardised cumulative incidence of `cause` per group from cause-specific Cox models.
 
@@ -1159,7 +1167,8 @@ def adjusted_incidence(
         kind "incidence", with `models` the cause-specific models (event, then competing event).
     """
     _check_ties(ties)
-    fit_time, codes, cause = competing_risks_outcome(_fit_times(time), status, cause)
+    fit_time, found = _fit_times(time, index)
+    fit_time, codes, cause = competing_risks_outcome(fit_time, status, cause)
     others = np.unique(codes[(codes != 0) & (codes != cause)])
     if others.size > 1:
         raise ValueError(f"status has several competing codes ({', '.join(map(str, others))}); "
@@ -1172,8 +1181,8 @@ def adjusted_incidence(
         "events": np.bincount(design.codes, weights=event, minlength=len(design.levels)),
         "competing events": np.bincount(design.codes, weights=competing, minlength=len(design.levels)),
     }, design.levels, design.matrix.shape[1])
-    grid = _grid(fit_time, codes != 0, eval_times)
-    models = _models(fit_time, (event, competing), design, ties, grid)
+    grid = _grid(found, codes != 0, eval_times)
+    models = _models(fit_time, found, (event, competing), design, ties, grid)
     if models[0].fit is not None:
         _check_overlap(design, models[0].fit)
     return _standardise("incidence", design, fit_time, eval_times, models, ties, event, competing.sum())
