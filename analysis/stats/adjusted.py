@@ -243,9 +243,9 @@ class AdjustmentDesign:
     and `adjusted_incidence` and each is found once, not once per endpoint.
 
     `codes` is each patient's level (0..k-1, `levels` in order); `x` the covariates (n, p) without the
-    group, named `names`; `matrix` the models' columns, named `matrix_names`: the covariates with the
-    group's dummies (against the first level, named ``group_name[level]``) inserted before the
-    `group_at`-th covariate column; `rows`, `inverse`, `counts` the distinct covariate rows (`_patterns`).
+    group, named `names`; `matrix` the models' columns, named `matrix_names`: the group's dummies (against
+    the first level, named ``group_name[level]``), then the covariates; `rows`, `inverse`, `counts` the
+    distinct covariate rows (`_patterns`).
     """
 
     group_name: str
@@ -255,12 +255,12 @@ class AdjustmentDesign:
     names: tuple[str, ...]
     matrix: np.ndarray
     matrix_names: tuple[str, ...]
-    group_at: int
     rows: np.ndarray
     inverse: np.ndarray
     counts: np.ndarray
-    # what is found when first needed, kept with the design: its content's digest (`_models`) and,
-    # per level, whether each covariate column takes a single value (`_check_overlap`)
+    # what is found when first needed, kept with the design: its content's digest (`_models`), per level
+    # whether each covariate column takes a single value (`_check_overlap`), and the last influence sums'
+    # arrangement of the patients, for the next endpoint standardised with the same two models (`_InfluenceSums`)
     found: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -273,7 +273,7 @@ class AdjustmentDesign:
         dummies = np.zeros((self.rows.shape[0], k - 1))
         if level:
             dummies[:, level - 1] = 1.0
-        return np.hstack([self.rows[:, :self.group_at], dummies, self.rows[:, self.group_at:]])
+        return np.hstack([dummies, self.rows])
 
     def digest(self) -> bytes:
         if "digest" not in self.found:
@@ -294,13 +294,11 @@ class AdjustmentDesign:
         return self.found["single"]
 
 
-def adjustment_design(group, covariates=None, *, levels=None, group_name: str = "group", names=None,
-                      group_at: int = 0) -> AdjustmentDesign:
+def adjustment_design(group, covariates=None, *, levels=None, group_name: str = "group",
+                      names=None) -> AdjustmentDesign:
     """The design of a standardisation: each patient's group and covariates, checked once.
 
-    Parameters as `adjusted_survival`; `group_at` places the group's dummy columns before that
-    covariate column (default 0: first). The model is the same wherever they stand; a report places
-    them where its other models have the grouping, so that the same model is the same fit.
+    Parameters as `adjusted_survival`.
 
     Raises ValueError for a level without patients, missing or infinite covariates, or collinear or
     constant columns.
@@ -319,17 +317,15 @@ def adjustment_design(group, covariates=None, *, levels=None, group_name: str = 
                 "drop those patients (complete cases) before standardising"
             )
     names = tuple(names)
-    if not 0 <= group_at <= x.shape[1]:
-        raise ValueError(f"group_at must be between 0 and {x.shape[1]} (the covariate columns), got {group_at!r}")
     k = len(levels)
     dummies = (codes[:, None] == np.arange(1, k)[None, :]).astype(float)
-    matrix = np.hstack([x[:, :group_at], dummies, x[:, group_at:]])
-    matrix_names = names[:group_at] + tuple(f"{group_name}[{level}]" for level in levels[1:]) + names[group_at:]
+    matrix = np.hstack([dummies, x])
+    matrix_names = tuple(f"{group_name}[{level}]" for level in levels[1:]) + names
     _check_design(matrix, matrix_names, group_name)
     rows, inverse, counts = _patterns(x)  # the standardisation runs over the distinct covariate rows
     for array in (codes, x, matrix, rows, inverse, counts):
         array.setflags(write=False)
-    return AdjustmentDesign(group_name, levels, codes, x, names, matrix, matrix_names, int(group_at),
+    return AdjustmentDesign(group_name, levels, codes, x, names, matrix, matrix_names,
                             rows, inverse, counts)
 
 
@@ -454,8 +450,7 @@ def _check_overlap(design: AdjustmentDesign, fit: CoxResult) -> None:
     single = design.single_valued()
     for term, columns in fit.assign:
         # the term's covariate columns (the model's columns less the group's dummies)
-        cols = [c if c < design.group_at else c - group_columns for c in columns
-                if not design.group_at <= c < design.group_at + group_columns]
+        cols = [c - group_columns for c in columns if c >= group_columns]
         if not cols:
             continue
         for k, level in enumerate(design.levels):
