@@ -34,3 +34,22 @@ def test_the_whole_frame_is_coded_once_and_read_only():
     assert group_codes_of(frame, "graft_source", np.r_[False, np.ones(5, dtype=bool)]) is not first
     with pytest.raises(ValueError, match="read-only"):
         first.codes[0] = 0
+
+
+def test_a_derived_grouping_labels_each_value_as_its_rule_labels_each_patient():
+    # The labels are found once per distinct value of the grouping's column (and once for a missing
+    # value): the same labels as the rule applied patient by patient, missing values and index included.
+    from analysis.domain.groupings import DERIVED
+
+    frame = pd.DataFrame({
+        "status_at_hct": ["CR", None, "NR", "PR", np.nan, "NR", "CR"],
+        "graft_source": ["CB", "PB", None, "BM", "CB", np.nan, "PB"],
+        "age": [40.0, np.nan, 55.0, 50.0, 49.9, np.nan, 50.0],
+    }, index=[5, 3, 9, 1, 2, 7, 0])
+    for by in ("status_crpr_vs_nr", "graft_cb_vs_other", "age_group"):
+        expected = DERIVED[by].assign(frame)
+        expected = expected.where(expected.notna(), None)
+        labels, levels = group_labels(frame, by)
+        assert labels.equals(expected) and labels.name == expected.name and levels == DERIVED[by].levels
+        groups = group_codes_of(frame, by)
+        assert [groups.names[c] if c >= 0 else None for c in groups.codes] == expected.tolist()

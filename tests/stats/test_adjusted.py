@@ -26,7 +26,7 @@ from analysis.cli.main import main
 from analysis.data.cohort import load_cohort
 from analysis.stats.aalen_johansen import cumulative_incidence
 from analysis.stats.cox import cox_model
-from analysis.stats.adjusted import AdjustedResult, adjusted_incidence, adjusted_survival
+from analysis.stats.adjusted import AdjustedResult, adjusted_incidence, adjusted_survival, adjustment_design
 from r_reference import arr, assert_reference_is_current, read_reference_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -356,6 +356,57 @@ def test_relapse_and_nrm_share_their_two_models(monkeypatch):
             assert np.array_equal(getattr(a, field), getattr(b, field), equal_nan=True)
     other = adjusted_incidence(time, status, group, x + 1.0, times=times, cause=2)  # other data: its own models
     assert other.models[0] is not second.models[0]
+
+
+def _same_numbers(a: AdjustedResult, b: AdjustedResult) -> bool:
+    return all(np.array_equal(getattr(x, field), getattr(y, field), equal_nan=True)
+               for x, y in zip(a.curves + a.differences + a.ratios, b.curves + b.differences + b.ratios)
+               for field in ("estimate", "se", "lower", "upper"))
+
+
+def test_a_shared_design_gives_the_numbers_of_labels_and_covariates(monkeypatch):
+    # OS, relapse and NRM on one design (levels, columns, their checks and distinct rows found once):
+    # each result is the one of its own labels and covariates, bit for bit; NRM, standardised with
+    # relapse's two models in the other order, takes relapse's arrangement of the patients.
+    import analysis.stats.adjusted as adjusted
+
+    time, status, group, x = simulated(400, 21)
+    times = [3, 6, 12, 24]
+    monkeypatch.setattr(adjusted, "_MODELS", type(adjusted._MODELS)())
+    alone = {cause: adjusted_incidence(time, status, group, x, times=times, cause=cause) for cause in (1, 2)}
+    survival = adjusted_survival(time, (status > 0).astype(int), group, x, times=times)
+    monkeypatch.setattr(adjusted, "_MODELS", type(adjusted._MODELS)())
+    design = adjustment_design(group, x)
+    assert _same_numbers(adjusted_survival(time, (status > 0).astype(int), design, times=times), survival)
+    relapse = adjusted_incidence(time, status, design, times=times, cause=1)
+    assert "influence sums" in design.found  # kept for the other cause ...
+    nrm = adjusted_incidence(time, status, design, times=times, cause=2)
+    assert "influence sums" not in design.found  # ... which took it
+    assert nrm.models[0] is relapse.models[1]
+    assert _same_numbers(relapse, alone[1]) and _same_numbers(nrm, alone[2])
+
+
+def test_columns_clearly_independent_or_looked_at_closer():
+    # The cross-products say "independent" only far from collinear; constant, collinear and nearly
+    # collinear columns are left to the closer checks of the n x q matrix.
+    from analysis.stats.checks import clearly_independent
+
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(50, 10, 1000), rng.integers(0, 2, 1000).astype(float)
+    assert clearly_independent(np.column_stack([a, b]))
+    assert not clearly_independent(np.column_stack([a, 2 * a + 1]))
+    assert not clearly_independent(np.column_stack([a, np.full(1000, 3.0)]))
+    assert not clearly_independent(np.column_stack([a, a + 1e-5 * rng.normal(size=1000)]))
+    assert not clearly_independent(np.empty((1000, 0)))
+
+
+def test_a_design_brings_its_own_covariates_and_patients():
+    time, status, group, x = simulated(50, 22)
+    design = adjustment_design(group, x)
+    with pytest.raises(ValueError, match="covariates belong to the design"):
+        adjusted_incidence(time, status, design, x)
+    with pytest.raises(ValueError, match="the design has 50 patients but time has 49"):
+        adjusted_survival(time[:-1], (status[:-1] > 0).astype(int), design)
 
 
 def test_memory_grows_with_n_not_n_squared():

@@ -9,6 +9,7 @@ from math import factorial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
@@ -166,6 +167,19 @@ def test_kruskal_against_r(case):
     assert_allclose(result.statistic, case["statistic"], rtol=1e-6)
     assert result.df == case["df"]
     assert_allclose(result.p, case["p"], rtol=1e-6)
+
+
+def test_kruskal_drops_missing_pairs_and_groups_left_empty():
+    # Pairs with a missing value or group are dropped, then groups without values (R drops unused
+    # levels): the statistic of the remaining samples, groups in sorted order.
+    values = pd.Series([3.0, np.nan, 1.0, 4.0, 1.0, 5.0, 9.0, np.nan, 6.0], index=range(10, 19))
+    groups = pd.Series(["b", "a", None, "b", "c", "c", "a", "d", "c"], index=range(10, 19))  # "d": no value
+    result = kruskal_wallis(values, groups)
+    # a: 9; b: 3, 4; c: 1, 5, 6 -> ranks a: 6; b: 2, 3; c: 1, 4, 5 (no ties)
+    # H = 12 / (6 x 7) (6^2 / 1 + 5^2 / 2 + 10^2 / 3) - 3 x 7 = 50/21; with 2 df, p = exp(-H / 2)
+    assert result.n == 6 and result.df == 2
+    assert result.statistic == pytest.approx(50 / 21, rel=1e-14)
+    assert result.p == pytest.approx(math.exp(-25 / 21), rel=1e-12)
 
 
 def test_kruskal_not_computable():
