@@ -35,8 +35,8 @@ def _keep_freed_memory() -> None:
     glibc hands such memory back to the system as soon as it is freed, and the next array of that
     size is faulted in again page by page (on a virtual machine about 2 s of a 10 s command).  Kept
     up to 1 GiB, it is reused.  A user who set glibc's own variables (MALLOC_TRIM_THRESHOLD_, ...)
-    keeps them; other C libraries are left alone."""
-    if any(name.startswith("MALLOC_") and name.endswith("_") for name in os.environ):
+    (or GLIBC_TUNABLES) keeps them; other C libraries are left alone."""
+    if any(name.startswith("MALLOC_") for name in os.environ) or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
         return
     try:
         os.confstr("CS_GNU_LIBC_VERSION")  # glibc only: mallopt's options are glibc's
