@@ -48,12 +48,16 @@ def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None, 
 
 
 def endpoint_time_index(data: pd.DataFrame, endpoint: str) -> TimeIndex:
-    """The `TimeIndex` of the endpoint's times (`endpoint_data(data, endpoint).time`), kept with the frame:
-    the curves and tests of every grouping, and the adjusted probabilities, take it for their patients."""
+    """The distinct times of an endpoint's follow-up times, found once per cohort frame: its overall
+    curve, its curves and tests by every grouping and its adjusted probabilities take subsets of it
+    (hashing a million times is what costs)."""
     known = per_frame(data)
     key = ("time index", endpoint)
     if key not in known:
-        known[key] = TimeIndex.of(endpoint_data(data, endpoint).time)
+        index = TimeIndex.of(endpoint_data(data, endpoint).time)
+        for array in (index.distinct, index.inverse):
+            array.setflags(write=False)  # (handed to every later estimate of the endpoint)
+        known[key] = index
     return known[key]
 
 
@@ -61,9 +65,9 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
     spec = ENDPOINTS[endpoint]
     derived = endpoint_data(data, endpoint)
     time, status = derived.time, derived.status
+    index = endpoint_time_index(data, endpoint)
 
     omitted: tuple[tuple[str, int], ...] = ()
-    selected = slice(None)  # the patients analysed, among the endpoint's
     if by is None:
         labels = None
         levels: tuple[str, ...] = ("all",)
@@ -75,7 +79,7 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
         known = groups.codes >= 0
         labels = codes = groups.codes[known]
         time, status = time[known], status[known]
-        selected = slice(None) if known.all() else known
+        index = index.subset(slice(None) if known.all() else known)
         levels = tuple(level for level in groups.levels if level in groups.names)
         members = {level: codes == groups.code(level) for level in levels}
         sizes = {level: int(members[level].sum()) for level in levels}
@@ -83,13 +87,9 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
         if omitted:
             levels = tuple(level for level in levels if sizes[level] >= min_group)
             kept = np.isin(codes, [groups.code(level) for level in levels])
-            labels, time, status = codes[kept], time[kept], status[kept]
-            selected = kept if isinstance(selected, slice) else np.flatnonzero(known)[kept]
+            labels, time, status, index = codes[kept], time[kept], status[kept], index.subset(kept)
             members = {level: members[level][kept] for level in levels}
 
-    # the distinct times found once for every curve and the test of the endpoint, by any grouping (a million
-    # times: hashing them is what costs), and taken for the patients analysed
-    index = endpoint_time_index(data, endpoint).subset(selected)
     if spec.kind == "survival":
         event = (status == 1).astype(int)
         curves = tuple(kaplan_meier(time[members[level]], event[members[level]], label=level,

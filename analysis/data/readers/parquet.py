@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis.data.cells import cell_text
 from analysis.data.problems import DataValidationError, file_problem
-from analysis.data.readers.frame import TEXT, WHITESPACE, assemble, header_names, with_lines
+from analysis.data.readers.frame import TEXT, assemble, header_names, stripped, with_lines
 
 __all__ = ["SUFFIXES", "read"]
 
@@ -30,7 +30,7 @@ def _text_column(column):
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return pc.utf8_trim(pc.fill_null(column.cast(pa.string()), ""), characters=WHITESPACE)
+        return stripped(pc.fill_null(column.cast(pa.string()), ""))
     if pa.types.is_integer(column.type) or pa.types.is_date32(column.type):
         return pc.fill_null(column.cast(pa.string()), "")  # Arrow writes them as cell_text does: 12, 2010-04-01
     encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
