@@ -784,9 +784,10 @@ class _InfluenceSums:
         common = np.column_stack([m.if_beta for m in models] + [m.risk for m in models])
         self.common_gram = common.T @ common
         self.thresholds = thresholds
-        earlier = found.pop("influence sums", None) if found is not None else None
+        earlier = found.get("influence sums") if found is not None else None
         columns = _columns_of(earlier, models, thresholds)
         if columns is not None:  # the same models in another order: their columns permuted, no sum again
+            del found["influence sums"]  # (taken: kept no longer)
             order = earlier.order
             self.common_rows = np.take(earlier.common_rows, columns, axis=1)  # (np.take: C order, as summed)
             self.common = np.take(earlier.common, columns, axis=1)
