@@ -124,9 +124,9 @@ def adjusted_endpoint(
 
 def _adjusted_endpoint(data, endpoint, by, covariates, *, times, ties, reference, levels,
                        shared: dict) -> AdjustedOutcome:
-    """`adjusted_endpoint`, keeping in `shared` the covariates' coding and the model's design for the
-    next endpoint of the same grouping: the endpoints of a grouping mostly keep the same patients,
-    and then have the same design (found by the patients they keep)."""
+    """`adjusted_endpoint`, keeping in `shared` the model's design for the next endpoint of the same
+    grouping: the endpoints of a grouping mostly keep the same patients, and then have the same design
+    (found by the patients they keep)."""
     if endpoint not in ENDPOINTS:
         raise KeyError(f"unknown endpoint {endpoint!r}; choose from {', '.join(ENDPOINTS)}")
     spec = ENDPOINTS[endpoint]
@@ -143,8 +143,7 @@ def _adjusted_endpoint(data, endpoint, by, covariates, *, times, ties, reference
     labels, all_levels = groups.labels, groups.levels
     levels = all_levels if levels is None else tuple(level for level in all_levels if level in levels)
     known = groups.codes >= 0
-    coding = ("coding", covariates, tuple(reference.items()), derived.included.tobytes())
-    design = _kept(shared, coding, lambda: design_matrix(rows, covariates, reference))
+    design = design_matrix(rows, covariates, reference)  # (kept with the frame for its next endpoint)
     if (~known).any():
         exclusions.append((f"{grouping_title(by).lower()} unknown", int((~known).sum())))
     missing = known & ~design.complete
@@ -161,7 +160,11 @@ def _adjusted_endpoint(data, endpoint, by, covariates, *, times, ties, reference
         x = design.matrix.loc[keep[design.complete]] if covariates else None
         return adjustment_design(labels.to_numpy(dtype=object)[keep], x, levels=levels, group_name=by)
 
-    model_design = _kept(shared, ("design", by, levels, coding, keep.tobytes()), model_design)
+    selection = (by, levels, covariates, tuple(reference.items()), derived.included.tobytes(), keep.tobytes())
+    if shared.get("selection") != selection:
+        shared.clear()  # (one design at a time: each holds arrays of every patient)
+        shared["design"], shared["selection"] = model_design(), selection
+    model_design = shared["design"]
     time, status = np.asarray(derived.time)[keep], np.asarray(derived.status)[keep]
     # (the endpoint's distinct times, found once per cohort: taken for the patients kept)
     index = endpoint_time_index(data, endpoint).subset(slice(None) if keep.all() else keep)
@@ -175,16 +178,6 @@ def _adjusted_endpoint(data, endpoint, by, covariates, *, times, ties, reference
         adjusted_for=covariates, terms=tuple(design.matrix.columns), references=design.references,
         exclusions=tuple(exclusions), result=result,
     )
-
-
-def _kept(shared: dict, key: tuple, make):
-    """``shared[key]``, made by `make` the first time; one entry of each kind (``key[0]``) is kept, as each
-    holds arrays of every patient."""
-    if key not in shared:
-        for other in [other for other in shared if other[0] == key[0]]:
-            del shared[other]
-        shared[key] = make()
-    return shared[key]
 
 
 def curve_times(data: pd.DataFrame, endpoint: str, horizons) -> np.ndarray:

@@ -15,6 +15,7 @@ import pandas as pd
 from analysis.data.schema import column_spec, reference_level
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.domain.groupings import DERIVED, group_codes_of
+from analysis.domain.memo import per_frame
 from analysis.domain.states import STATES
 from analysis.stats.cox import CoxResult, cox_model
 from analysis.stats.cox_zph import ZphResult, cox_zph
@@ -77,8 +78,23 @@ def _is_categorical(data: pd.DataFrame, column: str) -> bool:
 
 
 def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None) -> Design:
-    """Dummy-code categorical covariates against their reference level; keep complete cases."""
+    """Dummy-code categorical covariates against their reference level; keep complete cases.
+
+    The last design of a frame is kept with it (`analysis.domain.memo`): the multivariable models of
+    one chapter code the same covariates of the same patients six times. (Only the last: each holds a
+    column per term for every patient.)"""
     reference = dict(reference or {})
+    key = (tuple(covariates), tuple(sorted(reference.items())))
+    memo = per_frame(data)
+    if key == memo.get("design", (None,))[0]:
+        return memo["design"][1]
+    design = _design_matrix(data, key[0], reference)
+    design.complete.setflags(write=False)  # (handed to every later model of the same covariates)
+    memo["design"] = (key, design)
+    return design
+
+
+def _design_matrix(data: pd.DataFrame, covariates, reference: dict) -> Design:
     columns: dict[str, pd.Series] = {}
     complete = np.ones(len(data), dtype=bool)
     references = {}

@@ -98,3 +98,15 @@ def test_missing_covariates_are_excluded_with_a_reason(data):
 def test_invalid_models_are_clear_errors(data, kwargs, message):
     with pytest.raises((ValueError, KeyError), match=message):
         fit_model(data, **kwargs)
+
+
+def test_the_last_design_of_a_frame_is_kept_with_it():
+    # The multivariable chapter codes the same covariates of the same patients for each of its models:
+    # the second asks for the design the first made; other covariates, or another frame, get their own.
+    frame = load_cohort(SYNTHETIC_DATA).data
+    first = design_matrix(frame, ("status_at_hct", "age"))
+    assert design_matrix(frame, ["status_at_hct", "age"]) is first
+    assert design_matrix(frame, ("status_at_hct", "age"), {"status_at_hct": "PR"}) is not first
+    assert design_matrix(frame.copy(), ("status_at_hct", "age")).matrix.equals(first.matrix)
+    with pytest.raises(ValueError, match="read-only"):
+        first.complete[0] = False
