@@ -202,6 +202,8 @@ def clearly_independent(x: np.ndarray) -> bool:
         return False
     mean = x.mean(axis=0)
     cross = x.T @ x
+    if not (np.isfinite(cross).all() and np.isfinite(mean).all()):  # (values too large to square: look closer)
+        return False
     centred = cross - n * np.outer(mean, mean)
     spread = np.diag(centred)
     if not (spread > 1e-6 * np.diag(cross)).all():

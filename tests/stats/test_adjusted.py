@@ -398,6 +398,7 @@ def test_columns_clearly_independent_or_looked_at_closer():
     assert not clearly_independent(np.column_stack([a, np.full(1000, 3.0)]))
     assert not clearly_independent(np.column_stack([a, a + 1e-5 * rng.normal(size=1000)]))
     assert not clearly_independent(np.empty((1000, 0)))
+    assert not clearly_independent(np.column_stack([a * 1e200, b]))  # (cross-products overflow)
 
 
 def test_a_design_brings_its_own_covariates_and_patients():
