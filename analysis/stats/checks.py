@@ -200,8 +200,9 @@ def clearly_independent(x: np.ndarray) -> bool:
     n = x.shape[0]
     if x.shape[1] == 0 or n == 0:
         return False
-    mean = x.mean(axis=0)
-    cross = x.T @ x
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = x.mean(axis=0)
+        cross = x.T @ x
     if not (np.isfinite(cross).all() and np.isfinite(mean).all()):  # (values too large to square: look closer)
         return False
     centred = cross - n * np.outer(mean, mean)
