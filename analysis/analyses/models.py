@@ -128,9 +128,13 @@ def _design_matrix(data: pd.DataFrame, covariates, reference: dict) -> Design:
     unused = set(reference) - set(references)
     if unused:
         raise ValueError(f"--reference given for {', '.join(sorted(unused))}, which is not a categorical covariate")
-    matrix = pd.DataFrame(columns, index=data.index).loc[complete]
+    matrix = pd.DataFrame(columns, index=data.index)
+    if not complete.all():  # (every patient complete: the frame itself, not a copy of every row)
+        matrix = matrix.loc[complete]
     # (complete cases: no NaN, so a column takes a single value when its least and greatest are equal)
-    constant = [name for name in matrix if len(matrix) and matrix[name].min() == matrix[name].max()]
+    values = matrix.to_numpy(dtype=float)  # (one float block: a view)
+    single = values.min(axis=0) == values.max(axis=0) if values.size else np.zeros(values.shape[1], dtype=bool)
+    constant = [name for name, one in zip(matrix.columns, single) if one]
     if constant:
         raise ValueError(f"covariate term(s) {', '.join(constant)} take a single value among the patients analysed")
     return Design(matrix=matrix, complete=complete, references=references)
