@@ -90,6 +90,8 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
             labels, time, status, index = codes[kept], time[kept], status[kept], index.subset(kept)
             members = {level: members[level][kept] for level in levels}
 
+    # each level's patients as positions: found once, then taken from the times, the events and the index
+    members = {level: m if isinstance(m, slice) else np.flatnonzero(m) for level, m in members.items()}
     if spec.kind == "survival":
         event = (status == 1).astype(int)
         curves = tuple(kaplan_meier(time[members[level]], event[members[level]], label=level,
