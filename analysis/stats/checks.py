@@ -110,6 +110,12 @@ def group_codes(values, n: int, name: str) -> tuple[np.ndarray, int]:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
     _same_length(array, name, n)
     reject_missing(array, name)
+    if array.dtype.kind in "iu" and array.size and 0 <= array.min() and array.max() < 2**20:
+        # integer labels (e.g. the codes of a grouping): their ranks among the values present, counted
+        # rather than hashed (the codes factorize(sort=True) gives)
+        present = np.bincount(array) > 0
+        rank = np.cumsum(present) - 1
+        return rank[array].astype(np.int64), int(present.sum())
     codes, levels = pd.factorize(array, sort=True)
     try:
         sorted(levels)  # pandas orders mixed labels its own way; R's factor levels need one order

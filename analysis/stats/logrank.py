@@ -49,7 +49,7 @@ def logrank_test(time, event, group, strata=None, *, index: TimeIndex | None = N
     s = np.zeros(n, dtype=np.int64) if strata is None else group_codes(strata, n, "strata")[0]
 
     # One row per (stratum, time), in stratum then time order.
-    t_codes = t_codes.astype(np.int64)
+    t_codes = t_codes.astype(np.int64, copy=False)
     n_times = int(t_codes.max()) + 1
     if strata is None:  # one stratum: every time's code occurs, so the rows are the times themselves
         keys, row = np.arange(n_times, dtype=np.int64), t_codes

@@ -128,3 +128,17 @@ def test_z_975_ndtri_is_scipys_ndtri():
 
     assert Z_975_NDTRI == float(special.ndtri(0.975))
     assert Z_975_NDTRI == np.nextafter(np.nextafter(Z_975, 3.0), 3.0)  # (2 ulp above R's qnorm(0.975))
+
+
+def test_integer_groups_are_coded_as_their_sorted_values():
+    # Integer labels (a grouping's codes) are ranked among the values present by counting, not hashing:
+    # the codes and number of groups of factorize(sort=True), gaps in the values and all.
+    import pandas as pd
+
+    from analysis.stats.checks import group_codes
+
+    for labels in ([7, 2, 2, 9, 7], np.array([3, 0, 3], dtype=np.uint8), np.array([5])):
+        codes, k = group_codes(labels, len(labels), "group")
+        expected, levels = pd.factorize(np.asarray(labels), sort=True)
+        assert codes.tolist() == expected.tolist() and k == len(levels) and codes.dtype == np.int64
+    assert group_codes([7, 2, 2, 9, 7], 5, "group")[0].tolist() == [1, 0, 0, 2, 1]
