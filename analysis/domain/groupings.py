@@ -119,15 +119,16 @@ def group_labels(data: pd.DataFrame, by: str) -> tuple[pd.Series, tuple[str, ...
 
 
 def _labels(data: pd.DataFrame, by: str, codes: np.ndarray, texts: list) -> pd.Series:
-    """The patients' labels from their values' codes and each value's label (as `Grouping.assign` names them)."""
+    """The patients' labels from their values' codes and each code's label (the last: code -1's), the
+    Series named as `Grouping.assign` names it."""
     name = DERIVED[by].assign(data.iloc[:0]).name if by in DERIVED else data[by].name
-    return pd.Series(np.array(texts + [None], dtype=object)[codes], index=data.index, dtype=object, name=name)
+    return pd.Series(np.array(texts, dtype=object)[codes], index=data.index, dtype=object, name=name)
 
 
 def _distinct_labels(data: pd.DataFrame, by: str):
     """(codes, texts, levels): each patient's distinct value of the grouping's column (-1: missing) and
-    each distinct value's label (None: unknown), found once per distinct value; for a grouping of
-    several columns (codes None) the labels themselves.
+    each distinct value's label (None: unknown), found once per distinct value, then the label of a
+    missing value (code -1 reads the last); for a grouping of several columns (codes None) the labels.
 
     A derived grouping labels each patient by their own values (`Grouping.assign` works row by row),
     so its column's distinct values are labelled once, on one patient each: a million text cells are
@@ -151,7 +152,7 @@ def _distinct_labels(data: pd.DataFrame, by: str):
         texts = [None] * first.size
         for position, label in zip(np.flatnonzero(present), labels):
             texts[position] = label
-        return codes, texts[:-1], grouping.levels
+        return codes, texts, grouping.levels
     problem = grouping_problem(data, by)
     if problem is not None:
         raise ValueError(f"cannot group patients by {by}: {problem}")
@@ -168,7 +169,7 @@ def _distinct_labels(data: pd.DataFrame, by: str):
     present = set(texts) - {None}
     spec_order = [c for c in code_order(by) if c in present]
     levels = tuple(spec_order + sorted(present - set(spec_order)))
-    return codes, texts, levels
+    return codes, texts + [None], levels
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,13 +205,13 @@ def group_codes_of(data: pd.DataFrame, by: str, rows: np.ndarray | None = None) 
         if codes is None:
             labels = texts
             codes, texts = pd.factorize(labels.to_numpy(dtype=object), use_na_sentinel=True)
-            texts = list(texts)
+            texts = list(texts) + [None]
         else:
             labels = _labels(frame, by, codes, texts)
         # the labels present, sorted as text, and each patient's among them (-1: unknown)
         names = sorted(set(texts) - {None})
-        rank = np.array([-1 if text is None else names.index(text) for text in texts] + [-1], dtype=np.int64)
-        codes = rank[codes]
+        rank = np.array([-1 if text is None else names.index(text) for text in texts], dtype=np.int64)
+        codes = rank[codes]  # (code -1 reads the last: a missing value's)
         codes.setflags(write=False)
         memo[key] = GroupCodes(labels=labels, levels=levels, names=tuple(names), codes=codes)
     return memo[key]

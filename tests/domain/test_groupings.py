@@ -53,3 +53,17 @@ def test_a_derived_grouping_labels_each_value_as_its_rule_labels_each_patient():
         assert labels.equals(expected) and labels.name == expected.name and levels == DERIVED[by].levels
         groups = group_codes_of(frame, by)
         assert [groups.names[c] if c >= 0 else None for c in groups.codes] == expected.tolist()
+
+
+def test_a_rule_that_labels_missing_values_labels_each_such_patient(monkeypatch):
+    # The label of a missing value is found on one patient without a value and given to all of them.
+    from analysis.domain import groupings
+
+    rule = groupings.Grouping("sex_or_unknown", "Sex", ("M", "F", "unknown"),
+                              lambda d: d["sex"].fillna("unknown"), ("sex",))
+    monkeypatch.setitem(groupings.DERIVED, "sex_or_unknown", rule)
+    frame = pd.DataFrame({"sex": ["M", None, "F", np.nan, "M"]})
+    labels, _ = group_labels(frame, "sex_or_unknown")
+    assert labels.tolist() == ["M", "unknown", "F", "unknown", "M"]
+    groups = group_codes_of(frame, "sex_or_unknown")
+    assert groups.names == ("F", "M", "unknown") and groups.codes.tolist() == [1, 2, 0, 2, 1]
