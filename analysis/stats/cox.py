@@ -186,27 +186,41 @@ def _cholesky2_rank(imat: np.ndarray, toler: float = _TOLER_CHOL) -> np.ndarray:
 # -------------------------------------------------------- the sorted problem
 
 
+def _groups_up_to(death_keys: np.ndarray, keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """Per key (a row's stratum and time index, 0 <= key < n_keys): how many of the sorted
+    `death_keys` are <= it. Looked up in a table of every possible key when there are no more of
+    them than rows (registry times are days: a few thousand per stratum), else searched per row."""
+    if n_keys <= keys.size:
+        return np.searchsorted(death_keys, np.arange(n_keys), side="right")[keys]
+    return np.searchsorted(death_keys, keys, side="right")
+
+
 class _RiskSetLayout:
     """Which rows are at risk at which death groups: everything of a Cox model that does not depend on
     its covariates, found once for every model fitted to the same (start, stop, event, strata, ties).
 
     Death groups are the distinct (stratum, death time) pairs in ascending order; row i is at risk
-    for groups first[i] <= g < last[i] (death times in (start, stop] of its stratum). The sums over
-    risk sets bin every row at the last group it is at risk for (`enter_index`; rows never at risk go
-    to an extra bin, dropped) and, for counting-process rows, before the first (`leave_index`).
+    for groups first[i] <= g < last[i] (death times in (start, stop] of its stratum). The rows at risk
+    are put in the order of their last group (`order`; a death's last group is its own), each group's
+    deaths before its other rows: every sum over a group's deaths, or over the rows whose last group
+    it is, is then a sum over one contiguous segment (np.add.reduceat), and the sums over the risk
+    sets are reverse cumulative sums of those (`group_sums`), less, for rows at risk from a later
+    group than the first (strata, counting-process rows), their sums before it (`leave_rows`).
     """
 
     def __init__(self, start, stop, event, strata_codes, ties):
         n = stop.size
-        s = strata_codes.astype(np.int64)
         if start is None:
             times, stop_index = unique_inverse(stop)
         else:
             times, both = unique_inverse(np.concatenate([start, stop]))
             start_index, stop_index = both[:n], both[n:]
         k = times.size
-        key_stop = s * k + stop_index
-        self.dead = np.flatnonzero(event == 1)
+        n_strata = int(strata_codes.max()) + 1
+        stratum_key = strata_codes.astype(np.int64) * k if n_strata > 1 else 0
+        key_stop = stratum_key + stop_index
+        dead = event == 1
+        self.dead = np.flatnonzero(dead)
         dkeys, dead_group = unique_inverse(key_stop[self.dead])
         self.dead_group = dead_group.astype(np.int64)
         self.n_groups = g = dkeys.size
@@ -214,46 +228,88 @@ class _RiskSetLayout:
         self.group_time = times[dkeys % k]
         self.d = np.bincount(self.dead_group, minlength=g)
 
-        # searched once per distinct key (a few thousand death days), not once per row
-        distinct, which = unique_inverse(key_stop)
-        last = np.searchsorted(dkeys, distinct, side="right")[which]
-        if start is None:
-            first = np.searchsorted(dkeys, np.arange(int(s.max()) + 1) * k, side="left")[s]
+        last = _groups_up_to(dkeys, key_stop, n_strata * k)
+        if start is not None:
+            first = _groups_up_to(dkeys, stratum_key + start_index, n_strata * k)
+        elif n_strata > 1:
+            first = np.searchsorted(dkeys, np.arange(n_strata) * k, side="left")[strata_codes]
         else:
-            distinct, which = unique_inverse(s * k + start_index)
-            first = np.searchsorted(dkeys, distinct, side="right")[which]
-        at_risk = first < last
-        self.first = np.where(at_risk, first, 0)
-        self.last = np.where(at_risk, last, 0)
-        # a row enters the reverse sums at the last group it is at risk for and leaves them before its
-        # first (rows at risk from group 0 never leave); others go to bin g, which is dropped
-        self.enter_index = np.where(at_risk, self.last - 1, g)
-        leaves = at_risk & (self.first > 0)
-        self.leave_index = np.where(leaves, self.first - 1, g) if leaves.any() else None
-        self.dead_index = np.full(n, g, dtype=np.int64)
-        self.dead_index[self.dead] = self.dead_group
+            first = None  # (every row is at risk from group 0)
+        at_risk = last > 0 if first is None else first < last
+        # segment 2j: the deaths of group j; 2j + 1: its other rows; rows never at risk after all
+        segment = 2 * last - 1 - dead
+        segment[~at_risk] = 2 * g
+        # a stable radix sort when the segments fit in 16 bits (up to 32767 death groups)
+        key = segment.astype(np.uint16) if 2 * g <= np.iinfo(np.uint16).max else segment
+        self.order = np.argsort(key, kind="stable")[: np.count_nonzero(at_risk)]
+        self.segment_length = np.bincount(segment, minlength=2 * g + 1)[: 2 * g]
+        # np.add.reduceat sums from each start to the next: only the non-empty segments are summed
+        # (every group has deaths; a group may have no other rows), then put in place
+        nonempty = self.segment_length > 0
+        self.segment_start = (np.cumsum(self.segment_length) - self.segment_length)[nonempty]
+        position = np.cumsum(nonempty) - 1
+        self.dead_segment = position[0::2]
+        self.others = np.flatnonzero(nonempty[1::2])  # the groups with rows other than deaths
+        self.others_segment = position[1::2][self.others]
+        # the first group each row (in `order`) is at risk for, when that is not group 0
+        first_sorted = None if first is None else first[self.order]
+        later = None if first_sorted is None else np.flatnonzero(first_sorted > 0)
+        if later is None or later.size == 0:
+            self.first_sorted = self.leave_rows = self.leave_group = None
+        else:
+            self.first_sorted, self.leave_rows, self.leave_group = first_sorted, later, first_sorted[later] - 1
 
         # Efron: each tied group of d deaths becomes d terms with fractions j/d (j = 0..d-1) of the
-        # deaths' risk taken out; Breslow: one term per group weighted by d.
+        # deaths' risk taken out, each of weight 1 (`e_weight` None); Breslow: one term per group
+        # weighted by d. The terms of group j are e_start[j] and the e_terms[j] - 1 after it.
         if ties == "efron":
-            self.e_group = np.repeat(np.arange(g), self.d)
-            offset = np.repeat(np.cumsum(self.d) - self.d, self.d)
-            self.e_frac = (np.arange(self.e_group.size) - offset) / self.d[self.e_group]
-            self.e_weight = np.ones(self.e_group.size)
+            self.e_terms = self.d
+            self.e_start = np.cumsum(self.d) - self.d
+            self.e_frac = (np.arange(self.dead.size) - np.repeat(self.e_start, self.d)) / np.repeat(self.d, self.d)
+            self.e_weight = None
         else:
-            self.e_group = np.arange(g)
+            self.e_terms = np.ones(g, dtype=np.int64)
+            self.e_start = np.arange(g)
             self.e_frac = np.zeros(g)
             self.e_weight = self.d.astype(float)
-        # terms per group (e_group is np.repeat(arange(g), e_terms)); whether every weight is 1
-        self.e_terms = self.d if ties == "efron" else np.ones(g, dtype=np.int64)
-        self.unit_weights = ties == "efron"
         for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
 
+    def group_sums(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per death group, the sums of each row of `values` (k, rows at risk in `order`) over the
+        group's deaths and over its risk set: two (k, groups) arrays."""
+        summed = np.add.reduceat(values, self.segment_start, axis=1)
+        dead = summed[:, self.dead_segment]
+        binned = dead.copy()
+        binned[:, self.others] += summed[:, self.others_segment]
+        at_risk = np.cumsum(binned[:, ::-1], axis=1)[:, ::-1]
+        if self.leave_rows is not None:
+            left = np.array([np.bincount(self.leave_group, weights=row[self.leave_rows], minlength=self.n_groups)
+                             for row in values])
+            at_risk -= np.cumsum(left[:, ::-1], axis=1)[:, ::-1]
+        return dead, at_risk
 
-# The sums of the last `CoxDesign.derivatives` call: [the design, beta, the sums, its score and information].
-# cox.zph asks for the derivatives at the estimate the fit has just computed them at.
+    def row_weights(self, per_group: np.ndarray, deaths_less: np.ndarray) -> np.ndarray:
+        """Per row at risk (in `order`): the sum of `per_group` over the groups it is at risk for, less
+        its group's `deaths_less` for a death."""
+        prefix = np.r_[0.0, np.cumsum(per_group)]
+        at_last = prefix[1:]
+        per_segment = np.empty(2 * self.n_groups)
+        per_segment[0::2] = at_last - deaths_less
+        per_segment[1::2] = at_last
+        out = np.repeat(per_segment, self.segment_length)
+        if self.first_sorted is not None:
+            out -= prefix[self.first_sorted]
+        return out
+
+    def term_sums(self, values: np.ndarray) -> np.ndarray:
+        """Per death group, the sum of `values` over its Efron terms (Breslow: its one term)."""
+        return np.add.reduceat(values, self.e_start)
+
+
+# The `_RiskSums` of the last `CoxDesign.derivatives` call: cox.zph asks for the derivatives at the
+# estimate the fit has just computed them at.
 _RECENT: list = [None]
 
 # The layouts of the last few models: a report fits many models to the same few endpoints.
@@ -298,22 +354,26 @@ class CoxDesign:
     @property
     def xc(self) -> np.ndarray:
         """The covariates centred at their means (as coxph works with them). Kept while the model is
-        fitted or tested, then dropped by `release`: a fitted model keeps only its data."""
+        tested, then dropped by `release`: a fitted model keeps only its data."""
         if self._xc is None:
             self._xc = self.x - self.means
         return self._xc
 
     def _work(self):
-        """What every iteration reads and does not change: each centred column contiguous (for
-        bincount), the deaths' rows, their sum and their columns. Made when first needed and dropped
-        by `release` (a fitted model keeps only its data)."""
+        """What every iteration reads and does not change: the centred covariates of the rows at risk
+        in the layout's `order`, one contiguous row per covariate, and per death group the sums of its
+        deaths' covariates, (p, groups). Made when first needed and dropped by `release` (a fitted
+        model keeps only its data)."""
         if self._arrays is None:
-            dead_x = self.xc[self.layout.dead]
-            self._arrays = (np.asfortranarray(self.xc), dead_x, dead_x.sum(axis=0), np.asfortranarray(dead_x))
-            # the weighted rows of the information's products, written in place every iteration: a new
-            # (n, p) array each time costs its page faults (10-20 ms at 10^6 rows); `empty_like` keeps
-            # the layout of the array NumPy would make, so the products are the same BLAS calls
-            self._scratch = (np.empty_like(self.xc), np.empty_like(dead_x), np.empty((self.e_group.size, self.p)))
+            order = self.layout.order
+            sorted_x = np.empty((self.p, order.size))
+            for j in range(self.p):  # (the same numbers as xc's: x - mean)
+                np.subtract(self.x[:, j].take(order), self.means[j], out=sorted_x[j])
+            dead_x = np.add.reduceat(sorted_x, self.layout.segment_start, axis=1)[:, self.layout.dead_segment]
+            self._arrays = (sorted_x, dead_x)
+            # the rows' risk and risk times covariates, (1 + p, rows), and their weighted covariates,
+            # written in place every iteration: new arrays each time cost their page faults
+            self._scratch = (np.empty((1 + self.p, order.size)), np.empty((self.p, order.size)))
         return self._arrays
 
     def release(self) -> None:
@@ -323,116 +383,105 @@ class CoxDesign:
         self._scratch = None
 
     def __getattr__(self, name):
-        # dead, dead_group, n_groups, group_stratum, group_time, d, first, last, e_group, e_frac, e_weight
+        # dead, dead_group, n_groups, group_stratum, group_time, d, e_terms, e_frac, e_weight, ...
         if name in ("layout", "_arrays", "_scratch", "_xc"):
             raise AttributeError(name)
         return getattr(self.layout, name)
 
-    # -- sums over risk sets -------------------------------------------------
-
-    def _binned(self, index: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Per death group, the sum of `values` (n,) over the rows whose `index` is that group; in
-        row order, so the sums equal those over the selected rows alone bit for bit."""
-        return np.bincount(index, weights=values, minlength=self.n_groups + 1)[:-1]
-
-    def _reverse_cumsum(self, binned: np.ndarray) -> np.ndarray:
-        return np.cumsum(binned[::-1], axis=0)[::-1]
-
-    def risk_sums(self, values: np.ndarray) -> np.ndarray:
-        """Per death group: the sum of `values` (n,) over the rows at risk."""
-        out = self._reverse_cumsum(self._binned(self.enter_index, values))
-        if self.leave_index is not None:
-            out = out - self._reverse_cumsum(self._binned(self.leave_index, values))
-        return out
-
-    def dead_sums(self, values: np.ndarray) -> np.ndarray:
-        return self._binned(self.dead_index, values)
-
-    def _dead_sums_of(self, dead_values: np.ndarray) -> np.ndarray:
-        """`dead_sums` of values given for the deaths' rows only (in row order: the same sums)."""
-        return np.bincount(self.dead_group, weights=dead_values, minlength=self.n_groups)
-
-    def row_sums_of(self, per_group: np.ndarray) -> np.ndarray:
-        """Per row: the sum of `per_group` over the death groups the row is at risk for."""
-        prefix = np.r_[0.0, np.cumsum(per_group)]
-        return prefix[self.last] - prefix[self.first]
-
     # -- log partial likelihood and derivatives -----------------------------
 
+    def _sums(self, beta: np.ndarray) -> "_RiskSums":
+        """The risk-set sums at `beta`, reused when the same design asks again at the same beta (cox.zph
+        asks at the estimate the fit has just computed them at)."""
+        recent = _RECENT[0]
+        if recent is not None and recent.design() is self and np.array_equal(recent.beta, beta):
+            return recent
+        sorted_x, dead_x = self._work()
+        risk_rows, _ = self._scratch
+        eta = beta @ sorted_x
+        top = float(eta.max())
+        shift = top if top > 500 else 0.0  # keep exp() finite; loglik corrected below
+        r = risk_rows[0]
+        np.exp(np.subtract(eta, shift, out=r), out=r)
+        np.multiply(sorted_x, r, out=risk_rows[1:])
+        dead, at_risk = self.layout.group_sums(risk_rows)
+        # per Efron term (or Breslow group) e of group g: the risk set's sums less the fraction f_e of
+        # the deaths' (np.repeat gives each term its group's sums); its covariate mean is
+        # xbar_e = (s1 - f_e d1) / den_e. Efron's terms all weigh 1 (w None: not multiplied by 1).
+        terms, f, w = self.e_terms, self.e_frac, self.e_weight
+        den = np.repeat(at_risk[0], terms) - f * np.repeat(dead[0], terms)
+        log_den = np.log(den) + shift
+        loglik = float(beta @ dead_x.sum(axis=1) - np.sum(log_den if w is None else w * log_den))
+        sums = _RiskSums(weakref.ref(self), np.array(beta, dtype=float), r, at_risk[1:], dead[1:], loglik)
+        # the terms' weights summed per group: sum_e w/den (score, information) and sum_e w f/den
+        # (the deaths' share); sum_e w (s1 - f d1)(s1 - f d1)' / den^2 = omega m m' + v d1 d1', with
+        # omega = sum_e w/den^2, m = s1 - fbar d1 and v = sum_e w/den^2 (f - fbar)^2, fbar the mean of
+        # f weighted by w/den^2: two sums of positive terms (no cancellation), and no (terms, p) array
+        term_sums = self.layout.term_sums
+        inverse = 1.0 / den if w is None else w / den
+        sums.h0 = term_sums(inverse)
+        sums.h1 = term_sums(inverse * f)
+        square = inverse / den
+        sums.omega = term_sums(square)
+        fbar = term_sums(square * f) / sums.omega
+        sums.v = term_sums(square * (f - np.repeat(fbar, terms)) ** 2)
+        sums.m = sums.s1 - fbar * sums.d1
+        _RECENT[0] = sums
+        return sums
+
+    def _score_information(self, sums: "_RiskSums", lam=None):
+        """Score and information at the sums' beta, each group's terms weighted by lam[g] (None: 1;
+        cox.zph's blocks weight them by g(t) and its square)."""
+        sorted_x, dead_x = self._work()
+        _, weighted_rows = self._scratch
+        h0, h1, omega, v = sums.h0, sums.h1, sums.omega, sums.v
+        if lam is not None:
+            h0, h1, omega, v = h0 * lam, h1 * lam, omega * lam, v * lam
+        u = (dead_x.sum(axis=1) if lam is None else dead_x @ lam) - (sums.s1 @ h0 - sums.d1 @ h1)
+        # sum over rows of r x x' times the weights of the groups the row is at risk for, less, for a
+        # death, its group's deaths' share: one product X' diag(weight) X
+        row_weight = self.layout.row_weights(h0, h1)
+        row_weight *= sums.r
+        info = np.multiply(sorted_x, row_weight, out=weighted_rows) @ sorted_x.T
+        info -= (sums.m * omega) @ sums.m.T
+        info -= (sums.d1 * v) @ sums.d1.T
+        return u, info
+
     def derivatives(self, beta: np.ndarray, gweights=()):
-        """Loglik, score and information at `beta`.
+        """Loglik, score and information at `beta`, and per death group the mean of its terms'
+        covariate means, (groups, p) (cox.zph's Schoenfeld residuals are the deaths' covariates less it).
 
         For each array in `gweights` (one value per death group) also the
         score and information blocks weighted by it (and by its square), for
         the cox.zph score test.
         """
-        xc = self.xc
-        g, f, w = self.e_group, self.e_frac, self.e_weight
-        columns, xd, dead_x_sum, dead_columns = self._work()
-        recent = _RECENT[0]
-        own = None
-        if recent is not None and recent[0]() is self and np.array_equal(recent[1], beta):
-            # the same model at the same beta as the last call (cox.zph after the fit): the same sums,
-            # and the same score and information
-            r, rd, den, xbar, loglik = recent[2]
-            own = recent[3]
-        else:
-            eta = xc @ beta
-            top = float(eta.max())
-            shift = top if top > 500 else 0.0  # keep exp() finite; loglik corrected below
-            r = np.exp(eta - shift)
-            rd = r[self.dead]
-
-            s0, d0 = self.risk_sums(r), self._dead_sums_of(rd)
-            s1 = np.empty((self.n_groups, self.p))
-            d1 = np.empty((self.n_groups, self.p))
-            for j in range(self.p):
-                s1[:, j] = self.risk_sums(r * columns[:, j])
-                d1[:, j] = self._dead_sums_of(rd * dead_columns[:, j])
-            # per Efron term (or Breslow group): the group's sums less the fraction f of its deaths'
-            # (np.repeat is s0[g] etc., e_group being sorted), with as few temporary arrays as possible
-            terms = self.e_terms
-            den = np.repeat(s0, terms) - f * np.repeat(d0, terms)
-            xbar = np.repeat(s1, terms, axis=0)
-            taken = np.repeat(d1, terms, axis=0)
-            taken *= f[:, None]
-            xbar -= taken
-            xbar /= den[:, None]
-            del taken
-
-            loglik = float(eta[self.dead].sum() - np.sum(w * (np.log(den) + shift)))
-            _RECENT[0] = [weakref.ref(self), np.array(beta, dtype=float), (r, rd, den, xbar, loglik), None]
-
-        def blocks(lam_e, lam_dead):
-            # (weights of 1, the model's own blocks: the same numbers without multiplying by 1)
-            w_e = w if lam_e is None else w * lam_e
-            ones = lam_e is None and self.unit_weights  # (Efron: w_e * xbar is xbar)
-            dead_sum = dead_x_sum if lam_dead is None else (xd * lam_dead[:, None]).sum(axis=0)
-            u = dead_sum - (xbar if ones else w_e[:, None] * xbar).sum(axis=0)
-            h0 = np.bincount(g, weights=w_e / den, minlength=self.n_groups)
-            h1 = np.bincount(g, weights=w_e * f / den, minlength=self.n_groups)
-            row_w = r * self.row_sums_of(h0)
-            weighted_x, weighted_dead, weighted_xbar = self._scratch
-            info = np.multiply(xc, row_w[:, None], out=weighted_x).T @ xc
-            info -= np.multiply(xd, (rd * h1[self.dead_group])[:, None], out=weighted_dead).T @ xd
-            # (not xbar.T @ xbar, which NumPy computes by another BLAS routine, with other rounding)
-            info -= np.multiply(xbar, w_e[:, None], out=weighted_xbar).T @ xbar
-            return u, info
-
-        if own is None:
-            own = blocks(None, None)
-            _RECENT[0][3] = own
-        u, info = own[0].copy(), own[1].copy()  # (the caller may change them in place)
+        sums = self._sums(beta)
+        if sums.own is None:
+            sums.own = self._score_information(sums)
+        u, info = sums.own[0].copy(), sums.own[1].copy()  # (the caller may change them in place)
         extra = []
         for gw in gweights:
-            u2, i12 = blocks(gw[g], gw[self.dead_group])
-            _, i22 = blocks(gw[g] ** 2, gw[self.dead_group] ** 2)
+            u2, i12 = self._score_information(sums, gw)
+            _, i22 = self._score_information(sums, gw**2)
             extra.append((u2, i12, i22))
-        return loglik, u, info, extra, xbar
+        # sum_e xbar_e / terms = (s1 sum_e 1/den - d1 sum_e f/den) / terms, and w * terms = d
+        mean_x = ((sums.s1 * sums.h0 - sums.d1 * sums.h1) / self.d).T
+        return sums.loglik, u, info, extra, mean_x
 
     def loglik_score_info(self, beta):
         loglik, u, info, _, _ = self.derivatives(beta)
         return loglik, u, info
+
+
+class _RiskSums:
+    """The sums of one `CoxDesign` at one beta that its score, information and cox.zph's blocks read:
+    the rows' risks r (in the layout's order), per death group the sums of r x over the risk set (s1)
+    and over the deaths (d1), (p, groups), and the sums over its terms of `_sums`."""
+
+    def __init__(self, design, beta, r, s1, d1, loglik):
+        self.design, self.beta, self.r, self.s1, self.d1, self.loglik = design, beta, r, s1, d1, loglik
+        self.h0 = self.h1 = self.omega = self.v = self.m = None
+        self.own = None  # (score, information) of the model itself, once computed
 
 
 # -------------------------------------------------------------------- fitting

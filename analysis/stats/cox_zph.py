@@ -154,7 +154,7 @@ def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = Tr
     group_g = np.zeros(design.n_groups)
     group_g[design.dead_group] = gtime[design.dead]
 
-    _, _, info, extra, xbar = design.derivatives(beta, gweights=(group_g,))
+    _, _, info, extra, mean_x = design.derivatives(beta, gweights=(group_g,))
     u2, i12, i22 = extra[0]
     imat = np.block([[info, i12], [i12.T, i22]])
     imat = (imat + imat.T) / 2
@@ -170,7 +170,7 @@ def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = Tr
     stat = float(u_full @ np.linalg.solve(imat, u_full))
     table.append(ZphTerm("GLOBAL", stat, p, float(chi2_sf(stat, p))))
 
-    residuals, var, order = _scaled_schoenfeld(design, beta, info, xbar, assign)
+    residuals, var, order = _scaled_schoenfeld(design, beta, info, mean_x, assign)
     design.release()
     return ZphResult(
         table=tuple(table),
@@ -182,7 +182,7 @@ def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = Tr
     )
 
 
-def _scaled_schoenfeld(design: CoxDesign, beta, info, xbar, assign):
+def _scaled_schoenfeld(design: CoxDesign, beta, info, mean_x, assign):
     """``cox.zph``'s ``y`` (scaled Schoenfeld residuals + coefficient) and ``var``.
 
     Rows in R's order: by stratum, time, then row number (right-censored
@@ -191,11 +191,7 @@ def _scaled_schoenfeld(design: CoxDesign, beta, info, xbar, assign):
     p = design.p
     dead = design.dead
     # Efron: every death of a tied group is compared with the mean of the
-    # group's d sub-term means (zph1/zph2), Breslow: with the risk-set mean.
-    gsum = np.column_stack([np.bincount(design.e_group, weights=xbar[:, j], minlength=design.n_groups)
-                            for j in range(p)])
-    count = np.bincount(design.e_group, minlength=design.n_groups)
-    mean_x = gsum / count[:, None]
+    # group's d sub-term means (zph1/zph2), Breslow: with the risk-set mean (`mean_x`, per group).
     schoen = design.xc[dead] - mean_x[design.dead_group]
 
     if design.counting or design.n_strata > 1:
