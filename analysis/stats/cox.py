@@ -329,6 +329,20 @@ class _RiskSetLayout:
             at_risk -= np.cumsum(left[:, ::-1], axis=1)[:, ::-1]
         return dead, at_risk
 
+    def at_risk_counts(self) -> np.ndarray:
+        """Per death group, the number of rows at risk."""
+        leaving = None if self.leave_rows is None else np.ones((1, self.leave_rows.size))
+        return self.group_sums(self.segment_rows[None, :], leaving)[1][0]
+
+    def deaths_in_order(self, rows_reversed: bool) -> np.ndarray:
+        """The deaths (positions in `dead`) by group, i.e. by stratum and time, then by row, or by row
+        reversed (`rows_reversed`)."""
+        # (a stable radix sort of the groups when they fit in 16 bits)
+        group = self.dead_group.astype(np.uint16) if self.n_groups <= np.iinfo(np.uint16).max else self.dead_group
+        if rows_reversed:
+            return group.size - 1 - np.argsort(group[::-1], kind="stable")
+        return np.argsort(group, kind="stable")
+
     def row_weights(self, per_group: np.ndarray, deaths_less: np.ndarray) -> np.ndarray:
         """Per row at risk (in `order`): the sum of `per_group` over the groups it is at risk for, less
         its group's `deaths_less` for a death."""
