@@ -194,7 +194,12 @@ def _scaled_schoenfeld(design: CoxDesign, beta, info, mean_x, assign):
     rows = design.dead[order]
     # Efron: every death of a tied group is compared with the mean of the
     # group's d sub-term means (zph1/zph2), Breslow: with the risk-set mean (`mean_x`, per group).
-    schoen = (design.x[rows] - design.means) - mean_x[design.dead_group[order]]
+    group = design.dead_group[order]
+    schoen = np.empty((rows.size, p), order="F")
+    for j in range(p):  # (a column at a time: NumPy gathers the rows of a column-major x slowly)
+        column = schoen[:, j]
+        np.subtract(design.x[:, j].take(rows), design.means[j], out=column)
+        column -= mean_x[:, j].take(group)
     ev_stratum = design.strata[rows]
 
     # used[s, j]: events of stratum s if column j varies within it, else 0
