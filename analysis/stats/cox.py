@@ -303,15 +303,22 @@ class _RiskSetLayout:
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
 
-    def segment_sums(self, rows: np.ndarray, risk: np.ndarray) -> np.ndarray:
-        """The sums of `risk` and of `rows` times `risk` ((p, rows at risk in `order`)) over the
-        non-empty segments, (1 + p, segments): a block of rows at a time, weighted in a small buffer
-        (the covariates read from memory once)."""
+    def segment_sums(self, rows: np.ndarray, beta: np.ndarray, risk: np.ndarray, shift: float | None = None):
+        """The risks r = exp(beta' x - shift) of the rows ((p, rows at risk in `order`)), written to
+        `risk`, and the sums of r and of r x over the non-empty segments, (1 + p, segments): a block
+        of rows at a time, in a small buffer (the covariates read from memory once). Without `shift`
+        (0), None as soon as some beta' x exceeds 500 (the caller then shifts exp() by the largest)."""
         out = np.empty((1 + rows.shape[0], self.segment_start.size))
         buffer = np.empty((1 + rows.shape[0], max(end - begin for begin, end, _, _ in self.blocks)))
         for begin, end, first, stop in self.blocks:
             block = buffer[:, :end - begin]
-            block[0] = risk[begin:end]
+            np.dot(beta, rows[:, begin:end], out=block[0])
+            if shift is None and block[0].max() > 500:
+                return None
+            if shift:
+                block[0] -= shift
+            np.exp(block[0], out=block[0])
+            risk[begin:end] = block[0]
             np.multiply(rows[:, begin:end], block[0], out=block[1:])
             out[:, first:stop] = np.add.reduceat(block, self.segment_start[first:stop] - begin, axis=1)
         return out
@@ -458,13 +465,10 @@ class CoxDesign:
         leaving = None
         shift = 0.0
         if beta.any():
-            np.dot(beta, sorted_x, out=r)
-            top = float(r.max())
-            shift = top if top > 500 else 0.0  # keep exp() finite; loglik corrected below
-            if shift:
-                r -= shift
-            np.exp(r, out=r)
-            summed = layout.segment_sums(sorted_x, r)
+            summed = layout.segment_sums(sorted_x, beta, r)
+            if summed is None:  # keep exp() finite: every beta' x less the largest (loglik corrected below)
+                shift = float((beta @ sorted_x).max())
+                summed = layout.segment_sums(sorted_x, beta, r, shift)
             if leaving_x is not None:
                 leaving_r = r[layout.leave_rows]
                 leaving = np.vstack([leaving_r, leaving_x * leaving_r])
