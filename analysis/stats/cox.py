@@ -21,15 +21,17 @@
 
 The test of proportional hazards (``cox.zph``) is `analysis.stats.cox_zph`.
 
-Computation: the rows are never looped over in Python.  The distinct death
-times (within strata) are found once; each row's risk-set membership is the
-contiguous range of death times in (start, stop].  Risk-set sums are reverse
-cumulative sums over death times of the rows' contributions (added at the
-last death time a row is at risk, removed before its first), Efron's
-correction is an expansion of each tied group into its d sub-terms, and the
-information matrix is ``X' diag(w) X`` with per-row weights obtained from
-prefix sums over death times.  One iteration costs O(n p^2) time and O(n p)
-memory after an O(n log n) sort.
+Computation: the rows are never looped over in Python.  The distinct death times (within strata)
+are found once, and the rows at risk are sorted once by the last death time they are at risk for,
+each time's deaths first (`_RiskSetLayout`, shared by every model of the same times and events):
+every sum over a time's deaths or risk set is then a sum over contiguous rows (np.add.reduceat, a
+pairwise sum) followed by a reverse cumulative sum over death times, less, for counting-process
+rows and strata, the rows' sums before their first time.  Efron's d terms of a tied group enter
+through a few sums per group over its terms (no (terms, p) array): their weighted means and
+covariances are written exactly as sums of positive parts.  The information is one product
+X' diag(w) X with per-row weights from prefix sums over death times.  An iteration reads the
+covariates from memory twice (a block of rows at a time: the risk sums, then the information),
+O(n p^2) time and O(n p) memory after one sort (a linear-time radix sort up to 32,767 death times).
 """
 from __future__ import annotations
 
