@@ -554,6 +554,31 @@ def test_information_by_hand_with_ties_and_censoring_at_death_times(counting):
     assert np.array_equal(fit.design.loglik_score_info(fit.coef)[2], info)
 
 
+@pytest.mark.parametrize("strata", [False, True])
+def test_rows_never_at_risk_and_strata_by_hand(strata):
+    # Rows at risk at no death time (censored before the first, or an interval between two death times)
+    # are left out of the sorted rows; strata make rows enter at their stratum's first death time:
+    # the log-likelihood, score and information are still the sums written out, stratum by stratum.
+    rng = np.random.default_rng(13)
+    n = 50
+    time = rng.integers(2, 12, n).astype(float)
+    event = (rng.random(n) < 0.6).astype(int)
+    time[:4], event[:4] = 0.5, 0  # censored before any death
+    start = np.where(rng.random(n) < 0.3, time - 0.25, 0.0)  # some intervals hold no death time
+    x = np.column_stack([rng.normal(0, 1, n), rng.integers(0, 2, n)])
+    group = rng.integers(0, 2, n) if strata else np.zeros(n, dtype=int)
+    beta = np.array([0.4, -0.3])
+    for s in (None, start):
+        design = cox_model(time, event, x, start=s, strata=group if strata else None).design
+        loglik, score, info = design.loglik_score_info(beta)
+        hands = [_efron_row_by_row(time[group == g], event[group == g], x[group == g] - x.mean(axis=0)
+                                   + x[group == g].mean(axis=0), beta, None if s is None else s[group == g])
+                 for g in np.unique(group)]
+        assert_allclose(loglik, sum(h[0] for h in hands), rtol=1e-12)
+        assert_allclose(score, sum(h[1] for h in hands), rtol=1e-10, atol=1e-12)
+        assert_allclose(info, sum(h[2] for h in hands), rtol=1e-12)
+
+
 def test_risks_beyond_the_range_of_exp_are_taken_relative_to_the_largest():
     # Where some beta' x exceeds 500 the risks are computed as exp(beta' x - the largest) and the
     # log-likelihood corrected: the same log-likelihood, score and information as written out.
