@@ -15,6 +15,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analysis.data.problems import DataValidationError
 from analysis.data.readers import read_table, xlsx
@@ -121,10 +123,12 @@ def test_values_after_a_thousand_empty_rows_keep_their_type(tmp_path, monkeypatc
     assert_read_alike(path, monkeypatch)
 
 
-def test_ids_written_as_text_digits_stay_text(tmp_path, monkeypatch, without_calamine):
+@pytest.mark.parametrize("lead", [0, 2])  # the table in column A, or in column C
+def test_ids_written_as_text_digits_stay_text(tmp_path, monkeypatch, without_calamine, lead):
     """A text column whose texts look like numbers ("000123", "true") is checked for number cells
     (a second look at that column) and kept as it is."""
     rows = [["patient_id", "age", "flag_text"], ["000123", 40.0, "true"], ["0.50", 41.0, "false"], ["7", 42.0, "x"]]
+    rows = [[None] * lead + row for row in rows]
     path = workbook(tmp_path / "ids.xlsx", rows)
     frame = read_table(path)
     assert frame["patient_id"].tolist() == ["000123", "0.50", "7"]
@@ -136,6 +140,12 @@ def test_ids_written_as_text_digits_stay_text(tmp_path, monkeypatch, without_cal
 @pytest.mark.parametrize("column, cells, texts", [
     # a number in a text column: the number's own text (75.0 as 75, all of 0.1234567891's digits)
     ("age", [75.0, "unknown", 0.1234567891, 1e20, 2.5], ["75", "unknown", "0.1234567891", "1e+20", "2.5"]),
+    ("age", [0.1234567891, "n/a", 2.5, -0.25], ["0.1234567891", "n/a", "2.5", "-0.25"]),  # (fastexcel: 0.123456789)
+    # texts fastexcel takes for missing values ("n/a", "NULL") or a number ("nan") beside numbers, dates, flags
+    ("age", [40.0, "n/a", 41.0, "NULL", 42.0, "nan", 43.0, " "], ["40", "n/a", "41", "NULL", "42", "nan", "43", ""]),
+    ("age", [40.0, "nan", 41.0, "NaN"], ["40", "nan", "41", "NaN"]),
+    ("hct_date", [dt.datetime(2010, 4, 1), "NA", dt.datetime(2010, 4, 2), "None"], ["2010-04-01", "NA", "2010-04-02", "None"]),
+    ("relapse", [True, "null", False, "NaN"], ["1", "null", "0", "NaN"]),
     # a date typed as text beside real dates, and a date-and-time as text
     ("hct_date", [dt.datetime(2010, 4, 1), "2010/04/02", "2010-04-03 00:00:00", dt.datetime(2010, 4, 4, 12)],
      ["2010-04-01", "2010/04/02", "2010-04-03 00:00:00", "2010-04-04"]),
@@ -147,8 +157,9 @@ def test_ids_written_as_text_digits_stay_text(tmp_path, monkeypatch, without_cal
     ("ps", [1.0, "#N/A", "#DIV/0!", 2.0], ["1", "", "", "2"]),
     ("sex", ["M", "#N/A", "F", "F"], ["M", "", "F", "F"]),
 ])
-def test_mixed_cell_types_read_as_cell_by_cell(tmp_path, monkeypatch, column, cells, texts):
-    rows = [["patient_id", column]] + [[f"P{i}", value] for i, value in enumerate(cells)]
+@pytest.mark.parametrize("lead", [0, 2])  # the table in column A, or in column C
+def test_mixed_cell_types_read_as_cell_by_cell(tmp_path, monkeypatch, column, cells, texts, lead):
+    rows = [[None] * lead + ["patient_id", column]] + [[None] * lead + [f"P{i}", value] for i, value in enumerate(cells)]
     path = workbook(tmp_path / "mixed.xlsx", rows)
     frame = assert_read_alike(path, monkeypatch)
     assert frame[column].tolist() == texts
@@ -213,3 +224,26 @@ def test_the_registry_scale_workbook_reads_in_arrow(tmp_path, monkeypatch, witho
     assert len(frame) == n and float(frame.loc[1, "note"]) == pytest.approx(rows[2][6], rel=1e-14)
     monkeypatch.undo()
     assert_read_alike(path, monkeypatch)
+
+
+# Every kind of cell a registry's workbook holds, and the texts fastexcel or a type could confuse.
+CELLS = [None, 1.0, 75.0, 0.5, 0.1234567891, 1e20, 1e-5, -3.0, 2.0**53, "x", " y ", "000123", "75", "0.5", "true",
+         "FALSE", "n/a", "NA", "nan", "NULL", "None", "", " ", "2010-01-01", "2010-01-01 00:00:00", "#N/A", "#DIV/0!",
+         True, False, dt.datetime(2010, 1, 1), dt.datetime(2010, 1, 1, 12, 30), dt.date(1999, 12, 31), dt.time(8, 0),
+         dt.timedelta(days=3), "=1+1", "M", "全角", "\u3000z\u3000"]
+column_cells = st.lists(st.sampled_from(CELLS), min_size=1, max_size=3)
+name = st.sampled_from(["id", "age", "a_1", None, 2020.0, "x"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(kinds=st.lists(column_cells, min_size=1, max_size=4), names=st.lists(name, min_size=4, max_size=4),
+       title=st.booleans(), lead=st.integers(0, 2), shape=st.lists(st.integers(0, 10_000), min_size=1, max_size=25))
+def test_any_mix_of_cells_reads_as_cell_by_cell(tmp_path_factory, monkeypatch, kinds, names, title, lead, shape):
+    """Columns of one kind of cell or of a few, title rows, a table not in column A, blank rows."""
+    header = [names[k] if shape[0] % 5 == 0 else f"c{k}" for k in range(len(kinds))]
+    rows = [["Registry export"], []] if title else []
+    rows.append([None] * lead + header)
+    for draw in shape[1:]:
+        rows.append([None] * lead + [kinds[k][(draw >> k) % len(kinds[k])] if (draw >> (k + 8)) % 5 else None
+                                     for k in range(len(kinds))] if draw % 17 else [])
+    assert_read_alike(workbook(tmp_path_factory.mktemp("mix") / "mix.xlsx", rows), monkeypatch)

@@ -158,8 +158,8 @@ def _cells_one_by_one(path: Path, title: str) -> _Cells:
 # Texts that fastexcel gives a text column's number, flag or date cells: a column holding one of them
 # may mix cell types, whose texts differ (the number 0.1234567891 becomes "0.123456789", the date
 # 2010-04-01 "2010-04-01 00:00:00", the flag TRUE "true").
-_NUMBER_OR_FLAG_TEXT = r"^(-?[0-9]+(\\.[0-9]+)?|true|false)$"
-_DATETIME_TEXT = r"^-?[0-9]{4,}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?$"
+_NUMBER_OR_FLAG_TEXT = r"^(-?[0-9]+(\.[0-9]+)?|true|false)$"
+_DATETIME_TEXT = r"^-?[0-9]{4,}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?$"
 _FIRST_DAY = np.datetime64("1900-03-01", "ms")  # earlier "dates" are times of day or durations
 
 
@@ -202,7 +202,7 @@ def _typed_cells(path: Path, reader, title: str) -> _Cells | None:
     for _ in range(2):
         sheet = reader.load_sheet(title, header_row=header_row, schema_sample_rows=None, dtype_coercion="coerce")
         infos = sheet.available_columns()
-        batch = sheet.to_arrow()
+        batch, errors = sheet.to_arrow_with_errors()
         width = infos[-1].absolute_index + 1 if infos else 0
         blank = pa.array([""] * batch.num_rows, type=pa.string())  # (columns left of the first one read)
         columns: list = [blank] * width
@@ -222,7 +222,7 @@ def _typed_cells(path: Path, reader, title: str) -> _Cells | None:
         if found is None:
             return None  # (cells of spaces only: as empty to `cell_text`)
         if found == 0:
-            return None if _mixed(reader, title, header_row, infos, batch) else _Cells(header, columns, header_row + 2)
+            return None if _mixed(reader, title, header_row, infos, batch, errors) else _Cells(header, columns, header_row + 2)
         # title lines above the table: read again from its header, whose texts this reading gave
         header = [column[found - 1].as_py() for column in columns]
         if _ambiguous_names(header):
@@ -231,17 +231,23 @@ def _typed_cells(path: Path, reader, title: str) -> _Cells | None:
     return None
 
 
-def _mixed(reader, title: str, header_row: int, infos, batch) -> bool:
-    """Whether a column's texts may not be `cell_text`'s: durations, times of day (dates before
-    1900-03-01), and text columns holding texts that fastexcel gives numbers, flags or dates."""
+def _mixed(reader, title: str, header_row: int, infos, batch, errors) -> bool:
+    """Whether a column's texts may not be `cell_text`'s: text in a column of numbers, dates or flags
+    (fastexcel types a column of numbers and "n/a" or "NULL" as numbers, that text a conversion error,
+    and "nan" as a number), durations, times of day (dates before 1900-03-01), and text columns
+    holding texts that fastexcel gives numbers, flags or dates."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if errors is not None and any("got 'Error(" not in error.detail for error in errors.errors):
+        return True  # (an error cell, #N/A, is empty, as it always was)
     numbers_or_flags = []
     for k, info in enumerate(infos):
         column = batch.column(k)
         if pa.types.is_duration(column.type):
             return True
+        if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+            return True  # (Excel stores no NaN: the text "nan")
         if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
             earliest = pc.min(column.cast(pa.timestamp("ms"))).as_py()
             if earliest is not None and np.datetime64(earliest, "ms") < _FIRST_DAY:
@@ -251,11 +257,11 @@ def _mixed(reader, title: str, header_row: int, infos, batch) -> bool:
             if pc.any(pc.match_substring_regex(distinct, _DATETIME_TEXT)).as_py():
                 return True
             if pc.any(pc.match_substring_regex(distinct, _NUMBER_OR_FLAG_TEXT)).as_py():
-                numbers_or_flags.append(info.index)
+                numbers_or_flags.append(_letters(info.absolute_index + 1))
     if not numbers_or_flags:
         return False
     # Read as flags, text cells are empty: ids written as text ("000123") are text, not numbers.
-    flags = reader.load_sheet(title, header_row=header_row, schema_sample_rows=None, use_columns=numbers_or_flags,
+    flags = reader.load_sheet(title, header_row=header_row, schema_sample_rows=None, use_columns=",".join(numbers_or_flags),
                               dtypes="boolean", eager=True)
     return any(pc.count(column).as_py() for column in flags.columns)
 
@@ -265,7 +271,7 @@ def _ambiguous_names(header: list[str]) -> bool:
     or its renaming of a duplicate (`id`, `id_1`): the names are then read cell by cell."""
     names = set(header)
     for name in header:
-        if re.match(_NUMBER_OR_FLAG_TEXT, name.strip()) or re.match(_DATETIME_TEXT, name.strip()):
+        if re.fullmatch(_NUMBER_OR_FLAG_TEXT, name.strip()) or re.fullmatch(_DATETIME_TEXT, name.strip()):
             return True
         stem, underscore, number = name.rpartition("_")
         if underscore and number.isdigit() and stem in names:
@@ -304,8 +310,8 @@ def read(path: Path, sheet: str | int | None) -> pd.DataFrame:
         any_formula = scan.submit(_has_formulas, path)
         try:
             cells = _typed_cells(path, reader, title)
-        except fastexcel.FastExcelError:
-            cells = None  # e.g. a column of dates, durations and text, which fastexcel cannot type
+        except Exception:  # e.g. fastexcel cannot type a column of dates, durations and text: cell by cell,
+            cells = None  # which reads what calamine can (or names the sheet it cannot read)
         del reader
         if cells is None:
             cells = _cells_one_by_one(path, title)
