@@ -3,9 +3,10 @@
 Cells are read by calamine (a Rust reader) as Excel saved them: a formula's cached value.  fastexcel
 reads them through calamine into typed Arrow columns (numbers, dates, flags, text: no Python object
 per cell), whose text is `cell_text`'s, computed once per distinct value.  A column whose text cannot
-be told from its Arrow type (text mixed with numbers, flags or dates in one column; times of day or
-durations) sends the sheet to python-calamine's cell-by-cell reading, which gives `cell_text` each
-cell's own Python value: the same text either way, only slower.
+be told from its Arrow type (text mixed with numbers, flags or dates in one column; text fastexcel
+takes for a missing value, "n/a" or "NULL", among numbers; times of day or durations) sends the sheet
+to python-calamine's cell-by-cell reading, which gives `cell_text` each cell's own Python value: the
+same text either way, only slower (tests/data/test_xlsx_reading.py reads workbooks both ways).
 
 A workbook written by a program that stores formulas without computing them has no value to read;
 such a cell is an error naming it, never an empty cell (which would silently become a missing
@@ -330,8 +331,10 @@ def read(path: Path, sheet: str | int | None) -> pd.DataFrame:
         texts = [column.to_pylist() for column in columns]
         rows = [[column[i] for column in texts] for i in numbers]
         return assemble(header, rows, lines.tolist(), problems)
-    indices = pa.array(numbers)
-    frame = pd.DataFrame({name: pd.array(columns[k].take(indices), dtype=TEXT) for name, k in named.items()},
+    if len(numbers) < filled.shape[1]:  # blank rows: not records
+        indices = pa.array(numbers)
+        columns = [column.take(indices) for column in columns]
+    frame = pd.DataFrame({name: pd.array(columns[k], dtype=TEXT) for name, k in named.items()},
                          index=pd.RangeIndex(len(numbers)), copy=False)
     return with_lines(frame, lines, problems)
 
