@@ -247,3 +247,13 @@ def test_any_mix_of_cells_reads_as_cell_by_cell(tmp_path_factory, monkeypatch, k
         rows.append([None] * lead + [kinds[k][(draw >> k) % len(kinds[k])] if (draw >> (k + 8)) % 5 else None
                                      for k in range(len(kinds))] if draw % 17 else [])
     assert_read_alike(workbook(tmp_path_factory.mktemp("mix") / "mix.xlsx", rows), monkeypatch)
+
+
+def test_formulas_are_looked_for_in_the_chosen_sheet(tmp_path, monkeypatch):
+    rows = cohort_rows(3)
+    rows[2][2] = "=20+1"  # age of the second patient: a formula without a saved value
+    path = workbook(tmp_path / "sheets.xlsx", rows, sheets={"README": [["see the next sheet"], ["=1+1"]]})
+    frame = assert_read_alike(path, monkeypatch, sheet=1)
+    assert [(p.line, p.column, p.value) for p in frame.attrs["problems"]] == [(3, "age", "=20+1")]
+    clean = workbook(tmp_path / "clean.xlsx", cohort_rows(3), sheets={"README": [["=1+1"]]})
+    assert assert_read_alike(clean, monkeypatch, sheet=1).attrs["problems"] == []

@@ -308,7 +308,7 @@ def read(path: Path, sheet: str | int | None) -> pd.DataFrame:
     # The scan for formulas decompresses the worksheets again: on a second core while calamine reads
     # (fastexcel releases the interpreter), which takes its time off the reading's.
     with ThreadPoolExecutor(max_workers=1) as scan:
-        any_formula = scan.submit(_has_formulas, path)
+        any_formula = scan.submit(_has_formulas, path, title)
         try:
             cells = _typed_cells(path, reader, title)
         except Exception:  # e.g. fastexcel cannot type a column of dates, durations and text: cell by cell,
@@ -339,14 +339,17 @@ def read(path: Path, sheet: str | int | None) -> pd.DataFrame:
     return with_lines(frame, lines, problems)
 
 
-def _has_formulas(path: Path) -> bool:
-    """Whether any worksheet of the workbook holds a formula (most exports hold none: one fast scan).
+def _has_formulas(path: Path, title: str) -> bool:
+    """Whether the sheet holds a formula (most exports hold none: one fast scan); every worksheet is
+    scanned when the workbook does not say which part holds the sheet.
 
     A formula is an <f> element, with or without a namespace prefix, found by its closing tag (a
     shared formula's later cells, <f t="shared" si="0"/>, follow the one that holds its text):
     plain substring searches, not a regular expression tried at every tag."""
     with zipfile.ZipFile(path) as archive:
-        for name in archive.namelist():
+        names = archive.namelist()
+        sheet = _sheet_part(archive, title)
+        for name in [sheet] if sheet in names else names:
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 with archive.open(name) as part:
                     tail = b""
