@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.problems import DataValidationError, Problem, file_problem
-from analysis.data.readers.frame import TEXT, WHITESPACE, assemble, header_names, split_header, with_lines
+from analysis.data.readers.frame import TEXT, assemble, cell_bytes, header_names, split_header, stripped, with_lines
 
 __all__ = ["ENCODINGS", "SUFFIXES", "read", "read_columnar_csv"]
 
@@ -63,34 +63,6 @@ def _ascii_safe(encoding: str) -> bool:
         return False
 
 
-def _cell_bytes(chunk) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, bytes) of an Arrow string or binary array: cell i is bytes[offsets[i]:offsets[i + 1]]."""
-    import pyarrow as pa
-
-    wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
-    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
-    body = chunk.buffers()[2]
-    return offsets, (np.frombuffer(body, dtype=np.uint8) if body is not None else np.empty(0, np.uint8))
-
-
-# Bytes a cell to be stripped may start or end with: ASCII whitespace, and any byte of a multi-byte
-# UTF-8 character (U+3000, U+00A0, ... are whitespace to str.strip(); they are checked by Arrow).
-_EDGE_BYTES = np.zeros(256, dtype=bool)
-_EDGE_BYTES[[ord(c) for c in WHITESPACE if ord(c) < 0x80]] = True
-_EDGE_BYTES[0x80:] = True
-
-
-def _may_need_stripping(column) -> bool:
-    """Whether any cell of a text column may start or end with whitespace: its first and last bytes
-    looked up, without copying the column (nearly every column of an export has none to strip)."""
-    for chunk in column.chunks:
-        offsets, cells = _cell_bytes(chunk)
-        filled = offsets[1:] > offsets[:-1]
-        if _EDGE_BYTES[cells[offsets[:-1][filled]]].any() or _EDGE_BYTES[cells[offsets[1:][filled] - 1]].any():
-            return True
-    return False
-
-
 def _decoded(column, encoding: str):
     """A column of raw cells (Arrow binary) as text; None when a cell does not decode as `encoding`.
 
@@ -101,7 +73,7 @@ def _decoded(column, encoding: str):
 
     chunks = []
     for chunk in column.chunks:
-        offsets, cells = _cell_bytes(chunk)
+        offsets, cells = cell_bytes(chunk)
         raw = cells[offsets[0]:offsets[-1]]
         if not raw.size or raw.max() < 0x80:
             chunks.append(chunk.view(pa.string()))
@@ -188,9 +160,7 @@ def read_columnar_csv(data: bytes, delimiter: str, encoding: str | None = None) 
     if any((pc.max(pc.binary_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT
            and (pc.max(pc.utf8_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT for c in columns):
         return None
-    for j, column in enumerate(columns):
-        if _may_need_stripping(column):
-            columns[j] = pc.utf8_trim(column, characters=WHITESPACE)
+    columns = [stripped(column) for column in columns]
     blank = np.ones(n, dtype=bool)
     for column in columns:
         blank &= pc.equal(column, "").to_numpy(zero_copy_only=False)
