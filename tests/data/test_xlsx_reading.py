@@ -153,7 +153,7 @@ def test_ids_written_as_text_digits_stay_text(tmp_path, monkeypatch, without_cal
     ("relapse", [True, "true", False, "0"], ["1", "true", "0", "0"]),
     # a time of day and a duration, which are not dates
     ("note", [dt.time(12, 30), dt.timedelta(days=1, hours=2), "x", None], ["12:30:00", "1 day, 2:00:00", "x", ""]),
-    # error cells (#N/A, #DIV/0!) are empty, as they were
+    # error cells (#N/A, #DIV/0!): empty text, each an error in the frame's problems (test_checked_extracts)
     ("ps", [1.0, "#N/A", "#DIV/0!", 2.0], ["1", "", "", "2"]),
     ("sex", ["M", "#N/A", "F", "F"], ["M", "", "F", "F"]),
 ])

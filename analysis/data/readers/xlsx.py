@@ -11,7 +11,10 @@ same text either way, only slower (tests/data/test_xlsx_reading.py reads workboo
 A workbook written by a program that stores formulas without computing them has no value to read;
 such a cell is an error naming it, never an empty cell (which would silently become a missing
 value).  Calamine does not show formulas, so those cells are found in the worksheet's XML: a bulk
-search for formula elements, then a look at each formula cell only (most exports hold none).
+search for formula elements, then a look at each formula cell only (most exports hold none).  An
+error cell (#N/A, #DIV/0!, #REF!: typed "e" in the XML, saved by Excel for a failed formula or a
+pasted error) has no value either, and calamine reads it as an empty cell: it is an error naming its
+cell and the error, found by the same scan.
 """
 from __future__ import annotations
 
@@ -42,6 +45,8 @@ _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 _CELL_REF = re.compile(rb'\sr="([A-Z]+)([0-9]+)"')
 _FORMULA_TEXT = re.compile(rb"<(?:\w+:)?f(?:\s[^>]*)?>(.*?)</(?:\w+:)?f>", re.S)
 _SAVED_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]+</(?:\w+:)?v>|<(?:\w+:)?is>")
+_ERROR_CELL = re.compile(rb"""<(?:\w+:)?c\s[^>]*\bt\s*=\s*["']e["'][^>]*>""")  # a cell typed as an error
+_ERROR_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _RELATIONSHIPS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
@@ -74,13 +79,38 @@ def _letters(number: int) -> str:
     return letters
 
 
-def _unsaved_formulas(path: Path, title: str, header: list[str] | None) -> list[Problem]:
-    """Formula cells whose value Excel never saved: each named by its cell, line and column."""
+def _sheet_xml(path: Path, title: str) -> bytes:
+    """The worksheet XML of the sheet named `title` (empty when the workbook does not say which part)."""
     with zipfile.ZipFile(path) as archive:
         part = _sheet_part(archive, title)
         if part is None or part not in archive.namelist():
-            return []
-        xml = archive.read(part)
+            return b""
+        return archive.read(part)
+
+
+def _column_name(header: list[str] | None, column: int) -> str | None:
+    return header[column - 1] if header and column - 1 < len(header) and header[column - 1] else None
+
+
+def _error_cells(xml: bytes, header: list[str] | None) -> list[Problem]:
+    """Cells holding an error (#N/A, #DIV/0!, ...): each named by its cell, line, column and error."""
+    problems = []
+    for found in _ERROR_CELL.finditer(xml):
+        reference = _CELL_REF.search(found.group(0))
+        if reference is None:
+            continue
+        closing = _CELL_END.search(xml, found.end())
+        value = _ERROR_VALUE.search(xml, found.end(), closing.start() if closing else found.end())
+        error = unescape(value.group(1).decode("utf-8")) if value else None
+        column, row = _column_number(reference.group(1)), int(reference.group(2))
+        problems.append(Problem(row, None, _column_name(header, column), error,
+                                f"cell {_letters(column)}{row} holds the error {error or '(unnamed)'}, not a value: "
+                                "correct it in the workbook, or leave the cell empty if the value is unknown"))
+    return problems
+
+
+def _unsaved_formulas(xml: bytes, header: list[str] | None) -> list[Problem]:
+    """Formula cells whose value Excel never saved: each named by its cell, line and column."""
     problems = []
     end = 0
     for found in _FORMULA.finditer(xml):
@@ -96,7 +126,7 @@ def _unsaved_formulas(path: Path, title: str, header: list[str] | None) -> list[
         if reference is None or _SAVED_VALUE.search(cell):
             continue
         column, row = _column_number(reference.group(1)), int(reference.group(2))
-        name = header[column - 1] if header and column - 1 < len(header) and header[column - 1] else None
+        name = _column_name(header, column)
         text = _FORMULA_TEXT.search(cell)
         formula = "=" + unescape(text.group(1).decode("utf-8")) if text else None
         problems.append(Problem(row, None, name, formula, f"cell {_letters(column)}{row} holds a formula whose value "
@@ -305,10 +335,10 @@ def read(path: Path, sheet: str | int | None) -> pd.DataFrame:
     except Exception as error:  # calamine raises several kinds on a damaged or foreign file
         raise DataValidationError(str(path), [file_problem(f"cannot read the workbook: {type(error).__name__}: {error}")])
     title = _sheet_title(path, names, sheet)
-    # The scan for formulas decompresses the worksheets again: on a second core while calamine reads
-    # (fastexcel releases the interpreter), which takes its time off the reading's.
+    # The scan for formulas and error cells decompresses the worksheets again: on a second core while
+    # calamine reads (fastexcel releases the interpreter), which takes its time off the reading's.
     with ThreadPoolExecutor(max_workers=1) as scan:
-        any_formula = scan.submit(_has_formulas, path, title)
+        any_formula = scan.submit(_formulas_or_errors, path, title)
         try:
             cells = _typed_cells(path, reader, title)
         except Exception:  # e.g. fastexcel cannot type a column of dates, durations and text: cell by cell,
@@ -316,14 +346,17 @@ def read(path: Path, sheet: str | int | None) -> pd.DataFrame:
         del reader
         if cells is None:
             cells = _cells_one_by_one(path, title)
-        holds_formulas = any_formula.result()
+        holds_formulas, holds_errors = any_formula.result()
     if not cells.header:
         raise DataValidationError(str(path), [file_problem(f"sheet {title!r} is empty (no header row)")])
     header, columns = header_names(cells.header), cells.columns
     filled = _filled(columns)
     numbers = np.flatnonzero(filled.sum(axis=0) > 0)  # the records: rows not blank
     lines = numbers + cells.first_line
-    problems = _unsaved_formulas(path, title, header) if holds_formulas else []
+    xml = _sheet_xml(path, title) if holds_formulas or holds_errors else b""
+    problems = (_unsaved_formulas(xml, header) if holds_formulas else []) + (_error_cells(xml, header) if holds_errors else [])
+    problems.sort(key=lambda p: (p.line, p.message))
+    del xml
     named = {name: k for k, name in enumerate(header) if name}
     nameless_with_values = any(filled[k, numbers].any() for k, name in enumerate(header) if not name)
     if len(named) != sum(1 for name in header if name) or nameless_with_values:
@@ -339,13 +372,16 @@ def read(path: Path, sheet: str | int | None) -> pd.DataFrame:
     return with_lines(frame, lines, problems)
 
 
-def _has_formulas(path: Path, title: str) -> bool:
-    """Whether the sheet holds a formula (most exports hold none: one fast scan); every worksheet is
-    scanned when the workbook does not say which part holds the sheet.
+def _formulas_or_errors(path: Path, title: str) -> tuple[bool, bool]:
+    """Whether the sheet holds a formula, and whether it holds an error cell (most exports hold
+    neither: one fast scan); every worksheet is scanned when the workbook does not say which part
+    holds the sheet.
 
     A formula is an <f> element, with or without a namespace prefix, found by its closing tag (a
-    shared formula's later cells, <f t="shared" si="0"/>, follow the one that holds its text):
-    plain substring searches, not a regular expression tried at every tag."""
+    shared formula's later cells, <f t="shared" si="0"/>, follow the one that holds its text); an
+    error cell's type is "e" (t="e"): plain substring searches, a regular expression only where the
+    value "e" occurs."""
+    formulas = errors = False
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         sheet = _sheet_part(archive, title)
@@ -355,7 +391,9 @@ def _has_formulas(path: Path, title: str) -> bool:
                     tail = b""
                     for block in iter(lambda: part.read(1 << 22), b""):
                         text = tail + block
-                        if b"</f>" in text or b":f>" in text:
-                            return True
+                        formulas = formulas or b"</f>" in text or b":f>" in text
+                        errors = errors or ((b'"e"' in text or b"'e'" in text) and _ERROR_CELL.search(text) is not None)
+                        if formulas and errors:
+                            return True, True
                         tail = block[-64:]
-    return False
+    return formulas, errors
