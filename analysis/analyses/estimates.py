@@ -47,10 +47,25 @@ def estimate_endpoint(data: pd.DataFrame, endpoint: str, by: str | None = None, 
     return known[key]
 
 
+def _endpoint_time_index(data: pd.DataFrame, endpoint: str) -> TimeIndex:
+    """The distinct times of an endpoint's follow-up times, found once per cohort frame: its overall
+    curve and its curves and tests by every grouping take subsets of it (hashing a million times is
+    what costs)."""
+    known = per_frame(data)
+    key = ("time index", endpoint)
+    if key not in known:
+        index = TimeIndex.of(endpoint_data(data, endpoint).time)
+        for array in (index.distinct, index.inverse):
+            array.setflags(write=False)  # (handed to every later estimate of the endpoint)
+        known[key] = index
+    return known[key]
+
+
 def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int) -> EndpointResult:
     spec = ENDPOINTS[endpoint]
     derived = endpoint_data(data, endpoint)
     time, status = derived.time, derived.status
+    index = _endpoint_time_index(data, endpoint)
 
     omitted: tuple[tuple[str, int], ...] = ()
     if by is None:
@@ -63,7 +78,7 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
         groups = group_codes_of(data, by, derived.included)
         known = groups.codes >= 0
         labels = codes = groups.codes[known]
-        time, status = time[known], status[known]
+        time, status, index = time[known], status[known], index.subset(known)
         levels = tuple(level for level in groups.levels if level in groups.names)
         members = {level: codes == groups.code(level) for level in levels}
         sizes = {level: int(members[level].sum()) for level in levels}
@@ -71,11 +86,9 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
         if omitted:
             levels = tuple(level for level in levels if sizes[level] >= min_group)
             kept = np.isin(codes, [groups.code(level) for level in levels])
-            labels, time, status = codes[kept], time[kept], status[kept]
+            labels, time, status, index = codes[kept], time[kept], status[kept], index.subset(kept)
             members = {level: members[level][kept] for level in levels}
 
-    # the distinct times found once for every curve and the test (a million times: hashing them is what costs)
-    index = TimeIndex.of(time)
     if spec.kind == "survival":
         event = (status == 1).astype(int)
         curves = tuple(kaplan_meier(time[members[level]], event[members[level]], label=level,

@@ -146,7 +146,7 @@ def _general_reader(monkeypatch, path):
     from analysis.data.readers import csv as loading
 
     with monkeypatch.context() as m:
-        m.setattr(loading, "read_columnar_csv", lambda data, delimiter: None)
+        m.setattr(loading, "read_columnar_csv", lambda *arguments: None)
         return read_table(path)
 
 
@@ -209,3 +209,18 @@ def test_unique_inverse_is_np_unique(dtype):
     distinct, inverse = unique_inverse(values)
     expected, expected_inverse = np.unique(values, return_inverse=True)
     assert np.array_equal(distinct, expected) and np.array_equal(inverse, expected_inverse.ravel())
+
+
+def test_every_whitespace_character_is_stripped_from_either_end_of_a_cell(tmp_path):
+    """Each character str.strip() removes, alone at the start or the end of one cell of a column
+    that has nothing else to strip, is stripped as the csv-module reader strips it."""
+    from analysis.data.readers import csv as loading
+    from analysis.data.readers.frame import WHITESPACE
+
+    lines = rs.registry_csv_text(rs.generate_registry(20, seed=9)).splitlines()
+    for character in WHITESPACE:
+        for cell in (character + "M", "M" + character):
+            edited = [lines[0], *lines[1:3], lines[3].replace(",M,", f',"{cell}",', 1).replace(",F,", f',"{cell}",', 1),
+                      *lines[4:]]
+            frame = loading.read_columnar_csv("\n".join(edited).encode("utf-8"), ",")
+            assert frame is not None and frame["sex"].iloc[2] == "M", repr(cell)

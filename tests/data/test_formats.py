@@ -179,6 +179,18 @@ def test_parquet_reads_identically(tmp_path, expected, text_table, kind):
     assert_same(validated(path), expected)
 
 
+def test_parquet_text_cells_are_stripped_of_every_whitespace_character(tmp_path):
+    """Each character str.strip() removes, at the start or the end of one cell of a text column that
+    has nothing else to strip, is stripped (the reader only strips columns whose cells may need it)."""
+    from analysis.data.readers.frame import WHITESPACE
+
+    cells = [cell for c in WHITESPACE for cell in (c + "M", "M" + c)]
+    path = tmp_path / "padded.parquet"
+    pd.DataFrame({f"c{k}": ["M", cell, "M"] for k, cell in enumerate(cells)}).to_parquet(path)
+    frame = read_table(path)
+    assert {repr(cell): frame[f"c{k}"].tolist() for k, cell in enumerate(cells)} == {repr(cell): ["M"] * 3 for cell in cells}
+
+
 def test_excel_and_parquet_keep_the_input_unchanged(tmp_path, text_table):
     xlsx, parquet = tmp_path / "a.xlsx", tmp_path / "a.parquet"
     typed(text_table).to_excel(xlsx, index=False)

@@ -131,6 +131,21 @@ def test_cp932_and_bom_csv_read_the_same(tmp_path):
     assert japanese.drop(columns="備考").equals(plain)
 
 
+@pytest.mark.parametrize("given", [None, "cp932", "shift_jis"])
+def test_cp932_cells_are_split_as_bytes_not_decoded_file_first(tmp_path, monkeypatch, given):
+    """A CP932 file goes to the columnar reader as it is (its delimiter, quotes and line breaks are
+    ASCII bytes no double-byte character holds), found as CP932 or named: never decoded whole first.
+    表 and ソ end in 0x5C (a backslash's byte), ｱ is a one-byte katakana."""
+    from analysis.data.readers import csv as reader
+
+    rows = [GOOD_ROWS[0] + ',"表,ソ"', GOOD_ROWS[1] + ",ｱ"]
+    write_csv(tmp_path / "c.csv", rows, HEADER + ",備考", encoding="cp932")
+    monkeypatch.setattr(reader, "_as_utf8", lambda *arguments: pytest.fail("file re-encoded whole"))
+    japanese = read_table(tmp_path / "c.csv", encoding=given)
+    assert japanese["備考"].tolist() == ["表,ソ", "ｱ"]
+    assert japanese.drop(columns="備考").equals(read_table(write_csv(tmp_path / "a.csv", GOOD_ROWS)))
+
+
 def test_excel_and_parquet_read_like_csv(tmp_path):
     csv = write_csv(tmp_path / "a.csv", GOOD_ROWS)
     expected, _ = validate(read_table(csv))

@@ -64,9 +64,17 @@ def test_a_byte_no_encoding_accepts_is_one_file_problem(files):
     assert "cannot decode the file as UTF-8 or CP932" in problems[0][4]
 
 
-def test_the_columnar_reader_splits_cells_and_counts_lines_as_the_csv_module(tmp_path, monkeypatch):
+# Characters each encoding can write, beside ASCII: in CP932, 表 and ソ end in the byte of a
+# backslash (0x5C), ｱ is a one-byte (half-width) katakana; in EUC-JP every byte of 再 is >= 0x80.
+_ENCODED_PIECES = {"utf-8": ["\u3000", "é", "再"], "cp932": ["\u3000", "再", "表", "ソ", "ｱ", "①"],
+                   "euc-jp": ["\u3000", "再", "表"], "latin-1": ["é", "\xa0", "ÿ"]}
+
+
+@pytest.mark.parametrize("encoding", sorted(_ENCODED_PIECES))
+def test_the_columnar_reader_splits_cells_and_counts_lines_as_the_csv_module(tmp_path, monkeypatch, encoding):
     """Random rectangular files, written quoted or not with LF, CRLF or CR line ends, their cells
-    holding delimiters, quotes, line breaks and spaces: whenever the columnar reader takes a file,
+    holding delimiters, quotes, line breaks and spaces, in UTF-8 or an encoding whose cells are split
+    as bytes and decoded after (CP932, EUC-JP, Latin-1): whenever the columnar reader takes a file,
     its cells, lines and structural problems are the csv module's."""
     import csv
     import io
@@ -76,7 +84,7 @@ def test_the_columnar_reader_splits_cells_and_counts_lines_as_the_csv_module(tmp
 
     from analysis.data.readers import csv as reader
 
-    pieces = ["a", "B1", "x y", ",", '"', "\n", "\r\n", "\r", " ", "\u3000", "é", "再", "", "12", "2010-01-02"]
+    pieces = ["a", "B1", "x y", ",", '"', "\n", "\r\n", "\r", " ", "", "12", "2010-01-02", *_ENCODED_PIECES[encoding]]
     rng = random.Random(16)
     taken = 0
     for case in range(300):
@@ -87,16 +95,17 @@ def test_the_columnar_reader_splits_cells_and_counts_lines_as_the_csv_module(tmp
         out = io.StringIO()
         csv.writer(out, quoting=rng.choice([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
                    lineterminator=rng.choice(["\n", "\r\n", "\r"])).writerows(rows)
-        data = out.getvalue().encode("utf-8")
+        data = out.getvalue().encode(encoding)
         path = tmp_path / f"case{case}.csv"
         path.write_bytes(data)
-        columnar = reader.read_columnar_csv(data, ",")
+        columnar = reader.read_columnar_csv(data, ",", None if encoding == "utf-8" else encoding)
         if columnar is None:
             continue
         taken += 1
+        assert read_table(path, encoding=encoding).equals(columnar)
         with monkeypatch.context() as m:
-            m.setattr(reader, "read_columnar_csv", lambda data, delimiter: None)
-            general = read_table(path)
+            m.setattr(reader, "read_columnar_csv", lambda *arguments: None)
+            general = read_table(path, encoding=encoding)
         assert columnar.astype(object).equals(general), (case, data)
         assert list(np.asarray(columnar.attrs["lines"])) == list(np.asarray(general.attrs["lines"])), (case, data)
         assert columnar.attrs["problems"] == general.attrs["problems"], (case, data)

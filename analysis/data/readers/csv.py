@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.problems import DataValidationError, Problem, file_problem
-from analysis.data.readers.frame import TEXT, WHITESPACE, assemble, header_names, split_header, with_lines
+from analysis.data.readers.frame import TEXT, assemble, cell_bytes, header_names, split_header, stripped, with_lines
 
 __all__ = ["ENCODINGS", "SUFFIXES", "read", "read_columnar_csv"]
 
@@ -50,8 +50,45 @@ def _end_of_text(data: bytes) -> int:
     return end
 
 
-def read_columnar_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
-    """The text frame of a rectangular UTF-8 CSV, cells split by Arrow's CSV reader (quoted or not).
+# Encodings whose bytes below 0x80 are ASCII and never part of a multi-byte character, so that the
+# delimiter, the quote and line breaks are found in the bytes as they are: Arrow splits the cells of
+# such a file without decoding it.  (Not UTF-16, whose ASCII characters are two bytes.)
+_ASCII_SAFE = frozenset({"cp932", "shift_jis", "euc_jp", "iso8859-1", "cp1252"})
+
+
+def _ascii_safe(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name in _ASCII_SAFE
+    except LookupError:
+        return False
+
+
+def _decoded(column, encoding: str):
+    """A column of raw cells (Arrow binary) as text; None when a cell does not decode as `encoding`.
+
+    Cells of ASCII bytes only (codes, dates, numbers: nearly every column) are already their text
+    and are taken as they are; a column holding other bytes is decoded one distinct value at a time."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = []
+    for chunk in column.chunks:
+        offsets, cells = cell_bytes(chunk)
+        raw = cells[offsets[0]:offsets[-1]]
+        if not raw.size or raw.max() < 0x80:
+            chunks.append(chunk.view(pa.string()))
+            continue
+        encoded = pc.dictionary_encode(chunk)
+        try:
+            texts = [value.decode(encoding) for value in encoded.dictionary.to_pylist()]
+        except UnicodeDecodeError:
+            return None
+        chunks.append(pa.array(texts, type=pa.string()).take(encoded.indices))
+    return pa.chunked_array(chunks, type=pa.string())
+
+
+def read_columnar_csv(data: bytes, delimiter: str, encoding: str | None = None) -> pd.DataFrame | None:
+    """The text frame of a rectangular CSV, cells split by Arrow's CSV reader (quoted or not).
 
     Registry exports are nearly always rectangular: a header line, then one record per line, each
     with the header's number of values, cells quoted or not (R's `write.csv` quotes every cell).
@@ -62,6 +99,8 @@ def read_columnar_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
     Anything else (a title line above the header, blank or ragged lines, NUL bytes, a cell longer
     than the csv module allows) returns None and is read by the general reader, which names the
     line of each defect.  The columns are Arrow-backed text (`str` dtype): no Python object per cell.
+    The bytes are UTF-8 (Arrow checks), or in `encoding`, one whose ASCII bytes are always ASCII
+    (`_ASCII_SAFE`: CP932 among them): its cells are split as bytes and decoded column by column.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -74,7 +113,7 @@ def read_columnar_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
     if cut < 0:
         return None
     try:
-        header_line = data[:cut].decode("utf-8")
+        header_line = data[:cut].decode(encoding or "utf-8")
     except UnicodeDecodeError:
         return None
     if header_line.count('"') % 2:  # a quoted header name holding a line break
@@ -87,6 +126,7 @@ def read_columnar_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
         return None
     body = memoryview(data)[body_start:end]
     width = len(header)
+    cell_type = pa.string() if encoding is None else pa.binary()
     try:
         table = pa_csv.read_csv(
             pa.BufferReader(pa.py_buffer(body)),
@@ -94,7 +134,7 @@ def read_columnar_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
                                               escape_char=False, newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types={f"f{j}": pa.string() for j in range(width)}, null_values=[], true_values=[],
+                column_types={f"f{j}": cell_type for j in range(width)}, null_values=[], true_values=[],
                 false_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # another number of values, or not UTF-8
@@ -105,6 +145,10 @@ def read_columnar_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
     lines_in_body = _count_breaks(data, body_start, end) + 1
     columns = [table.column(j) for j in range(width)]
     del table
+    if encoding is not None:
+        columns = [_decoded(column, encoding) for column in columns]
+        if any(column is None for column in columns):
+            return None
     breaks = np.zeros(n, dtype=np.int64)
     if lines_in_body != n:  # line breaks inside quoted cells: count them, record by record
         for column in columns:
@@ -116,8 +160,7 @@ def read_columnar_csv(data: bytes, delimiter: str) -> pd.DataFrame | None:
     if any((pc.max(pc.binary_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT
            and (pc.max(pc.utf8_length(c)).as_py() or 0) > _CSV_FIELD_LIMIT for c in columns):
         return None
-    for j, column in enumerate(columns):
-        columns[j] = pc.utf8_trim(column, characters=WHITESPACE)
+    columns = [stripped(column) for column in columns]
     blank = np.ones(n, dtype=bool)
     for column in columns:
         blank &= pc.equal(column, "").to_numpy(zero_copy_only=False)
@@ -171,14 +214,15 @@ def _decode(data: bytes, encoding: str | None) -> tuple[str | None, str | None]:
                   + "); give the encoding with --encoding (or `encoding:` in the study file)")
 
 
-def _columnar(data: bytes, suffix: str) -> pd.DataFrame | None:
-    """`read_columnar_csv` of UTF-8 bytes (a BOM dropped), with the delimiter of the first line."""
-    if data.startswith(codecs.BOM_UTF8):
+def _columnar(data: bytes, suffix: str, encoding: str | None = None) -> pd.DataFrame | None:
+    """`read_columnar_csv` of UTF-8 bytes (a BOM dropped) or bytes in an ASCII-safe `encoding`, with
+    the delimiter of the first line."""
+    if encoding is None and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     newline = data.find(b"\n")
     first = data[:newline] if newline >= 0 else data
     delimiter = "\t" if suffix == ".tsv" or (b"\t" in first and b"," not in first) else ","
-    return read_columnar_csv(data, delimiter)
+    return read_columnar_csv(data, delimiter, encoding)
 
 
 _BLOCK = 1 << 24  # bytes decoded at a time: a file is never held as one Python string
@@ -214,8 +258,9 @@ def _as_utf8(data: bytes, encoding: str) -> bytes | None:
 
 def read(path: Path, encoding: str | None) -> pd.DataFrame:
     """The text frame of a delimited file.  UTF-8 bytes go to Arrow as they are (Arrow checks that
-    they are UTF-8); another encoding (the one given, else CP932 when the file is not UTF-8) is
-    re-encoded as UTF-8 block by block first."""
+    they are UTF-8); another encoding (the one given, else CP932 when the file is not UTF-8) goes to
+    Arrow as it is too when its ASCII bytes are always ASCII (CP932, EUC-JP, Latin-1: cells decoded
+    after splitting), else is re-encoded as UTF-8 block by block first."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
     try:
@@ -231,7 +276,11 @@ def read(path: Path, encoding: str | None) -> pd.DataFrame:
         other = "utf-16" if utf16 else (None if _is_utf8(data) else ENCODINGS[-1])
     else:
         other = None if wanted in ("utf-8", "utf-8-sig", "unknown") else encoding
-    if other is not None:
+    if other is not None and _ascii_safe(other):
+        columnar = _columnar(data, suffix, other)
+        if columnar is not None:
+            return columnar
+    elif other is not None:
         utf8 = _as_utf8(data, other)
         if utf8 is not None:
             del data  # (not held beside its UTF-8 copy: the general reader reads the file again)

@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from analysis.data.cells import cell_text
 from analysis.data.problems import Problem, file_problem
 
 # The columnar readers' cells: Arrow-backed text (pandas' `str` dtype), NaN-free, no Python object per cell.
@@ -22,7 +23,66 @@ TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
               "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
-__all__ = ["TEXT", "WHITESPACE", "assemble", "header_names", "lines_of", "split_header", "with_lines"]
+__all__ = ["TEXT", "WHITESPACE", "arrow_text_column", "assemble", "cell_bytes", "header_names", "lines_of",
+           "split_header", "stripped", "with_lines"]
+
+
+def cell_bytes(chunk) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of an Arrow string or binary array: cell i is bytes[offsets[i]:offsets[i + 1]]."""
+    import pyarrow as pa
+
+    wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if wide else np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+    body = chunk.buffers()[2]
+    return offsets, (np.frombuffer(body, dtype=np.uint8) if body is not None else np.empty(0, np.uint8))
+
+
+# Bytes a cell to be stripped may start or end with: ASCII whitespace, and any byte of a multi-byte
+# UTF-8 character (U+3000, U+00A0, ... are whitespace to str.strip(); they are checked by Arrow).
+_EDGE_BYTES = np.zeros(256, dtype=bool)
+_EDGE_BYTES[[ord(c) for c in WHITESPACE if ord(c) < 0x80]] = True
+_EDGE_BYTES[0x80:] = True
+
+
+def _may_need_stripping(column) -> bool:
+    """Whether any cell of a text column may start or end with whitespace: its first and last bytes
+    looked up, without copying the column (nearly every column of an export has none to strip)."""
+    for chunk in getattr(column, "chunks", [column]):
+        offsets, cells = cell_bytes(chunk)
+        filled = offsets[1:] > offsets[:-1]
+        if _EDGE_BYTES[cells[offsets[:-1][filled]]].any() or _EDGE_BYTES[cells[offsets[1:][filled] - 1]].any():
+            return True
+    return False
+
+
+def stripped(column):
+    """A text column (Arrow) with each cell stripped as str.strip() strips it; the column itself when no
+    cell can have anything to strip."""
+    import pyarrow.compute as pc
+
+    return pc.utf8_trim(column, characters=WHITESPACE) if _may_need_stripping(column) else column
+
+
+def arrow_text_column(column):
+    """A typed Arrow column (Parquet's, or a workbook's read by fastexcel) as stripped text cells
+    ("" where empty), in Arrow: text as it is (stripped), whole numbers and dates cast to their text,
+    every other type (timestamps, fractional numbers, flags) converted once per distinct value by
+    `cell_text`, the one rule of a cell's text.  No Python object per record."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_null(column.type):  # a column without a value
+        return pa.array([""] * len(column), type=pa.string())
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return stripped(pc.fill_null(column.cast(pa.string()), ""))
+    if pa.types.is_integer(column.type) or pa.types.is_date32(column.type):
+        return pc.fill_null(column.cast(pa.string()), "")  # Arrow writes them as cell_text does: 12, 2010-04-01
+    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    distinct = pa.array([cell_text(v) for v in encoded.dictionary.to_pylist()] + [""], type=pa.string())
+    indices = pc.fill_null(encoded.indices, len(distinct) - 1)  # a null: the last entry, ""
+    return pc.take(distinct, indices)
 
 
 def header_names(cells: Sequence[str]) -> list[str]:
