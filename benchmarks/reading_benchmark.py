@@ -162,7 +162,7 @@ def measure(directory: Path, repeat: int, use_r: bool, only: tuple[str, ...] = (
                           ("xlsx_small", "validate: .xlsx", SMALL)):
         row(label, validate + [str(files[key])], n)
     for key, label, n in (("parquet", "read: Parquet (columnar, dates as dates)", 10**6),
-                          ("xlsx_small", "read: .xlsx (calamine)", SMALL)):
+                          ("xlsx_small", "read: .xlsx (calamine via fastexcel, Arrow)", SMALL)):
         row(label, [PYTHON, "-c", _READ, str(files[key])], n)
 
     with tempfile.TemporaryDirectory() as tmp:

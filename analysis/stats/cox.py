@@ -21,15 +21,17 @@
 
 The test of proportional hazards (``cox.zph``) is `analysis.stats.cox_zph`.
 
-Computation: the rows are never looped over in Python.  The distinct death
-times (within strata) are found once; each row's risk-set membership is the
-contiguous range of death times in (start, stop].  Risk-set sums are reverse
-cumulative sums over death times of the rows' contributions (added at the
-last death time a row is at risk, removed before its first), Efron's
-correction is an expansion of each tied group into its d sub-terms, and the
-information matrix is ``X' diag(w) X`` with per-row weights obtained from
-prefix sums over death times.  One iteration costs O(n p^2) time and O(n p)
-memory after an O(n log n) sort.
+Computation: the rows are never looped over in Python.  The distinct death times (within strata)
+are found once, and the rows at risk are sorted once by the last death time they are at risk for,
+each time's deaths first (`_RiskSetLayout`, shared by every model of the same times and events):
+every sum over a time's deaths or risk set is then a sum over contiguous rows (np.add.reduceat, a
+pairwise sum) followed by a reverse cumulative sum over death times, less, for counting-process
+rows and strata, the rows' sums before their first time.  Efron's d terms of a tied group enter
+through a few sums per group over its terms (no (terms, p) array): their weighted means and
+covariances are written exactly as sums of positive parts.  The information is one product
+X' diag(w) X with per-row weights from prefix sums over death times.  An iteration reads the
+covariates from memory twice (a block of rows at a time: the risk sums, then the information),
+O(n p^2) time and O(n p) memory after one sort (a linear-time radix sort up to 32,767 death times).
 """
 from __future__ import annotations
 
@@ -186,27 +188,60 @@ def _cholesky2_rank(imat: np.ndarray, toler: float = _TOLER_CHOL) -> np.ndarray:
 # -------------------------------------------------------- the sorted problem
 
 
+# Rows of the covariates read at a time by the sums of each iteration: a block of 4096 rows of the
+# weighted covariates stays in the CPU's cache for its sums or its product.
+_BLOCK_ROWS = 4096
+
+
+def _weighted_gram(rows: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``rows @ diag(weight) @ rows.T`` for covariates stored one row each, (p, m): `_BLOCK_ROWS`
+    columns at a time, weighted in a small buffer, so that the covariates are read from memory once
+    (twice as fast at 10^6 rows as weighting all of them and then multiplying)."""
+    p, m = rows.shape
+    out = np.zeros((p, p))
+    buffer = np.empty((p, min(m, _BLOCK_ROWS)))
+    for start in range(0, m, _BLOCK_ROWS):
+        block = rows[:, start:start + _BLOCK_ROWS]
+        weighted = np.multiply(block, weight[start:start + _BLOCK_ROWS], out=buffer[:, :block.shape[1]])
+        out += weighted @ block.T
+    return out
+
+
+def _groups_up_to(death_keys: np.ndarray, keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """Per key (a row's stratum and time index, 0 <= key < n_keys): how many of the sorted
+    `death_keys` are <= it. Looked up in a table of every possible key when there are no more of
+    them than rows (registry times are days: a few thousand per stratum), else searched per row."""
+    if n_keys <= keys.size:
+        return np.searchsorted(death_keys, np.arange(n_keys), side="right")[keys]
+    return np.searchsorted(death_keys, keys, side="right")
+
+
 class _RiskSetLayout:
     """Which rows are at risk at which death groups: everything of a Cox model that does not depend on
     its covariates, found once for every model fitted to the same (start, stop, event, strata, ties).
 
     Death groups are the distinct (stratum, death time) pairs in ascending order; row i is at risk
-    for groups first[i] <= g < last[i] (death times in (start, stop] of its stratum). The sums over
-    risk sets bin every row at the last group it is at risk for (`enter_index`; rows never at risk go
-    to an extra bin, dropped) and, for counting-process rows, before the first (`leave_index`).
+    for groups first[i] <= g < last[i] (death times in (start, stop] of its stratum). The rows at risk
+    are put in the order of their last group (`order`; a death's last group is its own), each group's
+    deaths before its other rows: every sum over a group's deaths, or over the rows whose last group
+    it is, is then a sum over one contiguous segment (np.add.reduceat), and the sums over the risk
+    sets are reverse cumulative sums of those (`group_sums`), less, for rows at risk from a later
+    group than the first (strata, counting-process rows), their sums before it (`leave_rows`).
     """
 
     def __init__(self, start, stop, event, strata_codes, ties):
         n = stop.size
-        s = strata_codes.astype(np.int64)
         if start is None:
             times, stop_index = unique_inverse(stop)
         else:
             times, both = unique_inverse(np.concatenate([start, stop]))
             start_index, stop_index = both[:n], both[n:]
         k = times.size
-        key_stop = s * k + stop_index
-        self.dead = np.flatnonzero(event == 1)
+        n_strata = int(strata_codes.max()) + 1
+        stratum_key = strata_codes.astype(np.int64) * k if n_strata > 1 else 0
+        key_stop = stratum_key + stop_index
+        dead = event == 1
+        self.dead = np.flatnonzero(dead)
         dkeys, dead_group = unique_inverse(key_stop[self.dead])
         self.dead_group = dead_group.astype(np.int64)
         self.n_groups = g = dkeys.size
@@ -214,46 +249,129 @@ class _RiskSetLayout:
         self.group_time = times[dkeys % k]
         self.d = np.bincount(self.dead_group, minlength=g)
 
-        # searched once per distinct key (a few thousand death days), not once per row
-        distinct, which = unique_inverse(key_stop)
-        last = np.searchsorted(dkeys, distinct, side="right")[which]
-        if start is None:
-            first = np.searchsorted(dkeys, np.arange(int(s.max()) + 1) * k, side="left")[s]
+        last = _groups_up_to(dkeys, key_stop, n_strata * k)
+        if start is not None:
+            first = _groups_up_to(dkeys, stratum_key + start_index, n_strata * k)
+        elif n_strata > 1:
+            first = np.searchsorted(dkeys, np.arange(n_strata) * k, side="left")[strata_codes]
         else:
-            distinct, which = unique_inverse(s * k + start_index)
-            first = np.searchsorted(dkeys, distinct, side="right")[which]
-        at_risk = first < last
-        self.first = np.where(at_risk, first, 0)
-        self.last = np.where(at_risk, last, 0)
-        # a row enters the reverse sums at the last group it is at risk for and leaves them before its
-        # first (rows at risk from group 0 never leave); others go to bin g, which is dropped
-        self.enter_index = np.where(at_risk, self.last - 1, g)
-        leaves = at_risk & (self.first > 0)
-        self.leave_index = np.where(leaves, self.first - 1, g) if leaves.any() else None
-        self.dead_index = np.full(n, g, dtype=np.int64)
-        self.dead_index[self.dead] = self.dead_group
+            first = None  # (every row is at risk from group 0)
+        at_risk = last > 0 if first is None else first < last
+        # segment 2j: the deaths of group j; 2j + 1: its other rows; rows never at risk after all
+        segment = 2 * last - 1 - dead
+        segment[~at_risk] = 2 * g
+        # a stable radix sort when the segments fit in 16 bits (up to 32767 death groups)
+        key = segment.astype(np.uint16) if 2 * g <= np.iinfo(np.uint16).max else segment
+        rows_at_risk = np.count_nonzero(at_risk)
+        self.order = np.argsort(key, kind="stable")[:rows_at_risk]
+        self.segment_length = np.bincount(segment, minlength=2 * g + 1)[: 2 * g]
+        # np.add.reduceat sums from each start to the next: only the non-empty segments are summed
+        # (every group has deaths; a group may have no other rows), then put in place
+        nonempty = self.segment_length > 0
+        self.segment_start = (np.cumsum(self.segment_length) - self.segment_length)[nonempty]
+        self.segment_rows = self.segment_length[nonempty].astype(float)  # (sums of 1 over the segments)
+        position = np.cumsum(nonempty) - 1
+        # blocks of about `_BLOCK_ROWS` rows that begin and end with a segment: (first row, end row,
+        # first segment, end segment)
+        cuts = np.unique(np.r_[np.searchsorted(self.segment_start, np.arange(0, rows_at_risk, _BLOCK_ROWS)),
+                               self.segment_start.size])
+        row_cuts = np.r_[self.segment_start, rows_at_risk][cuts]
+        self.blocks = tuple(zip(row_cuts[:-1].tolist(), row_cuts[1:].tolist(), cuts[:-1].tolist(), cuts[1:].tolist()))
+        self.dead_segment = position[0::2]
+        self.others = np.flatnonzero(nonempty[1::2])  # the groups with rows other than deaths
+        self.others_segment = position[1::2][self.others]
+        # the first group each row (in `order`) is at risk for, when that is not group 0
+        first_sorted = None if first is None else first[self.order]
+        later = None if first_sorted is None else np.flatnonzero(first_sorted > 0)
+        if later is None or later.size == 0:
+            self.first_sorted = self.leave_rows = self.leave_group = None
+        else:
+            self.first_sorted, self.leave_rows, self.leave_group = first_sorted, later, first_sorted[later] - 1
 
         # Efron: each tied group of d deaths becomes d terms with fractions j/d (j = 0..d-1) of the
-        # deaths' risk taken out; Breslow: one term per group weighted by d.
+        # deaths' risk taken out, each of weight 1 (`e_weight` None); Breslow: one term per group
+        # weighted by d. The terms of group j are e_start[j] and the e_terms[j] - 1 after it.
         if ties == "efron":
-            self.e_group = np.repeat(np.arange(g), self.d)
-            offset = np.repeat(np.cumsum(self.d) - self.d, self.d)
-            self.e_frac = (np.arange(self.e_group.size) - offset) / self.d[self.e_group]
-            self.e_weight = np.ones(self.e_group.size)
+            self.e_terms = self.d
+            self.e_start = np.cumsum(self.d) - self.d
+            self.e_frac = (np.arange(self.dead.size) - np.repeat(self.e_start, self.d)) / np.repeat(self.d, self.d)
+            self.e_weight = None
         else:
-            self.e_group = np.arange(g)
+            self.e_terms = np.ones(g, dtype=np.int64)
+            self.e_start = np.arange(g)
             self.e_frac = np.zeros(g)
             self.e_weight = self.d.astype(float)
-        # terms per group (e_group is np.repeat(arange(g), e_terms)); whether every weight is 1
-        self.e_terms = self.d if ties == "efron" else np.ones(g, dtype=np.int64)
-        self.unit_weights = ties == "efron"
         for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
 
+    def segment_sums(self, rows: np.ndarray, beta: np.ndarray, risk: np.ndarray, shift: float | None = None):
+        """The risks r = exp(beta' x - shift) of the rows ((p, rows at risk in `order`)), written to
+        `risk`, and the sums of r and of r x over the non-empty segments, (1 + p, segments): a block
+        of rows at a time, in a small buffer (the covariates read from memory once). Without `shift`
+        (0), None as soon as some beta' x exceeds 500 (the caller then shifts exp() by the largest)."""
+        out = np.empty((1 + rows.shape[0], self.segment_start.size))
+        buffer = np.empty((1 + rows.shape[0], max(end - begin for begin, end, _, _ in self.blocks)))
+        for begin, end, first, stop in self.blocks:
+            block = buffer[:, :end - begin]
+            np.dot(beta, rows[:, begin:end], out=block[0])
+            if shift is None and block[0].max() > 500:
+                return None
+            if shift:
+                block[0] -= shift
+            np.exp(block[0], out=block[0])
+            risk[begin:end] = block[0]
+            np.multiply(rows[:, begin:end], block[0], out=block[1:])
+            out[:, first:stop] = np.add.reduceat(block, self.segment_start[first:stop] - begin, axis=1)
+        return out
 
-# The sums of the last `CoxDesign.derivatives` call: [the design, beta, the sums, its score and information].
-# cox.zph asks for the derivatives at the estimate the fit has just computed them at.
+    def group_sums(self, summed: np.ndarray, leaving: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Per death group, the sums of k values per row over the group's deaths and over its risk
+        set, two (k, groups) arrays, from the values' sums over the non-empty segments (`summed`,
+        (k, segments)) and the values of the rows that leave (`leaving`, (k, leave_rows.size))."""
+        dead = summed[:, self.dead_segment]
+        binned = dead.copy()
+        binned[:, self.others] += summed[:, self.others_segment]
+        at_risk = np.cumsum(binned[:, ::-1], axis=1)[:, ::-1]
+        if self.leave_rows is not None:
+            left = np.array([np.bincount(self.leave_group, weights=row, minlength=self.n_groups) for row in leaving])
+            at_risk -= np.cumsum(left[:, ::-1], axis=1)[:, ::-1]
+        return dead, at_risk
+
+    def at_risk_counts(self) -> np.ndarray:
+        """Per death group, the number of rows at risk."""
+        leaving = None if self.leave_rows is None else np.ones((1, self.leave_rows.size))
+        return self.group_sums(self.segment_rows[None, :], leaving)[1][0]
+
+    def deaths_in_order(self, rows_reversed: bool) -> np.ndarray:
+        """The deaths (positions in `dead`) by group, i.e. by stratum and time, then by row, or by row
+        reversed (`rows_reversed`)."""
+        # (a stable radix sort of the groups when they fit in 16 bits)
+        group = self.dead_group.astype(np.uint16) if self.n_groups <= np.iinfo(np.uint16).max else self.dead_group
+        if rows_reversed:
+            return group.size - 1 - np.argsort(group[::-1], kind="stable")
+        return np.argsort(group, kind="stable")
+
+    def row_weights(self, per_group: np.ndarray, deaths_less: np.ndarray) -> np.ndarray:
+        """Per row at risk (in `order`): the sum of `per_group` over the groups it is at risk for, less
+        its group's `deaths_less` for a death."""
+        prefix = np.r_[0.0, np.cumsum(per_group)]
+        at_last = prefix[1:]
+        per_segment = np.empty(2 * self.n_groups)
+        per_segment[0::2] = at_last - deaths_less
+        per_segment[1::2] = at_last
+        out = np.repeat(per_segment, self.segment_length)
+        if self.first_sorted is not None:
+            out -= prefix[self.first_sorted]
+        return out
+
+    def term_sums(self, values: np.ndarray) -> np.ndarray:
+        """Per death group, the sum of `values` over its Efron terms (Breslow: its one term)."""
+        return np.add.reduceat(values, self.e_start)
+
+
+# The `_RiskSums` of the last `CoxDesign.derivatives` call: cox.zph asks for the derivatives at the
+# estimate the fit has just computed them at.
 _RECENT: list = [None]
 
 # The layouts of the last few models: a report fits many models to the same few endpoints.
@@ -298,22 +416,28 @@ class CoxDesign:
     @property
     def xc(self) -> np.ndarray:
         """The covariates centred at their means (as coxph works with them). Kept while the model is
-        fitted or tested, then dropped by `release`: a fitted model keeps only its data."""
+        tested, then dropped by `release`: a fitted model keeps only its data."""
         if self._xc is None:
             self._xc = self.x - self.means
         return self._xc
 
     def _work(self):
-        """What every iteration reads and does not change: each centred column contiguous (for
-        bincount), the deaths' rows, their sum and their columns. Made when first needed and dropped
-        by `release` (a fitted model keeps only its data)."""
+        """What every iteration reads and does not change: the centred covariates of the rows at risk
+        in the layout's `order`, one contiguous row per covariate, (p, rows), their sums over the
+        layout's segments, and the covariates of the rows that leave the risk sets (strata,
+        counting process; else None). Made when first needed and dropped by `release` (a fitted
+        model keeps only its data)."""
         if self._arrays is None:
-            dead_x = self.xc[self.layout.dead]
-            self._arrays = (np.asfortranarray(self.xc), dead_x, dead_x.sum(axis=0), np.asfortranarray(dead_x))
-            # the weighted rows of the information's products, written in place every iteration: a new
-            # (n, p) array each time costs its page faults (10-20 ms at 10^6 rows); `empty_like` keeps
-            # the layout of the array NumPy would make, so the products are the same BLAS calls
-            self._scratch = (np.empty_like(self.xc), np.empty_like(dead_x), np.empty((self.e_group.size, self.p)))
+            layout = self.layout
+            sorted_x = np.empty((self.p, layout.order.size))
+            for j in range(self.p):  # (the same numbers as xc's: x - mean)
+                np.subtract(self.x[:, j].take(layout.order), self.means[j], out=sorted_x[j])
+            x_segments = np.add.reduceat(sorted_x, layout.segment_start, axis=1)
+            leaving_x = None if layout.leave_rows is None else sorted_x[:, layout.leave_rows]
+            self._arrays = (sorted_x, x_segments, leaving_x)
+            # the rows' risks and three arrays of one value per Efron term, written in place every
+            # iteration: new arrays each time cost their page faults
+            self._scratch = (np.empty(layout.order.size), np.empty((3, layout.e_frac.size)))
         return self._arrays
 
     def release(self) -> None:
@@ -323,116 +447,128 @@ class CoxDesign:
         self._scratch = None
 
     def __getattr__(self, name):
-        # dead, dead_group, n_groups, group_stratum, group_time, d, first, last, e_group, e_frac, e_weight
+        # dead, dead_group, n_groups, group_stratum, group_time, d, e_terms, e_frac, e_weight, ...
         if name in ("layout", "_arrays", "_scratch", "_xc"):
             raise AttributeError(name)
         return getattr(self.layout, name)
 
-    # -- sums over risk sets -------------------------------------------------
-
-    def _binned(self, index: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Per death group, the sum of `values` (n,) over the rows whose `index` is that group; in
-        row order, so the sums equal those over the selected rows alone bit for bit."""
-        return np.bincount(index, weights=values, minlength=self.n_groups + 1)[:-1]
-
-    def _reverse_cumsum(self, binned: np.ndarray) -> np.ndarray:
-        return np.cumsum(binned[::-1], axis=0)[::-1]
-
-    def risk_sums(self, values: np.ndarray) -> np.ndarray:
-        """Per death group: the sum of `values` (n,) over the rows at risk."""
-        out = self._reverse_cumsum(self._binned(self.enter_index, values))
-        if self.leave_index is not None:
-            out = out - self._reverse_cumsum(self._binned(self.leave_index, values))
-        return out
-
-    def dead_sums(self, values: np.ndarray) -> np.ndarray:
-        return self._binned(self.dead_index, values)
-
-    def _dead_sums_of(self, dead_values: np.ndarray) -> np.ndarray:
-        """`dead_sums` of values given for the deaths' rows only (in row order: the same sums)."""
-        return np.bincount(self.dead_group, weights=dead_values, minlength=self.n_groups)
-
-    def row_sums_of(self, per_group: np.ndarray) -> np.ndarray:
-        """Per row: the sum of `per_group` over the death groups the row is at risk for."""
-        prefix = np.r_[0.0, np.cumsum(per_group)]
-        return prefix[self.last] - prefix[self.first]
-
     # -- log partial likelihood and derivatives -----------------------------
 
+    def _sums(self, beta: np.ndarray) -> "_RiskSums":
+        """The risk-set sums at `beta`, reused when the same design asks again at the same beta (cox.zph
+        asks at the estimate the fit has just computed them at)."""
+        recent = _RECENT[0]
+        if recent is not None and recent.design() is self and np.array_equal(recent.beta, beta):
+            return recent
+        sorted_x, x_segments, leaving_x = self._work()
+        r, (den, term_a, term_b) = self._scratch
+        layout = self.layout
+        dead_x = x_segments[:, layout.dead_segment]  # per group, the sum of its deaths' covariates
+        leaving = None
+        shift = 0.0
+        if beta.any():
+            summed = layout.segment_sums(sorted_x, beta, r)
+            if summed is None:  # keep exp() finite: every beta' x less the largest (loglik corrected below)
+                shift = float((beta @ sorted_x).max())
+                summed = layout.segment_sums(sorted_x, beta, r, shift)
+            if leaving_x is not None:
+                leaving_r = r[layout.leave_rows]
+                leaving = np.vstack([leaving_r, leaving_x * leaving_r])
+        else:  # the first iteration: every risk is 1, and the sums those of 1 and of x
+            summed = np.vstack([layout.segment_rows, x_segments])
+            if leaving_x is not None:
+                leaving = np.vstack([np.ones(leaving_x.shape[1]), leaving_x])
+            r = None
+        dead, at_risk = layout.group_sums(summed, leaving)
+        # per Efron term (or Breslow group) e of group g: the risk set's sums less the fraction f_e of
+        # the deaths'; its covariate mean is xbar_e = (s1 - f_e d1) / den_e. Efron's terms all weigh 1
+        # (w None: not multiplied by 1). Written in place (`_scratch`), one array of terms at a time.
+        f, w, terms = self.e_frac, self.e_weight, self.e_terms
+        np.multiply(np.repeat(dead[0], terms), f, out=term_a)  # (np.repeat: each term its group's sum)
+        np.subtract(np.repeat(at_risk[0], terms), term_a, out=den)
+        log_den = np.log(den, out=term_a)
+        if shift:
+            log_den += shift
+        if w is not None:
+            log_den *= w
+        loglik = float(beta @ dead_x.sum(axis=1) - np.sum(log_den))
+        sums = _RiskSums(weakref.ref(self), np.array(beta, dtype=float), r, at_risk[1:], dead[1:], loglik,
+                         (sorted_x, dead_x))
+        # the terms' weights summed per group: sum_e w/den (score, information) and sum_e w f/den
+        # (the deaths' share); sum_e w (s1 - f d1)(s1 - f d1)' / den^2 = omega m m' + v d1 d1', with
+        # omega = sum_e w/den^2, m = s1 - fbar d1 and v = sum_e w/den^2 (f - fbar)^2, fbar the mean of
+        # f weighted by w/den^2: two sums of positive terms (no cancellation), and no (terms, p) array
+        term_sums = layout.term_sums
+        inverse = np.divide(1.0 if w is None else w, den, out=term_a)
+        sums.h0 = term_sums(inverse)
+        sums.h1 = term_sums(np.multiply(inverse, f, out=term_b))
+        square = np.divide(inverse, den, out=term_a)
+        sums.omega = term_sums(square)
+        fbar = term_sums(np.multiply(square, f, out=term_b)) / sums.omega
+        spread = np.subtract(f, np.repeat(fbar, terms), out=term_b)
+        spread *= spread
+        spread *= square
+        sums.v = term_sums(spread)
+        sums.m = sums.s1 - fbar * sums.d1
+        _RECENT[0] = sums
+        return sums
+
+    def _score_information(self, sums: "_RiskSums", lam=None):
+        """Score and information at the sums' beta, each group's terms weighted by lam[g] (None: 1;
+        cox.zph's blocks weight them by g(t) and its square)."""
+        sorted_x, dead_x = sums.arrays
+        h0, h1, omega, v = sums.h0, sums.h1, sums.omega, sums.v
+        if lam is not None:
+            h0, h1, omega, v = h0 * lam, h1 * lam, omega * lam, v * lam
+        u = (dead_x.sum(axis=1) if lam is None else dead_x @ lam) - (sums.s1 @ h0 - sums.d1 @ h1)
+        # sum over rows of r x x' times the weights of the groups the row is at risk for, less, for a
+        # death, its group's deaths' share: one product X' diag(weight) X
+        row_weight = self.layout.row_weights(h0, h1)
+        if sums.r is not None:
+            row_weight *= sums.r
+        info = _weighted_gram(sorted_x, row_weight)
+        info -= (sums.m * omega) @ sums.m.T
+        info -= (sums.d1 * v) @ sums.d1.T
+        return u, info
+
     def derivatives(self, beta: np.ndarray, gweights=()):
-        """Loglik, score and information at `beta`.
+        """Loglik, score and information at `beta`, and per death group the mean of its terms'
+        covariate means, (groups, p) (cox.zph's Schoenfeld residuals are the deaths' covariates less it).
 
         For each array in `gweights` (one value per death group) also the
         score and information blocks weighted by it (and by its square), for
         the cox.zph score test.
         """
-        xc = self.xc
-        g, f, w = self.e_group, self.e_frac, self.e_weight
-        columns, xd, dead_x_sum, dead_columns = self._work()
-        recent = _RECENT[0]
-        own = None
-        if recent is not None and recent[0]() is self and np.array_equal(recent[1], beta):
-            # the same model at the same beta as the last call (cox.zph after the fit): the same sums,
-            # and the same score and information
-            r, rd, den, xbar, loglik = recent[2]
-            own = recent[3]
-        else:
-            eta = xc @ beta
-            top = float(eta.max())
-            shift = top if top > 500 else 0.0  # keep exp() finite; loglik corrected below
-            r = np.exp(eta - shift)
-            rd = r[self.dead]
-
-            s0, d0 = self.risk_sums(r), self._dead_sums_of(rd)
-            s1 = np.empty((self.n_groups, self.p))
-            d1 = np.empty((self.n_groups, self.p))
-            for j in range(self.p):
-                s1[:, j] = self.risk_sums(r * columns[:, j])
-                d1[:, j] = self._dead_sums_of(rd * dead_columns[:, j])
-            # per Efron term (or Breslow group): the group's sums less the fraction f of its deaths'
-            # (np.repeat is s0[g] etc., e_group being sorted), with as few temporary arrays as possible
-            terms = self.e_terms
-            den = np.repeat(s0, terms) - f * np.repeat(d0, terms)
-            xbar = np.repeat(s1, terms, axis=0)
-            taken = np.repeat(d1, terms, axis=0)
-            taken *= f[:, None]
-            xbar -= taken
-            xbar /= den[:, None]
-            del taken
-
-            loglik = float(eta[self.dead].sum() - np.sum(w * (np.log(den) + shift)))
-            _RECENT[0] = [weakref.ref(self), np.array(beta, dtype=float), (r, rd, den, xbar, loglik), None]
-
-        def blocks(lam_e, lam_dead):
-            # (weights of 1, the model's own blocks: the same numbers without multiplying by 1)
-            w_e = w if lam_e is None else w * lam_e
-            ones = lam_e is None and self.unit_weights  # (Efron: w_e * xbar is xbar)
-            dead_sum = dead_x_sum if lam_dead is None else (xd * lam_dead[:, None]).sum(axis=0)
-            u = dead_sum - (xbar if ones else w_e[:, None] * xbar).sum(axis=0)
-            h0 = np.bincount(g, weights=w_e / den, minlength=self.n_groups)
-            h1 = np.bincount(g, weights=w_e * f / den, minlength=self.n_groups)
-            row_w = r * self.row_sums_of(h0)
-            weighted_x, weighted_dead, weighted_xbar = self._scratch
-            info = np.multiply(xc, row_w[:, None], out=weighted_x).T @ xc
-            info -= np.multiply(xd, (rd * h1[self.dead_group])[:, None], out=weighted_dead).T @ xd
-            # (not xbar.T @ xbar, which NumPy computes by another BLAS routine, with other rounding)
-            info -= np.multiply(xbar, w_e[:, None], out=weighted_xbar).T @ xbar
-            return u, info
-
-        if own is None:
-            own = blocks(None, None)
-            _RECENT[0][3] = own
-        u, info = own[0].copy(), own[1].copy()  # (the caller may change them in place)
+        sums = self._sums(beta)
+        if sums.own is None:
+            sums.own = self._score_information(sums)
+        u, info = sums.own[0].copy(), sums.own[1].copy()  # (the caller may change them in place)
         extra = []
         for gw in gweights:
-            u2, i12 = blocks(gw[g], gw[self.dead_group])
-            _, i22 = blocks(gw[g] ** 2, gw[self.dead_group] ** 2)
+            u2, i12 = self._score_information(sums, gw)
+            _, i22 = self._score_information(sums, gw**2)
             extra.append((u2, i12, i22))
-        return loglik, u, info, extra, xbar
+        # sum_e xbar_e / terms = (s1 sum_e 1/den - d1 sum_e f/den) / terms, and w * terms = d
+        mean_x = ((sums.s1 * sums.h0 - sums.d1 * sums.h1) / self.d).T
+        return sums.loglik, u, info, extra, mean_x
 
     def loglik_score_info(self, beta):
         loglik, u, info, _, _ = self.derivatives(beta)
         return loglik, u, info
+
+
+class _RiskSums:
+    """The sums of one `CoxDesign` at one beta that its score, information and cox.zph's blocks read:
+    the rows' risks r (in the layout's order; None: all 1), per death group the sums of r x over the
+    risk set (s1) and over the deaths (d1), (p, groups), the sums over its terms of `_sums`, and the
+    design's sorted covariates and deaths' sums (`arrays`: cox.zph reads them after the fit released
+    them)."""
+
+    def __init__(self, design, beta, r, s1, d1, loglik, arrays):
+        self.design, self.beta, self.r, self.s1, self.d1, self.loglik = design, beta, r, s1, d1, loglik
+        self.arrays = arrays
+        self.h0 = self.h1 = self.omega = self.v = self.m = None
+        self.own = None  # (score, information) of the model itself, once computed
 
 
 # -------------------------------------------------------------------- fitting

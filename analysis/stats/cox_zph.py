@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from analysis.stats.core import chi2_sf, frozen_array, stable_order, tall_product, unique_inverse
+from analysis.stats.core import chi2_sf, frozen_array, tall_product
 from analysis.stats.cox import CoxDesign, CoxResult, cox_model
 from analysis.stats.ranks import average_ranks
 
@@ -74,18 +74,19 @@ class ZphResult:
 
 
 
-def _km_before(design: CoxDesign) -> np.ndarray:
-    """Per row: 1 - S(stop-) of the pooled (unstratified) Kaplan-Meier, as cox.zph's "km"."""
+def _km_at_deaths(design: CoxDesign) -> np.ndarray:
+    """Per death (in `design.dead` order): 1 - S(t-) of the pooled (unstratified) Kaplan-Meier at its
+    time, as cox.zph's "km"."""
+    if design.n_strata == 1:  # the death groups are the distinct death times, their risk sets counted
+        surv = np.cumprod(1.0 - design.d / design.layout.at_risk_counts())
+        return 1.0 - np.r_[1.0, surv][design.dead_group]
     start, stop, event = design.start, design.stop, design.event
     dtimes, d = np.unique(stop[event == 1], return_counts=True)
-    # counted and searched per distinct stop time (a few thousand days), not per row
-    stops, stop_index = unique_inverse(stop)
-    from_end = np.r_[np.cumsum(np.bincount(stop_index, minlength=stops.size)[::-1])[::-1], 0]
-    n_risk = from_end[np.searchsorted(stops, dtimes, side="left")]  # rows with stop >= the death time
+    n_risk = stop.size - np.searchsorted(np.sort(stop), dtimes, side="left")  # rows with stop >= the death time
     if start is not None:
         n_risk = n_risk - (start.size - np.searchsorted(np.sort(start), dtimes, side="left"))
     surv = np.cumprod(1.0 - d / n_risk)
-    before = np.searchsorted(dtimes, stops, side="left")[stop_index]  # number of death times < stop
+    before = np.searchsorted(dtimes, stop[design.dead], side="left")  # number of death times < the death's
     return 1.0 - np.r_[1.0, surv][before]
 
 
@@ -133,28 +134,28 @@ def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = Tr
     p = design.p
     times = design.stop
 
+    dead = design.dead
+    # the transformed times of the deaths: g(t) is a function of time, one value per death group
     if callable(transform):
         tname = "user"
         ttimes = np.asarray(transform(times), dtype=float)
+        if ttimes.shape != times.shape:
+            raise ValueError("the transform must return one value per row")
+        dead_t = ttimes[dead]
     elif transform == "km":
-        tname, ttimes = "km", _km_before(design)
+        tname, dead_t = "km", _km_at_deaths(design)
     elif transform == "rank":
-        tname, ttimes = "rank", average_ranks(times)
+        tname, dead_t = "rank", average_ranks(times)[dead]
     elif transform == "identity":
-        tname, ttimes = "identity", times.astype(float)
+        tname, dead_t = "identity", times[dead].astype(float)
     elif transform == "log":
-        tname, ttimes = "log", np.log(times)
+        tname, dead_t = "log", np.log(times[dead])
     else:
         raise ValueError(f"unrecognised transform {transform!r}")
-    if ttimes.shape != times.shape:
-        raise ValueError("the transform must return one value per row")
-    event = design.event == 1
-    gtime = ttimes - ttimes[event].mean()
-    # g is a function of time: one value per death group
     group_g = np.zeros(design.n_groups)
-    group_g[design.dead_group] = gtime[design.dead]
+    group_g[design.dead_group] = dead_t - dead_t.mean()
 
-    _, _, info, extra, xbar = design.derivatives(beta, gweights=(group_g,))
+    _, _, info, extra, mean_x = design.derivatives(beta, gweights=(group_g,))
     u2, i12, i22 = extra[0]
     imat = np.block([[info, i12], [i12.T, i22]])
     imat = (imat + imat.T) / 2
@@ -170,41 +171,36 @@ def cox_zph(result_or_inputs, transform: str | Callable = "km", terms: bool = Tr
     stat = float(u_full @ np.linalg.solve(imat, u_full))
     table.append(ZphTerm("GLOBAL", stat, p, float(chi2_sf(stat, p))))
 
-    residuals, var, order = _scaled_schoenfeld(design, beta, info, xbar, assign)
+    residuals, var, order = _scaled_schoenfeld(design, beta, info, mean_x, assign)
     design.release()
     return ZphResult(
         table=tuple(table),
         transform=tname,
-        time=frozen_array(times[design.dead][order]),
-        x=frozen_array(ttimes[design.dead][order]),
+        time=frozen_array(times[dead][order]),
+        x=frozen_array(dead_t[order]),
         residuals=frozen_array(residuals),
         var=frozen_array(var),
     )
 
 
-def _scaled_schoenfeld(design: CoxDesign, beta, info, xbar, assign):
+def _scaled_schoenfeld(design: CoxDesign, beta, info, mean_x, assign):
     """``cox.zph``'s ``y`` (scaled Schoenfeld residuals + coefficient) and ``var``.
 
     Rows in R's order: by stratum, time, then row number (right-censored
     data) or reversed row number (counting process).
     """
     p = design.p
-    dead = design.dead
+    order = design.layout.deaths_in_order(rows_reversed=design.counting)
+    rows = design.dead[order]
     # Efron: every death of a tied group is compared with the mean of the
-    # group's d sub-term means (zph1/zph2), Breslow: with the risk-set mean.
-    gsum = np.column_stack([np.bincount(design.e_group, weights=xbar[:, j], minlength=design.n_groups)
-                            for j in range(p)])
-    count = np.bincount(design.e_group, minlength=design.n_groups)
-    mean_x = gsum / count[:, None]
-    schoen = design.xc[dead] - mean_x[design.dead_group]
-
-    if design.counting or design.n_strata > 1:
-        tiebreak = -dead if design.counting else dead
-        order = np.lexsort((tiebreak, design.stop[dead], design.strata[dead]))
-    else:  # by time, then row: a stable sort of the times
-        order = stable_order(design.stop[dead])
-    schoen = schoen[order]
-    ev_stratum = design.strata[dead][order]
+    # group's d sub-term means (zph1/zph2), Breslow: with the risk-set mean (`mean_x`, per group).
+    group = design.dead_group[order]
+    schoen = np.empty((rows.size, p), order="F")
+    for j in range(p):  # (a column at a time: NumPy gathers the rows of a column-major x slowly)
+        column = schoen[:, j]
+        np.subtract(design.x[:, j].take(rows), design.means[j], out=column)
+        column -= mean_x[:, j].take(group)
+    ev_stratum = design.strata[rows]
 
     # used[s, j]: events of stratum s if column j varies within it, else 0
     ns = design.n_strata
@@ -215,7 +211,7 @@ def _scaled_schoenfeld(design: CoxDesign, beta, info, xbar, assign):
         bounds = np.flatnonzero(np.r_[True, np.diff(design.strata[by_stratum]) != 0])
         xs = design.x[by_stratum]
         varies = np.minimum.reduceat(xs, bounds, axis=0) != np.maximum.reduceat(xs, bounds, axis=0)
-    events_s = np.bincount(design.strata[dead], minlength=ns)
+    events_s = np.bincount(ev_stratum, minlength=ns)
     used = np.where(varies, events_s[:, None], 0).astype(float)
     for _, cols in assign:
         cols = list(cols)

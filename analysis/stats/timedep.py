@@ -212,12 +212,20 @@ def split_at_event(stop_time, event, change_time, *, fixed=None, entry=None, nam
 
     # split points strictly inside (entry, stop); one split for equal times
     inside = (change > start0[:, None]) & (change < stop[:, None])
-    cut_patient = np.nonzero(inside)[0]
+    cut_patient = np.nonzero(inside)[0]  # (in patient order: np.nonzero reads the rows in turn)
     cut_time = change[inside]
-    patient = np.r_[np.arange(n), cut_patient]
-    starts = np.r_[start0, cut_time]
-    order = np.lexsort((starts, patient))
-    patient, starts = patient[order], starts[order]
+    if change.shape[1] > 1:  # a patient's split points in time order
+        by_time = np.lexsort((cut_time, cut_patient))
+        cut_patient, cut_time = cut_patient[by_time], cut_time[by_time]
+    # each patient's rows: from its entry, then from each split point (all later than the entry)
+    rows_of = np.bincount(cut_patient, minlength=n) + 1
+    first_row = np.cumsum(rows_of) - rows_of
+    patient = np.repeat(np.arange(n), rows_of)
+    starts = np.empty(patient.size)
+    from_split = np.ones(patient.size, dtype=bool)
+    from_split[first_row] = False
+    starts[first_row] = start0
+    starts[from_split] = cut_time
     keep = np.r_[True, (patient[1:] != patient[:-1]) | (starts[1:] != starts[:-1])]
     patient, starts = patient[keep], starts[keep]
 

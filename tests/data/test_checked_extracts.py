@@ -103,6 +103,36 @@ def test_an_unsaved_formula_in_a_workbook_is_an_error_naming_its_cell(tmp_path, 
          "in Excel and save it (or paste the values) so that the value is stored")]
 
 
+def test_an_error_cell_in_a_workbook_is_an_error_naming_its_cell_and_the_error(tmp_path, table):
+    """#N/A (a failed lookup) in the ECOG column and #DIV/0! from a formula in the age column: each
+    was read as an empty cell, silently a missing value; now each is an error naming cell and error."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(list(table.columns))
+    for row in table.itertuples(index=False):
+        sheet.append(list(row))
+    ps, age = (list(table.columns).index(name) + 1 for name in ("ps", "age"))
+    sheet.cell(row=4, column=ps, value="#N/A")  # (openpyxl writes an error code as an error cell)
+    workbook.save(tmp_path / "pasted.xlsx")
+    with zipfile.ZipFile(tmp_path / "pasted.xlsx") as source, \
+            zipfile.ZipFile(tmp_path / "x.xlsx", "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":  # a formula whose saved value is an error, as Excel writes it
+                cell = f'<c r="{openpyxl.utils.get_column_letter(age)}6"'.encode()
+                start = data.index(cell)
+                end = data.index(b"</c>", start) + 4
+                data = data[:start] + cell + b' t="e"><f>1/0</f><v>#DIV/0!</v></c>' + data[end:]
+            target.writestr(item, data)
+    letters = {name: openpyxl.utils.get_column_letter(k) for name, k in (("ps", ps), ("age", age))}
+    found = [e for e in errors_of(tmp_path / "x.xlsx") if "holds the error" in e[4]]
+    assert found == [
+        (4, "SYN003", "ps", "#N/A", f"cell {letters['ps']}4 holds the error #N/A, not a value: correct it in the "
+         "workbook, or leave the cell empty if the value is unknown"),
+        (6, "SYN005", "age", "#DIV/0!", f"cell {letters['age']}6 holds the error #DIV/0!, not a value: correct it in "
+         "the workbook, or leave the cell empty if the value is unknown")]
+
+
 def test_a_formula_whose_value_was_saved_is_its_value(tmp_path, table):
     """The formula scan must not refuse what Excel saved: a formula cell holding its computed value
     (here written into the worksheet's XML as Excel writes it) is read as that value."""

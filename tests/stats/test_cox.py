@@ -511,21 +511,28 @@ def test_models_of_the_same_times_share_their_risk_sets_and_keep_only_their_data
     assert np.array_equal(first.coef, cox_model(time, event, x).coef)
 
 
-def _efron_information_row_by_row(time, event, x, beta, start=None):
-    """Efron's information written out: for each tied group of d deaths and j = 0..d-1, the weighted
-    covariance of x over the risk set with the fraction j/d of the deaths' risk taken out."""
+def _efron_row_by_row(time, event, x, beta, start=None):
+    """Efron's log partial likelihood, score and information written out: for each tied group of d
+    deaths and j = 0..d-1, the weighted mean and covariance of x over the risk set with the fraction
+    j/d of the deaths' risk taken out (exp() of beta' x as it comes)."""
     start = np.full(time.size, -np.inf) if start is None else start
-    r = np.exp((x - x.mean(axis=0)) @ beta)
-    info = np.zeros((x.shape[1], x.shape[1]))
+    xc = x - x.mean(axis=0)
+    eta = xc @ beta
+    r = np.exp(eta)
+    loglik, score, info = 0.0, np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))
     for t in np.unique(time[event == 1]):
         at_risk = (start < t) & (time >= t)
         dead = (time == t) & (event == 1)
         d = dead.sum()
+        loglik += eta[dead].sum()
+        score += xc[dead].sum(axis=0)
         for j in range(d):
             w = r * at_risk - (j / d) * r * dead
-            mean = w @ x / w.sum()
-            info += (x * w[:, None]).T @ x / w.sum() - np.outer(mean, mean)
-    return info
+            mean = w @ xc / w.sum()
+            loglik -= np.log(w.sum())
+            score -= mean
+            info += (xc * w[:, None]).T @ xc / w.sum() - np.outer(mean, mean)
+    return loglik, score, info
 
 
 @pytest.mark.parametrize("counting", [False, True])
@@ -540,11 +547,75 @@ def test_information_by_hand_with_ties_and_censoring_at_death_times(counting):
     start = np.where(rng.random(n) < 0.3, time - rng.integers(1, 3, n) * 0.5, 0.0) if counting else None
     fit = cox_model(time, event, x, start=start)
     _, _, info = fit.design.loglik_score_info(fit.coef)
-    assert_allclose(info, _efron_information_row_by_row(time, event, x, fit.coef, start), rtol=1e-12)
+    assert_allclose(info, _efron_row_by_row(time, event, x, fit.coef, start)[2], rtol=1e-12)
     cox_model(time, event, x[:, ::-1] * 2.0, start=start)  # the same risk sets, other covariates
     refit = cox_model(time, event, x, start=start)
     assert np.array_equal(refit.coef, fit.coef) and np.array_equal(refit.variance, fit.variance)
     assert np.array_equal(fit.design.loglik_score_info(fit.coef)[2], info)
+
+
+@pytest.mark.parametrize("strata", [False, True])
+def test_rows_never_at_risk_and_strata_by_hand(strata):
+    # Rows at risk at no death time (censored before the first, or an interval between two death times)
+    # are left out of the sorted rows; strata make rows enter at their stratum's first death time:
+    # the log-likelihood, score and information are still the sums written out, stratum by stratum.
+    rng = np.random.default_rng(13)
+    n = 50
+    time = rng.integers(2, 12, n).astype(float)
+    event = (rng.random(n) < 0.6).astype(int)
+    time[:4], event[:4] = 0.5, 0  # censored before any death
+    start = np.where(rng.random(n) < 0.3, time - 0.25, 0.0)  # some intervals hold no death time
+    x = np.column_stack([rng.normal(0, 1, n), rng.integers(0, 2, n)])
+    group = rng.integers(0, 2, n) if strata else np.zeros(n, dtype=int)
+    beta = np.array([0.4, -0.3])
+    for s in (None, start):
+        design = cox_model(time, event, x, start=s, strata=group if strata else None).design
+        loglik, score, info = design.loglik_score_info(beta)
+        hands = [_efron_row_by_row(time[group == g], event[group == g], x[group == g] - x.mean(axis=0)
+                                   + x[group == g].mean(axis=0), beta, None if s is None else s[group == g])
+                 for g in np.unique(group)]
+        assert_allclose(loglik, sum(h[0] for h in hands), rtol=1e-12)
+        assert_allclose(score, sum(h[1] for h in hands), rtol=1e-10, atol=1e-12)
+        assert_allclose(info, sum(h[2] for h in hands), rtol=1e-12)
+
+
+def test_risks_beyond_the_range_of_exp_are_taken_relative_to_the_largest():
+    # Where some beta' x exceeds 500 the risks are computed as exp(beta' x - the largest) and the
+    # log-likelihood corrected: the same log-likelihood, score and information as written out.
+    rng = np.random.default_rng(10)
+    n = 40
+    time = rng.integers(1, 10, n).astype(float)
+    event = (rng.random(n) < 0.7).astype(int)
+    x = np.column_stack([rng.normal(0, 1, n), rng.integers(0, 2, n)])
+    design = cox_model(time, event, x).design
+    beta = np.array([0.5, 1100.0])  # beta' x near 550 where the 0/1 covariate is 1, near -550 where 0
+    assert ((x - x.mean(axis=0)) @ beta).max() > 500
+    loglik, score, info = design.loglik_score_info(beta)
+    hand = _efron_row_by_row(time, event, x, beta)
+    assert_allclose(loglik, hand[0], rtol=1e-12)
+    assert_allclose(score, hand[1], rtol=1e-10, atol=1e-10)
+    assert info[0, 0] > 1
+    assert_allclose(info, hand[2], rtol=1e-10, atol=1e-12)
+
+
+def test_more_death_times_than_sixteen_bit_keys_hold():
+    # Rows are ordered by death group with 16-bit keys (a radix sort) up to 32,767 groups and cox.zph's
+    # deaths up to 65,535, with 64-bit keys beyond: 70,000 distinct death times take the second way.
+    rng = np.random.default_rng(12)
+    n = 72_000
+    time = rng.permutation(n) + 1.0
+    event = (rng.random(n) < 0.97).astype(int)
+    group = rng.integers(0, 2, n)
+    assert event.sum() > 65_535
+    fit = cox_model(time, event, group)
+    assert_allclose(fit.tests.score.statistic, logrank_test(time, event, group).statistic, **SAME)
+    perm = rng.permutation(n)
+    shuffled = cox_model(time[perm], event[perm], group[perm])
+    assert_allclose(shuffled.coef, fit.coef, **SAME)
+    assert_allclose(shuffled.variance, fit.variance, **SAME)
+    zph = cox_zph(fit)
+    assert np.array_equal(zph.time, np.sort(time[event == 1]))
+    assert_allclose(zph.global_test.chisq, cox_zph(shuffled).global_test.chisq, **SAME)
 
 
 # --------------------------------------------------------------- validation

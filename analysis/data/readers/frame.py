@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from analysis.data.cells import cell_text
 from analysis.data.problems import Problem, file_problem
 
 # The columnar readers' cells: Arrow-backed text (pandas' `str` dtype), NaN-free, no Python object per cell.
@@ -22,8 +23,8 @@ TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
               "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
-__all__ = ["TEXT", "WHITESPACE", "assemble", "cell_bytes", "header_names", "lines_of", "split_header", "stripped",
-           "with_lines"]
+__all__ = ["TEXT", "WHITESPACE", "arrow_text_column", "assemble", "cell_bytes", "header_names", "lines_of",
+           "split_header", "stripped", "with_lines"]
 
 
 def cell_bytes(chunk) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +61,28 @@ def stripped(column):
     import pyarrow.compute as pc
 
     return pc.utf8_trim(column, characters=WHITESPACE) if _may_need_stripping(column) else column
+
+
+def arrow_text_column(column):
+    """A typed Arrow column (Parquet's, or a workbook's read by fastexcel) as stripped text cells
+    ("" where empty), in Arrow: text as it is (stripped), whole numbers and dates cast to their text,
+    every other type (timestamps, fractional numbers, flags) converted once per distinct value by
+    `cell_text`, the one rule of a cell's text.  No Python object per record."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_null(column.type):  # a column without a value
+        return pa.array([""] * len(column), type=pa.string())
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return stripped(pc.fill_null(column.cast(pa.string()), ""))
+    if pa.types.is_integer(column.type) or pa.types.is_date32(column.type):
+        return pc.fill_null(column.cast(pa.string()), "")  # Arrow writes them as cell_text does: 12, 2010-04-01
+    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
+    distinct = pa.array([cell_text(v) for v in encoded.dictionary.to_pylist()] + [""], type=pa.string())
+    indices = pc.fill_null(encoded.indices, len(distinct) - 1)  # a null: the last entry, ""
+    return pc.take(distinct, indices)
 
 
 def header_names(cells: Sequence[str]) -> list[str]:

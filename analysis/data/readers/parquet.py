@@ -13,30 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.data.cells import cell_text
 from analysis.data.problems import DataValidationError, file_problem
-from analysis.data.readers.frame import TEXT, assemble, header_names, stripped, with_lines
+from analysis.data.readers.frame import TEXT, arrow_text_column, assemble, header_names, with_lines
 
 __all__ = ["SUFFIXES", "read"]
 
 SUFFIXES = (".parquet", ".pq")
-
-
-def _text_column(column):
-    """One Parquet column as stripped text cells ("" where empty), in Arrow."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return stripped(pc.fill_null(column.cast(pa.string()), ""))
-    if pa.types.is_integer(column.type) or pa.types.is_date32(column.type):
-        return pc.fill_null(column.cast(pa.string()), "")  # Arrow writes them as cell_text does: 12, 2010-04-01
-    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
-    distinct = pa.array([cell_text(v) for v in encoded.dictionary.to_pylist()] + [""], type=pa.string())
-    indices = pc.fill_null(encoded.indices, len(distinct) - 1)  # a null: the last entry, ""
-    return pc.take(distinct, indices)
 
 
 def read(path: Path) -> pd.DataFrame:
@@ -48,7 +30,7 @@ def read(path: Path) -> pd.DataFrame:
         header = header_names([str(c) for c in table.column_names])
         numeric = {name: str(field.type) for name, field in zip(header, table.schema)
                    if pa.types.is_integer(field.type) or pa.types.is_floating(field.type)}
-        columns = [_text_column(table.column(k)) for k in range(table.num_columns)]
+        columns = [arrow_text_column(table.column(k)) for k in range(table.num_columns)]
     except Exception as error:  # pyarrow raises several kinds on a damaged file
         raise DataValidationError(str(path), [file_problem(f"cannot read the Parquet file: {type(error).__name__}: {error}")])
     n = table.num_rows
