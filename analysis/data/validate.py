@@ -116,6 +116,14 @@ def _distinct(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         import pyarrow.compute as pc
 
         cells = pa.array(text.array)  # (the column's own Arrow data: no copy)
+        if isinstance(cells, pa.ChunkedArray) and cells.num_chunks:
+            # Arrow hashes the chunks in turn into one dictionary, which every chunk's result holds:
+            # the chunks need not be copied into one first
+            encoded = pc.dictionary_encode(cells).chunks
+            dictionary = encoded[0].dictionary
+            if all(chunk.dictionary.buffers()[-1].address == dictionary.buffers()[-1].address for chunk in encoded):
+                codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded])
+                return codes, np.asarray(dictionary.to_pylist(), dtype=object)
         encoded = pc.dictionary_encode(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
         return encoded.indices.to_numpy(zero_copy_only=False), np.asarray(encoded.dictionary.to_pylist(), dtype=object)
     codes, uniques = pd.factorize(text, use_na_sentinel=False)
