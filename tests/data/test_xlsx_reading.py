@@ -171,10 +171,18 @@ def test_mixed_cell_types_read_as_cell_by_cell(tmp_path, monkeypatch, column, ce
     ["patient_id", dt.datetime(2020, 1, 1), "age"],  # a date as a column name
     ["patient_id", None, "age"],  # a column with values but no name
     ["patient_id", "id_1", "id"],  # names that look renamed but are not
+    [1e20, dt.time(8, 0), "age"],  # a number fastexcel writes 1e+20, a time of day it writes as 1899-12-31
 ])
 def test_header_defects_are_the_same_problems(tmp_path, monkeypatch, header):
     rows = [header, ["P1", 40.0, 5.0], ["P2", 41.0, 6.0]]
     assert_read_alike(workbook(tmp_path / "header.xlsx", rows), monkeypatch)
+
+
+def test_a_header_found_below_a_one_value_row_is_read_as_cell_by_cell(tmp_path, monkeypatch):
+    """The row of one value is a title; the header below it holds a number and a time of day, whose
+    texts fastexcel writes 1e+20 and 1899-12-31 (cell by cell: 08:00:00).  Found by the property test."""
+    rows = [["id", None], [1e20, dt.time(8, 0)]]
+    assert list(assert_read_alike(workbook(tmp_path / "header.xlsx", rows), monkeypatch).columns) == ["1e+20", "08:00:00"]
 
 
 def test_a_longer_record_than_the_header_and_ragged_columns(tmp_path, monkeypatch):

@@ -191,6 +191,7 @@ def _cells_one_by_one(path: Path, title: str) -> _Cells:
 # 2010-04-01 "2010-04-01 00:00:00", the flag TRUE "true").
 _NUMBER_OR_FLAG_TEXT = r"^(-?[0-9]+(\.[0-9]+)?|true|false)$"
 _DATETIME_TEXT = r"^-?[0-9]{4,}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?$"
+_DATE_TEXT = r"^-?[0-9]{4,}-[0-9]{2}-[0-9]{2}$"
 _FIRST_DAY = np.datetime64("1900-03-01", "ms")  # earlier "dates" are times of day or durations
 
 
@@ -297,12 +298,24 @@ def _mixed(reader, title: str, header_row: int, infos, batch, errors) -> bool:
     return any(pc.count(column).as_py() for column in flags.columns)
 
 
+def _may_be_typed(text: str) -> bool:
+    """Whether a text may be fastexcel's text of a number (1e+20), a flag, a date or a date and time
+    (a time of day in a header is written as the date 1899-12-31)."""
+    if re.fullmatch(_NUMBER_OR_FLAG_TEXT, text) or re.fullmatch(_DATETIME_TEXT, text) or re.fullmatch(_DATE_TEXT, text):
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _ambiguous_names(header: list[str]) -> bool:
     """Whether a column name may be fastexcel's text of a number, flag or date (not `cell_text`'s),
     or its renaming of a duplicate (`id`, `id_1`): the names are then read cell by cell."""
     names = set(header)
     for name in header:
-        if re.fullmatch(_NUMBER_OR_FLAG_TEXT, name.strip()) or re.fullmatch(_DATETIME_TEXT, name.strip()):
+        if _may_be_typed(name.strip()):
             return True
         stem, underscore, number = name.rpartition("_")
         if underscore and number.isdigit() and stem in names:
