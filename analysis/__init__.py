@@ -44,11 +44,12 @@ def _keep_freed_memory() -> None:
         return
     import ctypes
 
-    trim_threshold, top_pad, mmap_threshold = -1, -2, -3  # glibc's M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD
+    trim_threshold, top_pad, mmap_threshold, arena_max = -1, -2, -3, -8  # glibc's M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD, M_ARENA_MAX
     mallopt = ctypes.CDLL(None).mallopt
     mallopt(trim_threshold, 1 << 30)  # free memory at the heap's top kept up to 1 GiB
     mallopt(top_pad, 64 << 20)  # the heap grown 64 MiB at a time
     mallopt(mmap_threshold, 32 << 20)  # blocks up to 32 MiB (glibc's largest) from the heap, not mapped one by one
+    mallopt(arena_max, 1)  # threads share the one heap, so that what one freed another reuses
 
 
 _keep_freed_memory()

@@ -159,3 +159,19 @@ def test_output_piped_into_head_ends_quietly():
     process.stderr.close()
     assert process.wait(timeout=120) == 141
     assert err == ""
+
+
+def test_estimates_side_by_side_on_several_cores_are_the_estimates_one_at_a_time(monkeypatch):
+    """`estimates` computes its endpoints in threads, one per core: the document is the one computed
+    endpoint by endpoint, to the last digit (each endpoint's numbers are its own)."""
+    import os
+
+    from analysis.cli.documents import estimates_document
+    from analysis.data.cohort import load_cohort
+
+    def document(cores):
+        monkeypatch.setattr(os, "cpu_count", lambda: cores)
+        data = load_cohort(SYNTHETIC_DATA).data  # (a fresh frame: nothing kept from the other run)
+        return json.dumps(estimates_document(data, "graft_source", [("12", 12.0), ("60", 60.0)]))
+
+    assert document(4) == document(1)
