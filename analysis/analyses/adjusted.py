@@ -167,7 +167,7 @@ def _adjusted_endpoint(data, endpoint, by, covariates, *, times, ties, reference
     model_design = shared["design"]
     time, status = np.asarray(derived.time)[keep], np.asarray(derived.status)[keep]
     # (the endpoint's distinct times, found once per cohort: taken for the patients kept)
-    index = endpoint_time_index(data, endpoint).subset(slice(None) if keep.all() else keep)
+    index = endpoint_time_index(data, endpoint).subset(keep)
     if spec.kind == "survival":
         result = adjusted_survival(time, (status == 1).astype(int), model_design, times=times, ties=ties,
                                    index=index)

@@ -79,7 +79,7 @@ def _estimate(data: pd.DataFrame, endpoint: str, by: str | None, min_group: int)
         known = groups.codes >= 0
         labels = codes = groups.codes[known]
         time, status = time[known], status[known]
-        index = index.subset(slice(None) if known.all() else known)
+        index = index.subset(known)
         levels = tuple(level for level in groups.levels if level in groups.names)
         members = {level: codes == groups.code(level) for level in levels}
         sizes = {level: int(members[level].sum()) for level in levels}

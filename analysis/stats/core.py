@@ -151,8 +151,11 @@ class TimeIndex:
 
     def subset(self, mask) -> "TimeIndex":
         """The index of ``time[mask]`` (a boolean mask or integer positions): the distinct times that
-        occur in it, and each selected time's position among them."""
+        occur in it, and each selected time's position among them; the index itself when the mask
+        selects every time in order (``slice(None)``, or a boolean mask of all True)."""
         if isinstance(mask, slice) and mask == slice(None):
+            return self
+        if isinstance(mask, np.ndarray) and mask.dtype == bool and mask.shape == self.inverse.shape and mask.all():
             return self
         inverse = self.inverse[mask]
         present = np.zeros(self.distinct.size, dtype=bool)

@@ -73,6 +73,7 @@ def test_time_index_subset_is_the_index_of_the_subset(n):
         np.testing.assert_array_equal(subset.distinct, distinct)
         np.testing.assert_array_equal(subset.inverse, inverse)
     assert index.subset(slice(None)) is index
+    assert index.subset(np.ones(n, dtype=bool)) is index  # (all selected: nothing to count again)
 
 
 def test_estimators_given_the_time_index_give_the_same_results():
