@@ -23,6 +23,7 @@ from analysis.data.changes import apply_changes
 from analysis.data.mapping import apply_mapping, record_ids
 from analysis.data.problems import Problem
 from analysis.data.readers import lines_of, read_table
+from analysis.data.readers.frame import distinct_codes
 from analysis.data.schema import (
     BY_NAME,
     COLUMNS,
@@ -113,19 +114,9 @@ def _distinct(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     columnar readers' text), so that each distinct cell is parsed or checked once, not once per record."""
     if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow" and not text.isna().any():
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        cells = pa.array(text.array)  # (the column's own Arrow data: no copy)
-        if isinstance(cells, pa.ChunkedArray) and cells.num_chunks:
-            # Arrow hashes the chunks in turn into one dictionary, which every chunk's result holds:
-            # the chunks need not be copied into one first
-            encoded = pc.dictionary_encode(cells).chunks
-            dictionary = encoded[0].dictionary
-            if all(chunk.dictionary.buffers()[-1].address == dictionary.buffers()[-1].address for chunk in encoded):
-                codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded])
-                return codes, np.asarray(dictionary.to_pylist(), dtype=object)
-        encoded = pc.dictionary_encode(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
-        return encoded.indices.to_numpy(zero_copy_only=False), np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+        codes, distinct = distinct_codes(pa.array(text.array))  # (the column's own Arrow data: no copy)
+        return codes, np.asarray(distinct.to_pylist(), dtype=object)
     codes, uniques = pd.factorize(text, use_na_sentinel=False)
     return codes, np.asarray(uniques, dtype=object)
 

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.data.problems import DataValidationError, Problem, file_problem
-from analysis.data.readers.frame import TEXT, assemble, cell_bytes, header_names, split_header, stripped, with_lines
+from analysis.data.readers.frame import (TEXT, assemble, cell_bytes, distinct_codes, header_names, split_header, stripped,
+                                         with_lines)
 
 __all__ = ["ENCODINGS", "SUFFIXES", "read", "read_columnar_csv"]
 
@@ -69,7 +70,6 @@ def _decoded(column, encoding: str):
     Cells of ASCII bytes only (codes, dates, numbers: nearly every column) are already their text
     and are taken as they are; a column holding other bytes is decoded one distinct value at a time."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     chunks = []
     for chunk in column.chunks:
@@ -78,12 +78,12 @@ def _decoded(column, encoding: str):
         if not raw.size or raw.max() < 0x80:
             chunks.append(chunk.view(pa.string()))
             continue
-        encoded = pc.dictionary_encode(chunk)
+        codes, distinct = distinct_codes(chunk)
         try:
-            texts = [value.decode(encoding) for value in encoded.dictionary.to_pylist()]
+            texts = [value.decode(encoding) for value in distinct.to_pylist()]
         except UnicodeDecodeError:
             return None
-        chunks.append(pa.array(texts, type=pa.string()).take(encoded.indices))
+        chunks.append(pa.array(texts, type=pa.string()).take(pa.array(codes)))
     return pa.chunked_array(chunks, type=pa.string())
 
 

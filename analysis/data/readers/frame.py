@@ -23,8 +23,8 @@ TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
               "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
-__all__ = ["TEXT", "WHITESPACE", "arrow_text_column", "assemble", "cell_bytes", "header_names", "lines_of",
-           "split_header", "stripped", "with_lines"]
+__all__ = ["TEXT", "WHITESPACE", "arrow_text_column", "assemble", "cell_bytes", "distinct_codes", "header_names",
+           "lines_of", "split_header", "stripped", "with_lines"]
 
 
 def cell_bytes(chunk) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +63,32 @@ def stripped(column):
     return pc.utf8_trim(column, characters=WHITESPACE) if _may_need_stripping(column) else column
 
 
+def _same_array(a, b) -> bool:
+    """Whether two Arrow arrays are views of the same memory (the same buffers, the same length)."""
+    return len(a) == len(b) and all((x is None) == (y is None) and (x is None or x.address == y.address)
+                                    for x, y in zip(a.buffers(), b.buffers()))
+
+
+def distinct_codes(column) -> tuple[np.ndarray, object]:
+    """(codes, dictionary) of an Arrow column: cell i is dictionary[codes[i]], a null one entry (null).
+
+    Each distinct cell is then converted or checked once, not once per record.  A column of several
+    chunks is hashed chunk by chunk into the one dictionary Arrow builds for all of them, without
+    copying the chunks into one array first (at 10^6 records, 0.18 s of a validation)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray) and column.num_chunks > 1:
+        chunks = pc.dictionary_encode(column, null_encoding="encode").chunks
+        dictionary = chunks[0].dictionary
+        if all(_same_array(chunk.dictionary, dictionary) for chunk in chunks):
+            return np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in chunks]), dictionary
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    encoded = pc.dictionary_encode(column, null_encoding="encode")
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary
+
+
 def arrow_text_column(column):
     """A typed Arrow column (Parquet's, or a workbook's read by fastexcel) as stripped text cells
     ("" where empty), in Arrow: text as it is (stripped), whole numbers and dates cast to their text,
@@ -79,10 +105,9 @@ def arrow_text_column(column):
         return stripped(pc.fill_null(column.cast(pa.string()), ""))
     if pa.types.is_integer(column.type) or pa.types.is_date32(column.type):
         return pc.fill_null(column.cast(pa.string()), "")  # Arrow writes them as cell_text does: 12, 2010-04-01
-    encoded = pc.dictionary_encode(column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column)
-    distinct = pa.array([cell_text(v) for v in encoded.dictionary.to_pylist()] + [""], type=pa.string())
-    indices = pc.fill_null(encoded.indices, len(distinct) - 1)  # a null: the last entry, ""
-    return pc.take(distinct, indices)
+    codes, dictionary = distinct_codes(column)
+    distinct = pa.array([cell_text(v) for v in dictionary.to_pylist()], type=pa.string())  # (a null: "")
+    return distinct.take(pa.array(codes))
 
 
 def header_names(cells: Sequence[str]) -> list[str]:
