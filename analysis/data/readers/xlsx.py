@@ -58,7 +58,8 @@ def _column_number(letters: bytes) -> int:
 
 
 def _sheet_part(archive: zipfile.ZipFile, title: str) -> str | None:
-    """The worksheet XML part of the sheet named `title` (workbook.xml and its relationships)."""
+    """The worksheet XML part of the sheet named `title` (workbook.xml and its relationships); None
+    when the workbook does not say, or names a part the archive does not hold."""
     workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
     relationships = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
     targets = {r.get("Id"): r.get("Target") for r in relationships}
@@ -67,7 +68,8 @@ def _sheet_part(archive: zipfile.ZipFile, title: str) -> str | None:
             target = targets.get(sheet.get(_RELATIONSHIPS))
             if target is None:
                 return None
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            return part if part in archive.namelist() else None
     return None
 
 
@@ -83,9 +85,7 @@ def _sheet_xml(path: Path, title: str) -> bytes:
     """The worksheet XML of the sheet named `title` (empty when the workbook does not say which part)."""
     with zipfile.ZipFile(path) as archive:
         part = _sheet_part(archive, title)
-        if part is None or part not in archive.namelist():
-            return b""
-        return archive.read(part)
+        return archive.read(part) if part is not None else b""
 
 
 def _column_name(header: list[str] | None, column: int) -> str | None:
@@ -200,7 +200,7 @@ def _first_row(path: Path, title: str) -> tuple[int, int] | None:
     cells of that row hold one, from the beginning of the worksheet's XML; None when it is not there."""
     with zipfile.ZipFile(path) as archive:
         part = _sheet_part(archive, title)
-        if part is None or part not in archive.namelist():
+        if part is None:
             return None
         with archive.open(part) as stream:
             xml = stream.read(1 << 20)
@@ -396,9 +396,8 @@ def _formulas_or_errors(path: Path, title: str) -> tuple[bool, bool]:
     value "e" occurs."""
     formulas = errors = False
     with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
         sheet = _sheet_part(archive, title)
-        for name in [sheet] if sheet in names else names:
+        for name in [sheet] if sheet is not None else archive.namelist():
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 with archive.open(name) as part:
                     tail = b""
