@@ -54,29 +54,22 @@ def gray_test(time, status, group, cause: int = 1, strata=None, *, index: TimeIn
     g, ng = group_codes(group, time.size, "group")
     if ng < 2:
         raise ValueError("gray_test needs at least two groups")
-    if strata is None:
-        st, nst = np.zeros(time.size, dtype=np.int64), 1
-    else:
-        st, nst = group_codes(strata, time.size, "strata")
     mark = np.where(status == cause, 1, np.where(status != 0, 2, 0))
 
-    if nst == 1:  # (one stratum: its patients are all of them, in their order)
-        score, cov = _gray_stratum(time, mark, g, ng, found)
-        score, cov = np.zeros(ng - 1) + score, np.zeros((ng - 1, ng - 1)) + cov
-        return _gray_result(score, cov, ng)
+    if strata is None:  # one stratum: all the patients, in their order (nothing to gather)
+        strata_rows = [slice(None)]
+    else:
+        st, nst = group_codes(strata, time.size, "strata")
+        order = np.argsort(st, kind="stable")
+        bounds = np.searchsorted(st[order], np.arange(nst + 1))
+        strata_rows = [order[bounds[k]:bounds[k + 1]] for k in range(nst)]
     score = np.zeros(ng - 1)
     cov = np.zeros((ng - 1, ng - 1))
-    order = np.argsort(st, kind="stable")
-    bounds = np.searchsorted(st[order], np.arange(nst + 1))
-    for k in range(nst):
-        rows = order[bounds[k]:bounds[k + 1]]
+    for rows in strata_rows:
         s_k, v_k = _gray_stratum(time[rows], mark[rows], g[rows], ng, None if found is None else found.subset(rows))
         score += s_k
         cov += v_k
-    return _gray_result(score, cov, ng)
 
-
-def _gray_result(score: np.ndarray, cov: np.ndarray, ng: int) -> TestResult:
     df = ng - 1
     if not _full_rank(cov):
         return TestResult("Gray", float("nan"), df, float("nan"))
