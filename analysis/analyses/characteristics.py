@@ -15,7 +15,7 @@ from typing import Literal, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.data.cells import map_distinct
+from analysis.data.cells import map_distinct, map_distinct_array
 from analysis.data.schema import DATE_COLUMNS, code_order, column_label, column_spec, level_label, study_columns, time_column
 from analysis.stats.exact import FISHER, KRUSKAL, MAX_EXACT_WORK, VariableTest, fisher_exact, kruskal_wallis
 
@@ -498,9 +498,7 @@ class MissingData:
 def _is_missing(series: pd.Series) -> np.ndarray:
     """Missing values and, in a text column, blank ones (each distinct text looked at once)."""
     if series.dtype == object or pd.api.types.is_string_dtype(series):
-        codes, distinct = pd.factorize(series, use_na_sentinel=True)
-        blank = np.array([str(v).strip() == "" for v in distinct] + [True], dtype=bool)
-        return blank[codes]  # (code -1, a missing value, takes the last entry)
+        return map_distinct_array(series, lambda v: str(v).strip() == "", na_value=True, dtype=bool)
     return series.isna().to_numpy()
 
 

@@ -8,7 +8,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-__all__ = ["ZERO_WIDTH", "cell_text", "map_distinct", "nfkc", "nfkc_column"]
+__all__ = ["ZERO_WIDTH", "cell_text", "map_distinct", "map_distinct_array", "nfkc", "nfkc_column"]
 
 
 def cell_text(value) -> str:
@@ -66,6 +66,24 @@ def nfkc_column(values: pd.Series) -> pd.Series:
 _CALL = object()  # map_distinct: call the function on missing values too
 
 
+def _mapped_distinct(values: pd.Series, function, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, mapped): each value's code among the distinct values (-1: missing) and `function` of
+    each distinct value, called once each, with one entry more at the end for the missing values."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=dtype)
+    for k, value in enumerate(uniques):
+        mapped[k] = function(value)
+    return codes, mapped
+
+
+def map_distinct_array(values: pd.Series, function, na_value, dtype) -> np.ndarray:
+    """`map_distinct(values, function, na_value)` as a NumPy array of `dtype` (bool for a predicate:
+    no Python object per record)."""
+    codes, mapped = _mapped_distinct(values, function, dtype)
+    mapped[-1] = na_value
+    return mapped[codes]  # code -1 (missing) takes the last entry
+
+
 def map_distinct(values: pd.Series, function, na_value=_CALL) -> pd.Series:
     """`values.map(function)`, with `function` called once per distinct value (object result).
 
@@ -73,10 +91,7 @@ def map_distinct(values: pd.Series, function, na_value=_CALL) -> pd.Series:
     once and mapping the distinct ones costs O(n) instead of a Python call per record.  Missing
     values (None, NaN, NA) become `na_value` when it is given, else `function` of each of them.
     """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.empty(len(uniques) + 1, dtype=object)
-    for k, value in enumerate(uniques):
-        mapped[k] = function(value)
+    codes, mapped = _mapped_distinct(values, function, object)
     mapped[-1] = None if na_value is _CALL else na_value
     out = mapped[codes]  # code -1 (missing) takes the last entry
     if na_value is _CALL:
