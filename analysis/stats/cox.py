@@ -43,7 +43,8 @@ from typing import Literal
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times, covariate_matrix, group_codes, require_finite_covariates
-from analysis.stats.core import Z_975, chi2_sf, content_key, frozen_array, merge_interval_ties, unique_inverse
+from analysis.stats.core import (Z_975, chi2_sf, content_key, frozen_array, merge_interval_ties, stable_order,
+                                unique_inverse)
 from analysis.stats.results import Coefficient, TermLookup, TestResult
 
 __all__ = ["CoxDesign", "CoxResult", "CoxTests", "cox_model"]
@@ -260,10 +261,9 @@ class _RiskSetLayout:
         # segment 2j: the deaths of group j; 2j + 1: its other rows; rows never at risk after all
         segment = 2 * last - 1 - dead
         segment[~at_risk] = 2 * g
-        # a stable radix sort when the segments fit in 16 bits (up to 32767 death groups)
-        key = segment.astype(np.uint16) if 2 * g <= np.iinfo(np.uint16).max else segment
         rows_at_risk = np.count_nonzero(at_risk)
-        self.order = np.argsort(key, kind="stable")[:rows_at_risk]
+        # (a stable radix sort when the segments fit in 16 bits: up to 32767 death groups)
+        self.order = stable_order(segment, segment)[:rows_at_risk]
         self.segment_length = np.bincount(segment, minlength=2 * g + 1)[: 2 * g]
         # np.add.reduceat sums from each start to the next: only the non-empty segments are summed
         # (every group has deaths; a group may have no other rows), then put in place
@@ -346,11 +346,10 @@ class _RiskSetLayout:
     def deaths_in_order(self, rows_reversed: bool) -> np.ndarray:
         """The deaths (positions in `dead`) by group, i.e. by stratum and time, then by row, or by row
         reversed (`rows_reversed`)."""
-        # (a stable radix sort of the groups when they fit in 16 bits)
-        group = self.dead_group.astype(np.uint16) if self.n_groups <= np.iinfo(np.uint16).max else self.dead_group
+        group = self.dead_group  # (a stable radix sort of the groups when they fit in 16 bits)
         if rows_reversed:
-            return group.size - 1 - np.argsort(group[::-1], kind="stable")
-        return np.argsort(group, kind="stable")
+            return group.size - 1 - stable_order(group[::-1], group[::-1])
+        return stable_order(group, group)
 
     def row_weights(self, per_group: np.ndarray, deaths_less: np.ndarray) -> np.ndarray:
         """Per row at risk (in `order`): the sum of `per_group` over the groups it is at risk for, less
