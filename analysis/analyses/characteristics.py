@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis.data.cells import map_distinct, map_distinct_array
 from analysis.data.schema import DATE_COLUMNS, code_order, column_label, column_spec, level_label, study_columns, time_column
-from analysis.stats.exact import FISHER, KRUSKAL, MAX_EXACT_WORK, VariableTest, fisher_exact, kruskal_wallis
+from analysis.stats.exact import FISHER, KRUSKAL, MAX_EXACT_WORK, VariableTest, fisher_exact, kruskal_wallis_codes
 
 __all__ = [
     "FISHER",
@@ -203,13 +203,6 @@ def _level_index(series: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
     return position[codes], present
 
 
-def _level_masks(codes: pd.Series, levels) -> list[np.ndarray]:
-    """``(codes == level).to_numpy()`` for each level, from one hashing pass over the values."""
-    found, distinct = pd.factorize(codes.to_numpy(dtype=object), use_na_sentinel=True)
-    index = {value: k for k, value in enumerate(distinct)}
-    return [found == index.get(level, -2) for level in levels]
-
-
 def _level_order(variable: str, present) -> list[str]:
     """SPEC order (all SPEC codes are listed), then other values sorted."""
     known = list(code_order(variable))
@@ -241,10 +234,20 @@ def default_variables(df: pd.DataFrame, by: str | None = "graft_source") -> tupl
     """The SPEC's Table 1 variables present in `df`, plus `disease` when it has
     more than one distinct value, plus the study's own columns (`mapping.extra`)."""
     out = [v for v in DEFAULT_VARIABLES if v in df.columns and v != by]
-    if "disease" in df.columns and df["disease"].dropna().nunique() > 1 and by != "disease":
+    if "disease" in df.columns and _takes_several_values(df["disease"]) and by != "disease":
         out.append("disease")
     out += [c.name for c in study_columns() if c.name in df.columns and c.name != by]
     return tuple(out)
+
+
+def _takes_several_values(series: pd.Series) -> bool:
+    """``series.dropna().nunique() > 1``: some known value differs from the first known one (a
+    registry's million diagnoses compared with one, not hashed)."""
+    known = series.notna().to_numpy()
+    if not known.any():
+        return False
+    values = series.to_numpy()[known]
+    return bool((values != values[0]).any())
 
 
 def _plural(unit: str) -> str:
@@ -260,8 +263,8 @@ def variable_label(variable: str) -> str:
     return column_label(variable)
 
 
-def _median_range(values: pd.Series, integer_valued: bool) -> MedianRange:
-    x = values.dropna().to_numpy(dtype=float)
+def _median_range(x: np.ndarray, integer_valued: bool) -> MedianRange:
+    """Of the known values `x` (no NaN)."""
     if len(x) == 0:
         return MedianRange(0, float("nan"), float("nan"), float("nan"), integer_valued)
     q1, median, q3 = np.quantile(x, (0.25, 0.5, 0.75))
@@ -319,25 +322,26 @@ def characteristics(
 
     n_missing_by = 0
     if by is not None:
-        group_codes = _as_codes(df[by])
-        n_missing_by = int(group_codes.isna().sum())
+        # each patient's group as an integer (-1: missing), the groups in the column's level order
+        level_of, present = _level_index(df[by])
+        has_group = level_of >= 0
+        n_missing_by = int((~has_group).sum())
         if n_missing_by:  # (copying every column of a registry takes about a second at 10^6 records)
-            data = df.loc[group_codes.notna()]
-            group_codes = group_codes[group_codes.notna()]
+            data = df.loc[has_group]
+            level_of = level_of[has_group]
         else:
             data = df
-        present = set(group_codes)
-        groups = tuple(g for g in _level_order(by, present) if g in present)
+        groups = tuple(g for g in _level_order(by, set(present)) if g in present)
+        group_of = np.array([groups.index(text) for text in present], dtype=np.int64)[level_of]
+        # the groups' codes in the sorted order of their labels (kruskal_wallis's: R's factor levels)
+        by_label = np.argsort(np.argsort(np.array(groups, dtype=object)))
+        sorted_group_of = by_label[group_of]
     else:
         data = df
-        group_codes = pd.Series(np.nan, index=df.index, dtype=object)
         groups = ()
-    masks = _level_masks(group_codes, groups)
+        group_of = np.zeros(len(data), dtype=np.int64)  # (every patient in the one overall column)
+    masks = [group_of == g for g in range(len(groups))]
     group_n = tuple(int(m.sum()) for m in masks)
-    # each patient's group as an integer (every patient of `data` is in one when there is a grouping)
-    group_of = np.zeros(len(data), dtype=np.int64)
-    for g, m in enumerate(masks):
-        group_of[m] = g
     n_groups = max(len(groups), 1)
 
     rows: list[CharacteristicsRow] = []
@@ -346,15 +350,15 @@ def characteristics(
         label = variable_label(variable)
         continuous = (kind == "continuous") if kind else _is_continuous(variable, series)
         if continuous:
-            values = pd.to_numeric(series, errors="coerce")
-            missing = values.isna().to_numpy()
-            test = kruskal_wallis(values, group_codes) if groups else None
-            observed = values.dropna().to_numpy(dtype=float)
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            missing = np.isnan(values)
+            test = kruskal_wallis_codes(values, sorted_group_of) if groups else None
+            observed = values[~missing]
             whole = bool(np.all(np.equal(np.mod(observed, 1), 0)))  # same digits in every column
             rows.append(CharacteristicsRow(
                 variable, "variable", label,
-                overall=_median_range(values, whole),
-                groups=tuple(_median_range(values[m], whole) for m in masks),
+                overall=_median_range(observed, whole),
+                groups=tuple(_median_range(values[m & ~missing], whole) for m in masks),
                 test=test,
             ))
         else:

@@ -297,7 +297,7 @@ def landmark_series(data: pd.DataFrame, state: str, landmarks, *, on_landmark: b
     for at in landmarks:
         try:
             model = fit_model(data, "os", "cox", [], time_dependent=state, landmark=float(at),
-                              on_landmark=on_landmark)
+                              on_landmark=on_landmark, ph_test=False)  # (only the state's HR is read)
         except ValueError:
             continue
         term = model.term(state)

@@ -141,10 +141,19 @@ def _design_matrix(data: pd.DataFrame, covariates, reference: dict) -> Design:
 
 
 def state_months(data: pd.DataFrame, name: str) -> np.ndarray:
-    """Months from HCT to the onset of time-dependent state `name` (NaN: never), per patient."""
+    """Months from HCT to the onset of time-dependent state `name` (NaN: never), per patient (read-only).
+
+    Kept with the frame (`analysis.domain.memo`): the landmark chapter reads each state's onsets for
+    its Cox model, its curves and every landmark of its series."""
     if name not in STATES:
         raise KeyError(f"unknown time-dependent covariate {name!r}; choose from {', '.join(STATES)}")
-    return STATES[name].onset(data).time
+    memo = per_frame(data)
+    key = ("state months", name)
+    if key not in memo:
+        months = STATES[name].onset(data).time
+        months.setflags(write=False)
+        memo[key] = months
+    return memo[key]
 
 
 def counting_process_cox(start, stop, event, covariates: dict, *, endpoint: str, time_dependent: str | None,
@@ -158,15 +167,15 @@ def counting_process_cox(start, stop, event, covariates: dict, *, endpoint: str,
     )
 
 
-def _model_rows(data: pd.DataFrame, covariates, time_dependent: str | None, included: np.ndarray) -> pd.DataFrame:
-    """The included rows of the columns a model reads (covariates, their sources, the state's columns).
+def _model_rows(data: pd.DataFrame, covariates, included: np.ndarray) -> pd.DataFrame:
+    """The included rows of the columns a model's design reads (covariates and their sources).
 
-    Copying those few columns, not the whole frame, keeps repeated models on a registry cheap.
+    Copying those few columns, not the whole frame, keeps repeated models on a registry cheap (a
+    time-dependent state's onsets are read from the whole frame: `state_months`).
     """
     wanted: list[str] = []
     for column in covariates:
         wanted += list(DERIVED[column].sources) if column in DERIVED else [column]
-    wanted += list(STATES[time_dependent].sources) if time_dependent in STATES else []
     columns = [c for c in dict.fromkeys(wanted) if c in data]
     rows = data[columns] if included.all() else data.loc[included, columns]
     return rows.reset_index(drop=True)
@@ -183,6 +192,7 @@ def fit_model(
     on_landmark: bool = False,
     ties: str = "efron",
     reference: dict | None = None,
+    ph_test: bool = True,
 ) -> ModelResult:
     """Fit a Cox or Fine-Gray model of `endpoint` on `covariates`.
 
@@ -192,7 +202,8 @@ def fit_model(
     a fixed covariate: whether it began by the landmark.  Without a landmark,
     a time-dependent state enters a Cox model in counting-process form.  At a
     landmark s, the patients at risk are those still followed after it (T > s),
-    or from it on (T >= s) with `on_landmark`.
+    or from it on (T >= s) with `on_landmark`.  A Cox model without a time-dependent state carries
+    its ``cox.zph`` test unless `ph_test` is false (a caller that reads only the coefficients).
     """
     if method not in ("cox", "finegray"):
         raise ValueError(f"unknown method {method!r}; choose cox or finegray")
@@ -209,9 +220,12 @@ def fit_model(
     # every patient, without a landmark: the cohort frame itself (its group codes are kept with it)
     whole = landmark is None and derived.included.all() and isinstance(data.index, pd.RangeIndex) \
         and data.index.start == 0 and data.index.step == 1
-    rows = data if whole else _model_rows(data, covariates, time_dependent, derived.included)
+    rows = data if whole else _model_rows(data, covariates, derived.included)
     time, status = np.asarray(derived.time, float), np.asarray(derived.status, int)
-    state = state_months(rows, time_dependent) if time_dependent else None
+    state = None
+    if time_dependent:
+        state = state_months(data, time_dependent)  # (each patient's own onset: the rows' are a subset)
+        state = state if whole else state[derived.included]
 
     began_by_landmark = None
     if landmark is not None:
@@ -235,7 +249,7 @@ def fit_model(
     if x.shape[1] == 0 and state is None:
         raise ValueError("the model has no covariate: give --covariates or --time-dependent")
 
-    ph_test = None
+    zph = None
     if method == "finegray":
         fit = fine_gray(time, status, x.to_numpy(), cause=1, names=list(x.columns))
         tests = {"wald": fit.wald, "lr": fit.pseudo_lr, "score": None}
@@ -250,7 +264,7 @@ def fit_model(
                             names=columns)
         else:
             fit = cox_model(time, event, x.to_numpy(), ties=ties, names=list(x.columns))
-            ph_test = cox_zph(fit)
+            zph = cox_zph(fit) if ph_test else None
         tests = {"wald": fit.tests.wald, "lr": fit.tests.lr, "score": fit.tests.score}
         events = fit.events
 
@@ -266,6 +280,6 @@ def fit_model(
         landmark=landmark,
         exclusions=tuple(exclusions),
         references=design.references,
-        ph_test=ph_test,
+        ph_test=zph,
         fit=fit,
     )

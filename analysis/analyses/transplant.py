@@ -9,7 +9,7 @@ import numpy as np
 
 from analysis.analyses.estimates import estimate_endpoint
 from analysis.data.schema import code_order, days_to_months, level_label
-from analysis.domain.endpoints import ENDPOINTS, endpoint_data, section_endpoints
+from analysis.domain.endpoints import ENDPOINTS, deaths, endpoint_data, section_endpoints
 from analysis.domain.states import STATES
 from analysis.stats.results import EndpointResult
 
@@ -88,7 +88,7 @@ class CauseOfDeath:
 
 def causes_of_death_available(data: pd.DataFrame) -> bool:
     """Whether the extract records causes of death (a column the study may declare unavailable)."""
-    return "cause_of_death" in data and bool((data["vital_status"] == "dead").any())
+    return "cause_of_death" in data and bool(deaths(data).any())
 
 
 def transplant_sections_available(data: pd.DataFrame) -> bool:
@@ -106,13 +106,19 @@ def causes_of_death(data: pd.DataFrame) -> tuple[CauseOfDeath, ...]:
     """
     if not causes_of_death_available(data):
         return ()
-    dead = data.loc[data["vital_status"] == "dead"]
-    cause = dead["cause_of_death"].fillna("unknown")
-    relapsed = dead["relapse"] == 1
+    dead = deaths(data)
+    n_dead = int(dead.sum())
+    # the dead patients' causes (and relapses) only, not a copy of their every column; each cause
+    # counted once, by its code among the distinct causes
+    cause, causes = pd.factorize(data["cause_of_death"][dead].fillna("unknown"))
+    relapsed = (data["relapse"][dead] == 1).to_numpy()
+    counts = np.bincount(cause, minlength=len(causes))
+    after_relapse = np.bincount(cause[relapsed], minlength=len(causes))
+    found = {code: k for k, code in enumerate(causes)}
     rows = []
     for code in code_order("cause_of_death"):
-        mask = cause == code
-        if mask.any():
-            rows.append(CauseOfDeath(level_label("cause_of_death", code), int(mask.sum()), float(100 * mask.sum() / len(dead)),
-                                     int((mask & relapsed).sum()), int((mask & ~relapsed).sum())))
+        k = found.get(code)
+        if k is not None:
+            rows.append(CauseOfDeath(level_label("cause_of_death", code), int(counts[k]), float(100 * counts[k] / n_dead),
+                                     int(after_relapse[k]), int(counts[k] - after_relapse[k])))
     return tuple(rows)

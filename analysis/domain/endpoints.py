@@ -21,7 +21,7 @@ import pandas as pd
 from analysis.domain.memo import per_frame
 from analysis.domain.states import Onset, acute_gvhd, chronic_gvhd
 
-__all__ = ["ENDPOINTS", "SECTIONS", "Endpoint", "EndpointData", "available_endpoints", "endpoint_data",
+__all__ = ["ENDPOINTS", "SECTIONS", "Endpoint", "EndpointData", "available_endpoints", "deaths", "endpoint_data",
            "section_available", "section_endpoints"]
 
 #: The report sections endpoints belong to, in display order: the outcomes of the paper's Fig. 1,
@@ -220,6 +220,16 @@ def endpoint_data(data: pd.DataFrame, name: str) -> EndpointData:
     return known[key]
 
 
+def deaths(data: pd.DataFrame) -> np.ndarray:
+    """Who died (`vital_status` "dead"), per patient: compared as text once per frame (read-only; every
+    endpoint and the causes of death read it)."""
+    known = per_frame(data)
+    if "dead" not in known:
+        known["dead"] = (data["vital_status"] == "dead").to_numpy()
+        known["dead"].setflags(write=False)
+    return known["dead"]
+
+
 def _derive(data: pd.DataFrame, endpoint: Endpoint) -> EndpointData:
 
     excluded = np.zeros(len(data), dtype=bool)
@@ -236,11 +246,7 @@ def _derive(data: pd.DataFrame, endpoint: Endpoint) -> EndpointData:
         excluded |= mask
     d = data.loc[~excluded] if excluded.any() else data  # (only read)
 
-    # who died, compared as text once per frame (every endpoint reads it)
-    if "dead" not in known:
-        known["dead"] = (data["vital_status"] == "dead").to_numpy()
-        known["dead"].setflags(write=False)
-    dead = known["dead"][~excluded] if excluded.any() else known["dead"]
+    dead = deaths(data)[~excluded] if excluded.any() else deaths(data)
     relapsed = (d["relapse"] == 1).to_numpy()
     patients = Patients(
         frame=d,

@@ -201,8 +201,10 @@ def merge_near_ties(*times: np.ndarray) -> tuple[np.ndarray, ...]:
     different routes then tie as they should.  Non-finite values (a change that never happens)
     are left as they are.
     """
-    pooled = np.concatenate([np.asarray(t, dtype=float)[np.isfinite(t)] for t in times])
-    y = np.unique(pooled)
+    # (each array's distinct values found by hashing, then pooled: registry times are days, a few
+    # thousand distinct values among millions of times, and masking and sorting them all costs more)
+    distinct = np.concatenate([pd.unique(np.asarray(t, dtype=float).ravel()) for t in times])
+    y = np.unique(distinct[np.isfinite(distinct)])
     if y.size < 2:
         return times
     dy = np.diff(y)

@@ -21,7 +21,8 @@ import pandas as pd
 from analysis.stats.core import chi2_sf, distinct_integers
 from analysis.stats.ranks import average_ranks_and_ties
 
-__all__ = ["FISHER", "KRUSKAL", "MAX_EXACT_WORK", "VariableTest", "fisher_exact", "kruskal_wallis"]
+__all__ = ["FISHER", "KRUSKAL", "MAX_EXACT_WORK", "VariableTest", "fisher_exact", "kruskal_wallis",
+           "kruskal_wallis_codes"]
 
 FISHER = "Fisher's exact test"
 KRUSKAL = "Kruskal-Wallis rank sum test"
@@ -459,7 +460,13 @@ def kruskal_wallis(values, groups) -> VariableTest:
                           "g": pd.Series(groups, dtype=object)})  # (values and groups aligned as pandas aligns)
     # the groups in sorted order, each patient's among them (-1: missing), without a groupby of text labels
     codes, _ = pd.factorize(frame["g"], sort=True, use_na_sentinel=True)
-    x = frame["x"].to_numpy(dtype=float)
+    return kruskal_wallis_codes(frame["x"].to_numpy(dtype=float), codes)
+
+
+def kruskal_wallis_codes(x: np.ndarray, codes: np.ndarray) -> VariableTest:
+    """`kruskal_wallis` of float values `x` (NaN: missing) in groups given as integer codes (-1:
+    missing), the groups taken in the order of their codes (`kruskal_wallis` codes them in the
+    sorted order of their labels, as R's factor levels)."""
     kept = (codes >= 0) & ~np.isnan(x)
     x, codes = x[kept], codes[kept]
     samples = [x[codes == k] for k in np.flatnonzero(np.bincount(codes, minlength=1))]  # (groups left empty drop out)

@@ -185,7 +185,8 @@ class _Problem:
         # Centring changes no estimate (every quantity depends on x only
         # through differences from risk-set means, and the log pseudo-
         # likelihood is shift invariant) but keeps the sums well conditioned.
-        self.xc = x[order] - self.x_mean
+        self.xc = np.take(x, order, axis=0)  # (row-major, as x[order]; the design's x is column-major)
+        self.xc -= self.x_mean
         self.n, self.p = self.xc.shape
 
         self.event = status == cause
@@ -211,6 +212,7 @@ class _Problem:
         self.g_obs = self.g_minus[self.group]  # per patient (all ties share it)
         self.comp_w = np.where(self.comp, 1.0 / self.g_obs, 0.0)
 
+        self._recent = None  # (beta, moments): see `_moments`
         self.ev_groups = np.flatnonzero(self.d > 0)
         self.dk = self.d[self.ev_groups]
         self.sum_x_events = self.xc[self.event].sum(axis=0)
@@ -236,6 +238,15 @@ class _Problem:
         return float(eta[self.event].sum() - np.sum(self.dk * (np.log(s0[self.ev_groups]) + m)))
 
     def _moments(self, beta: np.ndarray):
+        """Risk-set moments at `beta`, kept for the last beta asked: the fit asks again at its estimate
+        (the robust variance's residuals, the baseline hazard) after the last Newton step's derivatives."""
+        if self._recent is not None and np.array_equal(self._recent[0], beta):
+            return self._recent[1]
+        moments = self._compute_moments(beta)
+        self._recent = (np.array(beta, dtype=float), moments)
+        return moments
+
+    def _compute_moments(self, beta: np.ndarray):
         eta, m = self._linear(beta)
         e = np.exp(eta - m)
         ex = e[:, None] * self.xc

@@ -27,15 +27,17 @@ with covariate 1.  As R's ``timefix``, the estimators merge times closer than
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from analysis.stats.checks import as_events, as_times
-from analysis.stats.core import chi2_sf, frozen_array, merge_interval_ties, merge_near_ties, unique_inverse
+from analysis.stats.core import (chi2_sf, content_key, frozen_array, merge_interval_ties, merge_near_ties,
+                                 unique_inverse)
 from analysis.stats.kaplan_meier import median_survival, product_limit_curve
 from analysis.stats.results import Curve, EndpointResult, TestResult
 
@@ -89,12 +91,6 @@ class CountingProcessData:
         for name, values in self.covariates.items():
             frame[name] = values
         return frame
-
-
-def _readonly(values) -> np.ndarray:
-    array = np.array(values)
-    array.setflags(write=False)
-    return array
 
 
 def _as_change_times(change_time, n: int, names) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -201,14 +197,69 @@ def split_at_event(stop_time, event, change_time, *, fixed=None, entry=None, nam
     change, names = _as_change_times(change_time, n, names)
     start0 = np.zeros(n) if entry is None else as_times(entry, "entry", n)
     _require_entry_before_end(start0, stop)
-    # aeqSurv over entry, stop and change times together: times computed by different routes
-    # (e.g. days / 30.4375 added up in another order) can differ in the last bit, and a change 1 ulp
-    # before the stop would make an interval of length 1e-16, which coxph and survfit reject.
-    change, start0, stop = merge_near_ties(change, start0, stop)
     fixed_values = _as_fixed(fixed, n)
     clash = set(names) & set(fixed_values)
     if clash:
         raise ValueError(f"names used for both time-dependent and fixed covariates: {sorted(clash)}")
+    rows = _split_rows(stop, e, change, start0)
+
+    covariates: dict[str, np.ndarray] = {}
+    for j, name in enumerate(names):
+        covariates[name] = rows.switched[j]
+    for name, values in fixed_values.items():
+        covariates[name] = _frozen(values[rows.patient])
+
+    return CountingProcessData(
+        patient=rows.patient,
+        start=rows.start,
+        stop=rows.stop,
+        event=rows.event,
+        covariates=MappingProxyType(covariates),
+        time_dependent=tuple(names),
+        n_patients=n,
+    )
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """`array` (made by the caller, referenced nowhere else) made read-only in place: no copy."""
+    array.setflags(write=False)
+    return array
+
+
+class _SplitRows(NamedTuple):
+    """The (start, stop] rows of `split_at_event` before the covariates are named (all read-only)."""
+
+    patient: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    event: np.ndarray
+    switched: tuple[np.ndarray, ...]  # per change-time column, 0/1 (int64) per row
+
+
+# The rows of the last few splits: a time-dependent state's Cox model and its Simon-Makuch curves
+# split the same follow-up at the same onsets.
+_SPLITS: "OrderedDict[bytes, _SplitRows]" = OrderedDict()
+_SPLITS_KEPT = 2
+
+
+def _split_rows(stop: np.ndarray, e: np.ndarray, change: np.ndarray, start0: np.ndarray) -> _SplitRows:
+    """The split of checked input (`split_at_event`), reused when the same input comes again."""
+    key = content_key(stop, e.astype(np.int8), change, start0)
+    rows = _SPLITS.pop(key, None)
+    if rows is None:
+        rows = _split(stop, e, change, start0)
+    _SPLITS[key] = rows
+    while len(_SPLITS) > _SPLITS_KEPT:
+        _SPLITS.popitem(last=False)
+    return rows
+
+
+def _split(stop: np.ndarray, e: np.ndarray, change: np.ndarray, start0: np.ndarray) -> _SplitRows:
+    n = stop.size
+    # aeqSurv over entry, stop and change times together: times computed by different routes
+    # (e.g. days / 30.4375 added up in another order) can differ in the last bit, and a change 1 ulp
+    # before the stop would make an interval of length 1e-16, which coxph and survfit reject.
+    change, start0, stop = merge_near_ties(change, start0, stop)
 
     # split points strictly inside (entry, stop); one split for equal times
     inside = (change > start0[:, None]) & (change < stop[:, None])
@@ -220,35 +271,25 @@ def split_at_event(stop_time, event, change_time, *, fixed=None, entry=None, nam
     # each patient's rows: from its entry, then from each split point (all later than the entry)
     rows_of = np.bincount(cut_patient, minlength=n) + 1
     first_row = np.cumsum(rows_of) - rows_of
-    patient = np.repeat(np.arange(n), rows_of)
+    patient = np.repeat(np.arange(n, dtype=np.int64), rows_of)
     starts = np.empty(patient.size)
     from_split = np.ones(patient.size, dtype=bool)
     from_split[first_row] = False
     starts[first_row] = start0
     starts[from_split] = cut_time
     keep = np.r_[True, (patient[1:] != patient[:-1]) | (starts[1:] != starts[:-1])]
-    patient, starts = patient[keep], starts[keep]
+    if not keep.all():
+        patient, starts = patient[keep], starts[keep]
 
     last = np.r_[patient[1:] != patient[:-1], True]
-    stops = np.where(last, stop[patient], np.r_[starts[1:], 0.0])
-    events = np.where(last, e[patient], 0)
-
-    covariates: dict[str, np.ndarray] = {}
-    for j, name in enumerate(names):
-        c = change[patient, j]
-        covariates[name] = _readonly(((c <= starts) & (c < stop[patient])).astype(np.int64))
-    for name, values in fixed_values.items():
-        covariates[name] = _readonly(values[patient])
-
-    return CountingProcessData(
-        patient=_readonly(patient.astype(np.int64)),
-        start=frozen_array(starts),
-        stop=frozen_array(stops),
-        event=_readonly(events.astype(np.int64)),
-        covariates=MappingProxyType(covariates),
-        time_dependent=tuple(names),
-        n_patients=n,
+    stop_of_row = stop[patient]
+    stops = np.where(last, stop_of_row, np.r_[starts[1:], 0.0])
+    events = np.where(last, e[patient], 0).astype(np.int64, copy=False)
+    switched = tuple(
+        _frozen(((c <= starts) & (c < stop_of_row)).astype(np.int64))
+        for c in (change[patient, j] for j in range(change.shape[1]))
     )
+    return _SplitRows(_frozen(patient), _frozen(starts), _frozen(stops), _frozen(events), switched)
 
 
 # ---------------------------------------------------------------- estimators
