@@ -213,6 +213,7 @@ class _Problem:
         self.comp_w = np.where(self.comp, 1.0 / self.g_obs, 0.0)
 
         self._recent = None  # (beta, moments): see `_moments`
+        self._scratch = None  # see `_rows_scratch`
         self.ev_groups = np.flatnonzero(self.d > 0)
         self.dk = self.d[self.ev_groups]
         self.sum_x_events = self.xc[self.event].sum(axis=0)
@@ -237,6 +238,14 @@ class _Problem:
         s0, _ = self._s0(e)
         return float(eta[self.event].sum() - np.sum(self.dk * (np.log(s0[self.ev_groups]) + m)))
 
+    def _rows_scratch(self) -> np.ndarray:
+        """An (n, p) array for the products of the covariates with a weight per patient that are
+        summed at once: the same memory every time (a new array of a registry's size costs its page
+        faults at every iteration)."""
+        if self._scratch is None:
+            self._scratch = np.empty_like(self.xc)
+        return self._scratch
+
     def _moments(self, beta: np.ndarray):
         """Risk-set moments at `beta`, kept for the last beta asked: the fit asks again at its estimate
         (the robust variance's residuals, the baseline hazard) after the last Newton step's derivatives."""
@@ -249,12 +258,13 @@ class _Problem:
     def _compute_moments(self, beta: np.ndarray):
         eta, m = self._linear(beta)
         e = np.exp(eta - m)
-        ex = e[:, None] * self.xc
+        ex = np.multiply(e[:, None], self.xc, out=self._rows_scratch())
         e_grp = np.add.reduceat(e, self.starts)
         ex_grp = np.add.reduceat(ex, self.starts, axis=0)
         wc = e * self.comp_w
         c0 = _shift_down(np.cumsum(np.add.reduceat(wc, self.starts)))
-        c1 = _shift_down(np.cumsum(np.add.reduceat(wc[:, None] * self.xc, self.starts, axis=0), axis=0))
+        wcx = np.multiply(wc[:, None], self.xc, out=self._rows_scratch())
+        c1 = _shift_down(np.cumsum(np.add.reduceat(wcx, self.starts, axis=0), axis=0))
         k = self.ev_groups
         gk = self.g_minus[k]
         s0 = _rev_cumsum(e_grp)[k] + gk * c0[k]
@@ -280,7 +290,8 @@ class _Problem:
         up_to = np.cumsum(a)[self.group]
         after = _shift_up(_rev_cumsum(ag))[self.group]
         w = e * (up_to + self.comp_w * after)
-        info = (self.xc * w[:, None]).T @ self.xc - (xbar * self.dk[:, None]).T @ xbar
+        weighted = np.multiply(self.xc, w[:, None], out=self._rows_scratch())
+        info = weighted.T @ self.xc - (xbar * self.dk[:, None]).T @ xbar
         return loglik, score, (info + info.T) / 2.0
 
     def score_residuals(self, beta: np.ndarray) -> np.ndarray:
@@ -302,16 +313,30 @@ class _Problem:
         tail_agx = _rev_cumsum(ag[:, None] * xbar_g)
         after_ag = _shift_up(tail_ag)  # strictly after t
         after_agx = _shift_up(tail_agx)
-        eta = np.where(self.event[:, None], self.xc - g(xbar_g), 0.0)
-        eta -= e[:, None] * (self.xc * g(cum_a)[:, None] - g(cum_ax))
-        eta -= (e * self.comp_w)[:, None] * (self.xc * g(after_ag)[:, None] - g(after_agx))
+        # (each (n, p) term is made in place in one array, and a term that is 0 but for the events,
+        # the competing events or the censored is computed for those rows only: the same numbers)
+        eta = np.zeros_like(self.xc)
+        events = np.flatnonzero(self.event)
+        eta[events] = self.xc[events] - xbar_g[self.group[events]]
+        compensated = np.multiply(self.xc, g(cum_a)[:, None], out=self._rows_scratch())
+        compensated -= g(cum_ax)
+        compensated *= e[:, None]
+        eta -= compensated
+        competing = np.flatnonzero(self.comp)
+        at = self.group[competing]
+        eta[competing] -= (e[competing] * self.comp_w[competing])[:, None] * (
+            self.xc[competing] * after_ag[at][:, None] - after_agx[at])
         # psi: censoring-martingale term; q(u) at each time u (used where
         # somebody is censored), q(u) = A1(u) B0(u) - A0(u) B1(u)
         q = c1 * tail_ag[:, None] - c0[:, None] * tail_agx
         q_over_y = q / self.at_risk[:, None]
         compensator = np.cumsum(q_over_y * (self.c / self.at_risk)[:, None], axis=0)
-        psi = np.where(self.cens[:, None], g(q_over_y), 0.0) - g(compensator)
-        return eta + psi
+        psi = np.negative(g(compensator), out=self._rows_scratch())
+        censored = np.flatnonzero(self.cens)
+        at = self.group[censored]
+        psi[censored] = q_over_y[at] - compensator[at]
+        eta += psi
+        return eta
 
     def baseline(self, beta: np.ndarray) -> np.ndarray:
         """Jumps d_k / S0(t_k) of the baseline cumulative subdistribution hazard (raw x)."""
