@@ -240,6 +240,9 @@ def _scaled_schoenfeld(design: CoxDesign, beta, info, mean_x, assign):
         j = row_pattern == q
         if k.size == 0 or not j.any():
             continue
+        if k.size == schoen.shape[1] and j.all():  # (one pattern: solved for all rows, not gathered and put back)
+            schoen = np.linalg.solve(vmean, schoen.T).T
+            continue
         block = schoen[np.ix_(j, k)]
         schoen[np.ix_(j, k)] = np.linalg.solve(vmean[np.ix_(k, k)], block.T).T
         other = np.flatnonzero(~pattern)

@@ -287,8 +287,8 @@ class _Problem:
         # the times at which i is at risk, times G(t_k-)/G(T_i-) after T_i for
         # competing-event patients)
         a, ag = self._hazard_weights(s0)
-        up_to = np.cumsum(a)[self.group]
-        after = _shift_up(_rev_cumsum(ag))[self.group]
+        up_to = np.repeat(np.cumsum(a), self.counts)  # (= [self.group]: the patients are in time order)
+        after = np.repeat(_shift_up(_rev_cumsum(ag)), self.counts)
         w = e * (up_to + self.comp_w * after)
         weighted = np.multiply(self.xc, w[:, None], out=self._rows_scratch())
         info = weighted.T @ self.xc - (xbar * self.dk[:, None]).T @ xbar

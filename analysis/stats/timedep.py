@@ -36,8 +36,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.stats.checks import as_events, as_times
-from analysis.stats.core import (chi2_sf, content_key, frozen_array, merge_interval_ties, merge_near_ties,
-                                 unique_inverse)
+from analysis.stats.core import chi2_sf, content_key, merge_interval_ties, merge_near_ties, unique_inverse
 from analysis.stats.kaplan_meier import median_survival, product_limit_curve
 from analysis.stats.results import Curve, EndpointResult, TestResult
 
@@ -302,11 +301,12 @@ def _state_rows(time, event, change_time):
     return start, stop, np.asarray(data.event), np.asarray(data.covariates["state"]), data
 
 
-def _at_risk(start: np.ndarray, stop: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Number of rows with start < t <= stop at each t: #(start < t) - #(stop < t)."""
-    return np.searchsorted(np.sort(start), times, side="left") - np.searchsorted(
-        np.sort(stop), times, side="left"
-    )
+def _at_risk(start: np.ndarray, stop: np.ndarray, times: np.ndarray, *, already_sorted: bool = False) -> np.ndarray:
+    """Number of rows with start < t <= stop at each t: #(start < t) - #(stop < t) (`already_sorted`:
+    start and stop are each in ascending order)."""
+    if not already_sorted:
+        start, stop = np.sort(start), np.sort(stop)
+    return np.searchsorted(start, times, side="left") - np.searchsorted(stop, times, side="left")
 
 
 def mantel_byar(time, event, change_time) -> TestResult:
@@ -379,9 +379,10 @@ def _product_limit(start, stop, event, label: str) -> Curve:
     times, index = unique_inverse(stop)
     n_event = np.bincount(index, weights=event, minlength=times.size).astype(np.int64)
     n_censor = np.bincount(index, minlength=times.size) - n_event
+    entry, exit = _frozen(np.sort(start)), _frozen(np.sort(stop))  # (sorted once: the risk sets read them too)
     return product_limit_curve(
-        times, _at_risk(start, stop, times), n_event, n_censor, label=label, n=int(stop.size),
-        events=int(event.sum()), entry_time=frozen_array(np.sort(start)), exit_time=frozen_array(np.sort(stop)),
+        times, _at_risk(entry, exit, times, already_sorted=True), n_event, n_censor, label=label,
+        n=int(stop.size), events=int(event.sum()), entry_time=entry, exit_time=exit,
     )
 
 
