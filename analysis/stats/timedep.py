@@ -351,13 +351,19 @@ def mantel_byar(time, event, change_time) -> TestResult:
     return _two_state_test(start, stop, ev, state == 1)
 
 
-def _two_state_test(start, stop, ev, in1) -> TestResult:
-    """Log-rank comparison of two sets of (start, stop] rows with the hypergeometric variance."""
+def _two_state_test(start, stop, ev, in1, curves: tuple[Curve, Curve] | None = None) -> TestResult:
+    """Log-rank comparison of two sets of (start, stop] rows with the hypergeometric variance.
+
+    `curves`: the product-limit curves of the rows not in and in `in1`, whose sorted entry and exit
+    times are those of the risk sets (not sorted again)."""
     times, d = np.unique(stop[ev == 1], return_counts=True)
     if times.size == 0:
         raise ValueError("there are no events: the Mantel-Byar test is undefined")
-    n1 = _at_risk(start[in1], stop[in1], times).astype(float)
-    n0 = _at_risk(start[~in1], stop[~in1], times).astype(float)
+    if curves is None:
+        n1 = _at_risk(start[in1], stop[in1], times).astype(float)
+        n0 = _at_risk(start[~in1], stop[~in1], times).astype(float)
+    else:
+        n0, n1 = (_at_risk(c.entry_time, c.exit_time, times, already_sorted=True).astype(float) for c in curves)
     d1 = np.bincount(np.searchsorted(times, stop[(ev == 1) & in1]), minlength=times.size).astype(float)
     n = n0 + n1
     d = d.astype(float)
@@ -429,7 +435,7 @@ def simon_makuch(
         _product_limit(start[state == s], stop[state == s], ev[state == s], str(labels[s])) for s in (0, 1)
     )
     try:
-        test = _two_state_test(start, stop, ev, state == 1)  # (mantel_byar of the rows split above)
+        test = _two_state_test(start, stop, ev, state == 1, curves)  # (mantel_byar of the rows split above)
     except ValueError:
         test = None
     return EndpointResult(
@@ -481,7 +487,7 @@ def delayed_entry_comparison(
         _product_limit(start[group == g], stop[group == g], event[group == g], str(labels[g])) for g in (0, 1)
     )
     try:
-        test = _two_state_test(start, stop, event, group == 1)
+        test = _two_state_test(start, stop, event, group == 1, curves)
     except ValueError:
         test = None
     return EndpointResult(
