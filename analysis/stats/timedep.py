@@ -200,7 +200,7 @@ def split_at_event(stop_time, event, change_time, *, fixed=None, entry=None, nam
     clash = set(names) & set(fixed_values)
     if clash:
         raise ValueError(f"names used for both time-dependent and fixed covariates: {sorted(clash)}")
-    rows = _split_rows(stop, e, change, start0)
+    rows = _split_rows(stop, e, change, start0, entry is None)
 
     covariates: dict[str, np.ndarray] = {}
     for j, name in enumerate(names):
@@ -241,9 +241,11 @@ _SPLITS: "OrderedDict[bytes, _SplitRows]" = OrderedDict()
 _SPLITS_KEPT = 2
 
 
-def _split_rows(stop: np.ndarray, e: np.ndarray, change: np.ndarray, start0: np.ndarray) -> _SplitRows:
-    """The split of checked input (`split_at_event`), reused when the same input comes again."""
-    key = content_key(stop, e.astype(np.int8), change, start0)
+def _split_rows(stop: np.ndarray, e: np.ndarray, change: np.ndarray, start0: np.ndarray,
+                from_zero: bool) -> _SplitRows:
+    """The split of checked input (`split_at_event`), reused when the same input comes again
+    (`from_zero`: every entry is 0, not hashed)."""
+    key = content_key(stop, e.astype(np.int8), change, None if from_zero else start0)
     rows = _SPLITS.pop(key, None)
     if rows is None:
         rows = _split(stop, e, change, start0)
