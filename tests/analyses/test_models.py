@@ -10,7 +10,10 @@ import pytest
 from analysis.cli.main import main
 from analysis.data.paths import PROJECT_ROOT, SYNTHETIC_DATA
 from analysis.data.cohort import load_cohort
-from analysis.analyses.models import design_matrix, fit_model
+from analysis.analyses.models import design_matrix, fit_model, state_months
+from analysis.domain.endpoints import endpoint_data
+from analysis.domain.states import STATES
+from analysis.stats.cox import cox_model
 
 R_SCRIPT = PROJECT_ROOT / "tests" / "reference" / "models_reference.R"
 R_VALUES = PROJECT_ROOT / "tests" / "reference" / "models_reference.json"
@@ -110,3 +113,29 @@ def test_the_last_design_of_a_frame_is_kept_with_it():
     assert design_matrix(frame.copy(), ("status_at_hct", "age")).matrix.equals(first.matrix)
     with pytest.raises(ValueError, match="read-only"):
         first.complete[0] = False
+
+
+def test_state_onsets_are_kept_with_the_frame_and_a_landmark_model_reads_them():
+    # The landmark chapter reads each state's onsets for its Cox model, its curves and every landmark
+    # of its series: found once per frame (read-only); a landmark model's state, taken from the
+    # whole frame's onsets, is the one its own rows give.
+    frame = load_cohort(SYNTHETIC_DATA).data
+    onsets = state_months(frame, "cgvhd")
+    assert state_months(frame, "cgvhd") is onsets and not onsets.flags.writeable
+    np.testing.assert_array_equal(onsets, STATES["cgvhd"].onset(frame).time)
+    some = frame.loc[frame["graft_source"] != "PB"].reset_index(drop=True)
+    at_six = fit_model(some, "os", "cox", [], time_dependent="cgvhd", landmark=6.0)
+    os_data = endpoint_data(some, "os")
+    followed = os_data.time > 6.0
+    began = (STATES["cgvhd"].onset(some).time[os_data.included][followed] <= 6.0).astype(float)
+    expected = cox_model(os_data.time[followed] - 6.0, (os_data.status[followed] == 1).astype(int), {"cgvhd": began})
+    assert at_six.term("cgvhd").coef == expected.terms[0].coef
+
+
+def test_a_model_without_its_proportional_hazards_test():
+    # The landmark series reads only the state's hazard ratio of each landmark's model: no cox.zph.
+    frame = load_cohort(SYNTHETIC_DATA).data
+    tested = fit_model(frame, "os", "cox", ["age"])
+    untested = fit_model(frame, "os", "cox", ["age"], ph_test=False)
+    assert tested.ph_test is not None and untested.ph_test is None
+    assert untested.term("age").coef == tested.term("age").coef

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from analysis.stats.exact import MONTE_CARLO_RESAMPLES, fisher_exact, kruskal_wallis
+from analysis.stats.exact import MONTE_CARLO_RESAMPLES, fisher_exact, kruskal_wallis, kruskal_wallis_codes
 
 REFERENCE_JSON = Path(__file__).resolve().parents[1] / "reference" / "characteristics_reference.json"
 REFERENCE = json.loads(REFERENCE_JSON.read_text())
@@ -180,6 +180,15 @@ def test_kruskal_drops_missing_pairs_and_groups_left_empty():
     assert result.n == 6 and result.df == 2
     assert result.statistic == pytest.approx(50 / 21, rel=1e-14)
     assert result.p == pytest.approx(math.exp(-25 / 21), rel=1e-12)
+
+
+def test_kruskal_of_integer_codes_is_that_of_the_labels_in_sorted_order():
+    # Table 1 codes each patient's group as an integer: codes numbered in the labels' sorted order
+    # give the same test, to the bit; -1 is a missing group, NaN a missing value.
+    values = np.array([3.0, np.nan, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 2.0])
+    labels = ["b", "a", None, "b", "c", "c", "a", "b", "c", "a"]
+    codes = np.array([{"a": 0, "b": 1, "c": 2, None: -1}[g] for g in labels])
+    assert kruskal_wallis_codes(values, codes) == kruskal_wallis(values, labels)
 
 
 def test_kruskal_not_computable():

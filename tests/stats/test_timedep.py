@@ -111,6 +111,23 @@ def test_split_at_event_by_hand():
     assert list(frame.columns) == ["patient", "tstart", "tstop", "event", "switched", "age"]
 
 
+def test_the_same_split_is_made_once_whatever_its_names():
+    # A state's Cox model and its Simon-Makuch curves split the same follow-up at the same onsets:
+    # the rows are made once (read-only, shared), each call naming its own covariates.
+    time, event, change = [5.0, 4.0, 3.0], [1, 0, 1], [2.0, np.nan, 1.0]
+    first = split_at_event(time, event, change, names="state")
+    second = split_at_event(np.array(time), np.array(event), np.array(change), names=["agvhd"],
+                            fixed={"age": np.array([50.0, 40.0, 30.0])})
+    assert second.start is first.start and second.stop is first.stop and second.event is first.event
+    assert second.covariates["agvhd"] is first.covariates["state"]
+    assert_array_equal(second.covariates["agvhd"], [0, 1, 0, 0, 1])
+    assert_array_equal(second.covariates["age"], [50, 50, 40, 30, 30])
+    for array in (first.patient, first.start, first.stop, first.event, first.covariates["state"]):
+        assert not array.flags.writeable
+    other = split_at_event(time, [1, 1, 1], change, names="state")  # another outcome: its own rows
+    assert other.event is not first.event and other.event.tolist() == [0, 1, 1, 0, 1]
+
+
 def test_several_covariates_split_together_by_hand():
     # a at 2 and b at 3: three rows; equal times make one split; entry shifts the start
     cp = split_at_event([5, 8], [1, 0], {"a": [2, 4], "b": [3, 4]}, entry=[0, 1])
