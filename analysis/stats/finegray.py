@@ -213,16 +213,23 @@ class _Problem:
         self.comp_w = np.where(self.comp, 1.0 / self.g_obs, 0.0)
 
         self._recent = None  # (beta, moments): see `_moments`
+        self._last_risks = None  # (beta, (eta, m, e)): see `_risks`
         self._scratch = None  # see `_rows_scratch`
         self.ev_groups = np.flatnonzero(self.d > 0)
         self.dk = self.d[self.ev_groups]
         self.sum_x_events = self.xc[self.event].sum(axis=0)
 
     # -- risk-set sums ----------------------------------------------------
-    def _linear(self, beta: np.ndarray) -> tuple[np.ndarray, float]:
+    def _risks(self, beta: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+        """eta = x beta, its largest value m and e = exp(eta - m), kept for the last beta asked: the
+        line search's pseudo-likelihood is at the next Newton step's beta."""
+        if self._last_risks is not None and np.array_equal(self._last_risks[0], beta):
+            return self._last_risks[1]
         eta = self.xc @ beta
         m = float(eta.max())
-        return eta, m
+        risks = (eta, m, np.exp(eta - m))
+        self._last_risks = (np.array(beta, dtype=float), risks)
+        return risks
 
     def _s0(self, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """S0 at every group (patients with T >= t plus re-weighted competing ones)."""
@@ -233,8 +240,7 @@ class _Problem:
 
     def loglik(self, beta: np.ndarray) -> float:
         """Log pseudo-likelihood (crr's -crrf)."""
-        eta, m = self._linear(beta)
-        e = np.exp(eta - m)
+        eta, m, e = self._risks(beta)
         s0, _ = self._s0(e)
         return float(eta[self.event].sum() - np.sum(self.dk * (np.log(s0[self.ev_groups]) + m)))
 
@@ -256,8 +262,7 @@ class _Problem:
         return moments
 
     def _compute_moments(self, beta: np.ndarray):
-        eta, m = self._linear(beta)
-        e = np.exp(eta - m)
+        eta, m, e = self._risks(beta)
         ex = np.multiply(e[:, None], self.xc, out=self._rows_scratch())
         e_grp = np.add.reduceat(e, self.starts)
         ex_grp = np.add.reduceat(ex, self.starts, axis=0)
