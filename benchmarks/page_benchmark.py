@@ -45,8 +45,6 @@ LOAD_LINE = "settings = study()"
 
 def _split_setup(notebook) -> None:
     """The page's setup cell as three cells (import, load, the rest) so each is timed on its own."""
-    import nbformat
-
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code" and IMPORT_LINE in cell.source and LOAD_LINE in cell.source:
             head, load = cell.source.split(LOAD_LINE, 1)
