@@ -9,6 +9,7 @@ import io
 import sys
 
 import matplotlib as mpl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis.present import fonts
@@ -90,7 +91,16 @@ class ReportFigure(Figure):
     Where matplotlib's notebook integration is active (``%matplotlib inline``,
     Quarto) its formatter draws the figure as usual; otherwise ``_repr_png_``
     does.  The figure is not registered with pyplot, so it appears once.
+
+    It is born with an Agg canvas (a bare `Figure` has only matplotlib's base canvas), which keeps
+    one renderer for as long as the figure's size and dpi stay the same: laying the figure out,
+    measuring its texts and drawing it then share that renderer and matplotlib's cache of text
+    sizes (kept per renderer), instead of a new full-size canvas and cold cache each time.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        FigureCanvasAgg(self)
 
     def _repr_png_(self) -> bytes | None:
         if _notebook_draws_figures():

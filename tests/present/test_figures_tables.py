@@ -220,6 +220,29 @@ def test_risk_table_counts_sit_under_their_ticks_below_the_axis_label():
     assert rows[1].y1 <= rows[0].y0 + 1  # second row below the first
 
 
+def test_risk_table_follows_the_axis_label_changed_after_drawing():
+    """The rows hang below the x-axis label as it is at each draw: the label's extent, measured once
+    for all the counts, is measured again when its font (changed in place), text or place changes."""
+    fig = rendered(plot_curves(two_group_result()))
+    ax = fig.axes[0]
+    header = by_gid(ax, "risk-header")[0]
+    count = by_gid(ax, "risk:B:60")[0]
+
+    def gaps():
+        bottom = ax.xaxis.label.get_window_extent().y0
+        return bottom - header.get_window_extent().y1, bottom - count.get_window_extent().y1
+
+    drawn = gaps()
+    ax.xaxis.label.set_fontsize(20)
+    assert gaps() == pytest.approx(drawn, abs=0.5)
+    ax.set_xlabel("Months after HCT\n(from the day of the transplant)")
+    assert gaps() == pytest.approx(drawn, abs=0.5)
+    ax.xaxis.label.set_y(ax.xaxis.label.get_position()[1] - 30)
+    assert gaps() == pytest.approx(drawn, abs=0.5)
+    rendered(fig)
+    assert gaps() == pytest.approx(drawn, abs=0.5)
+
+
 def test_legend_and_test_do_not_cover_the_curves():
     fig = rendered(plot_curves(two_group_result()))
     ax = fig.axes[0]
