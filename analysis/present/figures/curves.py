@@ -220,6 +220,11 @@ def _draw_curves(ax: Axes, result: EndpointResult, colors: list[str], xmax: floa
 def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str, xmin: float = 0.0, xunit: str = "months"):
     if xunit not in ("months", "days"):
         raise ValueError("xunit must be 'months' or 'days'")
+    # The spines first: moving a spine throws its axis' ticks away, which would then be made twice.
+    for side in ("left", "bottom"):
+        ax.spines[side].set_position(("outward", 4))
+        ax.spines[side].set_linewidth(0.8)
+        ax.spines[side].set_color("#444444")
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(0, 100)
     ax.set_xticks(ticks)
@@ -233,10 +238,6 @@ def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str, xmin: f
     ax.set_ylabel(ylabel, fontsize=STYLE["axes.labelsize"], color=INK)
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_position(("outward", 4))
-        ax.spines[side].set_linewidth(0.8)
-        ax.spines[side].set_color("#444444")
     ax.tick_params(axis="both", which="major", labelsize=STYLE["xtick.labelsize"], length=3.5, width=0.8,
                    color="#444444", labelcolor=INK)
     ax.grid(False)
