@@ -119,6 +119,7 @@ def causes_of_death(data: pd.DataFrame) -> tuple[CauseOfDeath, ...]:
     for code in code_order("cause_of_death"):
         k = found.get(code)
         if k is not None:
-            rows.append(CauseOfDeath(level_label("cause_of_death", code), int(counts[k]), float(100 * counts[k] / n_dead),
-                                     int(after_relapse[k]), int(counts[k] - after_relapse[k])))
+            rows.append(CauseOfDeath(level_label("cause_of_death", code), int(counts[k]),
+                                     float(100 * counts[k] / n_dead), int(after_relapse[k]),
+                                     int(counts[k] - after_relapse[k])))
     return tuple(rows)
