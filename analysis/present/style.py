@@ -104,6 +104,13 @@ class ReportFigure(Figure):
         super().__init__(*args, **kwargs)
         _ReportCanvas(self)
 
+    def _repr_png_(self) -> bytes | None:
+        if _notebook_draws_figures():
+            return None  # drawn once, in the format Quarto asked for (svg for HTML, png for PDF)
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
 
 #: The font families matplotlib resolves through rcParams ("sans-serif" ...): part of what a font is.
 _GENERIC_FAMILIES = ("font.serif", "font.sans-serif", "font.cursive", "font.fantasy", "font.monospace")
@@ -141,9 +148,9 @@ class _ReportRenderer(RendererAgg):
     figure: Figure | None = None
 
     def _get_font_height_metrics(self, prop):
-        if self.figure is None:
-            return None, None, None
         manager = font_manager.fontManager
+        if self.figure is None or not hasattr(manager, "_find_fonts_by_props"):
+            return None, None, None  # (matplotlib measures: a version without the private lookup used here)
         generic = tuple(tuple(mpl.rcParams[key]) for key in _GENERIC_FAMILIES)
         return _font_height_metrics(prop.copy(), self.figure.dpi, generic, (id(manager.ttflist), len(manager.ttflist)))
 
@@ -160,13 +167,6 @@ class _ReportCanvas(FigureCanvasAgg):
             self.renderer.figure = self.figure
             self._lastKey = key
         return self.renderer
-
-    def _repr_png_(self) -> bytes | None:
-        if _notebook_draws_figures():
-            return None  # drawn once, in the format Quarto asked for (svg for HTML, png for PDF)
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png", bbox_inches="tight")
-        return buffer.getvalue()
 
 
 def _notebook_draws_figures() -> bool:

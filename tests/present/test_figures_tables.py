@@ -511,3 +511,15 @@ def test_report_figures_lay_texts_out_as_matplotlib_does():
         assert hasattr(ours_renderer, "_get_font_height_metrics")  # the cache is what is checked
         for mine, theirs in zip(ours.texts, plain.texts, strict=True):
             assert mine.get_window_extent(ours_renderer).bounds == theirs.get_window_extent(plain_renderer).bounds
+
+
+def test_report_figure_shows_itself_outside_quarto():
+    """Without matplotlib's notebook formatter (plain Python, a notebook that never imported pyplot) a
+    report figure gives its own PNG (`_repr_png_`); moved to its canvas by mistake, it was lost."""
+    from analysis.present.style import ReportFigure
+
+    with style():
+        fig = ReportFigure(figsize=(2, 1.5))
+        fig.add_subplot().plot([0, 1], [0, 1])
+    assert fig._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
+    assert not hasattr(fig.canvas, "_repr_png_")
