@@ -285,13 +285,13 @@ class AdjustmentDesign:
     def single_valued(self) -> np.ndarray:
         """(levels, p): whether covariate column j takes a single value among the patients of level a."""
         if "single" not in self.found:
-            order = stable_order(self.codes)
-            starts = np.searchsorted(self.codes[order], np.arange(len(self.levels)))  # every level has patients
-            ordered = np.take(self.x, order, axis=0)
-            if ordered.shape[1]:
-                single = np.minimum.reduceat(ordered, starts, axis=0) == np.maximum.reduceat(ordered, starts, axis=0)
-            else:
-                single = np.zeros((len(self.levels), 0), dtype=bool)
+            # read off the distinct covariate rows each level's patients have (every level has patients)
+            k, size = len(self.levels), self.counts.size
+            present = np.bincount(self.codes * size + self.inverse, minlength=k * size).reshape(k, size) > 0
+            single = np.empty((k, self.x.shape[1]), dtype=bool)
+            for level in range(k):
+                own = self.rows[present[level]]
+                single[level] = own.min(axis=0) == own.max(axis=0)
             self.found["single"] = single
         return self.found["single"]
 
