@@ -108,6 +108,9 @@ _ROWS_BLOCK = 16_000_000
 _FEATURE_ROWS = 65_536
 # The models' centred covariates are read this many patients at a time (`_Centred`).
 _CENTRED_ROWS = 16_384
+# Below this many (threshold, covariate row) keys the influence sums sort a block of patients by radix,
+# as 16-bit integers (`_InfluenceSums._increments`).
+_RADIX_KEYS = 1 << 16
 
 
 # -------------------------------------------------------------------- results
@@ -848,14 +851,14 @@ class _InfluenceSums:
         groups = self.thresholds.size
         # the first threshold >= K_i: the one by which patient i's follow-up ended (groups: none of them)
         ends = np.searchsorted(self.thresholds, self.at_grid, side="left")
-        small_keys = (groups + 1) * self.counts.size <= 1 << 16
+        small_keys = (groups + 1) * self.counts.size <= _RADIX_KEYS
         f_common = self.f_common
         products = np.zeros((groups + 1, f_common + self.f_done, f_common + self.f_done))
         by_row: list[list] = [[] for _ in range(groups)]
         for start in range(0, ends.size, _FEATURE_ROWS):
             block = slice(start, min(start + _FEATURE_ROWS, ends.size))
             key = ends[block] * self.counts.size + inverse[block]
-            # (a radix sort of 16-bit keys when they fit: the usual few thresholds and covariate rows)
+            # (a radix sort of 16-bit keys when they fit: a registry's few thresholds and covariate rows)
             order = start + np.argsort(key.astype(np.uint16) if small_keys else key, kind="stable")
             key, group = np.take(key, order - start), np.take(ends, order)
             features = self._features(order)  # [C D]', (F_C + F_D, patients)
