@@ -813,9 +813,10 @@ class _InfluenceSums:
                       for m, ws in zip(models, self.omegas)]  # (grid + 1, weights, q)
         # the event's own jump, omega(T_i) / S0(T_i), per grid time
         self.jumps = [np.column_stack(ws) / m.s0[:, None] for m, ws in zip(models, self.omegas)]
-        # the same, a row per weight: a block of patients' values are read off them as rows
+        # the same, a row per weight: a block of patients' values are read off them as rows; the jumps
+        # with a last column of zeros, read for the patients whose event is not on the grid
         self.at_risk_rows = [np.ascontiguousarray(a.T) for a in self.at_risk]
-        self.jump_rows = [np.ascontiguousarray(j.T) for j in self.jumps]
+        self.jump_rows = [np.hstack([j.T, np.zeros((j.shape[1], 1))]) for j in self.jumps]
         self.q = [m.if_beta.shape[1] for m in models]
         self.f_common = sum(self.q) + len(models)
         self.f_done = sum(1 + 2 * len(ws) for ws in self.omegas)
@@ -849,8 +850,9 @@ class _InfluenceSums:
         [C D]' (one row per feature), whose products and sums are a few large operations. (Sorting all
         n patients instead would gather their values from all over memory, a cache miss each.)"""
         groups = self.thresholds.size
-        # the first threshold >= K_i: the one by which patient i's follow-up ended (groups: none of them)
-        ends = np.searchsorted(self.thresholds, self.at_grid, side="left")
+        # the first threshold >= K_i: the one by which patient i's follow-up ended (groups: none of them),
+        # looked up per grid position
+        ends = np.take(np.searchsorted(self.thresholds, np.arange(self.at_risk[0].shape[0]), side="left"), self.at_grid)
         small_keys = (groups + 1) * self.counts.size <= _RADIX_KEYS
         f_common = self.f_common
         products = np.zeros((groups + 1, f_common + self.f_done, f_common + self.f_done))
@@ -892,16 +894,13 @@ class _InfluenceSums:
             out[at + m] = risk
         at += len(self.models)
         k = np.take(self.at_grid, patients)
-        last = np.maximum(k - 1, 0)
         for m, (model, risk) in enumerate(zip(self.models, risks)):
             weights = self.jumps[m].shape[1]
             out[at] = risk
             np.multiply(risk, np.take(self.at_risk_rows[m], k, axis=1), out=out[at + 1:at + 1 + weights])
-            jump = out[at + 1 + weights:at + 1 + 2 * weights]
-            if self.jumps[m].shape[0]:
-                jump[:] = np.where(np.take(model.event_on_grid, patients), np.take(self.jump_rows[m], last, axis=1), 0.0)
-            else:  # no grid time: no event counts
-                jump[:] = 0.0
+            # the jump at T_i (grid position K_i - 1) for an event on the grid, else the zeros after the last
+            jump_at = np.where(np.take(model.event_on_grid, patients), k - 1, self.jumps[m].shape[0])
+            np.take(self.jump_rows[m], jump_at, axis=1, out=out[at + 1 + weights:at + 1 + 2 * weights], mode="clip")
             at += 1 + 2 * weights
         return out
 
