@@ -11,11 +11,13 @@ at a time, each execution in a fresh kernel; this does the same through the exec
 - compute: the page's hidden cells (`include: false`: one call to compute);
 - show: every other cell (tables, figures, sentences, inline expressions).
 
-    .venv/bin/python benchmarks/page_benchmark.py [--data FILE --study FILE] [--repeat N] [--cold]
+    .venv/bin/python benchmarks/page_benchmark.py [--data FILE --study FILE] [--repeat N] [--cold] [--floor]
 
 `--data` and `--study` point the pages at another extract (REPORT_DATA, REPORT_STUDY), as the tests
 do; `--cold` empties the page caches first (`.cohort-cache/`), as a first render after a change
-would find them.  The kernels inherit this process's environment.
+would find them.  `--floor` then times the same executions with each page's own cells left out
+(a fresh kernel and Quarto's setup cell, nothing else): what no change to the package can take off.
+The kernels inherit this process's environment.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,8 +45,6 @@ LOAD_LINE = "settings = study()"
 
 def _split_setup(notebook) -> None:
     """The page's setup cell as three cells (import, load, the rest) so each is timed on its own."""
-    import nbformat
-
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code" and IMPORT_LINE in cell.source and LOAD_LINE in cell.source:
             head, load = cell.source.split(LOAD_LINE, 1)
@@ -60,9 +62,12 @@ def _part(cell) -> str:
     return "compute" if cell_options(cell.source).get("include") is False else "show"
 
 
-def execute_timed(page: Path, to: str) -> dict[str, float]:
-    """One execution of `page` for format `to`: seconds per part (PARTS) and in all."""
+def execute_timed(page: Path, to: str, floor: bool = False) -> dict[str, float]:
+    """One execution of `page` for format `to`: seconds per part (PARTS) and in all; with `floor`, of
+    the page without its own cells (one empty cell, so that the kernel is started)."""
     notebook = qmd_to_notebook(page)
+    if floor:
+        notebook.cells = [nbformat.v4.new_code_cell("")] if any(c.cell_type == "code" for c in notebook.cells) else []
     _split_setup(notebook)
     times = dict.fromkeys(PARTS, 0.0)
     clock = {"start": time.perf_counter()}
@@ -86,13 +91,13 @@ def execute_timed(page: Path, to: str) -> dict[str, float]:
     return times
 
 
-def run(pages: list[Path], cold: bool) -> tuple[list[tuple[str, str, dict]], float]:
+def run(pages: list[Path], cold: bool, floor: bool = False) -> tuple[list[tuple[str, str, dict]], float]:
     if cold:
         shutil.rmtree(COHORT_CACHE, ignore_errors=True)
     rows, start = [], time.perf_counter()
     for page in pages:
         for to in FORMATS:  # Quarto: each page for every format, then the next page
-            rows.append((page.relative_to(ROOT).as_posix(), to, execute_timed(page, to)))
+            rows.append((page.relative_to(ROOT).as_posix(), to, execute_timed(page, to, floor)))
     return rows, time.perf_counter() - start
 
 
@@ -111,6 +116,8 @@ def main(argv=None) -> int:
     parser.add_argument("--study", type=Path)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--cold", action="store_true")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the executions without the pages' own cells (kernel and Quarto's setup)")
     parser.add_argument("pages", nargs="*", type=Path)
     args = parser.parse_args(argv)
     if args.data:
@@ -124,6 +131,10 @@ def main(argv=None) -> int:
         walls.append(wall)
         print(f"run {repeat + 1}: {os.getloadavg()[0]:.1f} load average (1 min) at the end", file=sys.stderr)
         print(table(rows, wall))
+        if args.floor:
+            _, floor = run(pages, cold=False, floor=True)
+            print(f"The same executions without the pages' own cells (a fresh kernel and Quarto's setup "
+                  f"cell each): {floor:.1f} s wall.\n")
     if len(walls) > 1:
         print(f"median {statistics.median(walls):.1f} s ({min(walls):.1f}-{max(walls):.1f})")
     return 0
