@@ -787,18 +787,18 @@ class _InfluenceSums:
         sum_i IF_i^2 = sum_p n_p A_p^2 + 2 sum_p A_p (S^C_p . theta_C) + theta_C' G_CC theta_C
                        + 2 sum_p A_p (S^D_p(t) . theta_D) + 2 theta_C' G_CD(t) theta_D + theta_D' G_DD(t) theta_D,
     with S the sums of C and D over the patients of each covariate row and G the sums of their outer
-    products; those marked (t) run over the patients whose follow-up ended by t. The patients are
-    sorted once by the evaluation time by which their follow-up ends (and by covariate row within it);
-    one pass over them, a block at a time, sums each threshold's patients (`_increments`), and the sums
-    marked (t) add those increments up as the evaluation times increase (`_advance`). C_i and D_i are
-    found for a block of patients at a time and never kept for all n. Cost: O(n log n + n F^2) for
+    products; those marked (t) run over the patients whose follow-up ended by t. One pass over the
+    patients, a block at a time, each block sorted by the evaluation time by which its patients'
+    follow-up ends (the threshold) and by covariate row, sums each threshold's patients (`_increments`);
+    the sums marked (t) add those increments up as the evaluation times increase (`_advance`). C_i and
+    D_i are found for a block of patients at a time and never kept for all n. Cost: O(n F^2) for
     F = (q + 1 + 2 x weights) per model, plus O(rows x F) per evaluation time and contrast.
     """
 
     def __init__(self, models, level_omegas, inverse, counts, thresholds, found: dict | None = None):
         """`found`, when given, keeps what depends only on the models, the patients and the thresholds
-        (the patients' order, and the sums of C_i) for the next standardisation of the same models in
-        another order: incidence of relapse, then of NRM, from the same two models."""
+        (the sums of C_i: G_CC and S^C) for the next standardisation of the same models in another
+        order: incidence of relapse, then of NRM, from the same two models."""
         self.models = models
         self.counts = counts
         self.at_grid = models[0].at_grid  # the same grid for every model
@@ -857,8 +857,9 @@ class _InfluenceSums:
         n patients instead would gather their values from all over memory, a cache miss each.)"""
         groups = self.thresholds.size
         # the first threshold >= K_i: the one by which patient i's follow-up ended (groups: none of them),
-        # looked up per grid position
-        ends = np.take(np.searchsorted(self.thresholds, np.arange(self.at_risk[0].shape[0]), side="left"), self.at_grid)
+        # looked up per number of grid times K = 0..grid size
+        grid_size = self.models[0].grid.size
+        ends = np.take(np.searchsorted(self.thresholds, np.arange(grid_size + 1), side="left"), self.at_grid)
         small_keys = (groups + 1) * self.counts.size <= _RADIX_KEYS
         f_common = self.f_common
         products = np.zeros((groups + 1, f_common + self.f_done, f_common + self.f_done))
