@@ -5,10 +5,13 @@ marks "not applicable" with the same characters, which survive Quarto's HTML -> 
 """
 from __future__ import annotations
 
+import functools
 import io
 import sys
 
 import matplotlib as mpl
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 
 from analysis.present import fonts
@@ -90,7 +93,16 @@ class ReportFigure(Figure):
     Where matplotlib's notebook integration is active (``%matplotlib inline``,
     Quarto) its formatter draws the figure as usual; otherwise ``_repr_png_``
     does.  The figure is not registered with pyplot, so it appears once.
+
+    It is born with an Agg canvas (a bare `Figure` has only matplotlib's base canvas), which keeps
+    one renderer for as long as the figure's size and dpi stay the same: laying the figure out,
+    measuring its texts and drawing it then share that renderer and matplotlib's cache of text
+    sizes (kept per renderer), instead of a new full-size canvas and cold cache each time.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _ReportCanvas(self)
 
     def _repr_png_(self) -> bytes | None:
         if _notebook_draws_figures():
@@ -98,6 +110,63 @@ class ReportFigure(Figure):
         buffer = io.BytesIO()
         self.savefig(buffer, format="png", bbox_inches="tight")
         return buffer.getvalue()
+
+
+#: The font families matplotlib resolves through rcParams ("sans-serif" ...): part of what a font is.
+_GENERIC_FAMILIES = ("font.serif", "font.sans-serif", "font.cursive", "font.fantasy", "font.monospace")
+
+
+@functools.lru_cache(maxsize=256)
+def _font_height_metrics(prop, dpi: float, generic: tuple, fonts: tuple) -> tuple:
+    """Ascent, descent and line gap of the font `prop` names, in pixels at `dpi`: what matplotlib's
+    text layout reads from the font's tables for each text (`matplotlib.text.Text._get_layout`), the
+    same font, tables and arithmetic; (None, None, None) to let matplotlib measure instead.
+    `generic` and `fonts` are only keys: the generic families' fonts and the font manager's list."""
+    font = font_manager.get_font(font_manager.fontManager._find_fonts_by_props(prop))
+    for table_name, linegap_key, ascent_key, descent_key in (
+            ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"), ("hhea", "lineGap", "ascent", "descent")):
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        fontsize = prop.get_size_in_points()
+        units_per_em = font.get_sfnt_table("head")["unitsPerEm"]
+        scale = 1 / units_per_em * fontsize * dpi / 72
+        return table[ascent_key] * scale, -table[descent_key] * scale, table[linegap_key] * scale
+    return None, None, None
+
+
+class _ReportRenderer(RendererAgg):
+    """An Agg renderer that answers each font's line metrics from a cache.
+
+    matplotlib lays out a text by finding its font and reading ascent, descent and line gap from the
+    font's tables, at every measurement and draw of every text (thousands of times per figure, half
+    of the time of laying texts out); a renderer may answer them itself (`_get_font_height_metrics`,
+    as matplotlib's PDF and PostScript renderers do).  This one answers the very numbers matplotlib
+    would compute, at the dpi of the figure it draws (`tests/present/test_figures_tables.py`).
+    """
+
+    figure: Figure | None = None
+
+    def _get_font_height_metrics(self, prop):
+        manager = font_manager.fontManager
+        if self.figure is None or not hasattr(manager, "_find_fonts_by_props"):
+            return None, None, None  # (matplotlib measures: a version without the private lookup used here)
+        generic = tuple(tuple(mpl.rcParams[key]) for key in _GENERIC_FAMILIES)
+        return _font_height_metrics(prop.copy(), self.figure.dpi, generic, (id(manager.ttflist), len(manager.ttflist)))
+
+
+class _ReportCanvas(FigureCanvasAgg):
+    """The Agg canvas of a report figure: its renderer is a `_ReportRenderer`, kept (as Agg keeps
+    its own) while the figure's size and dpi stay the same."""
+
+    def get_renderer(self):
+        width, height = self.get_width_height(physical=True)
+        key = width, height, self.figure.dpi
+        if self._lastKey != key:
+            self.renderer = _ReportRenderer(width, height, self.figure.dpi)
+            self.renderer.figure = self.figure
+            self._lastKey = key
+        return self.renderer
 
 
 def _notebook_draws_figures() -> bool:

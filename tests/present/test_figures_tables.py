@@ -220,6 +220,29 @@ def test_risk_table_counts_sit_under_their_ticks_below_the_axis_label():
     assert rows[1].y1 <= rows[0].y0 + 1  # second row below the first
 
 
+def test_risk_table_follows_the_axis_label_changed_after_drawing():
+    """The rows hang below the x-axis label as it is at each draw: the label's extent, measured once
+    for all the counts, is measured again when its font (changed in place), text or place changes."""
+    fig = rendered(plot_curves(two_group_result()))
+    ax = fig.axes[0]
+    header = by_gid(ax, "risk-header")[0]
+    count = by_gid(ax, "risk:B:60")[0]
+
+    def gaps():
+        bottom = ax.xaxis.label.get_window_extent().y0
+        return bottom - header.get_window_extent().y1, bottom - count.get_window_extent().y1
+
+    drawn = gaps()
+    ax.xaxis.label.set_fontsize(20)
+    assert gaps() == pytest.approx(drawn, abs=0.5)
+    ax.set_xlabel("Months after HCT\n(from the day of the transplant)")
+    assert gaps() == pytest.approx(drawn, abs=0.5)
+    ax.xaxis.label.set_y(ax.xaxis.label.get_position()[1] - 30)
+    assert gaps() == pytest.approx(drawn, abs=0.5)
+    rendered(fig)
+    assert gaps() == pytest.approx(drawn, abs=0.5)
+
+
 def test_legend_and_test_do_not_cover_the_curves():
     fig = rendered(plot_curves(two_group_result()))
     ax = fig.axes[0]
@@ -462,3 +485,41 @@ def test_a_gray_test_without_a_p_value_says_why():
     assert test_phrase(result(-12.75)) == ("Gray's test not estimable (its variance estimate is not positive "
                                            "definite, as with few distinct event times)")
     assert test_phrase(result(float("nan"))) == "Gray's test not estimable (no event in the groups compared)"
+
+
+def test_report_figures_lay_texts_out_as_matplotlib_does():
+    """A report figure's renderer answers each font's line metrics from a cache (style._ReportRenderer):
+    every text must still take exactly the box matplotlib's own Agg renderer gives it, whatever its
+    font, size, weight, lines (the line gap) and the figure's dpi."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from analysis.present.style import ReportFigure
+
+    texts = [("Months after HCT", {}), ("CB (n = 29)\nPB (n = 18)\nBM (n = 12)", {"fontsize": 8.5}),
+             ("Number at risk", {"fontsize": 8.5, "fontweight": "bold"}), ("A", {"fontsize": 12, "fontweight": "bold"}),
+             ("Log-rank test, P = 0.042\n≥5 \u2212 <5", {"fontsize": 8.5}), ("Survival (%)", {"family": "sans-serif"}),
+             ("DejaVu\ntwo lines", {"family": "DejaVu Sans", "fontsize": 10})]
+    for dpi in (72, 100, 300):
+        with style():
+            ours, plain = ReportFigure(dpi=dpi), Figure(dpi=dpi)
+            FigureCanvasAgg(plain)
+            for fig in (ours, plain):
+                for text, options in texts:
+                    fig.text(0.1, 0.5, text, **options)
+        ours_renderer, plain_renderer = ours.canvas.get_renderer(), plain.canvas.get_renderer()
+        assert hasattr(ours_renderer, "_get_font_height_metrics")  # the cache is what is checked
+        for mine, theirs in zip(ours.texts, plain.texts, strict=True):
+            assert mine.get_window_extent(ours_renderer).bounds == theirs.get_window_extent(plain_renderer).bounds
+
+
+def test_report_figure_shows_itself_outside_quarto():
+    """Without matplotlib's notebook formatter (plain Python, a notebook that never imported pyplot) a
+    report figure gives its own PNG (`_repr_png_`); moved to its canvas by mistake, it was lost."""
+    from analysis.present.style import ReportFigure
+
+    with style():
+        fig = ReportFigure(figsize=(2, 1.5))
+        fig.add_subplot().plot([0, 1], [0, 1])
+    assert fig._repr_png_().startswith(b"\x89PNG\r\n\x1a\n")
+    assert not hasattr(fig.canvas, "_repr_png_")

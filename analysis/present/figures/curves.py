@@ -24,6 +24,7 @@ Examples
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -219,6 +220,11 @@ def _draw_curves(ax: Axes, result: EndpointResult, colors: list[str], xmax: floa
 def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str, xmin: float = 0.0, xunit: str = "months"):
     if xunit not in ("months", "days"):
         raise ValueError("xunit must be 'months' or 'days'")
+    # The spines first: moving a spine throws its axis' ticks away, which would then be made twice.
+    for side in ("left", "bottom"):
+        ax.spines[side].set_position(("outward", 4))
+        ax.spines[side].set_linewidth(0.8)
+        ax.spines[side].set_color("#444444")
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(0, 100)
     ax.set_xticks(ticks)
@@ -232,14 +238,40 @@ def _format_axes(ax: Axes, ticks: list[float], xmax: float, ylabel: str, xmin: f
     ax.set_ylabel(ylabel, fontsize=STYLE["axes.labelsize"], color=INK)
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_position(("outward", 4))
-        ax.spines[side].set_linewidth(0.8)
-        ax.spines[side].set_color("#444444")
     ax.tick_params(axis="both", which="major", labelsize=STYLE["xtick.labelsize"], length=3.5, width=0.8,
                    color="#444444", labelcolor=INK)
     ax.grid(False)
     ax.set_facecolor("white")
+
+
+class _LabelExtent:
+    """An axis label's window extent as annotations anchored to it read it (their ``xycoords``).
+
+    Every count of a risk table hangs below the x-axis label: anchored to the label itself, each
+    count would measure the label's text again at each layout pass, measuring and drawing.  This
+    measures it once for as long as nothing it depends on changes (the renderer, the figure's dpi,
+    the label's text, font, alignment, position and transform), so the extent is the label's own.
+    """
+
+    def __init__(self, label: Text):
+        self.label = label
+        self._key = None
+        self._extent = None
+
+    def _state(self) -> tuple:
+        label = self.label
+        # the font by value: setting a size or weight changes the label's FontProperties in place
+        return (label.get_figure(root=True).dpi, label.get_text(), hash(label.get_fontproperties()),
+                label.get_usetex(), label.get_rotation(), label.get_horizontalalignment(),
+                label.get_verticalalignment(),
+                label.get_unitless_position(), label.get_transform().get_matrix().tobytes())
+
+    def __call__(self, renderer) -> Bbox:
+        key = self._state()
+        if self._extent is None or self._renderer() is not renderer or key != self._key:
+            self._extent = self.label.get_window_extent(renderer)
+            self._renderer, self._key = weakref.ref(renderer), key
+        return self._extent
 
 
 def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks: list[float], min_cell: int = 0,
@@ -257,7 +289,7 @@ def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks:
     if not ticks or not result.curves:
         return None
     single = _is_single(result)
-    anchor_y = ax.xaxis.label  # rows hang below the x-axis label, whatever its size
+    anchor_y = _LabelExtent(ax.xaxis.label)  # rows hang below the x-axis label, whatever its size
     texts = _risk_texts(result, ticks, min_cell, offset)
     width = max(len(text) for row in texts for text in row)
     label_gap = 4.0 + 0.32 * _RISK_FONTSIZE * width  # clears half of the widest count at x = 0
@@ -290,8 +322,11 @@ def _draw_risk_table(ax: Axes, result: EndpointResult, colors: list[str], ticks:
 
 def _draw_title(ax: Axes, title: str | None, letter: str | None):
     if title:
+        # At the top of the axes (y = 1), where matplotlib's automatic placing would leave it too (nothing
+        # of the panel stands above the axes: no top ticks or spine), without measuring the y axis for it
+        # at every layout pass and draw.
         ax.set_title(title, loc="left", fontsize=STYLE["axes.titlesize"], fontweight="bold", color=INK,
-                     pad=STYLE["axes.titlepad"])
+                     pad=STYLE["axes.titlepad"], y=1.0)
     if letter:
         # At the far left of the panel (left edge of the y-axis label), level with the title.
         ax.annotate(letter, xy=(0, 1), xycoords=(ax.yaxis.label, "axes fraction"),
@@ -423,7 +458,11 @@ def _finish(fig: Figure, panels: list[_Panel], *, own_figure: bool):
     annotations = [a for panel in panels for a in (panel.legend, panel.ptext) if a is not None]
     for annotation in annotations:
         annotation.set_in_layout(False)
-    fig.draw_without_rendering()  # runs the layout engine, so legend and axes sizes are final
+    # The axes' places are final once the layout engine has run (a whole draw adds nothing the
+    # placing reads: the legends' and tests' sizes do not depend on where they stand).
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
     for panel in panels:
         _place_annotations(panel)
     for annotation in annotations:
