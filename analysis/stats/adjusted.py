@@ -59,13 +59,18 @@ covariate rows). The standard errors need ``sum_i IF_i(t)^2``, not the influence
 themselves: each IF_i(t) is the patient's covariate row's term, plus fixed per-patient quantities
 (the coefficients' influence functions, the risk scores) weighted by functions of t, plus terms that
 stop changing once t passes the patient's follow-up T_i. So the sum of squares expands into sums
-per covariate row and sums of outer products over the patients, accumulated in one pass over the
-patients in order of T_i (`_InfluenceSums`); differences and ratios are combinations of the levels'
-influence functions, expanded the same way. Cost, for L levels: O(n log n + n F^2 + L P K q + T P F C)
-for P distinct covariate rows, K event times up to the last evaluation time, T evaluation times,
-q covariate columns, F = O(q + L) pieces per patient and C = L^2 curves and contrasts (for survival
-endpoints the P K term is P T); memory is O(n F) plus blocks of covariate rows x times. 10^6 patients
-take a few seconds per endpoint, and the whole curve costs little more than the horizons.
+per covariate row and sums of outer products over the patients, summed per evaluation time by which
+the patients' follow-up ends, in one pass over the patients a block at a time (`_InfluenceSums`);
+differences and ratios are combinations of the levels' influence functions, expanded the same way.
+Cost, for L levels: O(n log n + n F^2 + L P K q + T P F C) for P distinct covariate rows, K event
+times up to the last evaluation time, T evaluation times, q covariate columns, F = O(q + L) pieces
+per patient and C = L^2 curves and contrasts (for survival endpoints the P K term is P T); memory is
+O(n q) (the coefficients' influence functions, per model) plus blocks of patients, blocks of covariate
+rows x times, and per evaluation time the sums of the covariate rows of the patients whose follow-up
+ends there. No (n, F) array is made: at 10^6 patients one is tens of MB of new memory, slow to touch
+for the first time, and reading patients in another order than their own costs a cache miss each.
+10^6 patients take about a second per endpoint besides the Cox fits, and the whole curve costs little
+more than the horizons.
 Compared with summing the patients' influence functions one by one, the sums of squares differ by
 rounding only (about 1e-14 relative).
 """
@@ -80,7 +85,7 @@ import pandas as pd
 
 from analysis.stats.checks import (as_events, as_times, clearly_independent, competing_risks_outcome, covariate_matrix,
                                    one_dimensional, reject_missing)
-from analysis.stats.core import (TimeIndex, content_key, frozen_array, norm_sf, stable_order, tall_product,
+from analysis.stats.core import (TimeIndex, content_key, frozen_array, norm_sf, stable_order,
                                  unique_inverse, unique_merged)
 from analysis.stats.cox import CoxResult, cox_model
 from analysis.stats.results import PointEstimate
@@ -104,8 +109,13 @@ _BLOCK = 2_000_000
 # The covariate rows' predictions of every level are kept for a block of times of about this many doubles:
 # computing them (for incidence, a product over every event time) is the costly step, done once a block.
 _ROWS_BLOCK = 16_000_000
-# The influence sums find the features of this many patients at a time (`_InfluenceSums._features_of`).
+# The influence sums find the per-patient columns of this many patients at a time (`_InfluenceSums._increments`).
 _FEATURE_ROWS = 65_536
+# The models' centred covariates are read this many patients at a time (`_Centred`).
+_CENTRED_ROWS = 16_384
+# Below this many (threshold, covariate row) keys the influence sums sort a block of patients by radix,
+# as 16-bit integers (`_InfluenceSums._increments`).
+_RADIX_KEYS = 1 << 16
 
 
 # -------------------------------------------------------------------- results
@@ -259,8 +269,9 @@ class AdjustmentDesign:
     inverse: np.ndarray
     counts: np.ndarray
     # what is found when first needed, kept with the design: its content's digest (`_models`), per level
-    # whether each covariate column takes a single value (`_check_overlap`), and the last influence sums'
-    # arrangement of the patients, for the next endpoint standardised with the same two models (`_InfluenceSums`)
+    # whether each covariate column takes a single value (`_check_overlap`), and the last influence sums
+    # (their sums of the per-patient columns C), for the next endpoint standardised with the same two
+    # models (`_InfluenceSums`)
     found: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -283,13 +294,13 @@ class AdjustmentDesign:
     def single_valued(self) -> np.ndarray:
         """(levels, p): whether covariate column j takes a single value among the patients of level a."""
         if "single" not in self.found:
-            order = stable_order(self.codes)
-            starts = np.searchsorted(self.codes[order], np.arange(len(self.levels)))  # every level has patients
-            ordered = np.take(self.x, order, axis=0)
-            if ordered.shape[1]:
-                single = np.minimum.reduceat(ordered, starts, axis=0) == np.maximum.reduceat(ordered, starts, axis=0)
-            else:
-                single = np.zeros((len(self.levels), 0), dtype=bool)
+            # read off the distinct covariate rows each level's patients have (every level has patients)
+            k, size = len(self.levels), self.counts.size
+            present = np.bincount(self.codes * size + self.inverse, minlength=k * size).reshape(k, size) > 0
+            single = np.empty((k, self.x.shape[1]), dtype=bool)
+            for level in range(k):
+                own = self.rows[present[level]]
+                single[level] = own.min(axis=0) == own.max(axis=0)
             self.found["single"] = single
         return self.found["single"]
 
@@ -484,11 +495,13 @@ class _CauseModel:
         self.grid = grid
         self.beta = np.asarray(self.fit.coef) if q else np.zeros(0)
         variance = np.asarray(self.fit.variance) if q else np.zeros((0, 0))
-        # centred at the means as coxph (the fit's own centred matrix when there is one); every quantity
-        # used below is invariant to the centring
+        # centred at the means as coxph (the fit's own covariates and means when there is one); every
+        # quantity used below is invariant to the centring
         self.means = x.mean(axis=0)
-        xc = self.fit.design.xc if self.fit is not None else x - self.means
-        self.risk = risk = np.exp(xc @ self.beta)
+        xc = _Centred(self.fit.design.x, self.fit.design.means) if self.fit is not None else _Centred(x, self.means)
+        self.risk = risk = np.empty(time.size)
+        for block in xc.blocks():
+            np.exp(xc.rows(block) @ self.beta, out=risk[block])
         dead = event == 1
         sums = _RiskSets(timeline, risk, xc)
 
@@ -503,7 +516,7 @@ class _CauseModel:
         self.cumhazard = np.cumsum(self.hazard)
         self.s0 = np.where(s0 > 0, s0, np.inf)  # grid times after everyone left carry no weight
         self.mean_x = mean_x
-        self.if_beta = tall_product(sums.score_residuals(timeline, dead), variance)
+        self.if_beta = sums.beta_influence(timeline, dead, variance)
         if self.fit is not None:
             self.fit.design.release()  # (the model keeps its data, not the working arrays)
         for value in vars(self).values():  # (shared by later standardisations of the same data)
@@ -527,10 +540,32 @@ class _Timeline:
         return np.searchsorted(times, self.distinct, side="right")[self.index]
 
 
+class _Centred:
+    """The covariates centred at their means, a column or a block of rows at a time: the numbers of
+    ``x - means``, without that (n, q) copy (at 10^6 patients, tens of MB of new memory to fault in
+    for every model, and as many again for each product made of it)."""
+
+    def __init__(self, x: np.ndarray, means: np.ndarray):
+        self.x, self.means = x, means
+        self.shape = x.shape
+
+    def column(self, j: int) -> np.ndarray:
+        return self.x[:, j] - self.means[j]
+
+    def rows(self, block: slice) -> np.ndarray:
+        return self.x[block] - self.means
+
+    def blocks(self) -> list[slice]:
+        """Blocks of rows that stay in the CPU's cache (a row's products do not depend on the block:
+        NumPy's OpenBLAS multiplies each row on its own)."""
+        n = self.shape[0]
+        return [slice(start, min(start + _CENTRED_ROWS, n)) for start in range(0, n, _CENTRED_ROWS)]
+
+
 class _RiskSets:
     """Breslow risk-set sums ``S0(t) = sum_{T_j >= t} r_j`` and means ``E(t) = S1(t) / S0(t)``."""
 
-    def __init__(self, timeline: _Timeline, risk, xc):
+    def __init__(self, timeline: _Timeline, risk, xc: _Centred):
         n, q = xc.shape
         self.timeline = timeline
         # S0 as the sum from the last patient in time order backwards (the baseline hazard, and so the
@@ -543,7 +578,7 @@ class _RiskSets:
         per_time = np.empty((size + 1, q))
         per_time[size] = 0.0
         for j in range(q):
-            values = risk * xc[:, j]
+            values = risk * xc.column(j)
             per_time[:size, j] = np.bincount(timeline.index, weights=values, minlength=size)
         self.s1_from = np.cumsum(per_time[::-1], axis=0)[::-1]
         self.risk, self.xc = risk, xc
@@ -555,9 +590,9 @@ class _RiskSets:
             mean_x = np.where(s0[:, None] > 0, s1 / s0[:, None], 0.0)
         return s0, mean_x
 
-    def score_residuals(self, timeline: _Timeline, dead) -> np.ndarray:
-        """riskRegression's score residuals: each distinct event time enters the compensator once.
-
+    def beta_influence(self, timeline: _Timeline, dead, variance) -> np.ndarray:
+        """The coefficients' influence functions, (n, q): riskRegression's score residuals times the
+        coefficients' variance. In the score residuals each distinct event time enters the compensator once:
         ``U_i = delta_i (x_i - E(T_i)) - r_i sum_{t_k <= T_i} (x_i - E(t_k)) / S0(t_k)`` over the
         distinct event times t_k (coxph's residuals weight each t_k by its number of events).
         """
@@ -567,14 +602,18 @@ class _RiskSets:
         cum_inv = _prefix(1.0 / s0)
         cum_mean = _prefix(mean_x / s0[:, None])
         k = timeline.count_before(event_times)
-        # delta_i (x_i - E(T_i)) - r_i (x_i sum 1 / S0 - sum E / S0), with as few n x q arrays as possible
-        # (np.take: the same rows, gathered faster)
-        score = self.xc * np.take(cum_inv, k)[:, None]
-        score -= np.take(cum_mean, k, axis=0)
-        score *= -self.risk[:, None]
-        died = np.flatnonzero(dead)
-        score[died] += self.xc[died] - mean_x[k[died] - 1]
-        return score
+        # delta_i (x_i - E(T_i)) - r_i (x_i sum 1 / S0 - sum E / S0), a block of patients at a time: the
+        # only (n, q) array is the result (np.take: the same rows, gathered faster)
+        influence = np.empty((k.size, variance.shape[1]))
+        for block in self.xc.blocks():
+            xc, at = self.xc.rows(block), k[block]
+            score = xc * np.take(cum_inv, at)[:, None]
+            score -= np.take(cum_mean, at, axis=0)
+            score *= -self.risk[block, None]
+            died = np.flatnonzero(dead[block])
+            score[died] += xc[died] - mean_x[at[died] - 1]
+            np.matmul(score, variance, out=influence[block])
+        return influence
 
 
 def _prefix(values: np.ndarray) -> np.ndarray:
@@ -748,15 +787,18 @@ class _InfluenceSums:
         sum_i IF_i^2 = sum_p n_p A_p^2 + 2 sum_p A_p (S^C_p . theta_C) + theta_C' G_CC theta_C
                        + 2 sum_p A_p (S^D_p(t) . theta_D) + 2 theta_C' G_CD(t) theta_D + theta_D' G_DD(t) theta_D,
     with S the sums of C and D over the patients of each covariate row and G the sums of their outer
-    products; those marked (t) run over the patients whose follow-up ended by t, accumulated in one
-    pass over the patients in the order of K as the evaluation times increase. Cost: O(n log n + n F^2)
-    for F = (q + 1 + 2 x weights) per model, plus O(rows x F) per evaluation time and contrast.
+    products; those marked (t) run over the patients whose follow-up ended by t. One pass over the
+    patients, a block at a time, each block sorted by the evaluation time by which its patients'
+    follow-up ends (the threshold) and by covariate row, sums each threshold's patients (`_increments`);
+    the sums marked (t) add those increments up as the evaluation times increase (`_advance`). C_i and
+    D_i are found for a block of patients at a time and never kept for all n. Cost: O(n F^2) for
+    F = (q + 1 + 2 x weights) per model, plus O(rows x F) per evaluation time and contrast.
     """
 
     def __init__(self, models, level_omegas, inverse, counts, thresholds, found: dict | None = None):
         """`found`, when given, keeps what depends only on the models, the patients and the thresholds
-        (the patients' order and their per-patient columns) for the next standardisation of the same
-        models in another order: incidence of relapse, then of NRM, from the same two models."""
+        (the sums of C_i: G_CC and S^C) for the next standardisation of the same models in another
+        order: incidence of relapse, then of NRM, from the same two models."""
         self.models = models
         self.counts = counts
         self.at_grid = models[0].at_grid  # the same grid for every model
@@ -777,85 +819,108 @@ class _InfluenceSums:
                       for m, ws in zip(models, self.omegas)]  # (grid + 1, weights, q)
         # the event's own jump, omega(T_i) / S0(T_i), per grid time
         self.jumps = [np.column_stack(ws) / m.s0[:, None] for m, ws in zip(models, self.omegas)]
+        # the same, a row per weight: a block of patients' values are read off them as rows; the jumps
+        # with a last column of zeros, read for the patients whose event is not on the grid
+        self.at_risk_rows = [np.ascontiguousarray(a.T) for a in self.at_risk]
+        self.jump_rows = [np.hstack([j.T, np.zeros((j.shape[1], 1))]) for j in self.jumps]
         self.q = [m.if_beta.shape[1] for m in models]
         self.f_common = sum(self.q) + len(models)
         self.f_done = sum(1 + 2 * len(ws) for ws in self.omegas)
-
-        common = np.column_stack([m.if_beta for m in models] + [m.risk for m in models])
-        self.common_gram = common.T @ common
         self.thresholds = thresholds
+
         earlier = found.get("influence sums") if found is not None else None
         columns = _columns_of(earlier, models, thresholds)
-        if columns is not None:  # the same models in another order: their columns permuted, no sum again
+        if columns is not None:  # the same models in another order: their sums of C permuted, not summed again
             del found["influence sums"]  # (taken: kept no longer)
-            order = earlier.order
-            self.common_rows = np.take(earlier.common_rows, columns, axis=1)  # (np.take: C order, as summed)
-            self.common = np.take(earlier.common, columns, axis=1)
-            self.bounds, self.rows, self.at_grid = earlier.bounds, earlier.rows, earlier.at_grid
-            self.risks = [earlier.risks[earlier.models.index(m)] for m in models]
-            self.events = [earlier.events[earlier.models.index(m)] for m in models]
+            self.common_gram = earlier.common_gram[np.ix_(columns, columns)]
+            self.common_rows = np.take(earlier.common_rows, columns, axis=1)
         else:
-            self.common_rows = _row_sums(common, inverse, counts.size)
-            # the patients in the order in which their follow-up ends among the evaluation times, by row;
-            # what `_advance` reads of them is arranged in that order once, so each threshold's is a slice
-            ends = np.searchsorted(thresholds, self.at_grid, side="left")  # first threshold >= K_i
-            order = stable_order(ends * counts.size + inverse)
-            order = order[ends[order] < thresholds.size]  # the others never end within the times
-            self.bounds = np.searchsorted(ends[order], np.arange(thresholds.size + 1), side="left")
-            self.common = np.take(common, order, axis=0)  # (np.take: the same rows, gathered faster)
-            self.rows = inverse[order]
-            self.at_grid = self.at_grid[order]
-            self.risks = [m.risk[order] for m in models]
-            self.events = [m.event_on_grid[order] for m in models]
-        del common
-        self.order = order
+            self.common_gram = np.zeros((self.f_common, self.f_common))
+            self.common_rows = np.zeros((counts.size, self.f_common))
+        self.increments = self._increments(inverse, sum_common=columns is None)
         if found is not None and columns is None and len(models) > 1:
             found["influence sums"] = self
         self.done = 0  # thresholds whose patients are accumulated
-        self._features = (0, 0, None)  # see `_features_of`
         self.done_rows = np.zeros((counts.size, self.f_done))
         self.done_cross = np.zeros((self.f_common, self.f_done))
         self.done_gram = np.zeros((self.f_done, self.f_done))
 
-    def _done_features(self, patients: slice) -> np.ndarray:
-        """D_i of `patients` (a slice of the ordered patients): per model r_i, r_i sum_{s <= T_i} omega
-        dLambda0 / S0, delta_i omega(T_i) / S0(T_i)."""
-        k = self.at_grid[patients]
-        last = np.maximum(k - 1, 0)
-        columns = []
-        for m in range(len(self.models)):
-            risk = self.risks[m][patients]
-            if self.jumps[m].shape[0]:
-                jump = np.where(self.events[m][patients, None], np.take(self.jumps[m], last, axis=0), 0.0)
-            else:  # no grid time: no event counts
-                jump = np.zeros((k.size, self.jumps[m].shape[1]))
-            columns += [risk[:, None], risk[:, None] * np.take(self.at_risk[m], k, axis=0), jump]
-        return np.hstack(columns)
+    def _increments(self, inverse, sum_common: bool) -> list:
+        """Per threshold, the sums over the patients whose follow-up ends there: of C_i D_i' and D_i D_i',
+        and of D_i per covariate row (as pairs of the rows present and their sums); with `sum_common`,
+        also G_CC and S^C over every patient, added to `common_gram` and `common_rows`.
 
-    def _features_of(self, patients: slice) -> np.ndarray:
-        """`_done_features` of `patients`, read from those of a block of about `_FEATURE_ROWS` ordered
-        patients found at once (each patient's features are their own: the same numbers, in a few large
-        operations instead of a few small ones per threshold)."""
-        start, stop, features = self._features
-        if not (start <= patients.start and patients.stop <= stop):
-            start, stop = patients.start, max(patients.stop, min(patients.start + _FEATURE_ROWS, self.bounds[-1]))
-            features = self._done_features(slice(start, stop))
-            self._features = (start, stop, features)
-        return features[patients.start - start:patients.stop - start]
+        The patients are taken a block at a time in their own order (every per-patient array read
+        straight through), and sorted within the block by threshold and covariate row: each
+        threshold's patients, and each row's among them, are then contiguous columns of the block's
+        [C D]' (one row per feature), whose products and sums are a few large operations. (Sorting all
+        n patients instead would gather their values from all over memory, a cache miss each.)"""
+        groups = self.thresholds.size
+        # the first threshold >= K_i: the one by which patient i's follow-up ended (groups: none of them),
+        # looked up per number of grid times K = 0..grid size
+        grid_size = self.models[0].grid.size
+        ends = np.take(np.searchsorted(self.thresholds, np.arange(grid_size + 1), side="left"), self.at_grid)
+        small_keys = (groups + 1) * self.counts.size <= _RADIX_KEYS
+        f_common = self.f_common
+        products = np.zeros((groups + 1, f_common + self.f_done, f_common + self.f_done))
+        by_row: list[list] = [[] for _ in range(groups)]
+        for start in range(0, ends.size, _FEATURE_ROWS):
+            block = slice(start, min(start + _FEATURE_ROWS, ends.size))
+            key = ends[block] * self.counts.size + inverse[block]
+            # (a radix sort of 16-bit keys when they fit: a registry's few thresholds and covariate rows)
+            order = start + np.argsort(key.astype(np.uint16) if small_keys else key, kind="stable")
+            key, group = np.take(key, order - start), np.take(ends, order)
+            features = self._features(order)  # [C D]', (F_C + F_D, patients)
+            runs = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])  # the patients of one threshold and row
+            run_rows, run_groups = np.take(inverse, order[runs]), group[runs]
+            run_sums = np.add.reduceat(features, runs, axis=1)
+            if sum_common:
+                np.add.at(self.common_rows, run_rows, run_sums[:f_common].T)
+            bounds = np.searchsorted(group, np.arange(groups + 2), side="left")
+            run_bounds = np.searchsorted(run_groups, np.arange(groups + 1), side="left")
+            for g in np.flatnonzero(bounds[1:] > bounds[:-1]):
+                own = features[:, bounds[g]:bounds[g + 1]]
+                products[g] += own @ own.T
+                if g < groups:
+                    own_runs = slice(run_bounds[g], run_bounds[g + 1])
+                    by_row[g].append((run_rows[own_runs], run_sums[f_common:, own_runs].T))
+        if sum_common:
+            self.common_gram += products[:, :f_common, :f_common].sum(axis=0)
+        return [(products[g, :f_common, f_common:], products[g, f_common:, f_common:], by_row[g]) for g in range(groups)]
+
+    def _features(self, patients: np.ndarray) -> np.ndarray:
+        """[C_i D_i]' of `patients`, a row per feature: C_i every model's IF(beta), then every model's risk
+        score; D_i per model r_i, r_i sum_{s <= T_i} omega dLambda0 / S0 and delta_i omega(T_i) / S0(T_i)."""
+        out = np.empty((self.f_common + self.f_done, patients.size))
+        at = 0
+        for model in self.models:
+            out[at:at + model.if_beta.shape[1]] = np.take(model.if_beta, patients, axis=0).T
+            at += model.if_beta.shape[1]
+        risks = [np.take(model.risk, patients) for model in self.models]
+        for m, risk in enumerate(risks):
+            out[at + m] = risk
+        at += len(self.models)
+        k = np.take(self.at_grid, patients)
+        for m, (model, risk) in enumerate(zip(self.models, risks)):
+            weights = self.jumps[m].shape[1]
+            out[at] = risk
+            np.multiply(risk, np.take(self.at_risk_rows[m], k, axis=1), out=out[at + 1:at + 1 + weights])
+            # the jump at T_i (grid position K_i - 1) for an event on the grid, else the zeros after the last
+            jump_at = np.where(np.take(model.event_on_grid, patients), k - 1, self.jumps[m].shape[0])
+            np.take(self.jump_rows[m], jump_at, axis=1, out=out[at + 1 + weights:at + 1 + 2 * weights], mode="clip")
+            at += 1 + 2 * weights
+        return out
 
     def _advance(self, threshold: int) -> None:
         """Accumulate the patients whose follow-up ends by the threshold-th evaluation grid position."""
         while self.done <= threshold:
-            patients = slice(self.bounds[self.done], self.bounds[self.done + 1])
+            cross, gram, by_row = self.increments[self.done]
+            self.increments[self.done] = None  # (added once: kept no longer)
             self.done += 1
-            if patients.start == patients.stop:
-                continue
-            features = self._features_of(patients)
-            self.done_cross += self.common[patients].T @ features
-            self.done_gram += features.T @ features
-            rows = self.rows[patients]  # sorted: the patients are ordered by row within a threshold
-            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-            self.done_rows[rows[starts]] += np.add.reduceat(features, starts, axis=0)
+            self.done_cross += cross
+            self.done_gram += gram
+            for rows, sums in by_row:
+                self.done_rows[rows] += sums
 
     def theta(self, level: int, k_tau: np.ndarray, coefficients) -> tuple[np.ndarray, np.ndarray]:
         """(T, F_C) and (T, F_D): the weights of C_i and D_i in a level's influence functions."""
@@ -909,11 +974,6 @@ def _columns_of(earlier: "_InfluenceSums | None", models, thresholds) -> list[in
     position = [earlier.models.index(m) for m in models]
     betas = [c for m in position for c in range(starts[m], starts[m + 1])]
     return betas + [int(starts[-1]) + m for m in position]
-
-
-def _row_sums(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
-    """Sums of `values` (n, F) over the patients of each covariate row."""
-    return np.column_stack([np.bincount(rows, weights=values[:, f], minlength=size) for f in range(values.shape[1])])
 
 
 def _clip(values, low=None, high=None):

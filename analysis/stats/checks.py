@@ -178,7 +178,10 @@ def covariate_matrix(
                 raise ValueError(f"covariates must be an (n, p) array, got shape {x.shape}")
             default = tuple(f"x{j + 1}" for j in range(x.shape[1]))
         try:
-            x = x.astype(float)
+            # a copy, unless no one can change the array: a read-only float array owning its data (an
+            # adjustment design's matrix, fitted by a model per endpoint: at 10^6 patients a copy is
+            # tens of MB of new memory per model)
+            x = x if x.dtype == float and x.flags.owndata and not x.flags.writeable else x.astype(float)
         except (TypeError, ValueError):
             raise ValueError("covariates must be numeric; dummy-code categorical covariates before fitting") from None
     if x.shape[0] != n:
