@@ -26,10 +26,11 @@ import pandas as pd
 
 from analysis.analyses.estimates import endpoint_time_index
 from analysis.analyses.models import design_matrix
+from analysis.analyses.parallel import in_threads
 from analysis.domain.endpoints import ENDPOINTS, endpoint_data
 from analysis.domain.groupings import DERIVED, group_codes_of, grouping_title
-from analysis.stats.adjusted import (AdjustedResult, AdjustmentDesign, adjusted_incidence, adjusted_survival,
-                                     adjustment_design, first_of)
+from analysis.stats.adjusted import (GROUPINGS_SIDE_BY_SIDE, AdjustedResult, AdjustmentDesign, adjusted_incidence,
+                                     adjusted_survival, adjustment_design, first_of)
 
 __all__ = [
     "ADJUSTED_ENDPOINTS",
@@ -212,13 +213,13 @@ def adjusted_factors(
     (`AdjustedOutcome.reason`) instead of a result.
     """
     horizons = tuple(horizons)
-    out = []
-    for by in groupings:
+
+    def adjusted_grouping(by: str) -> AdjustedGrouping | None:
         groups = group_codes_of(data, by)  # (kept with the frame: every endpoint and chapter shares it)
         sizes = dict(zip(groups.names, np.bincount(groups.codes[groups.codes >= 0], minlength=len(groups.names))))
         large = [level for level in groups.levels if sizes.get(level, 0) >= max(min_group, 1)]
         if len(large) < 2:
-            continue
+            return None
         grouped = data if len(large) == len(groups.names) else \
             data.loc[np.isin(groups.codes, [groups.code(level) for level in large])]
         adjusted_for = adjustment_set(by, covariates)
@@ -237,6 +238,10 @@ def adjusted_factors(
                     reason=str(error),
                 )
             outcomes.append(outcome)
-        out.append(AdjustedGrouping(by=by, title=grouping_title(by), adjusted_for=adjusted_for, horizons=horizons,
-                                    outcomes=tuple(outcomes)))
-    return tuple(out)
+        return AdjustedGrouping(by=by, title=grouping_title(by), adjusted_for=adjusted_for, horizons=horizons,
+                                outcomes=tuple(outcomes))
+
+    # The groupings side by side (at 10^6 patients, 7.1-7.3 s -> 5.3-5.4 s on two cores), as many as
+    # the kept cause-specific models allow (`GROUPINGS_SIDE_BY_SIDE`).
+    adjusted = in_threads(adjusted_grouping, groupings, most=GROUPINGS_SIDE_BY_SIDE)
+    return tuple(grouping for grouping in adjusted if grouping is not None)

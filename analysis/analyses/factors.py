@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from analysis.analyses.adjusted import ADJUSTED_ENDPOINTS, AdjustedGrouping, adjusted_factors
 from analysis.analyses.estimates import estimate_endpoint, min_group_size
+from analysis.analyses.parallel import in_threads
 from analysis.data.cohort import Cohort
 from analysis.data.study import Study
 from analysis.stats.results import EndpointResult
@@ -37,8 +38,10 @@ class FactorComparisons:
 def factor_comparisons(c: Cohort, s: Study) -> FactorComparisons:
     """Each endpoint by each grouping; a group smaller than `min_group_size` has no curve and no test."""
     smallest = min_group_size(s.min_cell)
-    by_endpoint = {e: tuple(estimate_endpoint(c.data, e, by=g, min_group=smallest) for g in s.groupings)
-                   for e in FACTOR_ENDPOINTS}
+    pairs = [(e, g) for e in FACTOR_ENDPOINTS for g in s.groupings]
+    # (side by side, `analysis.analyses.parallel`: each as it would be alone)
+    curves = iter(in_threads(lambda pair: estimate_endpoint(c.data, pair[0], by=pair[1], min_group=smallest), pairs))
+    by_endpoint = {e: tuple(next(curves) for _ in s.groupings) for e in FACTOR_ENDPOINTS}
     adjusted = adjusted_factors(c.data, s.groupings, s.covariates, s.horizons, endpoints=ADJUSTED_ENDPOINTS,
                                 min_group=smallest)
     return FactorComparisons(groupings=s.groupings, adjusted=adjusted, **by_endpoint)

@@ -19,6 +19,7 @@ from analysis.domain.endpoints import endpoint_data, section_available
 from analysis.domain.states import STATES, in_remission_at_hct, primary_induction_failure
 from analysis.stats.landmark import landmark
 from analysis.analyses.models import ModelResult, counting_process_cox, fit_model, state_months
+from analysis.analyses.parallel import in_threads
 from analysis.data.schema import column_label, days_to_months
 from analysis.stats.results import EndpointResult
 from analysis.stats.kaplan_meier import kaplan_meier, median_survival
@@ -336,12 +337,12 @@ def landmark_analyses(c: Cohort, s: Study) -> LandmarkAnalyses:
     """The landmark chapter's computations (one call for the page)."""
     min_group = min_group_size(s.min_cell)
     on = s.on_landmark
-    return LandmarkAnalyses(
-        landmarks=tuple(s.landmarks),
-        event_free=tuple(efs_landmark(c.data, at, min_group=min_group, on_landmark=on) for at in s.landmarks),
-        cr_after_hct=cr_after_hct_comparison(c.data, min_group=min_group),
-        gvhd=gvhd_effects(c.data, min_group=min_group, on_landmark=on),
-        series=chronic_gvhd_series(c.data, LANDMARK_SERIES_MONTHS, on_landmark=on),
-        min_group=min_group,
-        on_landmark=on,
-    )
+    # The chapter's four analyses side by side (`analysis.analyses.parallel`), each as it would be alone.
+    event_free, cr_after_hct, gvhd, series = in_threads(lambda analysis: analysis(), (
+        lambda: tuple(efs_landmark(c.data, at, min_group=min_group, on_landmark=on) for at in s.landmarks),
+        lambda: cr_after_hct_comparison(c.data, min_group=min_group),
+        lambda: gvhd_effects(c.data, min_group=min_group, on_landmark=on),
+        lambda: chronic_gvhd_series(c.data, LANDMARK_SERIES_MONTHS, on_landmark=on),
+    ))
+    return LandmarkAnalyses(landmarks=tuple(s.landmarks), event_free=event_free, cr_after_hct=cr_after_hct,
+                            gvhd=gvhd, series=series, min_group=min_group, on_landmark=on)

@@ -86,8 +86,9 @@ def design_matrix(data: pd.DataFrame, covariates, reference: dict | None = None)
     reference = dict(reference or {})
     key = (tuple(covariates), tuple(sorted(reference.items())))
     memo = per_frame(data)
-    if key == memo.get("design", (None,))[0]:
-        return memo["design"][1]
+    kept = memo.get("design")  # (read once: a chapter's thread may keep another design meanwhile)
+    if kept is not None and kept[0] == key:
+        return kept[1]
     design = _design_matrix(data, key[0], reference)
     design.complete.setflags(write=False)  # (handed to every later model of the same covariates)
     memo["design"] = (key, design)

@@ -8,6 +8,7 @@ import pandas as pd
 from analysis.analyses.estimates import estimate_endpoint, min_group_size
 from analysis.domain.groupings import grouping_title
 from analysis.analyses.models import ModelResult, fit_model
+from analysis.analyses.parallel import in_threads
 from analysis.data.cohort import Cohort
 from analysis.data.study import Study
 
@@ -60,17 +61,17 @@ class MultivariableModels:
         }
 
 
+# The chapter's models: (field of `MultivariableModels`, endpoint, method).
+_MULTIVARIABLE = (("os_cox", "os", "cox"), ("efs_cox", "efs", "cox"), ("relapse_finegray", "relapse", "finegray"),
+                  ("nrm_finegray", "nrm", "finegray"), ("relapse_cause_specific", "relapse", "cox"),
+                  ("nrm_cause_specific", "nrm", "cox"))
+
+
 def multivariable_models(data: pd.DataFrame, covariates) -> MultivariableModels:
     covariates = tuple(covariates)
-    return MultivariableModels(
-        covariates=covariates,
-        os_cox=fit_model(data, "os", "cox", covariates),
-        efs_cox=fit_model(data, "efs", "cox", covariates),
-        relapse_finegray=fit_model(data, "relapse", "finegray", covariates),
-        nrm_finegray=fit_model(data, "nrm", "finegray", covariates),
-        relapse_cause_specific=fit_model(data, "relapse", "cox", covariates),
-        nrm_cause_specific=fit_model(data, "nrm", "cox", covariates),
-    )
+    # The models side by side (`analysis.analyses.parallel`): each is fitted as it would be alone.
+    fits = in_threads(lambda model: fit_model(data, model[1], model[2], covariates), _MULTIVARIABLE)
+    return MultivariableModels(covariates=covariates, **{field: fit for (field, _, _), fit in zip(_MULTIVARIABLE, fits)})
 
 
 def least_proportional_term(model: ModelResult) -> str:

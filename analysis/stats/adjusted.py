@@ -76,7 +76,6 @@ rounding only (about 1e-14 relative).
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -85,7 +84,7 @@ import pandas as pd
 
 from analysis.stats.checks import (as_events, as_times, clearly_independent, competing_risks_outcome, covariate_matrix,
                                    one_dimensional, reject_missing)
-from analysis.stats.core import (TimeIndex, content_key, frozen_array, norm_sf, stable_order,
+from analysis.stats.core import (Recent, TimeIndex, content_key, frozen_array, norm_sf, stable_order,
                                  unique_inverse, unique_merged)
 from analysis.stats.cox import CoxResult, cox_model
 from analysis.stats.results import PointEstimate
@@ -1093,28 +1092,30 @@ def _grid(found: TimeIndex, event_mask: np.ndarray, eval_times: np.ndarray) -> n
     return events[events <= eval_times.max()]
 
 
+#: Standardisations (of different groupings) that may run side by side in threads and still find the
+#: models they share: `analysis.analyses.adjusted.adjusted_factors` runs no more at once.
+GROUPINGS_SIDE_BY_SIDE = 2
+
 # The cause-specific models of the last few standardisations: relapse and NRM are standardised with the
-# same two models (the event of one is the competing event of the other).
-_MODELS: "OrderedDict[bytes, _CauseModel]" = OrderedDict()
-_MODELS_KEPT = 4
+# same two models (the event of one is the competing event of the other).  Three per grouping standardised
+# side by side (one survival model, two cause-specific ones): enough for relapse's models to be found
+# again by NRM unless another thread standardises two whole groupings in between (a model is then
+# fitted again, to the same numbers).
+_MODELS = Recent(3 * GROUPINGS_SIDE_BY_SIDE)
 
 
 def _models(time, found: TimeIndex, causes, design: AdjustmentDesign, ties, grid):
-    timeline = None
-    out = []
+    timelines: list[_Timeline] = []  # (made once, for the first model not kept)
+
+    def made(event):
+        if not timelines:
+            timelines.append(_Timeline(time, found, grid))
+        return _CauseModel(timelines[0], event, design.matrix, design.matrix_names, ties, grid)
+
     # (the design's digest is found once for all its endpoints; the times and events are a few bytes a patient)
     digest = design.digest()
-    for event in causes:
-        key = content_key(ties, digest, time, event.astype(np.int8), grid)
-        model = _MODELS.pop(key, None)
-        if model is None:
-            timeline = timeline or _Timeline(time, found, grid)
-            model = _CauseModel(timeline, event, design.matrix, design.matrix_names, ties, grid)
-        _MODELS[key] = model
-        out.append(model)
-    while len(_MODELS) > _MODELS_KEPT:
-        _MODELS.popitem(last=False)
-    return tuple(out)
+    return tuple(_MODELS.get(content_key(ties, digest, time, event.astype(np.int8), grid), lambda: made(event))
+                 for event in causes)
 
 
 def _check_ties(ties: str) -> None:

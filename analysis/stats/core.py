@@ -7,13 +7,15 @@ which it follows.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
-    "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "chi2_sf", "content_key", "distinct_integers", "frozen_array",
+    "TOLERANCE", "Z_975", "Z_975_NDTRI", "Z_CUMINC", "Recent", "chi2_sf", "content_key", "distinct_integers", "frozen_array",
     "merge_interval_ties", "merge_near_ties", "norm_sf", "stable_order", "tall_product", "TimeIndex", "time_index",
     "unique_inverse", "unique_merged",
 ]
@@ -75,6 +77,35 @@ def content_key(*parts) -> bytes:
             digest.update(repr(part).encode())
         digest.update(b"|")
     return digest.digest()
+
+
+class Recent:
+    """The values made for the last `size` keys (`content_key`s), the most recently used kept.
+
+    A report makes the same risk-set layout, follow-up split or cause-specific model again for
+    another model of the same data; each estimator keeps its last few in one of these.  Chapters may
+    compute in threads (`analysis.analyses.parallel`): the store is locked while it is read or
+    changed, not while a value is made, so that threads make different values side by side (two
+    threads making the same value each make it; either is kept: they are equal)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._values: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes, make):
+        """The value kept for `key`, else `make()`, kept from now on."""
+        with self._lock:
+            value = self._values.pop(key, None)
+            if value is not None:
+                self._values[key] = value
+                return value
+        value = make()
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
 
 
 # Rows of a tall matrix multiplied at a time by `tall_product`.

@@ -36,14 +36,13 @@ O(n p^2) time and O(n p) memory after one sort (a linear-time radix sort up to 3
 from __future__ import annotations
 
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from analysis.stats.checks import as_events, as_times, covariate_matrix, group_codes, require_finite_covariates
-from analysis.stats.core import (Z_975, chi2_sf, content_key, frozen_array, merge_interval_ties, stable_order,
+from analysis.stats.core import (Z_975, Recent, chi2_sf, content_key, frozen_array, merge_interval_ties, stable_order,
                                 unique_inverse)
 from analysis.stats.results import Coefficient, TermLookup, TestResult
 
@@ -374,21 +373,14 @@ class _RiskSetLayout:
 _RECENT: list = [None]
 
 # The layouts of the last few models: a report fits many models to the same few endpoints.
-_LAYOUTS: "OrderedDict[bytes, _RiskSetLayout]" = OrderedDict()
-_LAYOUTS_KEPT = 4
+_LAYOUTS = Recent(4)
 
 
 def _layout(start, stop, event, strata_codes, ties) -> _RiskSetLayout:
     """The risk-set layout of (start, stop, event, strata, ties), reused when the same data come again."""
     # (events as bytes, a single stratum as None: what identifies the layout, hashed quickly)
     key = content_key(ties, start, stop, event.astype(np.int8), strata_codes if strata_codes.any() else None)
-    layout = _LAYOUTS.pop(key, None)
-    if layout is None:
-        layout = _RiskSetLayout(start, stop, event, strata_codes, ties)
-    _LAYOUTS[key] = layout
-    while len(_LAYOUTS) > _LAYOUTS_KEPT:
-        _LAYOUTS.popitem(last=False)
-    return layout
+    return _LAYOUTS.get(key, lambda: _RiskSetLayout(start, stop, event, strata_codes, ties))
 
 
 class CoxDesign:

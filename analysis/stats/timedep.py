@@ -27,7 +27,6 @@ with covariate 1.  As R's ``timefix``, the estimators merge times closer than
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
@@ -36,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.stats.checks import as_events, as_times
-from analysis.stats.core import chi2_sf, content_key, merge_interval_ties, merge_near_ties, unique_inverse
+from analysis.stats.core import Recent, chi2_sf, content_key, merge_interval_ties, merge_near_ties, unique_inverse
 from analysis.stats.kaplan_meier import median_survival, product_limit_curve
 from analysis.stats.results import Curve, EndpointResult, TestResult
 
@@ -237,8 +236,7 @@ class _SplitRows(NamedTuple):
 
 # The rows of the last few splits: a time-dependent state's Cox model and its Simon-Makuch curves
 # split the same follow-up at the same onsets.
-_SPLITS: "OrderedDict[bytes, _SplitRows]" = OrderedDict()
-_SPLITS_KEPT = 2
+_SPLITS = Recent(2)
 
 
 def _split_rows(stop: np.ndarray, e: np.ndarray, change: np.ndarray, start0: np.ndarray,
@@ -246,13 +244,7 @@ def _split_rows(stop: np.ndarray, e: np.ndarray, change: np.ndarray, start0: np.
     """The split of checked input (`split_at_event`), reused when the same input comes again
     (`from_zero`: every entry is 0, not hashed)."""
     key = content_key(stop, e.astype(np.int8), change, None if from_zero else start0)
-    rows = _SPLITS.pop(key, None)
-    if rows is None:
-        rows = _split(stop, e, change, start0)
-    _SPLITS[key] = rows
-    while len(_SPLITS) > _SPLITS_KEPT:
-        _SPLITS.popitem(last=False)
-    return rows
+    return _SPLITS.get(key, lambda: _split(stop, e, change, start0))
 
 
 def _split(stop: np.ndarray, e: np.ndarray, change: np.ndarray, start0: np.ndarray) -> _SplitRows:

@@ -333,7 +333,7 @@ def test_blocks_of_patients_give_the_same_numbers(monkeypatch, kind):
     time, status, group, x = simulated(400, 7)
 
     def standardise():
-        monkeypatch.setattr(adjusted, "_MODELS", type(adjusted._MODELS)())  # (models found again)
+        monkeypatch.setattr(adjusted, "_MODELS", adjusted.Recent(adjusted._MODELS.size))  # (models found again)
         if kind == "survival":
             return adjusted_survival(time, (status > 0).astype(int), group, x)
         return adjusted_incidence(time, status, group, x)
@@ -374,7 +374,7 @@ def test_relapse_and_nrm_share_their_two_models(monkeypatch):
 
     time, status, group, x = simulated(300, 12)
     times = [6, 12, 24]
-    monkeypatch.setattr(adjusted, "_MODELS", type(adjusted._MODELS)())
+    monkeypatch.setattr(adjusted, "_MODELS", adjusted.Recent(adjusted._MODELS.size))
     alone = adjusted_incidence(time, status, group, x, times=times, cause=2)
     first = adjusted_incidence(time, status, group, x, times=times, cause=1)
     second = adjusted_incidence(time, status, group, x, times=times, cause=2)
@@ -400,10 +400,10 @@ def test_a_shared_design_gives_the_numbers_of_labels_and_covariates(monkeypatch)
 
     time, status, group, x = simulated(400, 21)
     times = [3, 6, 12, 24]
-    monkeypatch.setattr(adjusted, "_MODELS", type(adjusted._MODELS)())
+    monkeypatch.setattr(adjusted, "_MODELS", adjusted.Recent(adjusted._MODELS.size))
     alone = {cause: adjusted_incidence(time, status, group, x, times=times, cause=cause) for cause in (1, 2)}
     survival = adjusted_survival(time, (status > 0).astype(int), group, x, times=times)
-    monkeypatch.setattr(adjusted, "_MODELS", type(adjusted._MODELS)())
+    monkeypatch.setattr(adjusted, "_MODELS", adjusted.Recent(adjusted._MODELS.size))
     design = adjustment_design(group, x)
     assert _same_numbers(adjusted_survival(time, (status > 0).astype(int), design, times=times), survival)
     relapse = adjusted_incidence(time, status, design, times=times, cause=1)
@@ -558,6 +558,28 @@ def test_factors_chapter_outcomes(cohort):
     assert {12.0, 60.0} <= set(os_.result.time) and os_.result.time.size > 40  # the whole curve and the horizons
     nrm = age.outcome("nrm")
     assert not nrm.estimated and "no events among the patients of level(s) ≥50" in nrm.reason
+
+
+def test_groupings_side_by_side_are_the_groupings_one_at_a_time(monkeypatch):
+    """`adjusted_factors` standardises groupings in threads, one per core (at most
+    `GROUPINGS_SIDE_BY_SIDE`): every number is the one computed grouping by grouping, to the last bit."""
+    import os
+    import pickle
+
+    from analysis.stats import adjusted
+
+    def computed(cores):
+        monkeypatch.setattr(os, "cpu_count", lambda: cores)
+        monkeypatch.setattr(adjusted, "_MODELS", adjusted.Recent(adjusted._MODELS.size))  # (nothing kept)
+        data = load_cohort(COHORT, synthetic=True).data  # (a fresh frame: nothing kept with the other run's)
+        groupings = adjusted_factors(data, ("graft_source", "age_group", "graft_cb_vs_other"),
+                                     ("status_at_hct", "graft_source", "age"), (12, 60))
+        assert [g.by for g in groupings] == ["graft_source", "age_group", "graft_cb_vs_other"]
+        return pickle.dumps([[(o.reason, o.exclusions, o.result and {k: v for k, v in vars(o.result).items()
+                                                                      if k != "models"}) for o in g.outcomes]
+                             for g in groupings])
+
+    assert computed(2) == computed(1)
 
 
 def test_grouping_reference_and_exclusions(cohort):

@@ -143,3 +143,44 @@ def test_integer_groups_are_coded_as_their_sorted_values():
         expected, levels = pd.factorize(np.asarray(labels), sort=True)
         assert codes.tolist() == expected.tolist() and k == len(levels) and codes.dtype == np.int64
     assert group_codes([7, 2, 2, 9, 7], 5, "group")[0].tolist() == [1, 0, 0, 2, 1]
+
+
+def test_recent_keeps_the_last_used_values_and_makes_each_once():
+    from analysis.stats.core import Recent
+
+    made = []
+
+    def make(value):
+        made.append(value)
+        return value
+
+    kept = Recent(2)
+    assert kept.get(b"a", lambda: make("A")) == "A"
+    assert kept.get(b"b", lambda: make("B")) == "B"
+    assert kept.get(b"a", lambda: make("A again")) == "A"  # (kept: now the most recently used)
+    assert kept.get(b"c", lambda: make("C")) == "C"  # (b, the least recently used, goes)
+    assert kept.get(b"a", lambda: make("A again")) == "A"
+    assert kept.get(b"b", lambda: make("B again")) == "B again"
+    assert made == ["A", "B", "C", "B again"]
+
+
+def test_recent_shared_by_threads():
+    """Threads reading and filling one store get, for each key, the value made for it."""
+    import threading
+
+    from analysis.stats.core import Recent
+
+    kept, errors = Recent(3), []
+
+    def work(offset):
+        for i in range(2000):
+            key = (i + offset) % 5
+            if kept.get(bytes([key]), lambda: key * 10) != key * 10:
+                errors.append(key)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(kept._values) == 3
