@@ -64,7 +64,7 @@ def prepare(directory: Path) -> dict[str, Path]:
              "cp932": directory / "registry_1000000_quoted_cp932.csv",
              "csv_small": directory / f"registry_{SMALL}.csv", "quoted_small": directory / f"registry_{SMALL}_quoted.csv",
              "parquet": directory / "registry_1000000.parquet", "parquet_small": directory / f"registry_{SMALL}.parquet",
-             "xlsx_small": directory / f"registry_{SMALL}.xlsx"}
+             "xlsx_small": directory / f"registry_{SMALL}.xlsx", "xlsx_mixed": directory / f"registry_{SMALL}_mixed.xlsx"}
     for name in ("csv", "quoted"):
         if not files[name].is_file():
             raise SystemExit(f"{files[name]} is missing")
@@ -82,6 +82,8 @@ def prepare(directory: Path) -> dict[str, Path]:
             _write_parquet(files["csv"], files[big], n)
     if not files["xlsx_small"].is_file():
         _write_xlsx(files["csv_small"], files["xlsx_small"])
+    if not files["xlsx_mixed"].is_file():
+        _write_xlsx(files["csv_small"], files["xlsx_mixed"], not_available_every=997)
     return files
 
 
@@ -98,7 +100,9 @@ def _write_parquet(source: Path, target: Path, n: int | None) -> None:
     pq.write_table(pa.table(columns), target)
 
 
-def _write_xlsx(source: Path, target: Path) -> None:
+def _write_xlsx(source: Path, target: Path, not_available_every: int = 0) -> None:
+    """The CSV as a workbook, dates as dates and whole numbers as numbers; with `not_available_every`,
+    every so many records' age is the text "n/a" (a registry's "not available" in a number column)."""
     import openpyxl
 
     workbook = openpyxl.Workbook(write_only=True)
@@ -107,9 +111,12 @@ def _write_xlsx(source: Path, target: Path) -> None:
         rows = csv.reader(handle)
         header = next(rows)
         sheet.append(header)
-        for row in rows:
-            sheet.append([None if v == "" else dt.date.fromisoformat(v) if name.endswith("_date")
-                          else int(v) if v.lstrip("-").isdigit() else v for name, v in zip(header, row)])
+        for number, row in enumerate(rows):
+            cells = [None if v == "" else dt.date.fromisoformat(v) if name.endswith("_date")
+                     else int(v) if v.lstrip("-").isdigit() else v for name, v in zip(header, row)]
+            if not_available_every and number % not_available_every == 5:
+                cells[header.index("age")] = "n/a"
+            sheet.append(cells)
     workbook.save(target)
 
 
@@ -159,7 +166,8 @@ def measure(directory: Path, repeat: int, use_r: bool, only: tuple[str, ...] = (
                           ("csv", "validate: CSV", 10**6), ("quoted", "validate: CSV, quoted (R write.csv)", 10**6),
                           ("cp932", "validate: CSV, quoted, CP932", 10**6),
                           ("parquet_small", "validate: Parquet", SMALL), ("parquet", "validate: Parquet", 10**6),
-                          ("xlsx_small", "validate: .xlsx", SMALL)):
+                          ("xlsx_small", "validate: .xlsx", SMALL),
+                          ("xlsx_mixed", "validate: .xlsx, \"n/a\" in a number column (read cell by cell)", SMALL)):
         row(label, validate + [str(files[key])], n)
     for key, label, n in (("parquet", "read: Parquet (columnar, dates as dates)", 10**6),
                           ("xlsx_small", "read: .xlsx (calamine via fastexcel, Arrow)", SMALL)):
