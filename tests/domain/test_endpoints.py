@@ -104,3 +104,33 @@ def test_the_memo_of_a_frame_ends_with_the_frame():
     del frame
     gc.collect()
     assert key not in memo._KEPT
+
+
+def test_threads_asking_first_share_the_frames_one_memo(monkeypatch):
+    """Chapters compute parts side by side: two threads asking for a new frame's memo at once get the
+    same one (made under a lock), so that neither thread's derivations are lost."""
+    import threading
+    import time
+    import types
+    import weakref
+
+    from analysis.domain import memo
+
+    def slow_ref(obj, callback=None):  # (widens the moment between looking the memo up and keeping it)
+        time.sleep(0.05)
+        return weakref.ref(obj, callback)
+
+    monkeypatch.setattr(memo, "weakref", types.SimpleNamespace(ref=slow_ref))
+    frame = COHORT.copy()
+    start, found = threading.Barrier(2), []
+
+    def ask():
+        start.wait()
+        found.append(memo.per_frame(frame))
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found[0] is found[1] is memo.per_frame(frame)
