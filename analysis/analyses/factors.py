@@ -40,8 +40,9 @@ def factor_comparisons(c: Cohort, s: Study) -> FactorComparisons:
     smallest = min_group_size(s.min_cell)
     pairs = [(e, g) for e in FACTOR_ENDPOINTS for g in s.groupings]
     # (side by side, `analysis.analyses.parallel`: each as it would be alone)
-    curves = iter(in_threads(lambda pair: estimate_endpoint(c.data, pair[0], by=pair[1], min_group=smallest), pairs))
-    by_endpoint = {e: tuple(next(curves) for _ in s.groupings) for e in FACTOR_ENDPOINTS}
+    curves = in_threads(lambda pair: estimate_endpoint(c.data, pair[0], by=pair[1], min_group=smallest), pairs)
+    by_endpoint = {e: tuple(curve for (endpoint, _), curve in zip(pairs, curves) if endpoint == e)
+                   for e in FACTOR_ENDPOINTS}
     adjusted = adjusted_factors(c.data, s.groupings, s.covariates, s.horizons, endpoints=ADJUSTED_ENDPOINTS,
                                 min_group=smallest)
     return FactorComparisons(groupings=s.groupings, adjusted=adjusted, **by_endpoint)

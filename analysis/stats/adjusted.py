@@ -1105,12 +1105,12 @@ _MODELS = Recent(3 * GROUPINGS_SIDE_BY_SIDE)
 
 
 def _models(time, found: TimeIndex, causes, design: AdjustmentDesign, ties, grid):
-    timelines: list[_Timeline] = []  # (made once, for the first model not kept)
+    timeline = None  # (made once, for the first model not kept)
 
     def made(event):
-        if not timelines:
-            timelines.append(_Timeline(time, found, grid))
-        return _CauseModel(timelines[0], event, design.matrix, design.matrix_names, ties, grid)
+        nonlocal timeline
+        timeline = timeline or _Timeline(time, found, grid)
+        return _CauseModel(timeline, event, design.matrix, design.matrix_names, ties, grid)
 
     # (the design's digest is found once for all its endpoints; the times and events are a few bytes a patient)
     digest = design.digest()
