@@ -1,5 +1,6 @@
 """Every chapter executes the way Quarto's Jupyter engine runs it, without error."""
 import copy
+import os
 import re
 
 import nbformat
@@ -52,6 +53,18 @@ def test_a_failing_inline_expression_fails_the_page(tmp_path):
 def test_cells_run_in_the_pages_own_folder(tmp_path):
     page = tmp_path / "where.qmd"
     page.write_text("```{python}\nimport os\nassert os.getcwd() == %r\n```\n" % str(tmp_path), encoding="utf-8")
+    execute_qmd(page)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="ZeroMQ's ipc transport is POSIX only")
+def test_page_kernels_talk_over_files_not_tcp_ports(tmp_path):
+    """A TCP port is chosen free, then bound by the kernel: a kernel started meanwhile by another
+    process (the two test processes) took one in CI, and the page failed with "Kernel died before
+    replying to kernel_info" (Address already in use).  The executor's kernels use ipc sockets."""
+    page = tmp_path / "transport.qmd"
+    page.write_text("```{python}\nfrom ipykernel.kernelapp import IPKernelApp\n"
+                    "assert IPKernelApp.instance().transport == 'ipc', IPKernelApp.instance().transport\n```\n",
+                    encoding="utf-8")
     execute_qmd(page)
 
 

@@ -163,16 +163,28 @@ def execute_qmd(path: Path, timeout: int = 600, to: str = HTML, hooks: dict | No
         return notebook
     options = figure_options(to)
     notebook.cells.insert(0, setup_cell(options))
-    # The kernel is stopped at once when the page is done: nothing is left in it to wind down.
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
-                            shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}},
-                            **(hooks or {}))
     with tempfile.TemporaryDirectory(prefix="execute-info-") as folder:
+        # The kernel is stopped at once when the page is done: nothing is left in it to wind down.
+        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
+                                shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}},
+                                km=_kernel_manager(Path(folder)), **(hooks or {}))
         info = Path(folder) / "execute-info.json"
         info.write_text(json.dumps(execute_info(to, path, options)), encoding="utf-8")
         client.execute(env={**KERNEL_ENVIRONMENT, **os.environ, EXECUTE_INFO_VARIABLE: str(info)})
     notebook.cells.pop(0)
     return notebook
+
+
+def _kernel_manager(folder: Path):
+    """The page kernel's manager: on POSIX systems its sockets are files in `folder` (ZeroMQ's ipc
+    transport), not TCP ports.  A TCP port is chosen free and then bound by the kernel: another
+    process starting a kernel meanwhile (pages executed side by side, test processes) may take it, and
+    the kernel dies before it answers ("Address already in use").  Elsewhere nbclient's own (TCP)."""
+    if os.name != "posix":
+        return None
+    from jupyter_client import KernelManager
+
+    return KernelManager(kernel_name="python3", transport="ipc", ip=str(folder / "kernel"))
 
 
 def execute_pages(pages: list[Path], jobs: int = 1, to: str = HTML):
