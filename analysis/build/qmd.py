@@ -150,11 +150,12 @@ def setup_cell(options: dict) -> nbformat.NotebookNode:
 
 
 def execute_qmd(path: Path, timeout: int = 600, to: str = HTML, hooks: dict | None = None,
-                notebook: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
+                notebook: nbformat.NotebookNode | None = None, tcp: bool = False) -> nbformat.NotebookNode:
     """Run every cell in a kernel started in the page's folder, for output format `to` ("html" or
     "typst"); raise on any error.  `hooks` are nbclient's (`on_notebook_start`, `on_cell_executed`,
     ...), for timing a page (benchmarks/page_benchmark.py); `notebook` the page's cells when the
-    caller has already split it (`qmd_to_notebook(path)` otherwise)."""
+    caller has already split it (`qmd_to_notebook(path)` otherwise); `tcp`: the kernel on TCP ports,
+    as Quarto starts it (for timing), not on ipc sockets (`_kernel_manager`)."""
     if to not in FORMATS:
         raise ValueError(f"cannot execute for {to!r}: the formats are {', '.join(FORMATS)}")
     path = Path(path).resolve()
@@ -167,7 +168,7 @@ def execute_qmd(path: Path, timeout: int = 600, to: str = HTML, hooks: dict | No
         # The kernel is stopped at once when the page is done: nothing is left in it to wind down.
         client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
                                 shutdown_kernel="immediate", resources={"metadata": {"path": str(path.parent)}},
-                                km=_kernel_manager(Path(folder)), **(hooks or {}))
+                                km=None if tcp else _kernel_manager(Path(folder)), **(hooks or {}))
         info = Path(folder) / "execute-info.json"
         info.write_text(json.dumps(execute_info(to, path, options)), encoding="utf-8")
         client.execute(env={**KERNEL_ENVIRONMENT, **os.environ, EXECUTE_INFO_VARIABLE: str(info)})
